@@ -1,0 +1,135 @@
+//! Values as humans write them: `"90s"`, `"1m30s"`, `"2G"`, `"120x40"`.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ValueError {
+    #[error("bad duration {0:?}: expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\"")]
+    Duration(String),
+    #[error("bad size {0:?}: expected bytes with an optional unit K, M or G (powers of 1024), like \"64M\"")]
+    ByteSize(String),
+    #[error("bad terminal size {0:?}: expected COLSxROWS with both between 2 and 1000, like \"120x40\"")]
+    TermSize(String),
+}
+
+/// Parses `"250ms"`, `"90s"`, `"5m"`, `"2h"`, `"1d"`, and sums like `"1m30s"`.
+pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
+    let err = || ValueError::Duration(text.to_owned());
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(err());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(err());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| err())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" | "min" => Duration::from_secs(n.checked_mul(60).ok_or_else(err)?),
+            "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(err)?),
+            "d" => Duration::from_secs(n.checked_mul(86400).ok_or_else(err)?),
+            _ => return Err(err()),
+        };
+        total = total.checked_add(part).ok_or_else(err)?;
+    }
+    Ok(total)
+}
+
+/// Parses `"64M"`, `"2G"`, `"512K"`, `"1000"` (bytes); units are powers of 1024.
+pub fn parse_byte_size(text: &str) -> Result<u64, ValueError> {
+    let err = || ValueError::ByteSize(text.to_owned());
+    let s = text.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if split == 0 {
+        return Err(err());
+    }
+    let n: u64 = s[..split].parse().map_err(|_| err())?;
+    let mult: u64 = match s[split..].trim() {
+        "" | "B" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "T" | "TiB" => 1 << 40,
+        _ => return Err(err()),
+    };
+    n.checked_mul(mult).ok_or_else(err)
+}
+
+/// Parses `"120x40"` into (cols, rows).
+pub fn parse_term_size(text: &str) -> Result<(u16, u16), ValueError> {
+    let err = || ValueError::TermSize(text.to_owned());
+    let (c, r) = text.trim().split_once(['x', 'X']).ok_or_else(err)?;
+    let cols: u16 = c.parse().map_err(|_| err())?;
+    let rows: u16 = r.parse().map_err(|_| err())?;
+    if !(2..=1000).contains(&cols) || !(2..=1000).contains(&rows) {
+        return Err(err());
+    }
+    Ok((cols, rows))
+}
+
+/// Session names: 1 to 64 of `A-Z a-z 0-9 _ . -`, and not `.` or `..`.
+pub fn check_session_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "bad session name {name:?}: use 1 to 64 of A-Z a-z 0-9 _ . -"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        for bad in ["", "s", "10", "10x", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_duration("10").unwrap_err().to_string(),
+            "bad duration \"10\": expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\""
+        );
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_byte_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_byte_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_byte_size("100"), Ok(100));
+        assert!(parse_byte_size("2Q").is_err());
+        assert!(parse_byte_size("M").is_err());
+        assert_eq!(parse_term_size("120x40"), Ok((120, 40)));
+        assert!(parse_term_size("0x40").is_err());
+        assert!(parse_term_size("120").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_session_name("ci-runner.2_a").is_ok());
+        for bad in ["", ".", "..", "a/b", "a b", &"x".repeat(65)] {
+            assert!(check_session_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

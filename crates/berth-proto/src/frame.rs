@@ -1,0 +1,168 @@
+//! Length-prefixed frames and the incremental decoder shared by the sync
+//! client and the async host.
+
+/// Hard cap on `length` (kind byte plus payload). A peer announcing more is
+/// malformed: the connection is closed before any of it is buffered.
+pub const MAX_FRAME_LEN: usize = 1 << 20;
+
+/// Bytes before the payload: the `u32` length and the kind byte.
+const PREFIX_LEN: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum FrameKind {
+    Control = 1,
+    Data = 2,
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A JSON-encoded [`crate::Request`] or [`crate::Response`].
+    Control(Vec<u8>),
+    /// Raw bytes: program output, capture text, or keyboard input.
+    Data(Vec<u8>),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN} bytes")]
+    TooLarge(usize),
+    #[error("empty frame")]
+    Empty,
+    #[error("unknown frame kind {0}")]
+    UnknownKind(u8),
+    #[error("malformed control message: {0}")]
+    BadMessage(String),
+}
+
+/// Appends the encoding of one frame to `out`.
+///
+/// # Panics
+/// If `payload` exceeds the cap: senders split bulk data themselves, so an
+/// oversized frame is a bug on this side, not bad input.
+pub fn encode(kind: FrameKind, payload: &[u8], out: &mut Vec<u8>) {
+    let len = payload.len() + 1;
+    assert!(len <= MAX_FRAME_LEN, "frame of {len} bytes exceeds the cap");
+    out.reserve(PREFIX_LEN + payload.len());
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(payload);
+}
+
+/// Accumulates bytes from a stream and yields whole frames.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+    /// Start of the not-yet-decoded bytes in `buf`; compacted lazily so a
+    /// burst of small frames is not a memmove each.
+    pos: usize,
+}
+
+impl Decoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds bytes read from the stream.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes received but not yet returned as frames.
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// The next complete frame, `Ok(None)` if more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+        let rest = &self.buf[self.pos..];
+        if rest.len() < 4 {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if len == 0 {
+            return Err(FrameError::Empty);
+        }
+        if len > MAX_FRAME_LEN {
+            return Err(FrameError::TooLarge(len));
+        }
+        if rest.len() < 4 + len {
+            return Ok(None);
+        }
+        let kind = rest[4];
+        let payload = rest[PREFIX_LEN..4 + len].to_vec();
+        self.pos += 4 + len;
+        if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        match kind {
+            1 => Ok(Some(Frame::Control(payload))),
+            2 => Ok(Some(Frame::Data(payload))),
+            other => Err(FrameError::UnknownKind(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encoded(frames: &[Frame]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in frames {
+            match f {
+                Frame::Control(p) => encode(FrameKind::Control, p, &mut out),
+                Frame::Data(p) => encode(FrameKind::Data, p, &mut out),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_buffering() {
+        let mut d = Decoder::new();
+        d.extend(&((MAX_FRAME_LEN as u32) + 1).to_be_bytes());
+        assert_eq!(d.next_frame(), Err(FrameError::TooLarge(MAX_FRAME_LEN + 1)));
+    }
+
+    #[test]
+    fn unknown_kind_and_empty_are_errors() {
+        let mut d = Decoder::new();
+        d.extend(&[0, 0, 0, 1, 9]);
+        assert_eq!(d.next_frame(), Err(FrameError::UnknownKind(9)));
+        let mut d = Decoder::new();
+        d.extend(&[0, 0, 0, 0]);
+        assert_eq!(d.next_frame(), Err(FrameError::Empty));
+    }
+
+    proptest! {
+        #[test]
+        fn frames_survive_any_split(
+            payloads in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..20),
+            chunk in 1usize..64,
+        ) {
+            let frames: Vec<Frame> = payloads
+                .into_iter()
+                .map(|(c, p)| if c { Frame::Control(p) } else { Frame::Data(p) })
+                .collect();
+            let bytes = encoded(&frames);
+            let mut d = Decoder::new();
+            let mut got = Vec::new();
+            for piece in bytes.chunks(chunk) {
+                d.extend(piece);
+                while let Some(f) = d.next_frame().unwrap() {
+                    got.push(f);
+                }
+            }
+            prop_assert_eq!(got, frames);
+            prop_assert_eq!(d.pending(), 0);
+        }
+    }
+}

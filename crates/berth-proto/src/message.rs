@@ -1,0 +1,258 @@
+//! Typed messages carried in control frames.
+//!
+//! Compatibility rule: fields may be added (with `#[serde(default)]`), none
+//! renamed or removed, within one [`crate::PROTOCOL_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::frame::{encode, FrameError, FrameKind};
+
+/// Client to host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// First message on every connection; `client` names the program, for the audit trail.
+    Hello { client: String },
+    /// Screen and scrollback as text; answered by data frames then [`Response::CaptureEnd`].
+    Capture(CaptureRequest),
+    /// Keys in tmux notation, translated by the host (it knows the program's input modes).
+    Send {
+        keys: Vec<String>,
+        /// Every key is literal text, as `tmux send-keys -l`.
+        #[serde(default)]
+        literal: bool,
+    },
+    Status,
+    /// Restart the program now (kills it if it runs), resetting the restart limit.
+    Restart,
+    /// Become an attached client: full screen, then live output. (Used by `berth attach`.)
+    Attach(AttachRequest),
+    /// The attached client's terminal changed size.
+    Resize { cols: u16, rows: u16 },
+    /// Leave an attached session.
+    Detach,
+}
+
+/// Which lines a capture covers, in tmux numbering: 0 is the top visible
+/// line, negative numbers reach into history, [`LineBound::Edge`] is the
+/// start of history (for `start`) or the last visible line (for `end`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureRequest {
+    #[serde(default)]
+    pub start: Option<LineBound>,
+    #[serde(default)]
+    pub end: Option<LineBound>,
+    /// Keep colours and attributes as SGR escape sequences (tmux `-e`).
+    #[serde(default)]
+    pub escapes: bool,
+    /// Join lines the terminal wrapped (tmux `-J`).
+    #[serde(default)]
+    pub join: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineBound {
+    Line(i64),
+    /// tmux's `-`: the first line of history, or the last line of the screen.
+    Edge,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachRequest {
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub detach_others: bool,
+    /// The client's terminal size; `None` for a reader without a terminal.
+    #[serde(default)]
+    pub size: Option<Size>,
+}
+
+/// Host to client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Welcome {
+        session: String,
+        access: Access,
+    },
+    Ok,
+    Status(Box<Status>),
+    CaptureEnd {
+        lines: usize,
+    },
+    /// Attached: data frames with output follow.
+    Attached {
+        size: Size,
+    },
+    /// The attached client was detached by the host; `reason` says why.
+    Detached {
+        reason: String,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// What a connected client may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Attach read-write, send, capture, restart.
+    Operator,
+    /// Attach read-only, capture.
+    Observer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The peers speak different protocol versions.
+    Version,
+    /// A frame or message could not be decoded; the connection is closed.
+    Malformed,
+    /// The handshake did not finish in time.
+    Timeout,
+    /// The peer's credentials do not allow this.
+    Denied,
+    /// Well-formed but not acceptable now (e.g. a request before Hello).
+    BadRequest,
+    Internal,
+}
+
+/// The session's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Starting,
+    Running,
+    /// Waiting to restart the program after it exited.
+    Backoff,
+    /// The program exited and the policy does not restart it; the screen stays readable.
+    Exited,
+    /// The restart limit was reached.
+    Failed,
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Starting => "starting",
+            State::Running => "running",
+            State::Backoff => "backoff",
+            State::Exited => "exited",
+            State::Failed => "failed",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Size {
+    pub cols: u16,
+    pub rows: u16,
+}
+
+/// How the program last ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    /// Exit status, when it exited normally.
+    pub code: Option<i32>,
+    /// Signal number, when a signal killed it.
+    pub signal: Option<i32>,
+    /// Human form: "status 1", "signal 9 (SIGKILL)", or why it could not start.
+    pub text: String,
+    /// Unix time in seconds.
+    pub at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientMode {
+    ReadWrite,
+    ReadOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    pub uid: u32,
+    pub user: String,
+    pub pid: Option<i32>,
+    pub mode: ClientMode,
+}
+
+/// Everything `berth status` shows. Stable JSON: keys are added, never renamed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub name: String,
+    pub state: State,
+    /// The program's pid while it runs.
+    pub pid: Option<u32>,
+    /// The account the program runs as.
+    pub user: String,
+    pub uid: u32,
+    pub command: Vec<String>,
+    /// Restarts since the host started.
+    pub restarts: u32,
+    pub last_exit: Option<ExitInfo>,
+    pub clients: Vec<ClientInfo>,
+    pub size: Size,
+    pub log: Option<String>,
+    /// Name of the PTY's foreground process ("bash" at a prompt, "vim" in vim).
+    pub foreground: Option<String>,
+    /// Seconds the current program has been running.
+    pub uptime_s: Option<u64>,
+    /// In backoff: milliseconds until the next start.
+    pub restart_in_ms: Option<u64>,
+    /// Why the last start failed, when it did (missing binary, bad cwd...).
+    pub last_error: Option<String>,
+    /// Set while the output log is paused by a write error (disk full...).
+    pub log_error: Option<String>,
+    /// The `berth-session` process.
+    pub host_pid: u32,
+}
+
+/// Decodes a control payload as `T`.
+pub fn decode<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, FrameError> {
+    serde_json::from_slice(payload).map_err(|e| FrameError::BadMessage(e.to_string()))
+}
+
+/// Appends a control frame holding `msg`.
+pub fn encode_control<T: Serialize>(msg: &T, out: &mut Vec<u8>) {
+    let json = serde_json::to_vec(msg).expect("wire messages always serialize");
+    encode(FrameKind::Control, &json, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_json_is_tagged() {
+        let json = serde_json::to_string(&Request::Send {
+            keys: vec!["ls".into(), "Enter".into()],
+            literal: false,
+        })
+        .unwrap();
+        assert_eq!(json, r#"{"type":"send","keys":["ls","Enter"],"literal":false}"#);
+        let capture: Request =
+            serde_json::from_str(r#"{"type":"capture","start":{"line":-5},"end":"edge"}"#).unwrap();
+        assert_eq!(
+            capture,
+            Request::Capture(CaptureRequest {
+                start: Some(LineBound::Line(-5)),
+                end: Some(LineBound::Edge),
+                ..Default::default()
+            })
+        );
+    }
+}

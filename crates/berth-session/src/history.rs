@@ -1,0 +1,123 @@
+//! Compact scrollback: lines that scrolled off the screen, newest last.
+//!
+//! Every line is stored once, as UTF-8 text with SGR escapes ("basic
+//! formatted", starting from default attributes), packed back to back in one
+//! ring of bytes with a small record per line. An 80-column line of plain text
+//! costs about 90 bytes, against kilobytes for a row of terminal cells, which
+//! is what keeps an idle host with 10,000 lines of history small.
+
+use std::collections::VecDeque;
+
+#[derive(Debug)]
+pub struct History {
+    /// Text of all lines, oldest first.
+    bytes: VecDeque<u8>,
+    /// Per line: its end offset in `bytes` counted from `base`, and whether
+    /// the terminal wrapped it into the next line.
+    lines: VecDeque<LineEnd>,
+    /// Absolute offset of `bytes[0]`; grows as old lines are dropped.
+    base: u64,
+    capacity: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LineEnd {
+    end: u64,
+    wrapped: bool,
+}
+
+impl History {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            bytes: VecDeque::new(),
+            lines: VecDeque::new(),
+            base: 0,
+            capacity,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Appends one line, dropping the oldest beyond capacity.
+    pub fn push(&mut self, text: &str, wrapped: bool) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.lines.len() == self.capacity {
+            let first = self.lines.pop_front().expect("capacity > 0");
+            let drop = (first.end - self.base) as usize;
+            self.bytes.drain(..drop);
+            self.base = first.end;
+        }
+        self.bytes.extend(text.as_bytes());
+        let end = self.base + self.bytes.len() as u64;
+        self.lines.push_back(LineEnd { end, wrapped });
+        // Give memory back after a burst of long lines was scrolled away.
+        if self.bytes.capacity() > 4096 && self.bytes.capacity() > 4 * self.bytes.len() {
+            self.bytes.shrink_to(self.bytes.len() * 2);
+        }
+    }
+
+    /// The text of line `i` (0 = oldest) and whether it wrapped.
+    pub fn line(&self, i: usize) -> (String, bool) {
+        let start = if i == 0 { self.base } else { self.lines[i - 1].end };
+        let LineEnd { end, wrapped } = self.lines[i];
+        let (s, e) = ((start - self.base) as usize, (end - self.base) as usize);
+        let (a, b) = self.bytes.as_slices();
+        let mut raw = Vec::with_capacity(e - s);
+        if s < a.len() {
+            raw.extend_from_slice(&a[s..e.min(a.len())]);
+        }
+        if e > a.len() {
+            raw.extend_from_slice(&b[s.saturating_sub(a.len())..e - a.len()]);
+        }
+        // Lines are pushed as &str, so the bytes are UTF-8.
+        (String::from_utf8(raw).unwrap_or_default(), wrapped)
+    }
+
+    /// Approximate heap bytes held, for status and benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.lines.capacity() * std::mem::size_of::<LineEnd>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_lines() {
+        let mut h = History::new(3);
+        for i in 0..5 {
+            h.push(&format!("line {i}"), i == 3);
+        }
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.line(0), ("line 2".into(), false));
+        assert_eq!(h.line(1), ("line 3".into(), true));
+        assert_eq!(h.line(2), ("line 4".into(), false));
+    }
+
+    #[test]
+    fn zero_capacity_keeps_nothing() {
+        let mut h = History::new(0);
+        h.push("x", false);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn ten_thousand_lines_are_small() {
+        let mut h = History::new(10_000);
+        let line = "x".repeat(80);
+        for _ in 0..20_000 {
+            h.push(&line, false);
+        }
+        assert_eq!(h.len(), 10_000);
+        assert!(h.heap_bytes() < 2 * 10_000 * 96, "{}", h.heap_bytes());
+    }
+}

@@ -1,0 +1,21 @@
+//! `berth-session`: the per-session host.
+//!
+//! One process per session, running as the session's service account. It
+//! owns the PTY and the program on it, the screen and history, the output
+//! log and the session socket. Code map:
+//!
+//! - [`terminal`], [`history`], [`capture`]: what the screen shows and showed;
+//! - [`keys`]: tmux key names to bytes;
+//! - [`policy`]: when to restart (pure);
+//! - [`program`]: starting the program on the PTY with a clean environment;
+//! - [`supervisor`]: the PTY pump and the program's lifecycle;
+//! - [`output_log`]: every byte to disk, rotated, paused on write errors;
+//! - [`listener`], [`server`], [`peer`]: the socket, connections, who connects;
+//! - [`session`]: the state they share and the status it reports.
+#![deny(unsafe_code)]
+
+pub mod capture;
+pub mod history;
+pub mod keys;
+pub mod policy;
+pub mod terminal;
