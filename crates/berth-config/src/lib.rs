@@ -5,6 +5,7 @@
 //! defaults, and path resolution; the TOML schema joins it with berthd.
 #![deny(unsafe_code)]
 
+pub mod accounts;
 pub mod defaults;
 pub mod paths;
 pub mod values;

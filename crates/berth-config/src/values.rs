@@ -8,7 +8,9 @@ pub enum ValueError {
     Duration(String),
     #[error("bad size {0:?}: expected bytes with an optional unit K, M or G (powers of 1024), like \"64M\"")]
     ByteSize(String),
-    #[error("bad terminal size {0:?}: expected COLSxROWS with both between 2 and 1000, like \"120x40\"")]
+    #[error(
+        "bad terminal size {0:?}: expected COLSxROWS with both between 2 and 1000, like \"120x40\""
+    )]
     TermSize(String),
 }
 
@@ -22,13 +24,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(err());
         }
         let n: u64 = rest[..digits].parse().map_err(|_| err())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let part = match unit {
@@ -42,6 +48,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
         total = total.checked_add(part).ok_or_else(err)?;
     }
     Ok(total)
+}
+
+/// Formats a duration the way [`parse_duration`] reads it: `"500ms"`,
+/// `"4s"`, `"1m30s"`, `"2h"`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs_f64().round() as u64;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
 }
 
 /// Parses `"64M"`, `"2G"`, `"512K"`, `"1000"` (bytes); units are powers of 1024.
@@ -111,6 +135,13 @@ mod tests {
             parse_duration("10").unwrap_err().to_string(),
             "bad duration \"10\": expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\""
         );
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for d in ["500ms", "4s", "1m30s", "2h", "1h1m1s"] {
+            assert_eq!(format_duration(parse_duration(d).unwrap()), d);
+        }
     }
 
     #[test]

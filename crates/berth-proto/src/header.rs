@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        assert_eq!(Header::check(&Header::ours().to_bytes()), Ok(Header::ours()));
+        assert_eq!(
+            Header::check(&Header::ours().to_bytes()),
+            Ok(Header::ours())
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ use crate::frame::{encode, FrameError, FrameKind};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Request {
     /// First message on every connection; `client` names the program, for the audit trail.
-    Hello { client: String },
+    Hello {
+        client: String,
+    },
     /// Screen and scrollback as text; answered by data frames then [`Response::CaptureEnd`].
     Capture(CaptureRequest),
     /// Keys in tmux notation, translated by the host (it knows the program's input modes).
@@ -28,7 +30,10 @@ pub enum Request {
     /// Become an attached client: full screen, then live output. (Used by `berth attach`.)
     Attach(AttachRequest),
     /// The attached client's terminal changed size.
-    Resize { cols: u16, rows: u16 },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
     /// Leave an attached session.
     Detach,
 }
@@ -243,7 +248,10 @@ mod tests {
             literal: false,
         })
         .unwrap();
-        assert_eq!(json, r#"{"type":"send","keys":["ls","Enter"],"literal":false}"#);
+        assert_eq!(
+            json,
+            r#"{"type":"send","keys":["ls","Enter"],"literal":false}"#
+        );
         let capture: Request =
             serde_json::from_str(r#"{"type":"capture","start":{"line":-5},"end":"edge"}"#).unwrap();
         assert_eq!(

@@ -66,7 +66,11 @@ impl History {
 
     /// The text of line `i` (0 = oldest) and whether it wrapped.
     pub fn line(&self, i: usize) -> (String, bool) {
-        let start = if i == 0 { self.base } else { self.lines[i - 1].end };
+        let start = if i == 0 {
+            self.base
+        } else {
+            self.lines[i - 1].end
+        };
         let LineEnd { end, wrapped } = self.lines[i];
         let (s, e) = ((start - self.base) as usize, (end - self.base) as usize);
         let (a, b) = self.bytes.as_slices();

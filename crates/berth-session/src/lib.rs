@@ -14,8 +14,18 @@
 //! - [`session`]: the state they share and the status it reports.
 #![deny(unsafe_code)]
 
+pub mod args;
 pub mod capture;
 pub mod history;
+pub mod host;
 pub mod keys;
+pub mod listener;
+pub mod logging;
+pub mod output_log;
+pub mod peer;
 pub mod policy;
+pub mod program;
+pub mod server;
+pub mod session;
+pub mod supervisor;
 pub mod terminal;

@@ -1,1 +1,25 @@
-fn main() {}
+//! `berth-session NAME`: see the crate docs and `berth-session --help`.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = berth_session::args::Args::parse();
+    berth_session::logging::init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth-session: failed to start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(berth_session::host::run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-session: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -166,7 +166,10 @@ mod tests {
                 of: 5
             }
         );
-        assert_eq!(r.on_exit(&p, FAIL, t0 + Duration::from_secs(6)), Decision::Failed);
+        assert_eq!(
+            r.on_exit(&p, FAIL, t0 + Duration::from_secs(6)),
+            Decision::Failed
+        );
     }
 
     #[test]
@@ -178,7 +181,10 @@ mod tests {
             r.on_exit(&p, FAIL, t0 + Duration::from_secs(i));
         }
         let later = t0 + Duration::from_secs(400);
-        assert!(matches!(r.on_exit(&p, FAIL, later), Decision::Restart { attempt: 1, .. }));
+        assert!(matches!(
+            r.on_exit(&p, FAIL, later),
+            Decision::Restart { attempt: 1, .. }
+        ));
     }
 
     #[test]
@@ -199,8 +205,14 @@ mod tests {
     fn modes() {
         let t0 = Instant::now();
         let mut r = Restarts::default();
-        assert_eq!(r.on_exit(&policy(RestartMode::Never), FAIL, t0), Decision::Exited);
-        assert_eq!(r.on_exit(&policy(RestartMode::OnFailure), OK, t0), Decision::Exited);
+        assert_eq!(
+            r.on_exit(&policy(RestartMode::Never), FAIL, t0),
+            Decision::Exited
+        );
+        assert_eq!(
+            r.on_exit(&policy(RestartMode::OnFailure), OK, t0),
+            Decision::Exited
+        );
         assert!(matches!(
             r.on_exit(&policy(RestartMode::OnFailure), FAIL, t0),
             Decision::Restart { .. }

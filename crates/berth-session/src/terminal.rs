@@ -14,9 +14,13 @@ use vt100::capture::{basic_formatted_rows, basic_formatted_to_plain, BasicFormat
 use crate::{capture, history::History, keys::Modes};
 
 /// Sequences that put a terminal back to a sane state after a program died
-/// in the middle of something: main screen, default attributes, visible
-/// cursor, normal cursor keys, no mouse reporting, no bracketed paste.
-pub const SANE_RESET: &str = "\x1b[?1049l\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
+/// in the middle of something: default attributes, visible cursor, normal
+/// cursor keys and keypad, no mouse reporting, no bracketed paste.
+const SANE_MODES: &str =
+    "\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
+/// Leaves the alternate screen. Only sent when on it: outside it, this
+/// sequence also restores a saved cursor position and would overwrite output.
+const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 
 pub struct Terminal {
     parser: vt100::Parser<Scrollback>,
@@ -46,7 +50,10 @@ impl vt100::Callbacks for Scrollback {
 /// row again into a writer that stops at the first character reveals it: a
 /// pending newline is always written first. Costs O(1) for any row that has
 /// content or a pending newline.
-fn newline_pending(row: &vt100::capture::RowContents<'_>, state: &mut BasicFormattedCaptureState) -> bool {
+fn newline_pending(
+    row: &vt100::capture::RowContents<'_>,
+    state: &mut BasicFormattedCaptureState,
+) -> bool {
     struct FirstChar(Option<char>);
     impl std::fmt::Write for FirstChar {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
@@ -112,9 +119,23 @@ impl Terminal {
         self.parser.callbacks().history.len()
     }
 
-    /// The cursor is not at the start of a line.
-    pub fn cursor_mid_line(&self) -> bool {
-        self.parser.screen().cursor_position().1 != 0
+    /// Writes a visible `[berth] TEXT` line, whatever state the program
+    /// left the terminal in: back on the main screen, sane modes, at the
+    /// start of a fresh line. Returns the bytes, for attached clients.
+    pub fn write_marker(&mut self, text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.parser.screen().alternate_screen() {
+            out.extend_from_slice(LEAVE_ALTERNATE.as_bytes());
+            self.parser.process(LEAVE_ALTERNATE.as_bytes());
+        }
+        let mut rest = String::from(SANE_MODES);
+        if self.parser.screen().cursor_position().1 != 0 {
+            rest.push_str("\r\n");
+        }
+        rest.push_str(&format!("\x1b[1m[berth] {text}\x1b[0m\r\n"));
+        self.parser.process(rest.as_bytes());
+        out.extend_from_slice(rest.as_bytes());
+        out
     }
 
     /// Text of the requested lines, `\n`-terminated, and how many lines.
@@ -135,7 +156,12 @@ impl Terminal {
             if req.escapes {
                 lines.extend(visible_formatted(screen, cols, rows, first_row, end_row));
             } else {
-                for (i, text) in screen.rows(0, cols).enumerate().take(end_row).skip(first_row) {
+                for (i, text) in screen
+                    .rows(0, cols)
+                    .enumerate()
+                    .take(end_row)
+                    .skip(first_row)
+                {
                     lines.push(Line {
                         text,
                         wrapped: screen.row_wrapped(i as u16),
@@ -153,7 +179,13 @@ impl Terminal {
 /// from row to row; this splits it into rows and prefixes each with the
 /// attributes in force where it starts, so every line starts from default
 /// attributes like a history line does.
-fn visible_formatted(screen: &vt100::Screen, cols: u16, rows: u16, first: usize, end: usize) -> Vec<Line> {
+fn visible_formatted(
+    screen: &vt100::Screen,
+    cols: u16,
+    rows: u16,
+    first: usize,
+    end: usize,
+) -> Vec<Line> {
     let stream = screen.contents_formatted_basic();
     let mut rows_text: Vec<&str> = Vec::with_capacity(rows as usize);
     let mut logical = stream.split('\n');
@@ -252,7 +284,13 @@ mod tests {
         t
     }
 
-    fn cap(t: &Terminal, start: Option<berth_proto::LineBound>, end: Option<berth_proto::LineBound>, e: bool, j: bool) -> String {
+    fn cap(
+        t: &Terminal,
+        start: Option<berth_proto::LineBound>,
+        end: Option<berth_proto::LineBound>,
+        e: bool,
+        j: bool,
+    ) -> String {
         t.capture(&CaptureRequest {
             start,
             end,
@@ -266,18 +304,30 @@ mod tests {
     fn visible_screen_by_default() {
         let t = term_with("one\r\ntwo\r\nthree\r\nfour");
         assert_eq!(cap(&t, None, None, false, false), "two\nthree\nfour\n");
-        assert_eq!(cap(&t, Some(Line(-1)), Some(Line(0)), false, false), "one\ntwo\n");
-        assert_eq!(cap(&t, Some(Edge), Some(Edge), false, false), "one\ntwo\nthree\nfour\n");
+        assert_eq!(
+            cap(&t, Some(Line(-1)), Some(Line(0)), false, false),
+            "one\ntwo\n"
+        );
+        assert_eq!(
+            cap(&t, Some(Edge), Some(Edge), false, false),
+            "one\ntwo\nthree\nfour\n"
+        );
     }
 
     #[test]
     fn wrapped_lines_split_or_join() {
         let t = term_with("0123456789abcdef\r\nend");
-        assert_eq!(cap(&t, None, None, false, false), "0123456789\nabcdef\nend\n");
+        assert_eq!(
+            cap(&t, None, None, false, false),
+            "0123456789\nabcdef\nend\n"
+        );
         assert_eq!(cap(&t, None, None, false, true), "0123456789abcdef\nend\n");
         // Wrapped across history and screen.
         let t = term_with("x\r\ny\r\n0123456789abcdef\r\nend");
-        assert_eq!(cap(&t, Some(Edge), None, false, true), "x\ny\n0123456789abcdef\nend\n");
+        assert_eq!(
+            cap(&t, Some(Edge), None, false, true),
+            "x\ny\n0123456789abcdef\nend\n"
+        );
     }
 
     #[test]
@@ -304,6 +354,28 @@ mod tests {
         t.process(b"\x1b[?1049l");
         assert_eq!(t.history_len(), 0);
         assert_eq!(cap(&t, None, None, false, false), "keep\n\n\n");
+    }
+
+    #[test]
+    fn marker_keeps_output_and_leaves_the_alternate_screen() {
+        let wide = |text: &str| {
+            let mut t = Terminal::new(40, 3, 100);
+            t.process(text.as_bytes());
+            t
+        };
+        let mut t = wide("one\r\ntwo");
+        t.write_marker("marker");
+        assert_eq!(
+            cap(&t, Some(Edge), None, false, false),
+            "one\ntwo\n[berth] marker\n\n"
+        );
+        let mut t = wide("main\r\n\x1b[?1049halt screen");
+        t.write_marker("marker");
+        assert!(!t.screen().alternate_screen());
+        assert_eq!(
+            cap(&t, None, None, false, false),
+            "main\n[berth] marker\n\n"
+        );
     }
 
     #[test]

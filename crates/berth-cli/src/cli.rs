@@ -1,0 +1,77 @@
+//! Command-line grammar, tmux-flavoured.
+
+use std::path::PathBuf;
+
+use berth_proto::LineBound;
+use clap::{Parser, Subcommand};
+
+/// berth: persistent terminal sessions that belong to the host.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, propagate_version = true)]
+pub struct Cli {
+    /// Use this session socket instead of looking the session up by name.
+    #[arg(long, global = true)]
+    pub socket: Option<PathBuf>,
+    /// Runtime directory holding sessions/NAME.sock (default: yours, then /run/berth).
+    #[arg(long, global = true, env = "BERTH_RUNTIME_DIR")]
+    pub runtime_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// List sessions (scans session sockets).
+    Ls {
+        /// JSON array of {name, state, pid, user, restarts, clients, uptime_s}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 if the session exists and answers, 1 otherwise; prints nothing.
+    Has { name: String },
+    /// Print the screen and history (tmux capture-pane numbering).
+    Capture {
+        name: String,
+        /// First line: 0 = top of the screen, negative = history, "-" = start of history.
+        #[arg(short = 'S', long = "start", allow_negative_numbers = true, value_parser = parse_bound)]
+        start: Option<LineBound>,
+        /// Last line: as -S; "-" = the last line of the screen.
+        #[arg(short = 'E', long = "end", allow_negative_numbers = true, value_parser = parse_bound)]
+        end: Option<LineBound>,
+        /// Keep colours and attributes as escape sequences.
+        #[arg(short = 'e', long)]
+        escapes: bool,
+        /// Join lines the terminal wrapped.
+        #[arg(short = 'J', long)]
+        join: bool,
+        /// {"session", "lines": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Type keys into the session: tmux key names (Enter, C-c, Up, F1...), other words literally.
+    Send {
+        name: String,
+        /// Send every word literally, even key names.
+        #[arg(short = 'l', long)]
+        literal: bool,
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        keys: Vec<String>,
+    },
+    /// State, pid, user, command, restarts, last exit, clients, size, log.
+    Status {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart the session's program now (clears the restart limit).
+    Restart { name: String },
+}
+
+fn parse_bound(s: &str) -> Result<LineBound, String> {
+    if s == "-" {
+        return Ok(LineBound::Edge);
+    }
+    s.parse::<i64>()
+        .map(LineBound::Line)
+        .map_err(|_| format!("bad line number {s:?}: expected an integer (0 = top of the screen, negative = history) or \"-\""))
+}

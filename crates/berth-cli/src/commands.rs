@@ -1,0 +1,299 @@
+//! The verbs.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use berth_proto::{CaptureRequest, Frame, Request, Response, State, Status};
+
+use crate::cli::{Cli, Cmd};
+use crate::connect::{connect, request_error, Session};
+use crate::locate;
+
+/// Runs one command; the value is the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let socket = cli.socket.as_deref();
+    let runtime = cli.runtime_dir.as_deref();
+    match cli.command {
+        Cmd::Ls { json } => ls(runtime, json),
+        Cmd::Has { name } => Ok(has(&name, socket, runtime)),
+        Cmd::Capture {
+            name,
+            start,
+            end,
+            escapes,
+            join,
+            json,
+        } => {
+            let req = CaptureRequest {
+                start,
+                end,
+                escapes,
+                join,
+            };
+            capture(&name, socket, runtime, &req, json)
+        }
+        Cmd::Send {
+            name,
+            literal,
+            keys,
+        } => send(&name, socket, runtime, keys, literal),
+        Cmd::Status { name, json } => status(&name, socket, runtime, json),
+        Cmd::Restart { name } => {
+            let mut s = open(&name, socket, runtime)?;
+            call(&name, &mut s, &Request::Restart)?;
+            Ok(0)
+        }
+    }
+}
+
+fn open(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> anyhow::Result<Session> {
+    let path = locate::find(name, socket, runtime)?;
+    connect(name, &path)
+}
+
+fn call(name: &str, s: &mut Session, req: &Request) -> anyhow::Result<Response> {
+    s.call(req).map_err(|e| request_error(name, e))
+}
+
+fn has(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> u8 {
+    match open(name, socket, runtime).and_then(|mut s| call(name, &mut s, &Request::Status)) {
+        Ok(Response::Status(_)) => 0,
+        _ => 1,
+    }
+}
+
+fn capture(
+    name: &str,
+    socket: Option<&Path>,
+    runtime: Option<&Path>,
+    req: &CaptureRequest,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let mut s = open(name, socket, runtime)?;
+    s.send(&Request::Capture(req.clone()))
+        .map_err(|e| request_error(name, e))?;
+    let mut text = Vec::new();
+    loop {
+        match s.frame().map_err(|e| request_error(name, e))? {
+            Frame::Data(bytes) => text.extend_from_slice(&bytes),
+            Frame::Control(payload) => match berth_proto::decode::<Response>(&payload)? {
+                Response::CaptureEnd { .. } => break,
+                Response::Error { message, .. } => bail!("{message}"),
+                other => bail!("unexpected reply from session {name:?}: {other:?}"),
+            },
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let text = String::from_utf8_lossy(&text);
+        let lines: Vec<&str> = text.lines().collect();
+        let value = serde_json::json!({ "session": s.session, "lines": lines });
+        writeln!(out, "{value}")?;
+    } else {
+        out.write_all(&text)?;
+    }
+    out.flush().context("failed to write the capture")?;
+    Ok(0)
+}
+
+fn send(
+    name: &str,
+    socket: Option<&Path>,
+    runtime: Option<&Path>,
+    keys: Vec<String>,
+    literal: bool,
+) -> anyhow::Result<u8> {
+    let size: usize = keys.iter().map(String::len).sum();
+    let limit = berth_proto::MAX_FRAME_LEN / 2;
+    if size > limit {
+        bail!("input too large: {size} bytes in one send; send at most {limit} bytes at a time");
+    }
+    let mut s = open(name, socket, runtime)?;
+    call(name, &mut s, &Request::Send { keys, literal })?;
+    Ok(0)
+}
+
+fn fetch_status(name: &str, s: &mut Session) -> anyhow::Result<Status> {
+    match call(name, s, &Request::Status)? {
+        Response::Status(st) => Ok(*st),
+        other => bail!("unexpected reply from session {name:?}: {other:?}"),
+    }
+}
+
+fn status(
+    name: &str,
+    socket: Option<&Path>,
+    runtime: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let mut s = open(name, socket, runtime)?;
+    let st = fetch_status(name, &mut s)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&st)?)?;
+    } else {
+        out.write_all(render_status(&st).as_bytes())?;
+    }
+    Ok(0)
+}
+
+fn render_status(st: &Status) -> String {
+    let mut state = st.state.to_string();
+    match st.state {
+        State::Running => {
+            if let Some(pid) = st.pid {
+                state.push_str(&format!(" (pid {pid}"));
+                if let Some(up) = st.uptime_s {
+                    state.push_str(&format!(", up {}", human_secs(up)));
+                }
+                state.push(')');
+            }
+        }
+        State::Backoff => {
+            if let Some(ms) = st.restart_in_ms {
+                state.push_str(&format!(
+                    " (restarting in {})",
+                    human_secs(ms.div_ceil(1000))
+                ));
+            }
+        }
+        _ => {}
+    }
+    let last_exit = st
+        .last_exit
+        .as_ref()
+        .map(|e| format!(" (last exit: {} at {})", e.text, local_time(e.at)))
+        .unwrap_or_default();
+    let clients = if st.clients.is_empty() {
+        "none".to_owned()
+    } else {
+        st.clients
+            .iter()
+            .map(|c| {
+                let mode = match c.mode {
+                    berth_proto::ClientMode::ReadWrite => "read-write",
+                    berth_proto::ClientMode::ReadOnly => "read-only",
+                };
+                format!(
+                    "{} (uid {}, pid {}, {mode})",
+                    c.user,
+                    c.uid,
+                    c.pid.unwrap_or(0)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut lines = vec![
+        ("session", st.name.clone()),
+        ("state", state),
+        ("user", format!("{} (uid {})", st.user, st.uid)),
+        ("command", shell_words(&st.command)),
+        ("restarts", format!("{}{last_exit}", st.restarts)),
+        ("clients", clients),
+        ("size", format!("{}x{}", st.size.cols, st.size.rows)),
+        ("log", st.log.clone().unwrap_or_else(|| "none".into())),
+        (
+            "foreground",
+            st.foreground.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("host pid", st.host_pid.to_string()),
+    ];
+    if let Some(err) = &st.last_error {
+        lines.push(("error", err.clone()));
+    }
+    if let Some(err) = &st.log_error {
+        lines.push(("warning", err.clone()));
+    }
+    lines.iter().map(|(k, v)| format!("{k:<11}{v}\n")).collect()
+}
+
+fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let mut rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for dir in locate::runtime_dirs(runtime) {
+        for (name, path) in locate::list(&dir) {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            let st = connect(&name, &path).and_then(|mut s| fetch_status(&name, &mut s));
+            rows.push((name, st));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let items: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, st)| match st {
+                Ok(st) => serde_json::json!({
+                    "name": st.name, "state": st.state, "pid": st.pid, "user": st.user,
+                    "restarts": st.restarts, "clients": st.clients.len(), "uptime_s": st.uptime_s,
+                }),
+                Err(e) => serde_json::json!({
+                    "name": name, "state": "unreachable", "pid": null, "user": null,
+                    "restarts": null, "clients": null, "uptime_s": null, "error": format!("{e:#}"),
+                }),
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::Value::Array(items))?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{:<20} {:<10} {:>8} {:<12} {:>8} {:>8} {:>8}",
+        "NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS"
+    )?;
+    for (name, st) in &rows {
+        match st {
+            Ok(st) => writeln!(
+                out,
+                "{:<20} {:<10} {:>8} {:<12} {:>8} {:>8} {:>8}",
+                st.name,
+                st.state.to_string(),
+                st.pid.map_or("-".into(), |p| p.to_string()),
+                st.user,
+                st.uptime_s.map_or("-".into(), human_secs),
+                st.restarts,
+                st.clients.len()
+            )?,
+            Err(e) => writeln!(out, "{name:<20} unreachable: {e:#}")?,
+        }
+    }
+    Ok(0)
+}
+
+fn human_secs(s: u64) -> String {
+    if s == 0 {
+        return "0s".into();
+    }
+    berth_config::values::format_duration(std::time::Duration::from_secs(s))
+}
+
+fn local_time(unix: u64) -> String {
+    jiff::Timestamp::from_second(unix as i64)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+/// The command as one would type it.
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

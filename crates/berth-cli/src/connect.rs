@@ -1,0 +1,84 @@
+//! Connecting to a session socket, with errors that say what to do.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use berth_config::accounts::{group_name, user_name};
+use berth_proto::sync::{Client, ClientError};
+use berth_proto::HeaderError;
+
+/// How long to wait for a session that accepted the connection to answer.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub type Session = Client<UnixStream>;
+
+/// Connects and handshakes with the session behind `path`.
+pub fn connect(name: &str, path: &Path) -> anyhow::Result<Session> {
+    let stream = UnixStream::connect(path).map_err(|e| connect_error(name, path, e))?;
+    stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+    let client_name = format!("berth/{}", env!("CARGO_PKG_VERSION"));
+    Client::handshake(stream, &client_name).map_err(|e| handshake_error(name, path, e))
+}
+
+fn connect_error(name: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            let owner = match std::fs::metadata(path) {
+                Ok(m) => format!(
+                    " (owner {}, group {}, mode {:04o})",
+                    user_name(m.uid()),
+                    group_name(m.gid()),
+                    m.permissions().mode() & 0o7777
+                ),
+                Err(_) => String::new(),
+            };
+            anyhow!(
+                "permission denied: cannot open the socket of session {name:?} at {}{owner}; ask an admin for access to it",
+                path.display()
+            )
+        }
+        std::io::ErrorKind::ConnectionRefused => anyhow!(
+            "session {name:?} is not running (nothing listens on {}); start it again, or remove the stale socket",
+            path.display()
+        ),
+        std::io::ErrorKind::NotFound => anyhow!("no session {name:?} (no socket at {}; see berth ls)", path.display()),
+        _ => anyhow!("failed to connect to session {name:?} at {}: {e}", path.display()),
+    }
+}
+
+fn handshake_error(name: &str, path: &Path, e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Header(HeaderError::NotBerth) => {
+            anyhow!("{} is not a berth session socket (it does not speak the berth protocol)", path.display())
+        }
+        ClientError::Header(HeaderError::VersionMismatch { ours, theirs }) => anyhow!(
+            "protocol version mismatch: this berth speaks version {ours}, session {name:?} speaks version {theirs}; use the berth that came with it"
+        ),
+        ClientError::Closed => anyhow!(
+            "session {name:?} closed the connection during the handshake; is {} a berth session socket?",
+            path.display()
+        ),
+        other => request_error(name, other),
+    }
+}
+
+/// Turns a failed request into the user-facing line.
+pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Refused { message, .. } => anyhow!("{message}"),
+        ClientError::Closed => anyhow!("session {name:?} closed the connection"),
+        ClientError::Io(e)
+            if e.kind() == std::io::ErrorKind::WouldBlock
+                || e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            anyhow!(
+                "session {name:?} did not answer within {}s",
+                REPLY_TIMEOUT.as_secs()
+            )
+        }
+        other => anyhow!("session {name:?}: {other}"),
+    }
+}

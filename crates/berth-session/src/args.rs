@@ -1,0 +1,90 @@
+//! `berth-session` command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use berth_config::{defaults, values};
+use clap::Parser;
+
+use crate::policy::RestartMode;
+
+/// The per-session host: owns one session's PTY, screen, history, output log
+/// and socket, and restarts its program. Normally started by berthd.
+#[derive(Debug, Parser)]
+#[command(name = "berth-session", version)]
+pub struct Args {
+    /// Session name (1 to 64 of A-Z a-z 0-9 _ . -).
+    #[arg(long, value_parser = parse_name)]
+    pub name: String,
+    /// Socket to serve; ignored when a listening socket is passed in LISTEN_FDS.
+    #[arg(long)]
+    pub socket: PathBuf,
+    /// Write every byte of output here, rotated by size.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Rotate the log past this size (e.g. 64M).
+    #[arg(long, default_value = "64M", value_parser = parse_bytes)]
+    pub log_max_size: u64,
+    /// Rotated log files to keep.
+    #[arg(long, default_value_t = defaults::LOG_KEEP)]
+    pub log_keep: u32,
+    /// Lines of history kept.
+    #[arg(long, default_value_t = defaults::SCROLLBACK_LINES)]
+    pub scrollback: usize,
+    /// Terminal size while nobody is attached, COLSxROWS.
+    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    pub size: (u16, u16),
+    /// When to restart the program: always, on-failure or never.
+    #[arg(long, default_value = "on-failure")]
+    pub restart: RestartMode,
+    /// First backoff step; doubles with each consecutive failure.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub restart_delay: Duration,
+    /// Longest backoff step.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub restart_max_delay: Duration,
+    /// Restarts allowed within --restart-interval before the session is failed.
+    #[arg(long, default_value_t = defaults::RESTART_LIMIT_BURST)]
+    pub restart_burst: u32,
+    /// Window for --restart-burst.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub restart_interval: Duration,
+    /// Working directory of the program (default: the account's home).
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment for the program, KEY=VALUE; repeatable.
+    #[arg(long = "env", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Clients must finish the handshake within this.
+    #[arg(long, default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub handshake_timeout: Duration,
+    /// Between SIGHUP, SIGTERM and SIGKILL when stopping the program.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub stop_grace: Duration,
+    /// The program and its arguments.
+    #[arg(last = true, required = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+fn parse_name(s: &str) -> Result<String, String> {
+    values::check_session_name(s).map(|()| s.to_owned())
+}
+
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    values::parse_byte_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    values::parse_term_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    values::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("bad environment entry {s:?}: expected KEY=VALUE")),
+    }
+}

@@ -1,0 +1,119 @@
+//! Wiring: PTY, program, supervisor, server, signals.
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::args::Args;
+use crate::output_log::OutputLog;
+use crate::peer::AccessPolicy;
+use crate::policy::RestartPolicy;
+use crate::program::{Identity, ProgramSpec};
+use crate::server::Server;
+use crate::session::{Command, HostInfo, Session, Shared};
+use crate::supervisor::Supervisor;
+use crate::terminal::Terminal;
+
+/// Queued input chunks before `send` waits for the program to read.
+const INPUT_QUEUE: usize = 256;
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let identity = Identity::current();
+    let crate::listener::Listener {
+        listener,
+        bound: _socket_file,
+    } = crate::listener::listen(&args.socket)?;
+    let log = match &args.log {
+        Some(path) => Some(
+            OutputLog::open(path, args.log_max_size, args.log_keep)
+                .with_context(|| format!("failed to open output log {}", path.display()))?,
+        ),
+        None => None,
+    };
+
+    let (pty, pts) = pty_process::open().context("failed to open a pty")?;
+    let (cols, rows) = args.size;
+    pty.resize(pty_process::Size::new(rows, cols))
+        .context("failed to size the pty")?;
+    let pty_fd = pty
+        .as_fd()
+        .try_clone_to_owned()
+        .context("failed to duplicate the pty")?;
+    let (reader, mut writer) = pty.into_split();
+
+    let (input_tx, mut input_rx) = mpsc::channel::<Vec<u8>>(INPUT_QUEUE);
+    let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
+    let info = HostInfo {
+        name: args.name.clone(),
+        command: args.command.clone(),
+        identity: identity.clone(),
+        log: args.log.clone(),
+    };
+    let session = Session::new(Terminal::new(cols, rows, args.scrollback));
+    let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
+
+    // One writer keeps input in order; a program that stops reading makes
+    // senders wait here, never the output path.
+    let input_name = args.name.clone();
+    tokio::spawn(async move {
+        while let Some(bytes) = input_rx.recv().await {
+            if let Err(e) = writer.write_all(&bytes).await {
+                tracing::warn!(session = %input_name, "writing input to the terminal failed: {e}");
+            }
+        }
+    });
+
+    let server = Arc::new(Server {
+        shared: Arc::clone(&shared),
+        policy: AccessPolicy {
+            owner_uid: identity.uid,
+        },
+        handshake_timeout: args.handshake_timeout,
+    });
+    tokio::spawn(Arc::clone(&server).serve(listener));
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let stop_tx = cmd_tx;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        let _ = stop_tx.send(Command::Stop).await;
+    });
+    // A hangup of the terminal berthd started us from must not end the session.
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move { while hup.recv().await.is_some() {} });
+
+    tracing::info!(session = %args.name, socket = %args.socket.display(), user = %identity.user, "session host ready");
+    let supervisor = Supervisor {
+        shared,
+        spec: ProgramSpec {
+            command: args.command,
+            cwd: args.cwd,
+            env: args.env,
+            identity,
+        },
+        policy: RestartPolicy {
+            mode: args.restart,
+            delay: args.restart_delay,
+            max_delay: args.restart_max_delay,
+            burst: args.restart_burst,
+            interval: args.restart_interval,
+            stable_after: berth_config::defaults::RESTART_STABLE_AFTER,
+        },
+        log,
+        pts,
+        reader,
+        commands: cmd_rx,
+        stop_grace: args.stop_grace,
+    };
+    supervisor.run().await;
+    // `_socket_file` drops here: a socket this process bound is removed.
+    Ok(())
+}

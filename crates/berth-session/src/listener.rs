@@ -1,0 +1,126 @@
+//! The session socket: adopted from the supervisor (LISTEN_FDS, as systemd
+//! socket activation passes it) or bound here.
+// Adopting an inherited descriptor is the one unsafe operation of the host.
+#![allow(unsafe_code)]
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener as StdListener;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+/// First descriptor passed by socket activation (`SD_LISTEN_FDS_START`).
+const LISTEN_FDS_START: i32 = 3;
+
+pub struct Listener {
+    pub listener: tokio::net::UnixListener,
+    /// Set when this process bound the socket and so removes it on exit.
+    pub bound: Option<BoundSocket>,
+}
+
+/// Removes the socket file this process bound when dropped.
+pub struct BoundSocket(PathBuf);
+
+impl Drop for BoundSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The inherited listening socket, or a new one bound at `path`.
+pub fn listen(path: &Path) -> anyhow::Result<Listener> {
+    let std = match inherited()? {
+        Some(l) => {
+            return Ok(Listener {
+                listener: to_tokio(l)?,
+                bound: None,
+            })
+        }
+        None => bind(path)?,
+    };
+    Ok(Listener {
+        listener: to_tokio(std)?,
+        bound: Some(BoundSocket(path.to_owned())),
+    })
+}
+
+fn to_tokio(l: StdListener) -> anyhow::Result<tokio::net::UnixListener> {
+    l.set_nonblocking(true)?;
+    Ok(tokio::net::UnixListener::from_std(l)?)
+}
+
+/// The socket passed as fd 3 when `LISTEN_PID` is this process.
+fn inherited() -> anyhow::Result<Option<StdListener>> {
+    let pid_ok = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|p| p == std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+        .unwrap_or(0);
+    // These describe this process only: never pass them to the program.
+    std::env::remove_var("LISTEN_PID");
+    std::env::remove_var("LISTEN_FDS");
+    std::env::remove_var("LISTEN_FDNAMES");
+    if !pid_ok || count < 1 {
+        return Ok(None);
+    }
+    if count != 1 {
+        bail!("expected one socket in LISTEN_FDS, got {count}");
+    }
+    // SAFETY: socket activation hands this process fd 3 and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(LISTEN_FDS_START) };
+    use nix::sys::socket::{getsockopt, sockopt};
+    let listening =
+        getsockopt(&fd, sockopt::AcceptConn).context("LISTEN_FDS: fd 3 is not a socket")?;
+    if !listening {
+        bail!("LISTEN_FDS: fd 3 is a socket that is not listening");
+    }
+    nix::fcntl::fcntl(
+        &fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
+    Ok(Some(StdListener::from(fd)))
+}
+
+/// Binds `path` with mode 0600, replacing a stale socket but never a live one.
+fn bind(path: &Path) -> anyhow::Result<StdListener> {
+    if let Some(dir) = path.parent() {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("failed to create {}", dir.display()))?;
+        }
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            use std::os::unix::fs::FileTypeExt;
+            if !meta.file_type().is_socket() {
+                bail!(
+                    "{} exists and is not a socket; remove it or choose another --socket",
+                    path.display()
+                );
+            }
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                bail!(
+                    "{} is in use by a running session; stop it first or choose another --socket",
+                    path.display()
+                );
+            }
+            std::fs::remove_file(path)
+                .with_context(|| format!("failed to remove stale socket {}", path.display()))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("failed to inspect {}", path.display())),
+    }
+    // The socket is born 0600: no window in which others could connect.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let result = StdListener::bind(path);
+    nix::sys::stat::umask(old);
+    result.with_context(|| format!("failed to bind {}", path.display()))
+}
+
+use std::os::unix::fs::DirBuilderExt;

@@ -1,0 +1,210 @@
+//! The output log: every byte the program wrote, in order, rotated by size.
+//!
+//! Writing never fails from the caller's point of view: a write error (a
+//! full disk) pauses the log with a warning and the session runs on; the
+//! log retries a few seconds later and says how much it could not keep.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a paused log waits before trying to write again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+pub struct OutputLog {
+    path: PathBuf,
+    file: Option<File>,
+    /// Bytes in the current file.
+    size: u64,
+    max_size: u64,
+    keep: u32,
+    paused: Option<Paused>,
+}
+
+struct Paused {
+    since: Instant,
+    error: String,
+    dropped: u64,
+}
+
+impl OutputLog {
+    /// Opens (appending to) the log at `path`, creating its directory.
+    pub fn open(path: &Path, max_size: u64, keep: u32) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = open_append(path)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok(Self {
+            path: path.to_owned(),
+            file: Some(file),
+            size,
+            max_size,
+            keep,
+            paused: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Why the log is paused, if it is.
+    pub fn error(&self) -> Option<String> {
+        self.paused.as_ref().map(|p| {
+            format!(
+                "output log paused: {} ({} bytes not logged so far)",
+                p.error, p.dropped
+            )
+        })
+    }
+
+    /// Appends `bytes`, rotating first if they would overflow the file.
+    pub fn write(&mut self, bytes: &[u8]) {
+        if let Some(p) = &mut self.paused {
+            if p.since.elapsed() < RETRY_AFTER {
+                p.dropped += bytes.len() as u64;
+                return;
+            }
+        }
+        if self.size > 0 && self.size + bytes.len() as u64 > self.max_size {
+            if let Err(e) = self.rotate() {
+                self.pause(
+                    format!("cannot rotate {}: {e}", self.path.display()),
+                    bytes.len(),
+                );
+                return;
+            }
+        }
+        let Some(file) = self.file.as_mut() else {
+            self.pause(format!("{} is not open", self.path.display()), bytes.len());
+            return;
+        };
+        match file.write_all(bytes) {
+            Ok(()) => {
+                self.size += bytes.len() as u64;
+                if let Some(p) = self.paused.take() {
+                    tracing::warn!(
+                        log = %self.path.display(),
+                        dropped = p.dropped,
+                        "output log resumed after a write error; {} bytes were not logged",
+                        p.dropped
+                    );
+                }
+            }
+            Err(e) => self.pause(
+                format!("cannot write {}: {e}", self.path.display()),
+                bytes.len(),
+            ),
+        }
+    }
+
+    fn pause(&mut self, error: String, lost: usize) {
+        match &mut self.paused {
+            Some(p) => {
+                p.since = Instant::now();
+                p.dropped += lost as u64;
+            }
+            None => {
+                tracing::warn!(log = %self.path.display(), "{error}; output logging paused, the session keeps running");
+                self.paused = Some(Paused {
+                    since: Instant::now(),
+                    error,
+                    dropped: lost as u64,
+                });
+            }
+        }
+    }
+
+    /// `log` → `log.1` → ... → `log.KEEP`, dropping the oldest.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        if self.keep == 0 {
+            std::fs::remove_file(&self.path)?;
+        } else {
+            for i in (1..self.keep).rev() {
+                let from = numbered(&self.path, i);
+                if from.exists() {
+                    std::fs::rename(&from, numbered(&self.path, i + 1))?;
+                }
+            }
+            std::fs::rename(&self.path, numbered(&self.path, 1))?;
+        }
+        self.file = Some(open_append(&self.path)?);
+        self.size = 0;
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+}
+
+fn numbered(path: &Path, i: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{i}"));
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "berth-log-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn rotates_and_keeps_everything_in_order() {
+        let dir = tempdir();
+        let path = dir.join("s.log");
+        let mut log = OutputLog::open(&path, 100, 10).unwrap();
+        let mut all = Vec::new();
+        for i in 0..50u8 {
+            let chunk = vec![b'a' + (i % 26); 30];
+            all.extend_from_slice(&chunk);
+            log.write(&chunk);
+        }
+        let mut got = Vec::new();
+        for i in (1..=10).rev() {
+            if let Ok(b) = std::fs::read(numbered(&path, i)) {
+                got.extend(b);
+            }
+        }
+        got.extend(std::fs::read(&path).unwrap());
+        // Ten rotated files of 90 bytes plus the current one hold the tail.
+        assert!(
+            all.ends_with(&got),
+            "rotated files are the newest output, in order"
+        );
+        assert!(std::fs::metadata(&path).unwrap().len() <= 100);
+        assert!(!numbered(&path, 11).exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_full_disk_pauses_without_failing() {
+        let mut log = OutputLog::open(Path::new("/dev/full"), 1 << 30, 1).unwrap();
+        log.write(b"hello");
+        log.write(b"world");
+        let err = log.error().expect("paused");
+        assert!(
+            err.starts_with("output log paused: cannot write /dev/full: No space left on device"),
+            "{err}"
+        );
+        assert!(err.ends_with("(10 bytes not logged so far)"), "{err}");
+    }
+}

@@ -1,0 +1,332 @@
+//! Connections on the session socket: header, handshake, peer check, requests.
+//!
+//! A connection's trouble stays its own: a malformed frame, a wrong version
+//! or a silent client gets one error frame and is closed; nothing it sends
+//! can stop the session or disturb other clients.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use berth_proto::{
+    decode, encode, encode_control, Access, CaptureRequest, ErrorCode, Frame, FrameError,
+    FrameKind, Header, HeaderError, Request, Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use crate::keys;
+use crate::peer::{AccessPolicy, Peer};
+use crate::session::{Command, Shared};
+
+/// Capture text is sent in data frames of at most this size.
+const CAPTURE_CHUNK: usize = 256 * 1024;
+
+pub struct Server {
+    pub shared: Arc<Shared>,
+    pub policy: AccessPolicy,
+    pub handshake_timeout: Duration,
+}
+
+/// Why a connection ended early.
+#[derive(Debug, thiserror::Error)]
+enum ConnError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{1}")]
+    Refused(ErrorCode, String),
+    #[error("connection closed")]
+    Closed,
+}
+
+impl From<FrameError> for ConnError {
+    fn from(e: FrameError) -> Self {
+        ConnError::Refused(
+            ErrorCode::Malformed,
+            format!("malformed input: {e}; closing the connection"),
+        )
+    }
+}
+
+/// A connection's stream with its frame decoder.
+struct Conn {
+    stream: UnixStream,
+    decoder: berth_proto::Decoder,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn frame(&mut self) -> Result<Frame, ConnError> {
+        loop {
+            if let Some(f) = self.decoder.next_frame()? {
+                return Ok(f);
+            }
+            let n = self.stream.read(&mut self.buf).await?;
+            if n == 0 {
+                return Err(ConnError::Closed);
+            }
+            self.decoder.extend(&self.buf[..n]);
+        }
+    }
+
+    async fn request(&mut self) -> Result<Request, ConnError> {
+        match self.frame().await? {
+            Frame::Control(payload) => Ok(decode::<Request>(&payload)?),
+            Frame::Data(_) => Err(ConnError::Refused(
+                ErrorCode::BadRequest,
+                "input data outside an attached session; closing the connection".into(),
+            )),
+        }
+    }
+
+    async fn reply(&mut self, response: &Response) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        encode_control(response, &mut out);
+        self.stream.write_all(&out).await
+    }
+}
+
+/// What the audit record of a connection says.
+struct Audit {
+    peer: Peer,
+    access: Option<Access>,
+    requests: Vec<&'static str>,
+    input_bytes: usize,
+    started: Instant,
+}
+
+impl Server {
+    pub async fn serve(self: Arc<Self>, listener: tokio::net::UnixListener) {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let this = Arc::clone(&self);
+                    tokio::spawn(async move { this.connection(stream).await });
+                }
+                Err(e) => {
+                    tracing::warn!(session = %self.shared.info.name, "accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    async fn connection(&self, stream: UnixStream) {
+        let peer = match Peer::from_stream(&stream) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(session = %self.shared.info.name, "cannot read peer credentials: {e}");
+                return;
+            }
+        };
+        let mut conn = Conn {
+            stream,
+            decoder: berth_proto::Decoder::new(),
+            buf: vec![0; 64 * 1024],
+        };
+        let mut audit = Audit {
+            peer,
+            access: None,
+            requests: Vec::new(),
+            input_bytes: 0,
+            started: Instant::now(),
+        };
+        let result = self.handle(&mut conn, &mut audit).await;
+        let outcome = match &result {
+            Ok(()) | Err(ConnError::Closed) => "closed".to_owned(),
+            Err(ConnError::Refused(code, message)) => {
+                let _ = conn
+                    .reply(&Response::Error {
+                        code: *code,
+                        message: message.clone(),
+                    })
+                    .await;
+                format!("refused: {message}")
+            }
+            Err(ConnError::Io(e)) => format!("i/o error: {e}"),
+        };
+        let _ = conn.stream.shutdown().await;
+        let mode = match audit.access {
+            Some(Access::Operator) => "operator",
+            Some(Access::Observer) => "observer",
+            None => "none",
+        };
+        tracing::info!(
+            target: "berth::audit",
+            session = %self.shared.info.name,
+            uid = audit.peer.uid,
+            user = %audit.peer.user,
+            pid = audit.peer.pid.unwrap_or(0),
+            mode,
+            requests = %audit.requests.join(","),
+            input_bytes = audit.input_bytes,
+            duration_ms = audit.started.elapsed().as_millis() as u64,
+            "connection {outcome}"
+        );
+    }
+
+    async fn handle(&self, conn: &mut Conn, audit: &mut Audit) -> Result<(), ConnError> {
+        conn.stream.write_all(&Header::ours().to_bytes()).await?;
+        let access = tokio::time::timeout(self.handshake_timeout, self.handshake(conn, audit))
+            .await
+            .map_err(|_| {
+                ConnError::Refused(
+                    ErrorCode::Timeout,
+                    format!(
+                        "handshake not finished within {}; closing the connection",
+                        berth_config::values::format_duration(self.handshake_timeout)
+                    ),
+                )
+            })??;
+        loop {
+            let request = conn.request().await?;
+            audit.requests.push(request_name(&request));
+            match request {
+                Request::Hello { .. } => {
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "hello sent twice".into(),
+                    ));
+                }
+                Request::Status => {
+                    let status = self.shared.status();
+                    conn.reply(&Response::Status(Box::new(status))).await?;
+                }
+                Request::Capture(req) => self.capture(conn, &req).await?,
+                Request::Send { keys, literal } => {
+                    self.require_operator(access, audit, "send input")?;
+                    let bytes = self.send(&keys, literal).await?;
+                    audit.input_bytes += bytes;
+                    conn.reply(&Response::Ok).await?;
+                }
+                Request::Restart => {
+                    self.require_operator(access, audit, "restart it")?;
+                    self.command(Command::Restart).await?;
+                    conn.reply(&Response::Ok).await?;
+                }
+                Request::Attach(_) | Request::Resize { .. } | Request::Detach => {
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "this session host does not support attach".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Reads the client's header and Hello, checks who it is.
+    async fn handshake(&self, conn: &mut Conn, audit: &mut Audit) -> Result<Access, ConnError> {
+        let mut header = [0u8; HEADER_LEN];
+        conn.stream
+            .read_exact(&mut header)
+            .await
+            .map_err(|_| ConnError::Closed)?;
+        match Header::check(&header) {
+            Ok(_) => {}
+            Err(HeaderError::NotBerth) => {
+                return Err(ConnError::Refused(
+                    ErrorCode::Malformed,
+                    "not a berth client: bad protocol header; closing the connection".into(),
+                ))
+            }
+            Err(HeaderError::VersionMismatch { theirs, .. }) => {
+                return Err(ConnError::Refused(
+                    ErrorCode::Version,
+                    format!(
+                        "protocol version mismatch: session {} speaks version {PROTOCOL_VERSION}, the client speaks version {theirs}; use a berth of the same version",
+                        self.shared.info.name
+                    ),
+                ))
+            }
+        }
+        match conn.request().await? {
+            Request::Hello { .. } => {}
+            other => {
+                return Err(ConnError::Refused(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "expected hello first, got {}; closing the connection",
+                        request_name(&other)
+                    ),
+                ))
+            }
+        }
+        let Some(access) = self.policy.access(&audit.peer) else {
+            return Err(ConnError::Refused(
+                ErrorCode::Denied,
+                format!(
+                    "permission denied: {} (uid {}) may not use session {}",
+                    audit.peer.user, audit.peer.uid, self.shared.info.name
+                ),
+            ));
+        };
+        audit.access = Some(access);
+        conn.reply(&Response::Welcome {
+            session: self.shared.info.name.clone(),
+            access,
+        })
+        .await?;
+        Ok(access)
+    }
+
+    fn require_operator(&self, access: Access, audit: &Audit, what: &str) -> Result<(), ConnError> {
+        match access {
+            Access::Operator => Ok(()),
+            Access::Observer => Err(ConnError::Refused(
+                ErrorCode::Denied,
+                format!(
+                    "permission denied: {} is an observer of {} and cannot {what}",
+                    audit.peer.user, self.shared.info.name
+                ),
+            )),
+        }
+    }
+
+    async fn capture(&self, conn: &mut Conn, req: &CaptureRequest) -> Result<(), ConnError> {
+        let (text, lines) = self.shared.lock().term.capture(req);
+        let mut out = Vec::with_capacity(text.len() + 64);
+        for piece in text.as_bytes().chunks(CAPTURE_CHUNK) {
+            encode(FrameKind::Data, piece, &mut out);
+        }
+        encode_control(&Response::CaptureEnd { lines }, &mut out);
+        conn.stream.write_all(&out).await?;
+        Ok(())
+    }
+
+    async fn send(&self, keys: &[String], literal: bool) -> Result<usize, ConnError> {
+        let modes = self.shared.lock().term.modes();
+        let mut bytes = Vec::new();
+        for key in keys {
+            bytes.extend(keys::translate(key, literal, modes));
+        }
+        if bytes.len() > MAX_FRAME_LEN {
+            return Err(ConnError::Refused(
+                ErrorCode::BadRequest,
+                "input too large".into(),
+            ));
+        }
+        let n = bytes.len();
+        self.shared.input.send(bytes).await.map_err(|_| {
+            ConnError::Refused(ErrorCode::Internal, "the session is shutting down".into())
+        })?;
+        Ok(n)
+    }
+
+    async fn command(&self, cmd: Command) -> Result<(), ConnError> {
+        self.shared.commands.send(cmd).await.map_err(|_| {
+            ConnError::Refused(ErrorCode::Internal, "the session is shutting down".into())
+        })
+    }
+}
+
+fn request_name(r: &Request) -> &'static str {
+    match r {
+        Request::Hello { .. } => "hello",
+        Request::Capture(_) => "capture",
+        Request::Send { .. } => "send",
+        Request::Status => "status",
+        Request::Restart => "restart",
+        Request::Attach(_) => "attach",
+        Request::Resize { .. } => "resize",
+        Request::Detach => "detach",
+    }
+}

@@ -1,0 +1,352 @@
+//! The PTY pump and the program's lifecycle, in one loop.
+//!
+//! One task reads the PTY, logs and parses every byte, reaps the program,
+//! writes the exit marker, and restarts per policy. Keeping all of that in
+//! one `select!` keeps output and markers in order: the marker for an exit
+//! always follows the last output of the run that exited.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use berth_config::values::format_duration;
+use berth_proto::{ExitInfo, State};
+use nix::sys::signal::Signal;
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+
+use crate::output_log::OutputLog;
+use crate::policy::{Decision, Outcome, RestartPolicy, Restarts};
+use crate::program::ProgramSpec;
+use crate::session::{Command, Shared};
+
+/// After the program exits, output still in flight through the line
+/// discipline is read until the PTY stays quiet this long.
+const DRAIN_QUIET: Duration = Duration::from_millis(30);
+/// Upper bound on that drain, for background jobs that keep writing.
+const DRAIN_MAX: Duration = Duration::from_millis(500);
+/// Bytes read from the PTY at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+pub struct Supervisor {
+    pub shared: Arc<Shared>,
+    pub spec: ProgramSpec,
+    pub policy: RestartPolicy,
+    pub log: Option<OutputLog>,
+    pub pts: pty_process::Pts,
+    pub reader: pty_process::OwnedReadPty,
+    pub commands: mpsc::Receiver<Command>,
+    /// Between signals when stopping the program: SIGHUP, SIGTERM, SIGKILL.
+    pub stop_grace: Duration,
+}
+
+/// What the loop waits for besides output and commands.
+enum Timer {
+    None,
+    /// Start the program at this instant (backoff).
+    Start(Instant),
+    /// Send the next stop signal at this instant.
+    Escalate(Instant, Signal),
+}
+
+/// Why the program is being stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Nothing,
+    Restart,
+    Stop,
+}
+
+impl Supervisor {
+    /// Runs until the session is stopped.
+    pub async fn run(mut self) {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut restarts = Restarts::default();
+        let mut child: Option<tokio::process::Child> = None;
+        let mut timer = Timer::Start(Instant::now());
+        let mut pending = Pending::Nothing;
+        let mut commands_open = true;
+
+        loop {
+            let deadline = match timer {
+                Timer::None => None,
+                Timer::Start(t) | Timer::Escalate(t, _) => Some(t),
+            };
+            tokio::select! {
+                biased;
+                read = self.reader.read(&mut buf) => match read {
+                    Ok(0) => {}
+                    Ok(n) => self.output(&buf[..n]),
+                    Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => {
+                        // No process holds the terminal open; the host still
+                        // does, so this is transient. Avoid spinning.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err(e) => {
+                        tracing::error!(session = %self.shared.info.name, "reading the terminal failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                status = async { child.as_mut().expect("guarded").wait().await }, if child.is_some() => {
+                    child = None;
+                    self.drain(&mut buf).await;
+                    let exit = exit_info(status);
+                    match pending {
+                        Pending::Stop => {
+                            self.ended(exit);
+                            return;
+                        }
+                        Pending::Restart => {
+                            pending = Pending::Nothing;
+                            restarts.reset();
+                            self.marker(&format!("{} at {}; restarting now (berth restart)", exit_phrase(&exit), clock()));
+                            self.record_exit(exit, State::Starting, None);
+                            timer = Timer::Start(Instant::now());
+                        }
+                        Pending::Nothing => {
+                            timer = self.after_exit(exit, None, &mut restarts);
+                        }
+                    }
+                },
+                _ = sleep_until(deadline), if deadline.is_some() => match timer {
+                    Timer::Start(_) => {
+                        timer = Timer::None;
+                        match self.start() {
+                            Ok(c) => child = Some(c),
+                            Err(why) => {
+                                let exit = ExitInfo { code: None, signal: None, text: why.clone(), at: unix_now() };
+                                timer = self.after_exit(exit, Some(why), &mut restarts);
+                            }
+                        }
+                    }
+                    Timer::Escalate(_, signal) => {
+                        if let Some(c) = &child {
+                            signal_group(c, signal);
+                        }
+                        timer = match signal {
+                            Signal::SIGTERM => Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGKILL),
+                            _ => Timer::None,
+                        };
+                    }
+                    Timer::None => {}
+                },
+                cmd = self.commands.recv(), if commands_open => {
+                    let Some(cmd) = cmd else {
+                        commands_open = false;
+                        continue;
+                    };
+                    match (cmd, &child) {
+                        (Command::Restart, Some(c)) => {
+                            pending = Pending::Restart;
+                            signal_group(c, Signal::SIGTERM);
+                            timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGKILL);
+                        }
+                        (Command::Restart, None) => {
+                            restarts.reset();
+                            self.shared.lock().state = State::Starting;
+                            timer = Timer::Start(Instant::now());
+                        }
+                        (Command::Stop, Some(c)) => {
+                            pending = Pending::Stop;
+                            // A terminal hangup first, as when a terminal closes.
+                            signal_group(c, Signal::SIGHUP);
+                            timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
+                        }
+                        (Command::Stop, None) => {
+                            let mut s = self.shared.lock();
+                            s.state = State::Stopped;
+                            s.restart_at = None;
+                            return;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Logs, parses and shows program output.
+    fn output(&mut self, bytes: &[u8]) {
+        let log_error = self.log.as_mut().map(|log| {
+            log.write(bytes);
+            log.error()
+        });
+        let mut s = self.shared.lock();
+        s.output(bytes);
+        if let Some(err) = log_error {
+            s.log_error = err;
+        }
+    }
+
+    /// Reads what the exited program wrote that is still on its way.
+    async fn drain(&mut self, buf: &mut [u8]) {
+        let until = Instant::now() + DRAIN_MAX;
+        while Instant::now() < until {
+            match tokio::time::timeout(DRAIN_QUIET, self.reader.read(buf)).await {
+                Ok(Ok(n)) if n > 0 => self.output(&buf[..n]),
+                _ => break,
+            }
+        }
+    }
+
+    fn start(&mut self) -> Result<tokio::process::Child, String> {
+        let child = self.spec.spawn(&self.pts)?;
+        let pid = child.id();
+        let mut s = self.shared.lock();
+        if s.started.is_some() || s.last_exit.is_some() {
+            s.restarts += 1;
+        }
+        s.state = State::Running;
+        s.pid = pid;
+        s.started = Some(Instant::now());
+        s.restart_at = None;
+        s.last_error = None;
+        drop(s);
+        tracing::info!(session = %self.shared.info.name, pid = pid.unwrap_or(0), "program started: {}", self.spec.command.join(" "));
+        Ok(child)
+    }
+
+    /// Applies the restart policy to an exit (or failed start) and shows it.
+    fn after_exit(
+        &mut self,
+        exit: ExitInfo,
+        start_error: Option<String>,
+        restarts: &mut Restarts,
+    ) -> Timer {
+        let ran_for = self
+            .shared
+            .lock()
+            .started
+            .map_or(Duration::ZERO, |t| t.elapsed());
+        let ran_for = if start_error.is_some() {
+            Duration::ZERO
+        } else {
+            ran_for
+        };
+        let outcome = Outcome {
+            success: exit.code == Some(0),
+            ran_for,
+        };
+        let decision = restarts.on_exit(&self.policy, outcome, Instant::now());
+        let what = format!("{} at {}", exit_phrase(&exit), clock());
+        let name = &self.shared.info.name;
+        let (text, state, timer) = match decision {
+            Decision::Restart { after, attempt, of } => (
+                format!("{what}; restarting in {} (attempt {attempt}/{of})", format_duration(after)),
+                State::Backoff,
+                Timer::Start(Instant::now() + after),
+            ),
+            Decision::Exited => (
+                format!("{what}; not restarting (restart policy); `berth restart {name}` starts it again"),
+                State::Exited,
+                Timer::None,
+            ),
+            Decision::Failed => (
+                format!(
+                    "{what}; restart limit reached ({} restarts within {}); `berth restart {name}` tries again",
+                    self.policy.burst,
+                    format_duration(self.policy.interval)
+                ),
+                State::Failed,
+                Timer::None,
+            ),
+        };
+        tracing::warn!(session = %name, "{text}");
+        self.marker(&text);
+        let restart_at = match timer {
+            Timer::Start(t) => Some(t),
+            _ => None,
+        };
+        self.record_exit(exit, state, restart_at);
+        self.shared.lock().last_error = start_error;
+        timer
+    }
+
+    fn record_exit(&mut self, exit: ExitInfo, state: State, restart_at: Option<Instant>) {
+        let mut s = self.shared.lock();
+        s.state = state;
+        s.pid = None;
+        s.last_exit = Some(exit);
+        s.restart_at = restart_at;
+    }
+
+    /// Writes a visible `[berth] ...` line into the screen.
+    fn marker(&mut self, text: &str) {
+        let mut s = self.shared.lock();
+        s.marker(text);
+    }
+
+    fn ended(&mut self, exit: ExitInfo) {
+        tracing::info!(session = %self.shared.info.name, "session stopped; program {}", exit_phrase(&exit));
+        let mut s = self.shared.lock();
+        s.state = State::Stopped;
+        s.pid = None;
+        s.last_exit = Some(exit);
+    }
+}
+
+/// Sends `signal` to the program's process group (it is a session leader,
+/// so its pgid is its pid): background jobs of a shell go too.
+fn signal_group(child: &tokio::process::Child, signal: Signal) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), signal);
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn exit_info(status: std::io::Result<std::process::ExitStatus>) -> ExitInfo {
+    use std::os::unix::process::ExitStatusExt;
+    let at = unix_now();
+    match status {
+        Ok(st) => {
+            if let Some(code) = st.code() {
+                ExitInfo {
+                    code: Some(code),
+                    signal: None,
+                    text: format!("status {code}"),
+                    at,
+                }
+            } else {
+                let sig = st.signal().unwrap_or(0);
+                let name = Signal::try_from(sig)
+                    .map(|s| s.as_str())
+                    .unwrap_or("unknown");
+                ExitInfo {
+                    code: None,
+                    signal: Some(sig),
+                    text: format!("signal {sig} ({name})"),
+                    at,
+                }
+            }
+        }
+        Err(e) => ExitInfo {
+            code: None,
+            signal: None,
+            text: format!("lost track of the program: {e}"),
+            at,
+        },
+    }
+}
+
+fn exit_phrase(exit: &ExitInfo) -> String {
+    match (exit.code, exit.signal) {
+        (Some(_), _) => format!("exited with {}", exit.text),
+        (_, Some(_)) => format!("killed by {}", exit.text),
+        _ => exit.text.clone(),
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Local wall-clock time, HH:MM:SS.
+fn clock() -> String {
+    jiff::Zoned::now().strftime("%H:%M:%S").to_string()
+}
