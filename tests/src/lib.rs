@@ -1,1 +1,233 @@
+//! Harness for end-to-end tests: the real `berth-session` and `berth`
+//! binaries, Drop-guarded hosts, and waits on conditions with deadlines.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Default deadline for a condition.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Path of a workspace binary, built by `cargo test --workspace`.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` so the binaries are built",
+        path.display()
+    );
+    path
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `deadline`.
+pub fn wait_for<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            Instant::now() < until,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A temp runtime directory with sessions in it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("berth-e2e-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn runtime(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn socket(&self, name: &str) -> PathBuf {
+        self.runtime().join("sessions").join(format!("{name}.sock"))
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.runtime().join(file)
+    }
+
+    /// Starts `berth-session --name NAME` with `extra` flags and `-- command`,
+    /// and waits until it answers.
+    pub fn host(&self, name: &str, extra: &[&str], command: &[&str]) -> Host {
+        let stderr = std::fs::File::create(self.path(&format!("{name}.host.err"))).unwrap();
+        let child = Command::new(bin("berth-session"))
+            .arg("--name")
+            .arg(name)
+            .arg("--socket")
+            .arg(self.socket(name))
+            .args(extra)
+            .arg("--")
+            .args(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn berth-session");
+        let host = Host {
+            child,
+            name: name.to_owned(),
+            runtime: self.runtime().to_owned(),
+        };
+        wait_for(&format!("session {name} to answer"), DEADLINE, || {
+            (host.berth(&["has", name]).status.code() == Some(0)).then_some(())
+        });
+        host
+    }
+
+    /// Runs the CLI against this runtime directory.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        berth_in(self.runtime(), args)
+    }
+}
+
+pub fn berth_in(runtime: &Path, args: &[&str]) -> Output {
+    Command::new(bin("berth"))
+        .args(args)
+        .env("BERTH_RUNTIME_DIR", runtime)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run berth")
+}
+
+/// A running `berth-session`; stopped (SIGTERM, then SIGKILL) on drop.
+pub struct Host {
+    pub child: Child,
+    pub name: String,
+    runtime: PathBuf,
+}
+
+impl Host {
+    pub fn berth(&self, args: &[&str]) -> Output {
+        berth_in(&self.runtime, args)
+    }
+
+    /// `berth capture NAME ARGS...` as text; panics if it fails.
+    pub fn capture(&self, args: &[&str]) -> String {
+        let mut all = vec!["capture", self.name.as_str()];
+        all.extend_from_slice(args);
+        let out = self.berth(&all);
+        assert!(
+            out.status.success(),
+            "capture failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 capture")
+    }
+
+    pub fn send(&self, keys: &[&str]) {
+        let mut all = vec!["send", self.name.as_str()];
+        all.extend_from_slice(keys);
+        let out = self.berth(&all);
+        assert!(
+            out.status.success(),
+            "send failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.berth(&["status", &self.name, "--json"]);
+        assert!(
+            out.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("status json")
+    }
+
+    /// Waits until the screen or history, wrapped lines joined, contains
+    /// `needle`; returns that capture.
+    pub fn wait_screen(&self, needle: &str) -> String {
+        let mut last = String::new();
+        let found = wait_until(DEADLINE, || {
+            last = self.capture(&["-J", "-S", "-"]);
+            last.contains(needle).then(|| last.clone())
+        });
+        found.unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for {needle:?} on the screen of {}; it shows:\n{last}",
+                self.name
+            )
+        })
+    }
+
+    /// Waits until `berth status --json` satisfies `check`.
+    pub fn wait_status(
+        &self,
+        what: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let mut last = serde_json::Value::Null;
+        let found = wait_until(DEADLINE, || {
+            last = self.status();
+            check(&last).then(|| last.clone())
+        });
+        found.unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for {what} in session {}; status: {last:#}",
+                self.name
+            )
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Like [`wait_for`] but returns `None` on timeout, for callers that explain.
+pub fn wait_until<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let until = Instant::now() + deadline;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let exited = wait_until(Duration::from_secs(10), || {
+            self.child.try_wait().ok().flatten()
+        });
+        if exited.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Stderr of a command as a string, trimmed.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim_end().to_owned()
+}

@@ -144,7 +144,7 @@ impl Server {
             }
             Err(ConnError::Io(e)) => format!("i/o error: {e}"),
         };
-        let _ = conn.stream.shutdown().await;
+        linger(&mut conn).await;
         let mode = match audit.access {
             Some(Access::Operator) => "operator",
             Some(Access::Observer) => "observer",
@@ -316,6 +316,26 @@ impl Server {
             ConnError::Refused(ErrorCode::Internal, "the session is shutting down".into())
         })
     }
+}
+
+/// Closes without losing our last frame: closing a Unix socket that still
+/// has unread input makes the peer's read fail with ECONNRESET, and the
+/// error frame would never be seen. So: shut down writing, then discard
+/// what the peer still sends, for a moment and a bounded amount.
+async fn linger(conn: &mut Conn) {
+    const LINGER: Duration = Duration::from_secs(1);
+    const LINGER_BYTES: usize = 4 << 20;
+    let _ = conn.stream.shutdown().await;
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut discarded = 0;
+        while discarded < LINGER_BYTES {
+            match conn.stream.read(&mut conn.buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => discarded += n,
+            }
+        }
+    })
+    .await;
 }
 
 fn request_name(r: &Request) -> &'static str {
