@@ -290,3 +290,81 @@ impl LongWait for Host {
         .unwrap_or_else(|| panic!("timed out waiting for {what}; status: {last:#}"))
     }
 }
+
+#[test]
+fn serves_a_socket_passed_in_listen_fds_and_leaves_it_to_its_owner() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.runtime().join("sessions")).unwrap();
+    let socket = env.socket("passed");
+    // As berthd will: bind with the mode it chose, pass it as fd 3 with
+    // LISTEN_PID set to the host's pid (exec keeps the pid).
+    let wrapper = r#"
+import os, socket, sys
+path, host = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+os.chmod(path, 0o640)
+s.listen(16)
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.environ["LISTEN_FDS"] = "1"
+os.execv(host, [host] + sys.argv[3:])
+"#;
+    let bogus = env.path("not-used.sock");
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            wrapper,
+            socket.to_str().unwrap(),
+            bin("berth-session").to_str().unwrap(),
+        ])
+        .args([
+            "--name",
+            "passed",
+            "--socket",
+            bogus.to_str().unwrap(),
+            "--",
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-i",
+        ])
+        .stderr(std::fs::File::create(env.path("passed.host.err")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for("the passed socket to answer", DEADLINE, || {
+        (env.berth(&["has", "passed"]).status.code() == Some(0)).then_some(())
+    });
+    assert!(
+        !bogus.exists(),
+        "--socket is ignored when a socket is passed in"
+    );
+    let out = env.berth(&[
+        "send",
+        "passed",
+        "echo \"fds=${LISTEN_FDS:-unset}\"",
+        "Enter",
+    ]);
+    assert!(out.status.success());
+    let out = wait_for("the echo", DEADLINE, || {
+        let text = String::from_utf8(env.berth(&["capture", "passed"]).stdout).unwrap();
+        text.contains("fds=unset").then_some(text)
+    });
+    assert!(
+        out.contains("fds=unset"),
+        "LISTEN_FDS does not leak to the program"
+    );
+    // Stopping the host leaves the socket file to whoever created it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = wait_for("the host to exit", DEADLINE, || child.try_wait().unwrap());
+    assert!(status.success(), "{status:?}");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o640);
+}

@@ -16,7 +16,7 @@ pub fn bin(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` so the binaries are built",
+        "{} is missing: run the tests with `cargo test --workspace`, which builds it",
         path.display()
     );
     path

@@ -42,4 +42,5 @@ pub use frame::{encode, Decoder, Frame, FrameError, FrameKind, MAX_FRAME_LEN};
 pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, PROTOCOL_VERSION};
 pub use message::*;
 
+pub mod keys;
 pub mod sync;

@@ -69,7 +69,8 @@ pub struct AttachRequest {
     pub read_only: bool,
     #[serde(default)]
     pub detach_others: bool,
-    /// The client's terminal size; `None` for a reader without a terminal.
+    /// The client's terminal size. `None` for a reader without a terminal:
+    /// it gets the screen as plain text first, and never affects the size.
     #[serde(default)]
     pub size: Option<Size>,
 }
@@ -87,12 +88,20 @@ pub enum Response {
     CaptureEnd {
         lines: usize,
     },
-    /// Attached: data frames with output follow.
+    /// Attached: a data frame with the full screen follows, then live
+    /// output. `read_only` is true when the client asked for it or may
+    /// only observe.
     Attached {
         size: Size,
+        read_only: bool,
     },
-    /// The attached client was detached by the host; `reason` says why.
+    /// The attached client is detached; `reason` says why ("detached" when
+    /// it asked to be). Always the last frame on the connection.
     Detached {
+        reason: String,
+    },
+    /// The session ended while the client was attached. The last frame.
+    Ended {
         reason: String,
     },
     Error {

@@ -34,6 +34,9 @@ pub struct Args {
     /// Terminal size while nobody is attached, COLSxROWS.
     #[arg(long, default_value = "120x40", value_parser = parse_size)]
     pub size: (u16, u16),
+    /// Which read-write clients set the size: smallest or latest.
+    #[arg(long, default_value = "smallest")]
+    pub size_policy: crate::clients::SizePolicy,
     /// When to restart the program: always, on-failure or never.
     #[arg(long, default_value = "on-failure")]
     pub restart: RestartMode,

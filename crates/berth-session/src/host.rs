@@ -21,12 +21,16 @@ use crate::terminal::Terminal;
 /// Queued input chunks before `send` waits for the program to read.
 const INPUT_QUEUE: usize = 256;
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
+/// Runs the host; `inherited` is the socket from [`crate::listener::inherited`].
+pub async fn run(
+    args: Args,
+    inherited: Option<std::os::unix::net::UnixListener>,
+) -> anyhow::Result<()> {
     let identity = Identity::current();
     let crate::listener::Listener {
         listener,
         bound: _socket_file,
-    } = crate::listener::listen(&args.socket)?;
+    } = crate::listener::listen(inherited, &args.socket)?;
     let log = match &args.log {
         Some(path) => Some(
             OutputLog::open(path, args.log_max_size, args.log_keep)
@@ -53,7 +57,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         identity: identity.clone(),
         log: args.log.clone(),
     };
-    let session = Session::new(Terminal::new(cols, rows, args.scrollback));
+    let session = Session::new(Terminal::new(cols, rows, args.scrollback), args.size_policy);
     let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
 
     // One writer keeps input in order; a program that stops reading makes
@@ -113,7 +117,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         commands: cmd_rx,
         stop_grace: args.stop_grace,
     };
+    let shared = Arc::clone(&supervisor.shared);
     supervisor.run().await;
+    // Attached clients are told the session ended; let them read it.
+    shared
+        .lock()
+        .clients
+        .end_all(&format!("session {} ended", args.name));
+    shared.clients_gone(std::time::Duration::from_secs(2)).await;
     // `_socket_file` drops here: a socket this process bound is removed.
     Ok(())
 }

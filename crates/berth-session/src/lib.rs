@@ -5,8 +5,8 @@
 //! log and the session socket. Code map:
 //!
 //! - [`terminal`], [`history`], [`capture`]: what the screen shows and showed;
-//! - [`keys`]: tmux key names to bytes;
 //! - [`policy`]: when to restart (pure);
+//! - [`clients`]: attached clients, their bounded backlog and size policy;
 //! - [`program`]: starting the program on the PTY with a clean environment;
 //! - [`supervisor`]: the PTY pump and the program's lifecycle;
 //! - [`output_log`]: every byte to disk, rotated, paused on write errors;
@@ -16,9 +16,9 @@
 
 pub mod args;
 pub mod capture;
+pub mod clients;
 pub mod history;
 pub mod host;
-pub mod keys;
 pub mod listener;
 pub mod logging;
 pub mod output_log;

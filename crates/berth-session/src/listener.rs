@@ -3,7 +3,7 @@
 // Adopting an inherited descriptor is the one unsafe operation of the host.
 #![allow(unsafe_code)]
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener as StdListener;
 use std::path::{Path, PathBuf};
 
@@ -27,19 +27,17 @@ impl Drop for BoundSocket {
     }
 }
 
-/// The inherited listening socket, or a new one bound at `path`.
-pub fn listen(path: &Path) -> anyhow::Result<Listener> {
-    let std = match inherited()? {
-        Some(l) => {
-            return Ok(Listener {
-                listener: to_tokio(l)?,
-                bound: None,
-            })
-        }
-        None => bind(path)?,
-    };
+/// The inherited listening socket (see [`inherited`]), or a new one bound
+/// at `path`. Call inside the runtime.
+pub fn listen(inherited: Option<StdListener>, path: &Path) -> anyhow::Result<Listener> {
+    if let Some(l) = inherited {
+        return Ok(Listener {
+            listener: to_tokio(l)?,
+            bound: None,
+        });
+    }
     Ok(Listener {
-        listener: to_tokio(std)?,
+        listener: to_tokio(bind(path)?)?,
         bound: Some(BoundSocket(path.to_owned())),
     })
 }
@@ -49,8 +47,9 @@ fn to_tokio(l: StdListener) -> anyhow::Result<tokio::net::UnixListener> {
     Ok(tokio::net::UnixListener::from_std(l)?)
 }
 
-/// The socket passed as fd 3 when `LISTEN_PID` is this process.
-fn inherited() -> anyhow::Result<Option<StdListener>> {
+/// The socket passed as fd 3 when `LISTEN_PID` is this process. Call first
+/// thing, before anything else opens descriptors.
+pub fn inherited() -> anyhow::Result<Option<StdListener>> {
     let pid_ok = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
@@ -69,14 +68,19 @@ fn inherited() -> anyhow::Result<Option<StdListener>> {
     if count != 1 {
         bail!("expected one socket in LISTEN_FDS, got {count}");
     }
-    // SAFETY: socket activation hands this process fd 3 and nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(LISTEN_FDS_START) };
     use nix::sys::socket::{getsockopt, sockopt};
-    let listening =
-        getsockopt(&fd, sockopt::AcceptConn).context("LISTEN_FDS: fd 3 is not a socket")?;
-    if !listening {
-        bail!("LISTEN_FDS: fd 3 is a socket that is not listening");
+    // Look before taking ownership: if fd 3 is not what LISTEN_FDS says,
+    // it belongs to someone else and must not be closed by us.
+    // SAFETY: borrowed only for this check; LISTEN_FDS says fd 3 is open.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(LISTEN_FDS_START) };
+    match getsockopt(&borrowed, sockopt::AcceptConn) {
+        Ok(true) => {}
+        Ok(false) => bail!("LISTEN_FDS: fd 3 is a socket that is not listening"),
+        Err(e) => bail!("LISTEN_FDS says fd 3 is a listening socket, but it is not: {e}"),
     }
+    // SAFETY: fd 3 is an open listening socket handed to this process, and
+    // nothing else in it owns the descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(LISTEN_FDS_START) };
     nix::fcntl::fcntl(
         &fd,
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),

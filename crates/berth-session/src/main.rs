@@ -4,6 +4,14 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = berth_session::args::Args::parse();
+    // Before the runtime or logging open any descriptor: fd 3 may be ours.
+    let inherited = match berth_session::listener::inherited() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("berth-session: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     berth_session::logging::init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -15,7 +23,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(berth_session::host::run(args)) {
+    match runtime.block_on(berth_session::host::run(args, inherited)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("berth-session: {e:#}");

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use berth_proto::{
-    decode, encode, encode_control, Access, CaptureRequest, ErrorCode, Frame, FrameError,
-    FrameKind, Header, HeaderError, Request, Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    decode, encode, encode_control, keys, Access, AttachRequest, CaptureRequest, ClientInfo,
+    ClientMode, ErrorCode, Frame, FrameError, FrameKind, Header, HeaderError, Request, Response,
+    HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use crate::keys;
+use crate::clients::{Inbox, Out};
 use crate::peer::{AccessPolicy, Peer};
 use crate::session::{Command, Shared};
 
@@ -89,9 +90,25 @@ impl Conn {
 struct Audit {
     peer: Peer,
     access: Option<Access>,
+    /// Set when the connection attached.
+    mode: Option<ClientMode>,
     requests: Vec<&'static str>,
     input_bytes: usize,
+    /// Input a read-only client sent, dropped.
+    ignored_bytes: usize,
     started: Instant,
+}
+
+/// Removes an attached client however its connection ends.
+struct LeaveOnDrop<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        self.shared.remove_client(self.id);
+    }
 }
 
 impl Server {
@@ -126,8 +143,10 @@ impl Server {
         let mut audit = Audit {
             peer,
             access: None,
+            mode: None,
             requests: Vec::new(),
             input_bytes: 0,
+            ignored_bytes: 0,
             started: Instant::now(),
         };
         let result = self.handle(&mut conn, &mut audit).await;
@@ -145,10 +164,15 @@ impl Server {
             Err(ConnError::Io(e)) => format!("i/o error: {e}"),
         };
         linger(&mut conn).await;
-        let mode = match audit.access {
+        let access = match audit.access {
             Some(Access::Operator) => "operator",
             Some(Access::Observer) => "observer",
             None => "none",
+        };
+        let mode = match audit.mode {
+            Some(ClientMode::ReadWrite) => "read-write",
+            Some(ClientMode::ReadOnly) => "read-only",
+            None => "-",
         };
         tracing::info!(
             target: "berth::audit",
@@ -156,9 +180,11 @@ impl Server {
             uid = audit.peer.uid,
             user = %audit.peer.user,
             pid = audit.peer.pid.unwrap_or(0),
+            access,
             mode,
             requests = %audit.requests.join(","),
             input_bytes = audit.input_bytes,
+            ignored_input_bytes = audit.ignored_bytes,
             duration_ms = audit.started.elapsed().as_millis() as u64,
             "connection {outcome}"
         );
@@ -203,10 +229,14 @@ impl Server {
                     self.command(Command::Restart).await?;
                     conn.reply(&Response::Ok).await?;
                 }
-                Request::Attach(_) | Request::Resize { .. } | Request::Detach => {
+                Request::Attach(req) => return self.attach(conn, req, access, audit).await,
+                Request::Resize { .. } | Request::Detach => {
                     return Err(ConnError::Refused(
                         ErrorCode::BadRequest,
-                        "this session host does not support attach".into(),
+                        format!(
+                            "{} without attach; closing the connection",
+                            request_name(&request)
+                        ),
                     ));
                 }
             }
@@ -266,6 +296,184 @@ impl Server {
         })
         .await?;
         Ok(access)
+    }
+
+    /// Serves an attached client until it detaches, is detached, or the
+    /// session ends.
+    async fn attach(
+        &self,
+        conn: &mut Conn,
+        req: AttachRequest,
+        access: Access,
+        audit: &mut Audit,
+    ) -> Result<(), ConnError> {
+        let read_only = req.read_only || access == Access::Observer || req.size.is_none();
+        if req.detach_others && read_only {
+            return Err(ConnError::Refused(
+                ErrorCode::Denied,
+                format!(
+                    "permission denied: {} attaches read-only to {} and cannot detach others",
+                    audit.peer.user, self.shared.info.name
+                ),
+            ));
+        }
+        let mode = if read_only {
+            ClientMode::ReadOnly
+        } else {
+            ClientMode::ReadWrite
+        };
+        audit.mode = Some(mode);
+        let info = ClientInfo {
+            uid: audit.peer.uid,
+            user: audit.peer.user.clone(),
+            pid: audit.peer.pid,
+            mode,
+        };
+        // Register, take the first screen and answer under one lock: no
+        // output can fall between the screen and the live stream.
+        let mut out = Vec::new();
+        let (id, mut inbox) = {
+            let mut s = self.shared.lock();
+            let (id, inbox) = s.clients.add(info, if read_only { None } else { req.size });
+            if req.detach_others {
+                let reason = format!(
+                    "detached by {} (uid {}) attaching with -d",
+                    audit.peer.user, audit.peer.uid
+                );
+                s.clients.detach_others(id, &reason);
+            }
+            self.shared.apply_size(&mut s);
+            let (cols, rows) = s.term.size();
+            let first = match req.size {
+                Some(_) => s.term.redraw(),
+                None => s.term.capture(&CaptureRequest::default()).0.into_bytes(),
+            };
+            encode_control(
+                &Response::Attached {
+                    size: berth_proto::Size { cols, rows },
+                    read_only,
+                },
+                &mut out,
+            );
+            for piece in first.chunks(MAX_FRAME_LEN - 1) {
+                encode(FrameKind::Data, piece, &mut out);
+            }
+            (id, inbox)
+        };
+        let _leave = LeaveOnDrop {
+            shared: &self.shared,
+            id,
+        };
+        let Conn {
+            stream,
+            decoder,
+            buf,
+        } = conn;
+        let (mut reader, mut writer) = stream.split();
+        writer.write_all(&out).await?;
+
+        let send_output = async {
+            let mut frame = Vec::new();
+            loop {
+                let Some(next) = inbox.rx.recv().await else {
+                    return Ok::<(), ConnError>(());
+                };
+                frame.clear();
+                match next {
+                    Out::Data(bytes) => {
+                        encode(FrameKind::Data, &bytes, &mut frame);
+                        writer.write_all(&frame).await?;
+                        inbox.sent(bytes.len());
+                    }
+                    Out::Last(response) => {
+                        encode_control(&response, &mut frame);
+                        writer.write_all(&frame).await?;
+                        return Ok(());
+                    }
+                }
+                if inbox.is_lagging() {
+                    self.resync(&mut inbox, &mut writer).await?;
+                }
+            }
+        };
+        let receive_input = async {
+            loop {
+                let frame = loop {
+                    if let Some(f) = decoder.next_frame()? {
+                        break f;
+                    }
+                    let n = reader.read(buf).await?;
+                    if n == 0 {
+                        return Err(ConnError::Closed);
+                    }
+                    decoder.extend(&buf[..n]);
+                };
+                match frame {
+                    Frame::Data(bytes) if read_only => {
+                        audit.ignored_bytes += bytes.len();
+                    }
+                    Frame::Data(bytes) => {
+                        audit.input_bytes += bytes.len();
+                        if self.shared.input.send(bytes).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Frame::Control(payload) => match decode::<Request>(&payload)? {
+                        Request::Resize { cols, rows } => {
+                            if !read_only && cols > 0 && rows > 0 {
+                                let mut s = self.shared.lock();
+                                s.clients.set_size(id, berth_proto::Size { cols, rows });
+                                self.shared.apply_size(&mut s);
+                            }
+                        }
+                        Request::Detach => {
+                            self.shared.lock().clients.finish(
+                                id,
+                                Response::Detached {
+                                    reason: "detached".into(),
+                                },
+                            );
+                            // The writer sends it after any queued output and ends.
+                            std::future::pending::<()>().await;
+                        }
+                        other => {
+                            return Err(ConnError::Refused(
+                                ErrorCode::BadRequest,
+                                format!(
+                                    "{} while attached; closing the connection",
+                                    request_name(&other)
+                                ),
+                            ))
+                        }
+                    },
+                }
+            }
+        };
+        tokio::select! {
+            r = send_output => r,
+            r = receive_input => r,
+        }
+    }
+
+    /// Sends a full redraw to a client that missed output, once it caught up.
+    async fn resync(
+        &self,
+        inbox: &mut Inbox,
+        writer: &mut (impl AsyncWriteExt + Unpin),
+    ) -> Result<(), ConnError> {
+        let redraw = {
+            let s = self.shared.lock();
+            if !inbox.take_resync() {
+                return Ok(());
+            }
+            s.term.redraw()
+        };
+        let mut frame = Vec::with_capacity(redraw.len() + 16);
+        for piece in redraw.chunks(MAX_FRAME_LEN - 1) {
+            encode(FrameKind::Data, piece, &mut frame);
+        }
+        writer.write_all(&frame).await?;
+        Ok(())
     }
 
     fn require_operator(&self, access: Access, audit: &Audit, what: &str) -> Result<(), ConnError> {

@@ -6,8 +6,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use berth_proto::{ExitInfo, Size, State, Status};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
+use crate::clients::{Clients, SizePolicy};
 use crate::{program::Identity, terminal::Terminal};
 
 /// Fixed facts about this host.
@@ -30,10 +31,14 @@ pub struct Session {
     pub last_error: Option<String>,
     pub restart_at: Option<Instant>,
     pub log_error: Option<String>,
+    pub clients: Clients,
+    /// The size while no read-write client is attached.
+    pub default_size: Size,
 }
 
 impl Session {
-    pub fn new(term: Terminal) -> Self {
+    pub fn new(term: Terminal, size_policy: SizePolicy) -> Self {
+        let (cols, rows) = term.size();
         Self {
             term,
             state: State::Starting,
@@ -44,17 +49,21 @@ impl Session {
             last_error: None,
             restart_at: None,
             log_error: None,
+            clients: Clients::new(size_policy),
+            default_size: Size { cols, rows },
         }
     }
 
-    /// Everything the program (or berth on its behalf) wrote to the terminal.
+    /// Everything the program wrote: into the screen and to every client.
     pub fn output(&mut self, bytes: &[u8]) {
         self.term.process(bytes);
+        self.clients.broadcast(bytes);
     }
 
-    /// A `[berth] ...` line in the screen.
+    /// A `[berth] ...` line in the screen and on every client.
     pub fn marker(&mut self, text: &str) {
-        self.term.write_marker(text);
+        let bytes = self.term.write_marker(text);
+        self.clients.broadcast(&bytes);
     }
 }
 
@@ -75,6 +84,8 @@ pub struct Shared {
     /// Keyboard input for the program, written in order by one task.
     pub input: mpsc::Sender<Vec<u8>>,
     pub commands: mpsc::Sender<Command>,
+    /// Signalled whenever a client leaves.
+    pub client_left: Notify,
 }
 
 impl Shared {
@@ -91,7 +102,50 @@ impl Shared {
             pty,
             input,
             commands,
+            client_left: Notify::new(),
         }
+    }
+
+    /// Sets the terminal to the size the clients ask for, or the default.
+    /// The kernel tells the program with SIGWINCH.
+    pub fn apply_size(&self, s: &mut Session) {
+        let want = s.clients.wanted_size().unwrap_or(s.default_size);
+        if s.term.size() == (want.cols, want.rows) {
+            return;
+        }
+        s.term.resize(want.cols, want.rows);
+        let ws = rustix::termios::Winsize {
+            ws_row: want.rows,
+            ws_col: want.cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        if let Err(e) = rustix::termios::tcsetwinsize(&self.pty, ws) {
+            tracing::warn!(session = %self.info.name, "failed to resize the terminal: {e}");
+        }
+    }
+
+    /// Removes a client and lets the size follow the rest.
+    pub fn remove_client(&self, id: u64) {
+        let mut s = self.lock();
+        s.clients.remove(id);
+        self.apply_size(&mut s);
+        drop(s);
+        self.client_left.notify_waiters();
+    }
+
+    /// Waits until every client has gone, at most `limit`.
+    pub async fn clients_gone(&self, limit: std::time::Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                let left = self.client_left.notified();
+                if self.lock().clients.is_empty() {
+                    return;
+                }
+                left.await;
+            }
+        })
+        .await;
     }
 
     /// Locks the session state. Never held across an await.
@@ -121,7 +175,7 @@ impl Shared {
             command: self.info.command.clone(),
             restarts: s.restarts,
             last_exit: s.last_exit.clone(),
-            clients: Vec::new(),
+            clients: s.clients.infos(),
             size: Size { cols, rows },
             log: self.info.log.as_ref().map(|p| p.display().to_string()),
             foreground: s.pid.and(foreground),

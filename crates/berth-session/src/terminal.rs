@@ -11,7 +11,9 @@ use std::fmt::Write as _;
 use berth_proto::CaptureRequest;
 use vt100::capture::{basic_formatted_rows, basic_formatted_to_plain, BasicFormattedCaptureState};
 
-use crate::{capture, history::History, keys::Modes};
+use berth_proto::keys::Modes;
+
+use crate::{capture, history::History};
 
 /// Sequences that put a terminal back to a sane state after a program died
 /// in the middle of something: default attributes, visible cursor, normal
@@ -136,6 +138,20 @@ impl Terminal {
         self.parser.process(rest.as_bytes());
         out.extend_from_slice(rest.as_bytes());
         out
+    }
+
+    /// Bytes that draw the whole current state on a client's terminal:
+    /// alternate screen if the program is on it, contents, attributes,
+    /// cursor, and input modes (bracketed paste, application cursor keys,
+    /// mouse reporting), so a reattached client behaves as the program expects.
+    pub fn redraw(&self) -> Vec<u8> {
+        let screen = self.parser.screen();
+        let mut out = String::new();
+        if screen.alternate_screen() {
+            out.push_str("\x1b[?1049h");
+        }
+        out.push_str(&screen.state_formatted());
+        out.into_bytes()
     }
 
     /// Text of the requested lines, `\n`-terminated, and how many lines.

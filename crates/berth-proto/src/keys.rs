@@ -1,6 +1,7 @@
 //! tmux key names to the bytes a terminal would send.
 //!
-//! Translation happens in the host because the bytes depend on the
+//! [`crate::Request::Send`] carries key names, not bytes: the host
+//! translates them with this module because the bytes depend on the
 //! program's input modes: in application cursor mode (vim, less) Up is
 //! `ESC O A`, otherwise `ESC [ A`. Words that are not key names are sent as
 //! they are, as `tmux send-keys` does.
@@ -17,6 +18,19 @@ pub fn translate(word: &str, literal: bool, modes: Modes) -> Vec<u8> {
         return word.as_bytes().to_vec();
     }
     key(word, modes).unwrap_or_else(|| word.as_bytes().to_vec())
+}
+
+/// The one byte a key spec like `C-b` or `C-a` stands for (attach's detach
+/// prefix); an error sentence for anything that is not a single byte.
+pub fn single_byte(spec: &str) -> Result<u8, String> {
+    match key(spec, Modes::default())
+        .or_else(|| (spec.len() == 1).then(|| spec.as_bytes().to_vec()))
+    {
+        Some(bytes) if bytes.len() == 1 => Ok(bytes[0]),
+        _ => Err(format!(
+            "bad detach key {spec:?}: expected a single key such as C-b, C-a or C-]"
+        )),
+    }
 }
 
 /// Modifier bits as xterm encodes them (parameter = 1 + bits).
@@ -215,6 +229,19 @@ mod tests {
         assert_eq!(t("C-Space"), [0]);
         assert_eq!(t("M-x"), b"\x1bx");
         assert_eq!(t("C-M-a"), [0x1b, 1]);
+    }
+
+    #[test]
+    fn detach_keys() {
+        assert_eq!(single_byte("C-b"), Ok(2));
+        assert_eq!(single_byte("C-]"), Ok(0x1d));
+        assert_eq!(single_byte("`"), Ok(b'`'));
+        assert!(single_byte("Up").is_err());
+        assert!(single_byte("C-").is_err());
+        assert_eq!(
+            single_byte("ctrl-b").unwrap_err(),
+            "bad detach key \"ctrl-b\": expected a single key such as C-b, C-a or C-]"
+        );
     }
 
     #[test]
