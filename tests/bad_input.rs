@@ -392,3 +392,67 @@ fn a_second_host_refuses_a_busy_socket() {
     );
     assert!(host.capture(&[]).contains("alive-21"));
 }
+
+#[test]
+fn the_host_drops_input_from_a_read_only_client() {
+    let env = Env::new();
+    let host = victim(&env);
+    let mut s = connect(&env);
+    let mut bytes = hello();
+    encode_control(
+        &Request::Attach(berth_proto::AttachRequest {
+            read_only: true,
+            detach_others: false,
+            size: Some(berth_proto::Size { cols: 40, rows: 10 }),
+        }),
+        &mut bytes,
+    );
+    // A modified client that sends keystrokes anyway, and tries to resize.
+    berth_proto::encode(
+        berth_proto::FrameKind::Data,
+        b"echo sneaky-$((1+1))\r",
+        &mut bytes,
+    );
+    encode_control(&Request::Resize { cols: 20, rows: 5 }, &mut bytes);
+    encode_control(&Request::Detach, &mut bytes);
+    s.write_all(&bytes).unwrap();
+    let (code, message) = match error_or_last(s) {
+        Response::Detached { reason } => (None, reason),
+        Response::Error { code, message } => (Some(code), message),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((code, message.as_str()), (None, "detached"));
+    host.send(&["echo marker-$((2+2))", "Enter"]);
+    host.wait_screen("marker-4");
+    assert!(!host.capture(&["-S", "-"]).contains("sneaky-2"));
+    assert_eq!(
+        host.status()["size"],
+        serde_json::json!({"cols": 120, "rows": 40})
+    );
+    let log = std::fs::read_to_string(env.path("victim.host.err")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("mode=read-only") && l.contains("ignored_input_bytes=21")),
+        "{log}"
+    );
+}
+
+/// The last control message before the host closed.
+fn error_or_last(mut stream: UnixStream) -> Response {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let mut header = [0u8; HEADER_LEN];
+    stream.read_exact(&mut header).unwrap();
+    stream.read_to_end(&mut rest).expect("the host closes");
+    let mut decoder = Decoder::new();
+    decoder.extend(&rest);
+    let mut last = None;
+    while let Ok(Some(frame)) = decoder.next_frame() {
+        if let Frame::Control(p) = frame {
+            last = Some(decode::<Response>(&p).unwrap());
+        }
+    }
+    last.expect("a control message")
+}

@@ -1,6 +1,8 @@
 //! Harness for end-to-end tests: the real `berth-session` and `berth`
 //! binaries, Drop-guarded hosts, and waits on conditions with deadlines.
 
+pub mod term_client;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -27,6 +27,19 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Attach your terminal to a session; detach with Ctrl-b d.
+    Attach {
+        name: String,
+        /// Read-only: watch, never type or resize. Into a pipe, streams text.
+        #[arg(short = 'r', long)]
+        read_only: bool,
+        /// Detach every other client.
+        #[arg(short = 'd', long)]
+        detach_others: bool,
+        /// Prefix of the detach sequence (then d); the prefix twice sends it once.
+        #[arg(long, default_value = "C-b", value_parser = berth_proto::keys::single_byte)]
+        detach_key: u8,
+    },
     /// Exit 0 if the session exists and answers, 1 otherwise; prints nothing.
     Has { name: String },
     /// Print the screen and history (tmux capture-pane numbering).

@@ -17,6 +17,26 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Cmd::Ls { json } => ls(runtime, json),
         Cmd::Has { name } => Ok(has(&name, socket, runtime)),
+        Cmd::Attach {
+            name,
+            read_only,
+            detach_others,
+            detach_key,
+        } => {
+            let opts = crate::attach::Options {
+                read_only,
+                detach_others,
+                prefix: detach_key,
+            };
+            // Refuse a missing terminal before connecting or touching anything.
+            let interactive = crate::attach::check_terminal(&opts)?;
+            let session = open(&name, socket, runtime)?;
+            if interactive {
+                crate::attach::interactive(&name, session, &opts)
+            } else {
+                crate::attach::text_stream(&name, session, &opts)
+            }
+        }
         Cmd::Capture {
             name,
             start,

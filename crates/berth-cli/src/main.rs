@@ -2,6 +2,7 @@
 //! session socket, so they work while berthd is down.
 #![deny(unsafe_code)]
 
+mod attach;
 mod cli;
 mod commands;
 mod connect;

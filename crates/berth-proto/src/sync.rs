@@ -115,6 +115,12 @@ impl<S: Read + Write> Client<S> {
     pub fn stream(&self) -> &S {
         &self.stream
     }
+
+    /// The stream and the decoder holding any bytes already read, for a
+    /// client that goes on to read frames itself (attach).
+    pub fn into_parts(self) -> (S, Decoder) {
+        (self.stream, self.decoder)
+    }
 }
 
 fn read_exact_or_closed(stream: &mut impl Read, buf: &mut [u8]) -> Result<(), ClientError> {

@@ -1,0 +1,462 @@
+//! `berth attach`: the interactive client.
+//!
+//! Three threads, no timers on the path: the main thread copies session
+//! output to the terminal as it arrives; an input thread copies keystrokes
+//! to the session, watching for the detach key; a signal thread turns
+//! SIGWINCH into resize requests and SIGTERM/SIGHUP/SIGINT/SIGQUIT into a
+//! clean exit. The terminal is restored on every way out.
+
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use anyhow::{bail, Context};
+use berth_proto::{
+    decode, encode, encode_control, AttachRequest, Decoder, Frame, FrameKind, Request, Response,
+    Size,
+};
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+
+use crate::connect::{request_error, Session};
+
+pub struct Options {
+    pub read_only: bool,
+    pub detach_others: bool,
+    /// The detach prefix byte; the prefix then `d` detaches.
+    pub prefix: u8,
+}
+
+/// How an attach ended.
+enum End {
+    Detached(String),
+    Ended,
+    Signal(Signal),
+    Lost,
+}
+
+/// Modes a program may have left on, turned off on the way out, so the
+/// user's shell gets its terminal back as it was.
+const RESET_MODES: &str =
+    "\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
+
+/// Whether the user's terminal can host an interactive attach.
+pub fn check_terminal(opts: &Options) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin().is_terminal();
+    let stdout = std::io::stdout().is_terminal();
+    if stdin && stdout {
+        return Ok(true);
+    }
+    if opts.read_only && !stdout {
+        return Ok(false); // text stream into a pipe or file
+    }
+    bail!("attach needs a terminal, and {} is not one (use berth capture NAME, or berth attach -r NAME | ... to stream text)",
+        if stdin { "stdout" } else { "stdin" })
+}
+
+/// Attaches with the terminal in raw mode until detach; returns the exit code.
+pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::Result<u8> {
+    let size = terminal_size();
+    session
+        .send(&Request::Attach(AttachRequest {
+            read_only: opts.read_only,
+            detach_others: opts.detach_others,
+            size: Some(size),
+        }))
+        .map_err(|e| request_error(name, e))?;
+    let read_only = match session.response().map_err(|e| request_error(name, e))? {
+        Response::Attached { read_only, .. } => read_only,
+        other => bail!("unexpected reply from session {name:?}: {other:?}"),
+    };
+    let (stream, decoder) = session.into_parts();
+    stream.set_read_timeout(None)?;
+
+    // Signals are taken by the signal thread only; block them everywhere
+    // before any thread starts so every thread inherits the mask.
+    let mut signals = SigSet::empty();
+    for s in [
+        Signal::SIGWINCH,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+    ] {
+        signals.add(s);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)?;
+
+    let _raw = RawMode::enter()?;
+    let writer = Arc::new(Mutex::new(stream.try_clone()?));
+    let signalled: Arc<OnceLock<Signal>> = Arc::new(OnceLock::new());
+    {
+        let writer = Arc::clone(&writer);
+        let signalled = Arc::clone(&signalled);
+        let wake = stream.try_clone()?;
+        std::thread::spawn(move || signal_thread(signals, writer, signalled, wake, read_only));
+    }
+    {
+        let writer = Arc::clone(&writer);
+        let prefix = opts.prefix;
+        std::thread::spawn(move || input_thread(writer, prefix, read_only));
+    }
+    if read_only && !opts.read_only {
+        // An observer asked for read-write.
+        let _ = writeln_raw(&format!(
+            "[attached to {name} read-only: you may only observe it]"
+        ));
+    }
+    let mut screen = ScreenTracker::default();
+    let end = output_loop(stream, decoder, &mut screen, &signalled);
+    drop(_raw);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(RESET_MODES.as_bytes());
+    if screen.alternate {
+        let _ = out.write_all(b"\x1b[?1049l");
+    }
+    let (line, code) = match end {
+        End::Detached(reason) if reason == "detached" => (format!("[detached from {name}]"), 0),
+        End::Detached(reason) => (format!("[detached from {name}: {reason}]"), 0),
+        End::Ended => (format!("[session {name} ended]"), 0),
+        End::Signal(sig) => (
+            format!("[detached from {name}: berth got {}]", sig.as_str()),
+            1,
+        ),
+        End::Lost => (format!("[lost connection to session {name}]"), 1),
+    };
+    let _ = writeln!(out, "\n{line}");
+    let _ = out.flush();
+    Ok(code)
+}
+
+/// `attach -r` into a pipe: the screen as text, then live output with
+/// escape sequences removed.
+pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::Result<u8> {
+    session
+        .send(&Request::Attach(AttachRequest {
+            read_only: true,
+            detach_others: opts.detach_others,
+            size: None,
+        }))
+        .map_err(|e| request_error(name, e))?;
+    match session.response().map_err(|e| request_error(name, e))? {
+        Response::Attached { .. } => {}
+        other => bail!("unexpected reply from session {name:?}: {other:?}"),
+    }
+    let (stream, decoder) = session.into_parts();
+    stream.set_read_timeout(None)?;
+    let mut frames = FrameReader {
+        stream,
+        decoder,
+        buf: vec![0; 64 * 1024],
+    };
+    let stdout = std::io::stdout();
+    let mut first = true;
+    let mut plain = strip_ansi_escapes::Writer::new(stdout.lock());
+    loop {
+        match frames.next() {
+            Some(Frame::Data(bytes)) if first => {
+                // The first data frame is the screen, already plain text.
+                first = false;
+                let mut out = stdout.lock();
+                out.write_all(&bytes).context("failed to write output")?;
+                out.flush()?;
+            }
+            Some(Frame::Data(bytes)) => {
+                plain.write_all(&bytes).context("failed to write output")?;
+                plain.flush()?;
+            }
+            Some(Frame::Control(payload)) => match decode::<Response>(&payload) {
+                Ok(Response::Ended { .. }) => {
+                    eprintln!("[session {name} ended]");
+                    return Ok(0);
+                }
+                Ok(Response::Detached { reason }) => {
+                    eprintln!("[detached from {name}: {reason}]");
+                    return Ok(0);
+                }
+                _ => {}
+            },
+            None => {
+                eprintln!("[lost connection to session {name}]");
+                return Ok(1);
+            }
+        }
+    }
+}
+
+struct FrameReader {
+    stream: UnixStream,
+    decoder: Decoder,
+    buf: Vec<u8>,
+}
+
+impl FrameReader {
+    /// The next frame; `None` when the connection ends or breaks.
+    fn next(&mut self) -> Option<Frame> {
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(f)) => return Some(f),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+            match self.stream.read(&mut self.buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.decoder.extend(&self.buf[..n]),
+            }
+        }
+    }
+}
+
+fn output_loop(
+    stream: UnixStream,
+    decoder: Decoder,
+    screen: &mut ScreenTracker,
+    signalled: &OnceLock<Signal>,
+) -> End {
+    let mut frames = FrameReader {
+        stream,
+        decoder,
+        buf: vec![0; 64 * 1024],
+    };
+    let stdout = std::io::stdout();
+    loop {
+        let Some(frame) = frames.next() else {
+            return signalled.get().map_or(End::Lost, |s| End::Signal(*s));
+        };
+        match frame {
+            Frame::Data(bytes) => {
+                screen.scan(&bytes);
+                let mut out = stdout.lock();
+                if out.write_all(&bytes).and_then(|()| out.flush()).is_err() {
+                    return End::Lost;
+                }
+            }
+            Frame::Control(payload) => match decode::<Response>(&payload) {
+                Ok(Response::Detached { reason }) => return End::Detached(reason),
+                Ok(Response::Ended { .. }) => return End::Ended,
+                Ok(Response::Error { message, .. }) => return End::Detached(message),
+                _ => {}
+            },
+        }
+    }
+}
+
+/// Keystrokes to the session; the prefix then `d` detaches.
+fn input_thread(writer: Arc<Mutex<UnixStream>>, prefix: u8, read_only: bool) {
+    let mut keys = DetachKeys::new(prefix);
+    let mut buf = [0u8; 4096];
+    let mut stdin = std::io::stdin().lock();
+    let mut frame = Vec::new();
+    let mut input = Vec::new();
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) | Err(_) => 0,
+            Ok(n) => n,
+        };
+        input.clear();
+        frame.clear();
+        let detach = n == 0 || keys.feed(&buf[..n], &mut input);
+        if !read_only && !input.is_empty() {
+            encode(FrameKind::Data, &input, &mut frame);
+        }
+        if detach {
+            encode_control(&Request::Detach, &mut frame);
+        }
+        if !frame.is_empty() {
+            let Ok(mut w) = writer.lock() else { return };
+            if w.write_all(&frame).is_err() {
+                return;
+            }
+        }
+        if detach {
+            return;
+        }
+    }
+}
+
+/// Window changes become resize requests; termination signals end the attach.
+fn signal_thread(
+    signals: SigSet,
+    writer: Arc<Mutex<UnixStream>>,
+    signalled: Arc<OnceLock<Signal>>,
+    wake: UnixStream,
+    read_only: bool,
+) {
+    loop {
+        let Ok(sig) = signals.wait() else { return };
+        if sig == Signal::SIGWINCH {
+            if read_only {
+                continue;
+            }
+            let Size { cols, rows } = terminal_size();
+            let mut frame = Vec::new();
+            encode_control(&Request::Resize { cols, rows }, &mut frame);
+            if let Ok(mut w) = writer.lock() {
+                let _ = w.write_all(&frame);
+            }
+            continue;
+        }
+        let _ = signalled.set(sig);
+        // Wakes the output loop, which then restores the terminal.
+        let _ = wake.shutdown(std::net::Shutdown::Both);
+        return;
+    }
+}
+
+/// Detach-key recognition: the prefix then `d` detaches, the prefix twice
+/// sends one prefix, the prefix then anything else sends both.
+pub struct DetachKeys {
+    prefix: u8,
+    pending: bool,
+}
+
+impl DetachKeys {
+    pub fn new(prefix: u8) -> Self {
+        Self {
+            prefix,
+            pending: false,
+        }
+    }
+
+    /// Appends what to send for `input` to `out`; true when the user detached.
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
+        for &b in input {
+            if self.pending {
+                self.pending = false;
+                match b {
+                    b'd' => return true,
+                    _ if b == self.prefix => out.push(b),
+                    _ => out.extend_from_slice(&[self.prefix, b]),
+                }
+            } else if b == self.prefix {
+                self.pending = true;
+            } else {
+                out.push(b);
+            }
+        }
+        false
+    }
+}
+
+/// Follows whether the output switched the terminal to the alternate screen,
+/// so leaving can switch it back.
+#[derive(Default)]
+struct ScreenTracker {
+    alternate: bool,
+    /// The end of the previous chunk, for sequences split across chunks.
+    tail: Vec<u8>,
+}
+
+impl ScreenTracker {
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut joined = std::mem::take(&mut self.tail);
+        joined.extend_from_slice(&bytes[..bytes.len().min(16)]);
+        self.scan_slice(&joined);
+        self.scan_slice(bytes);
+        let keep = bytes.len().min(8);
+        self.tail = bytes[bytes.len() - keep..].to_vec();
+    }
+
+    fn scan_slice(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while let Some(at) = bytes[i..].iter().position(|&b| b == 0x1b) {
+            let rest = &bytes[i + at..];
+            for (seq, on) in [
+                (&b"\x1b[?1049h"[..], true),
+                (b"\x1b[?1049l", false),
+                (b"\x1b[?1047h", true),
+                (b"\x1b[?1047l", false),
+                (b"\x1b[?47h", true),
+                (b"\x1b[?47l", false),
+            ] {
+                if rest.starts_with(seq) {
+                    self.alternate = on;
+                }
+            }
+            i += at + 1;
+        }
+    }
+}
+
+/// The user's terminal in raw mode; restored on drop and on any exit.
+struct RawMode;
+
+static SAVED: OnceLock<rustix::termios::Termios> = OnceLock::new();
+
+impl RawMode {
+    fn enter() -> anyhow::Result<Self> {
+        let stdin = std::io::stdin();
+        let saved = rustix::termios::tcgetattr(stdin.as_fd())
+            .context("failed to read the terminal settings")?;
+        let mut raw = saved.clone();
+        raw.make_raw();
+        let _ = SAVED.set(saved);
+        rustix::termios::tcsetattr(stdin.as_fd(), rustix::termios::OptionalActions::Flush, &raw)
+            .context("failed to put the terminal in raw mode")?;
+        Ok(Self)
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(saved) = SAVED.get() {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin().as_fd(),
+                rustix::termios::OptionalActions::Now,
+                saved,
+            );
+        }
+    }
+}
+
+fn writeln_raw(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(format!("{line}\r\n").as_bytes())?;
+    out.flush()
+}
+
+fn terminal_size() -> Size {
+    match rustix::termios::tcgetwinsize(std::io::stdout().as_fd()) {
+        Ok(ws) if ws.ws_col > 0 && ws.ws_row > 0 => Size {
+            cols: ws.ws_col,
+            rows: ws.ws_row,
+        },
+        _ => Size { cols: 80, rows: 24 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(keys: &mut DetachKeys, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        let d = keys.feed(input, &mut out);
+        (out, d)
+    }
+
+    #[test]
+    fn detach_key_sequences() {
+        let mut k = DetachKeys::new(2);
+        assert_eq!(feed(&mut k, b"ls\r"), (b"ls\r".to_vec(), false));
+        assert_eq!(feed(&mut k, &[2, 2]), (vec![2], false));
+        assert_eq!(feed(&mut k, &[2, b'x']), (vec![2, b'x'], false));
+        // Split across reads.
+        assert_eq!(feed(&mut k, b"a\x02"), (b"a".to_vec(), false));
+        assert_eq!(feed(&mut k, b"d"), (vec![], true));
+        let mut k = DetachKeys::new(2);
+        assert_eq!(feed(&mut k, b"ab\x02dzz"), (b"ab".to_vec(), true));
+    }
+
+    #[test]
+    fn alternate_screen_is_followed_across_chunks() {
+        let mut t = ScreenTracker::default();
+        t.scan(b"hello\x1b[?104");
+        assert!(!t.alternate);
+        t.scan(b"9hvim");
+        assert!(t.alternate);
+        t.scan(b"bye\x1b[?1049l$ ");
+        assert!(!t.alternate);
+    }
+}
