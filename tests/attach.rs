@@ -413,3 +413,31 @@ fn without_a_terminal() {
     reader.kill().unwrap();
     reader.wait().unwrap();
 }
+
+#[test]
+fn prefix_twice_sends_it_and_a_lost_host_restores_the_terminal() {
+    let env = Env::new();
+    let host = shell(&env, "lost", &[]);
+    let mut client = TermClient::attach(&env, &["lost"], 80, 24);
+    client.wait_screen("$");
+    client.keys(b"cat -v\r");
+    host.wait_status("cat in the foreground", |s| s["foreground"] == "cat");
+    client.keys(b"\x02\x02x\r");
+    client.wait_screen("^Bx");
+    // A custom prefix: C-a, then d.
+    drop(client);
+    let mut client = TermClient::attach(&env, &["--detach-key", "C-a", "lost"], 80, 24);
+    client.wait_screen("^Bx");
+    client.keys(b"\x02\x01\x01\r");
+    client.wait_screen("^B^A");
+    // The host dies without a word: the client says so and restores the terminal.
+    kill(
+        nix::unistd::Pid::from_raw(host.pid() as i32),
+        Signal::SIGKILL,
+    )
+    .unwrap();
+    let status = client.wait_exit();
+    assert_eq!(status.code(), Some(1));
+    client.wait_printed("[lost connection to session lost]");
+    assert_eq!(client.termios().local_modes, client.initial.local_modes);
+}
