@@ -76,6 +76,12 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Check the configuration: every error with file:line:col; exit 1 if any.
+    Validate {
+        /// The main config file (default: /etc/berth/berth.toml as root, else ~/.config/berth/berth.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Restart the session's program now (clears the restart limit).
     Restart { name: String },
 }

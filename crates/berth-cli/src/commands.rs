@@ -59,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             keys,
         } => send(&name, socket, runtime, keys, literal),
         Cmd::Status { name, json } => status(&name, socket, runtime, json),
+        Cmd::Validate { config } => validate(config),
         Cmd::Restart { name } => {
             let mut s = open(&name, socket, runtime)?;
             call(&name, &mut s, &Request::Restart)?;
@@ -74,6 +75,40 @@ fn open(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> anyhow::Re
 
 fn call(name: &str, s: &mut Session, req: &Request) -> anyhow::Result<Response> {
     s.call(req).map_err(|e| request_error(name, e))
+}
+
+fn validate(config: Option<std::path::PathBuf>) -> anyhow::Result<u8> {
+    use berth_config::paths;
+    let path = config.unwrap_or_else(|| paths::config_file(paths::Mode::current()));
+    let checks = berth_config::Checks {
+        mode: paths::mode_for_config(&path),
+    };
+    match berth_config::load(&path, checks) {
+        Ok(config) => {
+            let names: Vec<&str> = config.sessions.keys().map(String::as_str).collect();
+            println!(
+                "{}: valid; {} session{} ({}) from {} file{}",
+                path.display(),
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                config.files.len(),
+                if config.files.len() == 1 { "" } else { "s" },
+            );
+            Ok(0)
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!(
+                "berth: {} error{} in the configuration; nothing was changed",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            Ok(1)
+        }
+    }
 }
 
 fn has(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> u8 {

@@ -54,3 +54,46 @@ fn no_session_in_an_empty_runtime_dir() {
     let (code, out, err) = berth(&["has", "ghost"]);
     assert_eq!((code, out.as_str(), err.as_str()), (Some(1), "", ""));
 }
+
+#[test]
+fn validate_reports_every_error_and_accepts_the_example() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/example.toml");
+    let (code, out, err) = berth(&["validate", "--config", example]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.ends_with(": valid; 3 sessions (monitor, repl, shell) from 3 files\n"),
+        "{out}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("berth-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("berth.toml");
+    std::fs::write(
+        &bad,
+        "[session.a]\ncomand = [\"x\"]\n[session.b]\ncommand = [\"y\"]\nsize = \"big\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = berth(&["validate", "--config", bad.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    let lines: Vec<&str> = err.lines().collect();
+    let file = bad.display();
+    assert_eq!(lines[0], format!("{file}:1:10: session \"a\" has no command: add command = [\"program\", \"arg\"] or command = \"shell line\""));
+    assert_eq!(
+        lines[1],
+        format!("{file}:2:1: unknown key \"comand\" in [session.a] (did you mean \"command\"?)")
+    );
+    assert!(lines[2].starts_with(&format!("{file}:5:8: size: bad terminal size \"big\"")));
+    assert_eq!(
+        lines[3],
+        "berth: 3 errors in the configuration; nothing was changed"
+    );
+    let (code, _, err) = berth(&["validate", "--config", "/nonexistent/berth.toml"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with(
+            "/nonexistent/berth.toml: cannot read the config: No such file or directory"
+        ),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

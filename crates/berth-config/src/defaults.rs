@@ -22,3 +22,5 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 pub const TERM: &str = "xterm-256color";
 pub const LANG: &str = "C.UTF-8";
+/// Group owning session sockets when `access.group` is not set.
+pub const ACCESS_GROUP: &str = "berth";

@@ -1,11 +1,17 @@
 //! berth configuration: the one place defaults live.
 //!
-//! This crate does no I/O beyond reading files and the environment. For now
-//! it holds the value parsers (durations, sizes, terminal sizes), the
-//! defaults, and path resolution; the TOML schema joins it with berthd.
+//! This crate does no I/O beyond reading files and the environment: the
+//! TOML schema ([`load`]), the value parsers (durations, sizes, terminal
+//! sizes), the defaults, and path resolution.
 #![deny(unsafe_code)]
 
 pub mod accounts;
 pub mod defaults;
+mod error;
+mod load;
+pub mod model;
 pub mod paths;
 pub mod values;
+
+pub use error::ConfigError;
+pub use load::{load, Checks};

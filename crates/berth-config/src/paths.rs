@@ -43,6 +43,35 @@ pub fn user_runtime_dir() -> PathBuf {
     }
 }
 
+/// The system configuration file.
+pub const SYSTEM_CONFIG: &str = "/etc/berth/berth.toml";
+
+/// `berth.toml` for `mode`: `/etc/berth/berth.toml`, or
+/// `$XDG_CONFIG_HOME/berth/berth.toml` (else `~/.config/berth/berth.toml`).
+pub fn config_file(mode: Mode) -> PathBuf {
+    match mode {
+        Mode::System => PathBuf::from(SYSTEM_CONFIG),
+        Mode::User => {
+            let base = std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+                .unwrap_or_else(|| PathBuf::from("/etc"));
+            base.join("berth").join("berth.toml")
+        }
+    }
+}
+
+/// The mode a config file is checked in: the system file always in system
+/// mode (accounts are checked as berthd as root will), others as we run.
+pub fn mode_for_config(path: &Path) -> Mode {
+    if path == Path::new(SYSTEM_CONFIG) {
+        Mode::System
+    } else {
+        Mode::current()
+    }
+}
+
 /// `RUNTIME/sessions`.
 pub fn sessions_dir(runtime: &Path) -> PathBuf {
     runtime.join("sessions")

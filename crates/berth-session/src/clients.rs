@@ -16,26 +16,7 @@ use tokio::sync::mpsc;
 /// Output bytes queued for one client before it is resynced instead.
 pub const BACKLOG_LIMIT: usize = 1 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SizePolicy {
-    /// The smallest of the read-write clients' terminals (tmux's default).
-    Smallest,
-    /// The read-write client that attached or resized last.
-    Latest,
-}
-
-impl std::str::FromStr for SizePolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "smallest" => Ok(Self::Smallest),
-            "latest" => Ok(Self::Latest),
-            other => Err(format!(
-                "bad size policy {other:?}: expected smallest or latest"
-            )),
-        }
-    }
-}
+pub use berth_config::model::SizePolicy;
 
 /// What a client's writer sends.
 pub enum Out {

@@ -4,26 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartMode {
-    Always,
-    OnFailure,
-    Never,
-}
-
-impl std::str::FromStr for RestartMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "always" => Ok(Self::Always),
-            "on-failure" => Ok(Self::OnFailure),
-            "never" => Ok(Self::Never),
-            other => Err(format!(
-                "bad restart policy {other:?}: expected always, on-failure or never"
-            )),
-        }
-    }
-}
+pub use berth_config::model::RestartMode;
 
 #[derive(Debug, Clone)]
 pub struct RestartPolicy {

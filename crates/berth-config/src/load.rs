@@ -1,0 +1,823 @@
+//! Reading `berth.toml` and its includes into a [`Config`], collecting
+//! every error with its file, line and column.
+//!
+//! The files are parsed into toml's spanned tree and walked key by key, so
+//! one run reports every unknown key, wrong type and bad value, not just the
+//! first that a derive-based deserializer would stop at.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::defaults;
+use crate::error::{ConfigError, Locator};
+use crate::model::*;
+use crate::paths::Mode;
+use crate::values;
+
+const TOP_KEYS: &[&str] = &["daemon", "defaults", "session"];
+const DAEMON_KEYS: &[&str] = &["backend", "include"];
+const SESSION_KEYS: &[&str] = &[
+    "command",
+    "user",
+    "create_user",
+    "allow_root",
+    "dynamic_user",
+    "cwd",
+    "env",
+    "restart",
+    "restart_delay",
+    "restart_max_delay",
+    "restart_limit",
+    "scrollback",
+    "size",
+    "size_policy",
+    "log",
+    "log_max_size",
+    "log_keep",
+    "access",
+    "after",
+    "limits",
+];
+const ACCESS_KEYS: &[&str] = &["operators", "observers", "group"];
+const LIMIT_KEYS: &[&str] = &["memory", "cpu", "tasks"];
+const RESTART_LIMIT_KEYS: &[&str] = &["burst", "interval"];
+
+/// How to check accounts named in the config.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks {
+    pub mode: Mode,
+}
+
+/// Loads `path` and its includes.
+pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(vec![ConfigError {
+                file: path.to_owned(),
+                line: 0,
+                col: 0,
+                message: format!("cannot read the config: {e}"),
+            }])
+        }
+    };
+    let mut backend = Backend::Auto;
+    let mut files = vec![path.to_owned()];
+    let mut defaults_keys = Keys::default();
+    let mut declared: Vec<(String, Keys, PathBuf, usize)> = Vec::new();
+    // Every file's text, for locating errors found after parsing.
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let main_loc = Locator {
+        file: path,
+        text: &text,
+    };
+    let root = parse(&main_loc, &mut errors);
+    let mut include_patterns = Vec::new();
+    for (key, value) in root.iter() {
+        match key.get_ref().as_ref() {
+            "daemon" => {
+                let Some(t) = table(&main_loc, &mut errors, "[daemon]", value) else {
+                    continue;
+                };
+                for (k, v) in t.iter() {
+                    match k.get_ref().as_ref() {
+                        "backend" => {
+                            if let Some(s) = string(&main_loc, &mut errors, "backend", v) {
+                                match s.as_str() {
+                                    "auto" => backend = Backend::Auto,
+                                    "systemd" => backend = Backend::Systemd,
+                                    "embedded" => backend = Backend::Embedded,
+                                    _ => errors.push(main_loc.error(
+                                        v.span().start,
+                                        format!(
+                                            "bad backend {s:?}: expected auto, systemd or embedded"
+                                        ),
+                                    )),
+                                }
+                            }
+                        }
+                        "include" => {
+                            if let Some(list) = strings(&main_loc, &mut errors, "include", v) {
+                                include_patterns
+                                    .extend(list.into_iter().map(|p| (p, v.span().start)));
+                            }
+                        }
+                        other => unknown(
+                            &main_loc,
+                            &mut errors,
+                            "[daemon]",
+                            other,
+                            k.span().start,
+                            DAEMON_KEYS,
+                        ),
+                    }
+                }
+            }
+            "defaults" => {
+                if let Some(t) = table(&main_loc, &mut errors, "[defaults]", value) {
+                    defaults_keys = keys(&main_loc, &mut errors, "[defaults]", t);
+                }
+            }
+            "session" => sessions(&main_loc, &mut errors, value, &mut declared),
+            other => unknown(
+                &main_loc,
+                &mut errors,
+                "the top level",
+                other,
+                key.span().start,
+                TOP_KEYS,
+            ),
+        }
+    }
+    // Includes, relative to the main file's directory, in name order.
+    let base = path.parent().unwrap_or(Path::new("."));
+    for (pattern, at) in include_patterns {
+        let full = base.join(&pattern);
+        let found = match glob::glob(&full.to_string_lossy()) {
+            Ok(paths) => paths.flatten().collect::<Vec<_>>(),
+            Err(e) => {
+                errors.push(main_loc.error(at, format!("bad include pattern {pattern:?}: {e}")));
+                continue;
+            }
+        };
+        let mut found = found;
+        found.sort();
+        for file in found {
+            match std::fs::read_to_string(&file) {
+                Ok(t) => {
+                    files.push(file.clone());
+                    let loc = Locator {
+                        file: &file,
+                        text: &t,
+                    };
+                    let root = parse(&loc, &mut errors);
+                    for (key, value) in root.iter() {
+                        match key.get_ref().as_ref() {
+                            "session" => sessions(&loc, &mut errors, value, &mut declared),
+                            other => errors.push(loc.error(
+                                key.span().start,
+                                format!("{other:?} does not belong in an included file: only [session.NAME] tables do (put it in {})", path.display()),
+                            )),
+                        }
+                    }
+                    texts.insert(file.clone(), t);
+                }
+                Err(e) => errors.push(ConfigError {
+                    file: file.clone(),
+                    line: 0,
+                    col: 0,
+                    message: format!("cannot read included file: {e}"),
+                }),
+            }
+        }
+    }
+
+    texts.insert(path.to_owned(), text.clone());
+    let mut sessions_out = BTreeMap::new();
+    let mut first_seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
+    for (name, k, file, at) in declared {
+        let loc = Locator {
+            file: &file,
+            text: texts.get(&file).map_or("", String::as_str),
+        };
+        let line = loc.line(at);
+        if let Some((f, l)) = first_seen.get(&name) {
+            errors.push(loc.error(
+                at,
+                format!(
+                    "duplicate session {name:?}: already declared at {}:{l}",
+                    f.display()
+                ),
+            ));
+            continue;
+        }
+        first_seen.insert(name.clone(), (file.clone(), line));
+        let origin = Origin {
+            file: file.clone(),
+            line,
+        };
+        if let Some(s) = resolve(
+            &name,
+            &defaults_keys,
+            k,
+            origin,
+            at,
+            &loc,
+            checks,
+            &mut errors,
+        ) {
+            sessions_out.insert(name, s);
+        }
+    }
+    if errors.is_empty() {
+        Ok(Config {
+            backend,
+            files,
+            sessions: sessions_out,
+        })
+    } else {
+        errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+        Err(errors)
+    }
+}
+
+fn parse<'i>(loc: &Locator<'i>, errors: &mut Vec<ConfigError>) -> DeTable<'i> {
+    let (root, syntax) = DeTable::parse_recoverable(loc.text);
+    for e in syntax {
+        let at = e.span().map_or(0, |s| s.start);
+        errors.push(loc.error(at, format!("invalid TOML: {}", e.message().trim_end())));
+    }
+    root.into_inner()
+}
+
+/// `[session.NAME]` tables.
+fn sessions(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    value: &Spanned<DeValue>,
+    out: &mut Vec<(String, Keys, PathBuf, usize)>,
+) {
+    let Some(t) = table(loc, errors, "[session]", value) else {
+        return;
+    };
+    for (name, body) in t.iter() {
+        let name_str = name.get_ref().to_string();
+        if let Err(e) = values::check_session_name(&name_str) {
+            errors.push(loc.error(name.span().start, e));
+            continue;
+        }
+        let what = format!("[session.{name_str}]");
+        let Some(body_table) = table(loc, errors, &what, body) else {
+            continue;
+        };
+        let k = keys(loc, errors, &what, body_table);
+        out.push((name_str, k, loc.file.to_owned(), name.span().start));
+    }
+}
+
+/// Session keys as written (in `[defaults]` or a session), not yet merged.
+#[derive(Debug, Default, Clone)]
+struct Keys {
+    command: Option<Command>,
+    /// `command` was written, valid or not (so a bad one is not also "missing").
+    command_given: bool,
+    user: Option<(String, usize)>,
+    create_user: Option<bool>,
+    allow_root: Option<bool>,
+    dynamic_user: Option<bool>,
+    cwd: Option<PathBuf>,
+    env: Option<BTreeMap<String, String>>,
+    restart: Option<RestartMode>,
+    restart_delay: Option<std::time::Duration>,
+    restart_max_delay: Option<(std::time::Duration, usize)>,
+    restart_limit: Option<RestartLimit>,
+    scrollback: Option<usize>,
+    size: Option<(u16, u16)>,
+    size_policy: Option<SizePolicy>,
+    log: Option<LogTarget>,
+    log_max_size: Option<u64>,
+    log_keep: Option<u32>,
+    operators: Option<Vec<(Principal, usize)>>,
+    observers: Option<Vec<(Principal, usize)>>,
+    group: Option<(String, usize)>,
+    after: Option<Vec<String>>,
+    memory: Option<u64>,
+    cpu: Option<u32>,
+    tasks: Option<u32>,
+}
+
+fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -> Keys {
+    let mut k = Keys::default();
+    for (key, v) in t.iter() {
+        let name = key.get_ref().as_ref();
+        let at = v.span().start;
+        let e = &mut *errors;
+        match name {
+            "command" => {
+                k.command_given = true;
+                k.command = match v.get_ref() {
+                    DeValue::String(s) if !s.trim().is_empty() => {
+                        Some(Command::Shell(s.to_string()))
+                    }
+                    DeValue::Array(_) => match strings(loc, e, "command", v) {
+                        Some(list) if !list.is_empty() && !list[0].is_empty() => {
+                            Some(Command::Argv(list))
+                        }
+                        Some(_) => {
+                            e.push(loc.error(at, "command is empty: give the program and its arguments, e.g. [\"/usr/bin/python3\", \"-i\"]"));
+                            None
+                        }
+                        None => None,
+                    },
+                    DeValue::String(_) => {
+                        e.push(loc.error(at, "command is empty: give a shell line or an array of program and arguments"));
+                        None
+                    }
+                    other => {
+                        e.push(loc.error(
+                            at,
+                            format!(
+                                "command: expected an array of strings or a string, found {}",
+                                kind(other)
+                            ),
+                        ));
+                        None
+                    }
+                }
+            }
+            "user" => k.user = string(loc, e, name, v).map(|s| (s, at)),
+            "create_user" => k.create_user = boolean(loc, e, name, v),
+            "allow_root" => k.allow_root = boolean(loc, e, name, v),
+            "dynamic_user" => k.dynamic_user = boolean(loc, e, name, v),
+            "cwd" => {
+                k.cwd = string(loc, e, name, v).and_then(|s| {
+                    if s.starts_with('/') {
+                        Some(PathBuf::from(s))
+                    } else {
+                        e.push(loc.error(at, format!("cwd {s:?} is not an absolute path")));
+                        None
+                    }
+                })
+            }
+            "env" => {
+                if let Some(t) = table(loc, e, "env", v) {
+                    let mut env = BTreeMap::new();
+                    for (ek, ev) in t.iter() {
+                        let key_name = ek.get_ref().to_string();
+                        if key_name.is_empty() || key_name.contains('=') || key_name.contains('\0')
+                        {
+                            e.push(loc.error(
+                                ek.span().start,
+                                format!("bad environment name {key_name:?}"),
+                            ));
+                            continue;
+                        }
+                        if let Some(val) = string(loc, e, &format!("env.{key_name}"), ev) {
+                            env.insert(key_name, val);
+                        }
+                    }
+                    k.env = Some(env);
+                }
+            }
+            "restart" => k.restart = parsed(loc, e, name, v, |s| s.parse()),
+            "restart_delay" => {
+                k.restart_delay = parsed(loc, e, name, v, |s| {
+                    values::parse_duration(s).map_err(|x| x.to_string())
+                })
+            }
+            "restart_max_delay" => {
+                k.restart_max_delay = parsed(loc, e, name, v, |s| {
+                    values::parse_duration(s).map_err(|x| x.to_string())
+                })
+                .map(|d| (d, at))
+            }
+            "restart_limit" => {
+                if let Some(t) = table(loc, e, "restart_limit", v) {
+                    let mut burst = None;
+                    let mut interval = None;
+                    for (lk, lv) in t.iter() {
+                        match lk.get_ref().as_ref() {
+                            "burst" => {
+                                burst = integer(loc, e, "restart_limit.burst", lv, 1, 10_000)
+                                    .map(|n| n as u32)
+                            }
+                            "interval" => {
+                                interval = parsed(loc, e, "restart_limit.interval", lv, |s| {
+                                    values::parse_duration(s).map_err(|x| x.to_string())
+                                })
+                            }
+                            other => unknown(
+                                loc,
+                                e,
+                                "restart_limit",
+                                other,
+                                lk.span().start,
+                                RESTART_LIMIT_KEYS,
+                            ),
+                        }
+                    }
+                    k.restart_limit = Some(RestartLimit {
+                        burst: burst.unwrap_or(defaults::RESTART_LIMIT_BURST),
+                        interval: interval.unwrap_or(defaults::RESTART_LIMIT_INTERVAL),
+                    });
+                }
+            }
+            "scrollback" => {
+                k.scrollback = integer(loc, e, name, v, 0, 1_000_000).map(|n| n as usize)
+            }
+            "size" => {
+                k.size = parsed(loc, e, name, v, |s| {
+                    values::parse_term_size(s).map_err(|x| x.to_string())
+                })
+            }
+            "size_policy" => k.size_policy = parsed(loc, e, name, v, |s| s.parse()),
+            "log" => {
+                k.log = parsed(loc, e, name, v, |s| match s {
+                    "file" => Ok(LogTarget::File),
+                    "journal" => Ok(LogTarget::Journal),
+                    "none" => Ok(LogTarget::None),
+                    other => Err(format!(
+                        "bad log target {other:?}: expected file, journal or none"
+                    )),
+                })
+            }
+            "log_max_size" => {
+                k.log_max_size = parsed(loc, e, name, v, |s| {
+                    values::parse_byte_size(s).map_err(|x| x.to_string())
+                })
+            }
+            "log_keep" => k.log_keep = integer(loc, e, name, v, 0, 1000).map(|n| n as u32),
+            "access" => {
+                if let Some(t) = table(loc, e, "access", v) {
+                    for (ak, av) in t.iter() {
+                        let sub = ak.get_ref().as_ref();
+                        match sub {
+                            "operators" | "observers" => {
+                                let list = strings(loc, e, &format!("access.{sub}"), av).map(|l| {
+                                    l.into_iter()
+                                        .map(|p| {
+                                            let principal = match p.strip_prefix("group:") {
+                                                Some(g) => Principal::Group(g.to_owned()),
+                                                None => Principal::User(p),
+                                            };
+                                            (principal, av.span().start)
+                                        })
+                                        .collect()
+                                });
+                                if sub == "operators" {
+                                    k.operators = list;
+                                } else {
+                                    k.observers = list;
+                                }
+                            }
+                            "group" => {
+                                k.group =
+                                    string(loc, e, "access.group", av).map(|g| (g, av.span().start))
+                            }
+                            other => unknown(loc, e, "access", other, ak.span().start, ACCESS_KEYS),
+                        }
+                    }
+                }
+            }
+            "after" => k.after = strings(loc, e, name, v),
+            "limits" => {
+                if let Some(t) = table(loc, e, "limits", v) {
+                    for (lk, lv) in t.iter() {
+                        match lk.get_ref().as_ref() {
+                            "memory" => {
+                                k.memory = parsed(loc, e, "limits.memory", lv, |s| {
+                                    values::parse_byte_size(s).map_err(|x| x.to_string())
+                                })
+                            }
+                            "cpu" => {
+                                k.cpu = parsed(loc, e, "limits.cpu", lv, |s| {
+                                    s.strip_suffix('%')
+                                        .and_then(|n| n.parse::<u32>().ok())
+                                        .filter(|n| *n > 0)
+                                        .ok_or_else(|| format!("bad cpu limit {s:?}: expected a percentage of one CPU, like \"150%\""))
+                                })
+                            }
+                            "tasks" => {
+                                k.tasks = integer(loc, e, "limits.tasks", lv, 1, 1 << 22)
+                                    .map(|n| n as u32)
+                            }
+                            other => unknown(loc, e, "limits", other, lk.span().start, LIMIT_KEYS),
+                        }
+                    }
+                }
+            }
+            other => unknown(loc, e, what, other, key.span().start, SESSION_KEYS),
+        }
+    }
+    k
+}
+
+/// Session keys over `[defaults]` over built-in defaults, then checks that
+/// need the whole session.
+#[allow(clippy::too_many_arguments)]
+fn resolve(
+    name: &str,
+    d: &Keys,
+    k: Keys,
+    origin: Origin,
+    header: usize,
+    loc: &Locator,
+    checks: Checks,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Session> {
+    let at_header = |message: String| loc.error(header, message);
+    let Some(command) = k.command.clone() else {
+        if !k.command_given {
+            errors.push(at_header(format!(
+                "session {name:?} has no command: add command = [\"program\", \"arg\"] or command = \"shell line\""
+            )));
+        }
+        return None;
+    };
+    let before = errors.len();
+    let user = k.user.clone().or_else(|| d.user.clone());
+    let create_user = k.create_user.or(d.create_user).unwrap_or(false);
+    let allow_root = k.allow_root.or(d.allow_root).unwrap_or(false);
+    if let Some((u, at)) = &user {
+        let here = |m: String| {
+            if k.user.is_some() {
+                loc.error(*at, m)
+            } else {
+                at_header(m)
+            }
+        };
+        if u == "root" && !allow_root {
+            errors.push(here(format!(
+                "session {name:?} would run as root: set allow_root = true if you mean it, or choose a service account"
+            )));
+        } else if checks.mode == Mode::User {
+            let me = crate::accounts::user_name(nix::unistd::geteuid().as_raw());
+            if *u != me {
+                errors.push(here(format!(
+                    "user {u:?} needs system mode: berthd runs as {me}, which cannot switch users (run berthd as root, or drop the user key)"
+                )));
+            }
+        } else if !create_user && nix::unistd::User::from_name(u).ok().flatten().is_none() {
+            errors.push(here(format!(
+                "user {u:?} does not exist: create it, or set create_user = true"
+            )));
+        }
+    }
+    let restart_delay = k
+        .restart_delay
+        .or(d.restart_delay)
+        .unwrap_or(defaults::RESTART_DELAY);
+    let restart_max_delay = k.restart_max_delay.or(d.restart_max_delay);
+    if let Some((max, at)) = restart_max_delay {
+        if max < restart_delay {
+            errors.push(loc.error(
+                if k.restart_max_delay.is_some() { at } else { 0 },
+                format!(
+                    "restart_max_delay ({}) is shorter than restart_delay ({})",
+                    values::format_duration(max),
+                    values::format_duration(restart_delay)
+                ),
+            ));
+        }
+    }
+    let operators = k
+        .operators
+        .clone()
+        .or_else(|| d.operators.clone())
+        .unwrap_or_default();
+    let observers = k
+        .observers
+        .clone()
+        .or_else(|| d.observers.clone())
+        .unwrap_or_default();
+    let group = k.group.clone().or_else(|| d.group.clone());
+    if checks.mode == Mode::System {
+        for (p, at) in operators.iter().chain(observers.iter()) {
+            let missing = match p {
+                Principal::User(u) => nix::unistd::User::from_name(u)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                    .then(|| format!("user {u:?}")),
+                Principal::Group(g) => nix::unistd::Group::from_name(g)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                    .then(|| format!("group {g:?}")),
+            };
+            if let Some(what) = missing {
+                let at = if k.operators.is_some() || k.observers.is_some() {
+                    *at
+                } else {
+                    0
+                };
+                errors
+                    .push(loc.error(at, format!("session {name:?}: access names unknown {what}")));
+            }
+        }
+    }
+    if errors.len() > before {
+        return None;
+    }
+    Some(Session {
+        name: name.to_owned(),
+        command,
+        user: user.map(|(u, _)| u),
+        create_user,
+        allow_root,
+        dynamic_user: k.dynamic_user.or(d.dynamic_user).unwrap_or(false),
+        cwd: k.cwd.or(d.cwd.clone()),
+        env: k.env.or(d.env.clone()).unwrap_or_default(),
+        restart: k.restart.or(d.restart).unwrap_or(RestartMode::OnFailure),
+        restart_delay,
+        restart_max_delay: restart_max_delay.map_or(defaults::RESTART_MAX_DELAY, |(m, _)| m),
+        restart_limit: k
+            .restart_limit
+            .or(d.restart_limit.clone())
+            .unwrap_or(RestartLimit {
+                burst: defaults::RESTART_LIMIT_BURST,
+                interval: defaults::RESTART_LIMIT_INTERVAL,
+            }),
+        scrollback: k
+            .scrollback
+            .or(d.scrollback)
+            .unwrap_or(defaults::SCROLLBACK_LINES),
+        size: k
+            .size
+            .or(d.size)
+            .unwrap_or((defaults::COLS, defaults::ROWS)),
+        size_policy: k
+            .size_policy
+            .or(d.size_policy)
+            .unwrap_or(SizePolicy::Smallest),
+        log: k.log.or(d.log).unwrap_or(LogTarget::File),
+        log_max_size: k
+            .log_max_size
+            .or(d.log_max_size)
+            .unwrap_or(defaults::LOG_MAX_SIZE),
+        log_keep: k.log_keep.or(d.log_keep).unwrap_or(defaults::LOG_KEEP),
+        access: Access {
+            operators: operators.into_iter().map(|(p, _)| p).collect(),
+            observers: observers.into_iter().map(|(p, _)| p).collect(),
+            group: group.map_or_else(|| defaults::ACCESS_GROUP.to_owned(), |(g, _)| g),
+        },
+        after: k.after.or(d.after.clone()).unwrap_or_default(),
+        limits: Limits {
+            memory: k.memory.or(d.memory),
+            cpu_percent: k.cpu.or(d.cpu),
+            tasks: k.tasks.or(d.tasks),
+        },
+        origin,
+    })
+}
+
+fn kind(v: &DeValue) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn unknown(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    what: &str,
+    key: &str,
+    at: usize,
+    known: &[&str],
+) {
+    let hint = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map_or(String::new(), |(_, k)| format!(" (did you mean {k:?}?)"));
+    errors.push(loc.error(at, format!("unknown key {key:?} in {what}{hint}")));
+}
+
+fn table<'a, 'i>(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    what: &str,
+    v: &'a Spanned<DeValue<'i>>,
+) -> Option<&'a DeTable<'i>> {
+    match v.get_ref() {
+        DeValue::Table(t) => Some(t),
+        other => {
+            errors.push(loc.error(
+                v.span().start,
+                format!("{what}: expected a table, found {}", kind(other)),
+            ));
+            None
+        }
+    }
+}
+
+fn string(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    v: &Spanned<DeValue>,
+) -> Option<String> {
+    match v.get_ref() {
+        DeValue::String(s) => Some(s.to_string()),
+        other => {
+            errors.push(loc.error(
+                v.span().start,
+                format!("{key}: expected a string, found {}", kind(other)),
+            ));
+            None
+        }
+    }
+}
+
+fn boolean(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    v: &Spanned<DeValue>,
+) -> Option<bool> {
+    match v.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        other => {
+            errors.push(loc.error(
+                v.span().start,
+                format!("{key}: expected true or false, found {}", kind(other)),
+            ));
+            None
+        }
+    }
+}
+
+fn integer(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    v: &Spanned<DeValue>,
+    min: i64,
+    max: i64,
+) -> Option<i64> {
+    let n = match v.get_ref() {
+        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok(),
+        other => {
+            errors.push(loc.error(
+                v.span().start,
+                format!("{key}: expected an integer, found {}", kind(other)),
+            ));
+            return None;
+        }
+    };
+    match n {
+        Some(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            errors.push(loc.error(
+                v.span().start,
+                format!("{key}: expected an integer from {min} to {max}"),
+            ));
+            None
+        }
+    }
+}
+
+fn strings(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    v: &Spanned<DeValue>,
+) -> Option<Vec<String>> {
+    match v.get_ref() {
+        DeValue::Array(items) => {
+            let mut out = Vec::new();
+            for item in items.iter() {
+                match item.get_ref() {
+                    DeValue::String(s) => out.push(s.to_string()),
+                    other => {
+                        errors.push(loc.error(
+                            item.span().start,
+                            format!(
+                                "{key}: expected an array of strings, found {} in it",
+                                kind(other)
+                            ),
+                        ));
+                        return None;
+                    }
+                }
+            }
+            Some(out)
+        }
+        other => {
+            errors.push(loc.error(
+                v.span().start,
+                format!("{key}: expected an array of strings, found {}", kind(other)),
+            ));
+            None
+        }
+    }
+}
+
+/// A string value run through `parse`, whose error is the message.
+fn parsed<T>(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    v: &Spanned<DeValue>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    let s = string(loc, errors, key, v)?;
+    match parse(&s) {
+        Ok(t) => Some(t),
+        Err(m) => {
+            errors.push(loc.error(v.span().start, format!("{key}: {m}")));
+            None
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! What a valid configuration says, with every default applied.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How berthd runs sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// systemd when it is PID 1, else embedded.
+    Auto,
+    Systemd,
+    Embedded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartMode {
+    Always,
+    OnFailure,
+    Never,
+}
+
+impl RestartMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::OnFailure => "on-failure",
+            Self::Never => "never",
+        }
+    }
+}
+
+impl std::str::FromStr for RestartMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "always" => Ok(Self::Always),
+            "on-failure" => Ok(Self::OnFailure),
+            "never" => Ok(Self::Never),
+            other => Err(format!(
+                "bad restart policy {other:?}: expected always, on-failure or never"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizePolicy {
+    /// The smallest of the read-write clients' terminals (tmux's default).
+    Smallest,
+    /// The read-write client that attached or resized last.
+    Latest,
+}
+
+impl SizePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Smallest => "smallest",
+            Self::Latest => "latest",
+        }
+    }
+}
+
+impl std::str::FromStr for SizePolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "smallest" => Ok(Self::Smallest),
+            "latest" => Ok(Self::Latest),
+            other => Err(format!(
+                "bad size policy {other:?}: expected smallest or latest"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    File,
+    Journal,
+    None,
+}
+
+/// The program: an argument vector, or a string run by `/bin/sh -c`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Argv(Vec<String>),
+    Shell(String),
+}
+
+impl Command {
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Command::Argv(v) => v.clone(),
+            Command::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+        }
+    }
+}
+
+/// Someone named in `access.operators` / `access.observers`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Principal {
+    User(String),
+    Group(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    pub operators: Vec<Principal>,
+    pub observers: Vec<Principal>,
+    /// Group owning the socket (mode 0660 in system mode).
+    pub group: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub memory: Option<u64>,
+    /// Percent of one CPU, e.g. 150.
+    pub cpu_percent: Option<u32>,
+    pub tasks: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartLimit {
+    pub burst: u32,
+    pub interval: Duration,
+}
+
+/// Where a session was declared, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// One session, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub name: String,
+    pub command: Command,
+    pub user: Option<String>,
+    pub create_user: bool,
+    pub allow_root: bool,
+    pub dynamic_user: bool,
+    pub cwd: Option<PathBuf>,
+    pub env: BTreeMap<String, String>,
+    pub restart: RestartMode,
+    pub restart_delay: Duration,
+    pub restart_max_delay: Duration,
+    pub restart_limit: RestartLimit,
+    pub scrollback: usize,
+    pub size: (u16, u16),
+    pub size_policy: SizePolicy,
+    pub log: LogTarget,
+    pub log_max_size: u64,
+    pub log_keep: u32,
+    pub access: Access,
+    pub after: Vec<String>,
+    pub limits: Limits,
+    pub origin: Origin,
+}
+
+impl Session {
+    /// Whether a running session must restart to take `other`: any setting
+    /// but where it was declared.
+    pub fn differs_from(&self, other: &Session) -> bool {
+        let mut a = self.clone();
+        a.origin = other.origin.clone();
+        &a != other
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub backend: Backend,
+    /// Every file read, main first.
+    pub files: Vec<PathBuf>,
+    pub sessions: BTreeMap<String, Session>,
+}

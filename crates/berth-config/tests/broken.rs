@@ -1,0 +1,146 @@
+//! Broken configurations, each with the exact message a user sees.
+
+use std::path::Path;
+
+use berth_config::paths::Mode;
+use berth_config::{load, Checks};
+
+const SYSTEM: Checks = Checks { mode: Mode::System };
+
+/// Writes `main` (and includes) in a temp dir, loads it, returns the errors
+/// with the directory replaced by `DIR`.
+fn errors_of(main: &str, includes: &[(&str, &str)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("berth.toml"), main).unwrap();
+    std::fs::create_dir_all(dir.path().join("sessions.d")).unwrap();
+    for (name, text) in includes {
+        std::fs::write(dir.path().join("sessions.d").join(name), text).unwrap();
+    }
+    match load(&dir.path().join("berth.toml"), SYSTEM) {
+        Ok(c) => panic!("expected errors, loaded {} sessions", c.sessions.len()),
+        Err(errors) => errors
+            .iter()
+            .map(|e| {
+                e.to_string()
+                    .replace(&dir.path().display().to_string(), "DIR")
+            })
+            .collect(),
+    }
+}
+
+fn one(main: &str) -> String {
+    let errors = errors_of(main, &[]);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    errors[0].clone()
+}
+
+const OK: &str = "command = [\"bash\"]\n";
+
+#[test]
+fn table_of_broken_configs() {
+    let cases: Vec<(String, &str)> = vec![
+        ("[session.a]\ncomand = [\"bash\"]\n".into(), "DIR/berth.toml:2:1: unknown key \"comand\" in [session.a] (did you mean \"command\"?)"),
+        (format!("[session.a]\n{OK}restrat = \"always\"\n"), "DIR/berth.toml:3:1: unknown key \"restrat\" in [session.a] (did you mean \"restart\"?)"),
+        ("[demon]\nbackend = \"auto\"\n".into(), "DIR/berth.toml:1:2: unknown key \"demon\" in the top level (did you mean \"daemon\"?)"),
+        ("[daemon]\nbackend = \"docker\"\n".into(), "DIR/berth.toml:2:11: bad backend \"docker\": expected auto, systemd or embedded"),
+        ("[daemon]\ninclude = \"sessions.d/*.toml\"\n".into(), "DIR/berth.toml:2:11: include: expected an array of strings, found a string"),
+        ("[session.a]\ncommand = 42\n".into(), "DIR/berth.toml:2:11: command: expected an array of strings or a string, found an integer"),
+        ("[session.a]\ncommand = []\n".into(), "DIR/berth.toml:2:11: command is empty: give the program and its arguments, e.g. [\"/usr/bin/python3\", \"-i\"]"),
+        ("[session.a]\ncommand = [\"bash\", 3]\n".into(), "DIR/berth.toml:2:20: command: expected an array of strings, found an integer in it"),
+        ("[session.a]\nrestart = \"always\"\n".into(), "DIR/berth.toml:1:10: session \"a\" has no command: add command = [\"program\", \"arg\"] or command = \"shell line\""),
+        (format!("[session.a]\n{OK}restart = \"sometimes\"\n"), "DIR/berth.toml:3:11: restart: bad restart policy \"sometimes\": expected always, on-failure or never"),
+        (format!("[session.a]\n{OK}restart_delay = \"10\"\n"), "DIR/berth.toml:3:17: restart_delay: bad duration \"10\": expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\""),
+        (format!("[session.a]\n{OK}restart_delay = 5\n"), "DIR/berth.toml:3:17: restart_delay: expected a string, found an integer"),
+        (format!("[session.a]\n{OK}restart_delay = \"10s\"\nrestart_max_delay = \"2s\"\n"), "DIR/berth.toml:4:21: restart_max_delay (2s) is shorter than restart_delay (10s)"),
+        (format!("[session.a]\n{OK}restart_limit = {{ burst = 0, interval = \"5m\" }}\n"), "DIR/berth.toml:3:27: restart_limit.burst: expected an integer from 1 to 10000"),
+        (format!("[session.a]\n{OK}restart_limit = {{ bust = 3 }}\n"), "DIR/berth.toml:3:19: unknown key \"bust\" in restart_limit (did you mean \"burst\"?)"),
+        (format!("[session.a]\n{OK}scrollback = -1\n"), "DIR/berth.toml:3:14: scrollback: expected an integer from 0 to 1000000"),
+        (format!("[session.a]\n{OK}scrollback = \"lots\"\n"), "DIR/berth.toml:3:14: scrollback: expected an integer, found a string"),
+        (format!("[session.a]\n{OK}size = \"120\"\n"), "DIR/berth.toml:3:8: size: bad terminal size \"120\": expected COLSxROWS with both between 2 and 1000, like \"120x40\""),
+        (format!("[session.a]\n{OK}size_policy = \"biggest\"\n"), "DIR/berth.toml:3:15: size_policy: bad size policy \"biggest\": expected smallest or latest"),
+        (format!("[session.a]\n{OK}log = \"syslog\"\n"), "DIR/berth.toml:3:7: log: bad log target \"syslog\": expected file, journal or none"),
+        (format!("[session.a]\n{OK}log_max_size = \"64Q\"\n"), "DIR/berth.toml:3:16: log_max_size: bad size \"64Q\": expected bytes with an optional unit K, M or G (powers of 1024), like \"64M\""),
+        (format!("[session.a]\n{OK}limits = {{ memory = \"2G\", cpu = \"fast\" }}\n"), "DIR/berth.toml:3:33: limits.cpu: bad cpu limit \"fast\": expected a percentage of one CPU, like \"150%\""),
+        (format!("[session.a]\n{OK}limits = {{ disk = \"1G\" }}\n"), "DIR/berth.toml:3:12: unknown key \"disk\" in limits"),
+        (format!("[session.a]\n{OK}access.operaters = [\"root\"]\n"), "DIR/berth.toml:3:8: unknown key \"operaters\" in access (did you mean \"operators\"?)"),
+        (format!("[session.a]\n{OK}access.observers = [\"group:no-such-group-berth\"]\n"), "DIR/berth.toml:3:20: session \"a\": access names unknown group \"no-such-group-berth\""),
+        (format!("[session.a]\n{OK}user = \"no-such-user-berth\"\n"), "DIR/berth.toml:3:8: user \"no-such-user-berth\" does not exist: create it, or set create_user = true"),
+        (format!("[session.a]\n{OK}user = \"root\"\n"), "DIR/berth.toml:3:8: session \"a\" would run as root: set allow_root = true if you mean it, or choose a service account"),
+        (format!("[session.a]\n{OK}create_user = \"yes\"\n"), "DIR/berth.toml:3:15: create_user: expected true or false, found a string"),
+        (format!("[session.a]\n{OK}cwd = \"srv/ci\"\n"), "DIR/berth.toml:3:7: cwd \"srv/ci\" is not an absolute path"),
+        (format!("[session.\"a b\"]\n{OK}"), "DIR/berth.toml:1:10: bad session name \"a b\": use 1 to 64 of A-Z a-z 0-9 _ . -"),
+        (format!("[session.a]\n{OK}env = {{ \"A=B\" = \"x\" }}\n"), "DIR/berth.toml:3:9: bad environment name \"A=B\""),
+        ("[session.a\ncommand = [\"bash\"]\n".into(), "DIR/berth.toml:1:11: invalid TOML: unclosed table, expected `]`"),
+        ("[session.a]\ncommand = [\"bash\"\n".into(), "DIR/berth.toml:2:18: invalid TOML: unclosed array, expected `]`"),
+        ("session = \"a\"\n".into(), "DIR/berth.toml:1:11: [session]: expected a table, found a string"),
+    ];
+    assert!(cases.len() >= 25);
+    for (config, expected) in &cases {
+        let errors = errors_of(config, &[]);
+        assert!(
+            errors.iter().any(|e| e == expected),
+            "config:\n{config}\nexpected: {expected}\ngot: {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let errors = errors_of(
+        "[daemon]\nbakend = \"auto\"\n[session.a]\ncommand = 1\n[session.b]\ncommand = [\"x\"]\nsize = \"big\"\nuser = \"no-such-user-berth\"\n",
+        &[],
+    );
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert!(errors[0].starts_with("DIR/berth.toml:2:1: unknown key \"bakend\""));
+    assert!(errors[1].starts_with("DIR/berth.toml:4:11: command:"));
+    assert!(errors[2].starts_with("DIR/berth.toml:7:8: size:"));
+    assert!(errors[3].starts_with("DIR/berth.toml:8:8: user"));
+}
+
+#[test]
+fn duplicates_across_files_and_foreign_keys_in_includes() {
+    let main = "[daemon]\ninclude = [\"sessions.d/*.toml\"]\n[session.ci]\ncommand = [\"run\"]\n";
+    let errors = errors_of(
+        main,
+        &[
+            ("a.toml", "[session.ci]\ncommand = [\"other\"]\n"),
+            ("b.toml", "[defaults]\nrestart = \"always\"\n"),
+        ],
+    );
+    assert_eq!(
+        errors,
+        vec![
+            "DIR/sessions.d/a.toml:1:10: duplicate session \"ci\": already declared at DIR/berth.toml:3".to_owned(),
+            "DIR/sessions.d/b.toml:1:2: \"defaults\" does not belong in an included file: only [session.NAME] tables do (put it in DIR/berth.toml)".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_valid_config_applies_defaults_and_includes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sessions.d")).unwrap();
+    std::fs::write(
+        dir.path().join("berth.toml"),
+        "[daemon]\nbackend = \"embedded\"\ninclude = [\"sessions.d/*.toml\"]\n[defaults]\nrestart = \"always\"\nscrollback = 500\naccess.observers = [\"root\"]\n[session.repl]\ncommand = [\"python3\", \"-i\"]\nscrollback = 20\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sessions.d/ci.toml"), "[session.ci]\ncommand = \"echo hi; sleep 1\"\nlimits = { memory = \"2G\", cpu = \"150%\", tasks = 512 }\n").unwrap();
+    let config = load(&dir.path().join("berth.toml"), SYSTEM).unwrap();
+    assert_eq!(config.backend, berth_config::model::Backend::Embedded);
+    assert_eq!(config.files.len(), 2);
+    let repl = &config.sessions["repl"];
+    assert_eq!(repl.scrollback, 20);
+    assert_eq!(repl.restart, berth_config::model::RestartMode::Always);
+    assert_eq!(
+        repl.access.observers,
+        vec![berth_config::model::Principal::User("root".into())]
+    );
+    assert_eq!(repl.access.group, "berth");
+    let ci = &config.sessions["ci"];
+    assert_eq!(ci.command.argv(), vec!["/bin/sh", "-c", "echo hi; sleep 1"]);
+    assert_eq!(ci.scrollback, 500);
+    assert_eq!(ci.limits.memory, Some(2 << 30));
+    assert_eq!(ci.limits.cpu_percent, Some(150));
+    assert!(Path::new(&ci.origin.file).ends_with("sessions.d/ci.toml"));
+}
