@@ -23,6 +23,11 @@ pub struct TermClient {
 impl TermClient {
     /// Runs `berth attach ARGS` in a `cols`x`rows` terminal.
     pub fn attach(env: &Env, args: &[&str], cols: u16, rows: u16) -> Self {
+        Self::attach_in(env.runtime(), args, cols, rows)
+    }
+
+    /// The same, against the sessions in `runtime`.
+    pub fn attach_in(runtime: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Self {
         let (pty, pts) = pty_process::blocking::open().expect("open pty");
         pty.resize(pty_process::Size::new(rows, cols))
             .expect("size pty");
@@ -30,7 +35,7 @@ impl TermClient {
         let mut cmd = pty_process::blocking::Command::new(bin("berth"))
             .arg("attach")
             .args(args)
-            .env("BERTH_RUNTIME_DIR", env.runtime())
+            .env("BERTH_RUNTIME_DIR", runtime)
             .env("TERM", "xterm-256color");
         let child = cmd.spawn_borrowed(&pts).expect("spawn berth attach");
         let pty = Arc::new(pty);

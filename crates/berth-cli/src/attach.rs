@@ -392,7 +392,7 @@ impl RawMode {
         let mut raw = saved.clone();
         raw.make_raw();
         let _ = SAVED.set(saved);
-        rustix::termios::tcsetattr(stdin.as_fd(), rustix::termios::OptionalActions::Flush, &raw)
+        rustix::termios::tcsetattr(stdin.as_fd(), rustix::termios::OptionalActions::Now, &raw)
             .context("failed to put the terminal in raw mode")?;
         Ok(Self)
     }

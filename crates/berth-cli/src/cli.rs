@@ -76,6 +76,24 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Re-read berthd's configuration: start added, stop removed, restart changed sessions.
+    Reload,
+    /// Start an ad-hoc session that is not in the config, like `tmux new -d`.
+    New {
+        name: String,
+        /// Run it as this account (default: the one berthd runs as).
+        #[arg(long)]
+        user: Option<String>,
+        /// The program and its arguments, after `--`.
+        #[arg(last = true, required = true, num_args = 1..)]
+        command: Vec<String>,
+    },
+    /// Stop a session and forget it (a configured one comes back on reload).
+    Kill { name: String },
+    /// Start a stopped session.
+    Start { name: String },
+    /// Stop a session; it stays stopped until `berth start`.
+    Stop { name: String },
     /// Check the configuration: every error with file:line:col; exit 1 if any.
     Validate {
         /// The main config file (default: /etc/berth/berth.toml as root, else ~/.config/berth/berth.toml).

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use berth_proto::{CaptureRequest, Frame, Request, Response, State, Status};
+use berth_proto::{
+    CaptureRequest, DaemonRequest, Frame, Request, Response, SessionSummary, State, Status,
+};
 
 use crate::cli::{Cli, Cmd};
 use crate::connect::{connect, request_error, Session};
@@ -60,6 +62,58 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         } => send(&name, socket, runtime, keys, literal),
         Cmd::Status { name, json } => status(&name, socket, runtime, json),
         Cmd::Validate { config } => validate(config),
+        Cmd::Reload => match daemon(runtime, DaemonRequest::Reload)? {
+            Response::Reloaded {
+                added,
+                removed,
+                changed,
+                unchanged,
+            } => {
+                let list = |v: &[String]| {
+                    if v.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        v.join(", ")
+                    }
+                };
+                println!(
+                    "reloaded: added {}; removed {}; changed {}; unchanged {}",
+                    list(&added),
+                    list(&removed),
+                    list(&changed),
+                    list(&unchanged)
+                );
+                Ok(0)
+            }
+            other => bail!("unexpected reply from berthd: {other:?}"),
+        },
+        Cmd::New {
+            name,
+            user,
+            command,
+        } => {
+            daemon(
+                runtime,
+                DaemonRequest::New {
+                    name,
+                    user,
+                    command,
+                },
+            )?;
+            Ok(0)
+        }
+        Cmd::Kill { name } => {
+            daemon(runtime, DaemonRequest::Kill { name })?;
+            Ok(0)
+        }
+        Cmd::Start { name } => {
+            daemon(runtime, DaemonRequest::Start { name })?;
+            Ok(0)
+        }
+        Cmd::Stop { name } => {
+            daemon(runtime, DaemonRequest::Stop { name })?;
+            Ok(0)
+        }
         Cmd::Restart { name } => {
             let mut s = open(&name, socket, runtime)?;
             call(&name, &mut s, &Request::Restart)?;
@@ -75,6 +129,14 @@ fn open(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> anyhow::Re
 
 fn call(name: &str, s: &mut Session, req: &Request) -> anyhow::Result<Response> {
     s.call(req).map_err(|e| request_error(name, e))
+}
+
+/// Sends one request to berthd's control socket.
+fn daemon(runtime: Option<&Path>, req: DaemonRequest) -> anyhow::Result<Response> {
+    let mut client = crate::connect::daemon(runtime)?;
+    client
+        .call(&Request::Daemon(req))
+        .map_err(|e| crate::connect::request_error("berthd", e))
 }
 
 fn validate(config: Option<std::path::PathBuf>) -> anyhow::Result<u8> {
@@ -265,6 +327,40 @@ fn render_status(st: &Status) -> String {
 }
 
 fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    // berthd knows every session it manages; without it, scan the sockets.
+    let rows = match daemon(runtime, DaemonRequest::List) {
+        Ok(Response::Sessions { sessions }) => sessions,
+        _ => scan(runtime),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{:<20} {:<11} {:>8} {:<12} {:>8} {:>8} {:>8}",
+        "NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS"
+    )?;
+    let dash = || "-".to_owned();
+    for r in &rows {
+        writeln!(
+            out,
+            "{:<20} {:<11} {:>8} {:<12} {:>8} {:>8} {:>8}",
+            r.name,
+            r.state,
+            r.pid.map_or_else(dash, |p| p.to_string()),
+            r.user.clone().unwrap_or_else(dash),
+            r.uptime_s.map_or_else(dash, human_secs),
+            r.restarts.map_or_else(dash, |n| n.to_string()),
+            r.clients.map_or_else(dash, |n| n.to_string()),
+        )?;
+    }
+    Ok(0)
+}
+
+/// Sessions found by their sockets, each asked for its status.
+fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in locate::runtime_dirs(runtime) {
@@ -272,50 +368,32 @@ fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
             if !seen.insert(name.clone()) {
                 continue;
             }
-            let st = connect(&name, &path).and_then(|mut s| fetch_status(&name, &mut s));
-            rows.push((name, st));
+            let row = match connect(&name, &path).and_then(|mut s| fetch_status(&name, &mut s)) {
+                Ok(st) => SessionSummary {
+                    name: st.name,
+                    state: st.state.to_string(),
+                    pid: st.pid,
+                    user: Some(st.user),
+                    restarts: Some(st.restarts),
+                    clients: Some(st.clients.len()),
+                    uptime_s: st.uptime_s,
+                    host_pid: Some(st.host_pid),
+                },
+                Err(_) => SessionSummary {
+                    name,
+                    state: "unreachable".into(),
+                    pid: None,
+                    user: None,
+                    restarts: None,
+                    clients: None,
+                    uptime_s: None,
+                    host_pid: None,
+                },
+            };
+            rows.push(row);
         }
     }
-    let mut out = std::io::stdout().lock();
-    if json {
-        let items: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(name, st)| match st {
-                Ok(st) => serde_json::json!({
-                    "name": st.name, "state": st.state, "pid": st.pid, "user": st.user,
-                    "restarts": st.restarts, "clients": st.clients.len(), "uptime_s": st.uptime_s,
-                }),
-                Err(e) => serde_json::json!({
-                    "name": name, "state": "unreachable", "pid": null, "user": null,
-                    "restarts": null, "clients": null, "uptime_s": null, "error": format!("{e:#}"),
-                }),
-            })
-            .collect();
-        writeln!(out, "{}", serde_json::Value::Array(items))?;
-        return Ok(0);
-    }
-    writeln!(
-        out,
-        "{:<20} {:<10} {:>8} {:<12} {:>8} {:>8} {:>8}",
-        "NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS"
-    )?;
-    for (name, st) in &rows {
-        match st {
-            Ok(st) => writeln!(
-                out,
-                "{:<20} {:<10} {:>8} {:<12} {:>8} {:>8} {:>8}",
-                st.name,
-                st.state.to_string(),
-                st.pid.map_or("-".into(), |p| p.to_string()),
-                st.user,
-                st.uptime_s.map_or("-".into(), human_secs),
-                st.restarts,
-                st.clients.len()
-            )?,
-            Err(e) => writeln!(out, "{name:<20} unreachable: {e:#}")?,
-        }
-    }
-    Ok(0)
+    rows
 }
 
 fn human_secs(s: u64) -> String {

@@ -82,3 +82,36 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
         other => anyhow!("session {name:?}: {other}"),
     }
 }
+
+/// Connects to berthd's control socket: in `runtime`, else the user's
+/// runtime directory, then the system's.
+pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
+    let dirs = crate::locate::runtime_dirs(runtime);
+    let mut last = None;
+    for dir in &dirs {
+        let path = berth_config::paths::control_socket(dir);
+        if path.symlink_metadata().is_err() {
+            continue;
+        }
+        match UnixStream::connect(&path) {
+            Ok(stream) => {
+                stream.set_read_timeout(Some(REPLY_TIMEOUT * 4))?;
+                let client_name = format!("berth/{}", env!("CARGO_PKG_VERSION"));
+                return Client::handshake(stream, &client_name)
+                    .map_err(|e| request_error("berthd", e));
+            }
+            Err(e) => last = Some((path, e)),
+        }
+    }
+    match last {
+        Some((path, e)) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(anyhow!(
+            "permission denied: cannot open berthd's control socket {}; ask to join the berth group",
+            path.display()
+        )),
+        Some((path, _)) => Err(anyhow!("berthd is not running (nothing listens on {}); start it with berthd", path.display())),
+        None => Err(anyhow!(
+            "berthd is not running (no control socket in {}); start it with berthd",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" or ")
+        )),
+    }
+}

@@ -72,6 +72,30 @@ pub fn mode_for_config(path: &Path) -> Mode {
     }
 }
 
+/// Where output logs go: `/var/log/berth`, or `$XDG_STATE_HOME/berth`
+/// (else `~/.local/state/berth`).
+pub fn log_dir(mode: Mode) -> PathBuf {
+    match mode {
+        Mode::System => PathBuf::from("/var/log/berth"),
+        Mode::User => std::env::var_os("XDG_STATE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from("/tmp"))
+            .join("berth"),
+    }
+}
+
+/// `RUNTIME/control.sock`, berthd's control socket.
+pub fn control_socket(runtime: &Path) -> PathBuf {
+    runtime.join("control.sock")
+}
+
+/// `RUNTIME/hosts`: berthd's record of the hosts it started.
+pub fn hosts_dir(runtime: &Path) -> PathBuf {
+    runtime.join("hosts")
+}
+
 /// `RUNTIME/sessions`.
 pub fn sessions_dir(runtime: &Path) -> PathBuf {
     runtime.join("sessions")

@@ -36,6 +36,33 @@ pub enum Request {
     },
     /// Leave an attached session.
     Detach,
+    /// A whole-host request, on berthd's control socket.
+    Daemon(DaemonRequest),
+}
+
+/// Requests only berthd's control socket answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verb", rename_all = "snake_case")]
+pub enum DaemonRequest {
+    /// Every session berthd manages.
+    List,
+    /// Start an ad-hoc session that is not in the config (like `tmux new -d`).
+    New {
+        name: String,
+        #[serde(default)]
+        user: Option<String>,
+        command: Vec<String>,
+    },
+    /// Stop a session and forget it until the config or `new` brings it back.
+    Kill { name: String },
+    /// Start a stopped session.
+    Start { name: String },
+    /// Stop a session but keep it declared.
+    Stop { name: String },
+    /// Restart a session's host.
+    Restart { name: String },
+    /// Re-read the config and apply it.
+    Reload,
 }
 
 /// Which lines a capture covers, in tmux numbering: 0 is the top visible
@@ -108,6 +135,33 @@ pub enum Response {
         code: ErrorCode,
         message: String,
     },
+    /// Answer to [`DaemonRequest::List`].
+    Sessions {
+        sessions: Vec<SessionSummary>,
+    },
+    /// Answer to [`DaemonRequest::Reload`]: what changed.
+    Reloaded {
+        added: Vec<String>,
+        removed: Vec<String>,
+        changed: Vec<String>,
+        unchanged: Vec<String>,
+    },
+}
+
+/// One line of `berth ls`. Stable JSON: keys are added, never renamed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub name: String,
+    /// A [`State`], or "unreachable" when the host does not answer.
+    pub state: String,
+    pub pid: Option<u32>,
+    pub user: Option<String>,
+    pub restarts: Option<u32>,
+    pub clients: Option<usize>,
+    pub uptime_s: Option<u64>,
+    /// The host process.
+    #[serde(default)]
+    pub host_pid: Option<u32>,
 }
 
 /// What a connected client may do.

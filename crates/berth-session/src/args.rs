@@ -19,6 +19,9 @@ pub struct Args {
     /// Socket to serve; ignored when a listening socket is passed in LISTEN_FDS.
     #[arg(long)]
     pub socket: PathBuf,
+    /// Serve the listening socket on this descriptor (berthd passes it so).
+    #[arg(long)]
+    pub listen_fd: Option<i32>,
     /// Write every byte of output here, rotated by size.
     #[arg(long)]
     pub log: Option<PathBuf>,

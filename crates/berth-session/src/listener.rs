@@ -47,9 +47,11 @@ fn to_tokio(l: StdListener) -> anyhow::Result<tokio::net::UnixListener> {
     Ok(tokio::net::UnixListener::from_std(l)?)
 }
 
-/// The socket passed as fd 3 when `LISTEN_PID` is this process. Call first
-/// thing, before anything else opens descriptors.
-pub fn inherited() -> anyhow::Result<Option<StdListener>> {
+/// The socket passed in: `--listen-fd N` (how berthd's embedded backend
+/// passes it: it cannot know the pid for LISTEN_PID before exec), or fd 3
+/// when `LISTEN_FDS` is set and `LISTEN_PID` is this process (systemd).
+/// Call first thing, before anything else opens descriptors.
+pub fn inherited(listen_fd: Option<i32>) -> anyhow::Result<Option<StdListener>> {
     let pid_ok = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
@@ -62,25 +64,28 @@ pub fn inherited() -> anyhow::Result<Option<StdListener>> {
     std::env::remove_var("LISTEN_PID");
     std::env::remove_var("LISTEN_FDS");
     std::env::remove_var("LISTEN_FDNAMES");
-    if !pid_ok || count < 1 {
-        return Ok(None);
-    }
-    if count != 1 {
-        bail!("expected one socket in LISTEN_FDS, got {count}");
+    let fd = match listen_fd {
+        Some(fd) => fd,
+        None if pid_ok && count == 1 => LISTEN_FDS_START,
+        None if pid_ok && count > 1 => bail!("expected one socket in LISTEN_FDS, got {count}"),
+        None => return Ok(None),
+    };
+    if fd < 3 {
+        bail!("--listen-fd {fd}: descriptors 0 to 2 are stdin, stdout and stderr");
     }
     use nix::sys::socket::{getsockopt, sockopt};
-    // Look before taking ownership: if fd 3 is not what LISTEN_FDS says,
-    // it belongs to someone else and must not be closed by us.
-    // SAFETY: borrowed only for this check; LISTEN_FDS says fd 3 is open.
-    let borrowed = unsafe { BorrowedFd::borrow_raw(LISTEN_FDS_START) };
+    // Look before taking ownership: if the descriptor is not a listening
+    // socket, it belongs to someone else and must not be closed by us.
+    // SAFETY: borrowed only for this check; the caller says it is open.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     match getsockopt(&borrowed, sockopt::AcceptConn) {
         Ok(true) => {}
-        Ok(false) => bail!("LISTEN_FDS: fd 3 is a socket that is not listening"),
-        Err(e) => bail!("LISTEN_FDS says fd 3 is a listening socket, but it is not: {e}"),
+        Ok(false) => bail!("fd {fd} is a socket that is not listening"),
+        Err(e) => bail!("fd {fd} was passed as a listening socket, but it is not: {e}"),
     }
-    // SAFETY: fd 3 is an open listening socket handed to this process, and
-    // nothing else in it owns the descriptor.
-    let fd = unsafe { OwnedFd::from_raw_fd(LISTEN_FDS_START) };
+    // SAFETY: an open listening socket handed to this process, and nothing
+    // else in it owns the descriptor.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     nix::fcntl::fcntl(
         &fd,
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),

@@ -5,13 +5,17 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let args = berth_session::args::Args::parse();
     // Before the runtime or logging open any descriptor: fd 3 may be ours.
-    let inherited = match berth_session::listener::inherited() {
+    let inherited = match berth_session::listener::inherited(args.listen_fd) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("berth-session: {e:#}");
             return std::process::ExitCode::FAILURE;
         }
     };
+    // Our own session: detached from whoever started us (berthd, a shell),
+    // so their terminal's signals and their death do not reach us. Fails
+    // harmlessly when already a session leader (systemd starts us so).
+    let _ = nix::unistd::setsid();
     berth_session::logging::init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -230,6 +230,12 @@ impl Server {
                     conn.reply(&Response::Ok).await?;
                 }
                 Request::Attach(req) => return self.attach(conn, req, access, audit).await,
+                Request::Daemon(_) => {
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "this is a session socket; whole-host requests go to berthd's control socket".into(),
+                    ));
+                }
                 Request::Resize { .. } | Request::Detach => {
                     return Err(ConnError::Refused(
                         ErrorCode::BadRequest,
@@ -556,5 +562,6 @@ fn request_name(r: &Request) -> &'static str {
         Request::Attach(_) => "attach",
         Request::Resize { .. } => "resize",
         Request::Detach => "detach",
+        Request::Daemon(_) => "daemon",
     }
 }

@@ -1,0 +1,465 @@
+//! berthd's state and the loop that keeps running sessions equal to the
+//! wanted ones: reconcile on start and reload, restart hosts that die,
+//! answer control requests. Everything mutating runs on this one loop.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use berth_config::model::{Command, Config, Session};
+use berth_config::paths::{self, Mode};
+use berth_proto::{DaemonRequest, ErrorCode, Response, SessionSummary};
+
+use crate::embedded::{alive, Embedded, Record};
+use crate::host_cmd::host_args;
+use crate::reconcile::plan;
+
+/// Grace between the signals a host sends its program on stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// A host that dies is started again after this, doubling to a minute.
+const HOST_RETRY: Duration = Duration::from_millis(500);
+const HOST_RETRY_MAX: Duration = Duration::from_secs(60);
+
+struct Managed {
+    session: Session,
+    record: Record,
+    child: Option<Child>,
+    /// Stopped with `berth stop`: not restarted until `berth start`.
+    stopped: bool,
+    /// Consecutive host deaths, for the retry backoff.
+    failures: u32,
+    retry_at: Option<Instant>,
+    started_at: Instant,
+}
+
+/// A host that ran this long is healthy again: its retry backoff resets.
+const HOST_STABLE: Duration = Duration::from_secs(60);
+
+pub struct Daemon {
+    pub config_path: PathBuf,
+    pub mode: Mode,
+    pub backend: Embedded,
+    pub log_dir: PathBuf,
+    config: Option<Config>,
+    managed: BTreeMap<String, Managed>,
+}
+
+impl Daemon {
+    pub fn new(config_path: PathBuf, mode: Mode, backend: Embedded, log_dir: PathBuf) -> Self {
+        Self {
+            config_path,
+            mode,
+            backend,
+            log_dir,
+            config: None,
+            managed: BTreeMap::new(),
+        }
+    }
+
+    fn args(&self, s: &Session) -> Vec<String> {
+        host_args(s, &self.backend.socket(&s.name), &self.log_dir)
+    }
+
+    /// Takes over hosts a previous berthd started: they keep their pids.
+    pub fn adopt(&mut self) {
+        for (name, record) in self.backend.records() {
+            tracing::info!(session = %name, host_pid = record.host_pid, "adopted a running session host");
+            let session = placeholder(&name, &record);
+            self.managed.insert(
+                name,
+                Managed {
+                    session,
+                    record,
+                    child: None,
+                    stopped: false,
+                    failures: 0,
+                    retry_at: None,
+                    started_at: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// Loads the config and makes it so. An invalid config changes nothing.
+    pub async fn reload(&mut self) -> Response {
+        let checks = berth_config::Checks { mode: self.mode };
+        let config = match berth_config::load(&self.config_path, checks) {
+            Ok(c) => c,
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                for l in &lines {
+                    tracing::error!("{l}");
+                }
+                return Response::Error {
+                    code: ErrorCode::BadRequest,
+                    message: format!(
+                        "the configuration has {} error{}; nothing was changed:\n{}",
+                        lines.len(),
+                        if lines.len() == 1 { "" } else { "s" },
+                        lines.join("\n")
+                    ),
+                };
+            }
+        };
+        let wanted: BTreeMap<String, Vec<String>> = config
+            .sessions
+            .values()
+            .map(|s| (s.name.clone(), self.args(s)))
+            .collect();
+        let running: BTreeMap<String, Vec<String>> = self
+            .managed
+            .iter()
+            .map(|(n, m)| (n.clone(), m.record.args.clone()))
+            .collect();
+        let pinned: Vec<String> = self
+            .managed
+            .iter()
+            .filter(|(_, m)| m.record.adhoc)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let p = plan(&wanted, &running, &pinned);
+        for name in &p.stop {
+            self.stop_host(name).await;
+            self.managed.remove(name);
+        }
+        for name in &p.restart {
+            self.stop_host(name).await;
+            self.managed.remove(name);
+        }
+        for name in p.start.iter().chain(p.restart.iter()) {
+            let s = config.sessions[name].clone();
+            let args = wanted[name].clone();
+            self.start_session(s, args, false);
+        }
+        // Sessions kept: take the config's copy (adopted ones had a placeholder).
+        for name in &p.keep {
+            if let (Some(m), Some(s)) = (self.managed.get_mut(name), config.sessions.get(name)) {
+                m.session = s.clone();
+            }
+        }
+        self.config = Some(config);
+        tracing::info!(added = ?p.start, removed = ?p.stop, changed = ?p.restart, "configuration applied");
+        Response::Reloaded {
+            added: p.start,
+            removed: p.stop,
+            changed: p.restart,
+            unchanged: p.keep,
+        }
+    }
+
+    /// Starts a host with `args` (its flags and program).
+    fn start_session(&mut self, session: Session, args: Vec<String>, adhoc: bool) {
+        let name = session.name.clone();
+        match self.backend.start(&name, &args, adhoc) {
+            Ok((child, record)) => {
+                tracing::info!(session = %name, host_pid = record.host_pid, "started session host");
+                self.managed.insert(
+                    name,
+                    Managed {
+                        session,
+                        record,
+                        child: Some(child),
+                        stopped: false,
+                        failures: 0,
+                        retry_at: None,
+                        started_at: Instant::now(),
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::error!(session = %name, "{e:#}");
+                let record = Record {
+                    host_pid: 0,
+                    args,
+                    adhoc,
+                };
+                self.managed.insert(
+                    name,
+                    Managed {
+                        session,
+                        record,
+                        child: None,
+                        stopped: false,
+                        failures: 1,
+                        retry_at: Some(Instant::now() + HOST_RETRY),
+                        started_at: Instant::now(),
+                    },
+                );
+            }
+        }
+    }
+
+    async fn stop_host(&mut self, name: &str) {
+        let Some(m) = self.managed.get_mut(name) else {
+            return;
+        };
+        if m.record.host_pid != 0 {
+            self.backend
+                .stop(name, m.record.host_pid, m.child.as_mut(), STOP_GRACE)
+                .await;
+        }
+        m.record.host_pid = 0;
+        m.child = None;
+    }
+
+    /// Restarts hosts that died (the program's own restarts are the host's job).
+    pub fn tick(&mut self) {
+        let now = Instant::now();
+        let mut to_start = Vec::new();
+        for (name, m) in self.managed.iter_mut() {
+            if m.stopped {
+                continue;
+            }
+            if m.record.host_pid != 0 {
+                let dead = match m.child.as_mut() {
+                    Some(c) => c.try_wait().ok().flatten().is_some(),
+                    None => !alive(m.record.host_pid),
+                };
+                if !dead {
+                    if m.started_at.elapsed() >= HOST_STABLE {
+                        m.failures = 0;
+                    }
+                    continue;
+                }
+                m.failures += 1;
+                let delay = HOST_RETRY
+                    .checked_mul(1 << m.failures.min(7).saturating_sub(1))
+                    .unwrap_or(HOST_RETRY_MAX)
+                    .min(HOST_RETRY_MAX);
+                tracing::warn!(session = %name, host_pid = m.record.host_pid, "session host died; starting it again in {delay:?}");
+                m.record.host_pid = 0;
+                m.child = None;
+                m.retry_at = Some(now + delay);
+            }
+            if m.retry_at.is_some_and(|t| t <= now) {
+                m.retry_at = None;
+                to_start.push(name.clone());
+            }
+        }
+        for name in to_start {
+            let m = self.managed.remove(&name).expect("listed above");
+            let failures = m.failures;
+            // The same command line it ran with: adopted and ad-hoc hosts
+            // have no config to recompute it from.
+            self.start_session(m.session, m.record.args, m.record.adhoc);
+            if let Some(m) = self.managed.get_mut(&name) {
+                m.failures = failures.max(m.failures);
+            }
+        }
+    }
+
+    pub async fn handle(&mut self, req: DaemonRequest) -> Response {
+        match req {
+            DaemonRequest::List => Response::Sessions {
+                sessions: self.list(),
+            },
+            DaemonRequest::Reload => self.reload().await,
+            DaemonRequest::New {
+                name,
+                user,
+                command,
+            } => self.new_session(name, user, command),
+            DaemonRequest::Kill { name } => match self.managed.contains_key(&name) {
+                true => {
+                    self.stop_host(&name).await;
+                    self.managed.remove(&name);
+                    Response::Ok
+                }
+                false => self.no_such(&name),
+            },
+            DaemonRequest::Stop { name } => match self.managed.contains_key(&name) {
+                true => {
+                    self.stop_host(&name).await;
+                    if let Some(m) = self.managed.get_mut(&name) {
+                        m.stopped = true;
+                    }
+                    Response::Ok
+                }
+                false => self.no_such(&name),
+            },
+            DaemonRequest::Start { name } => match self.managed.get_mut(&name) {
+                Some(m) if m.record.host_pid != 0 => Response::Error {
+                    code: ErrorCode::BadRequest,
+                    message: format!("session {name:?} is already running"),
+                },
+                Some(m) => {
+                    m.stopped = false;
+                    m.failures = 0;
+                    m.retry_at = Some(Instant::now());
+                    self.tick();
+                    Response::Ok
+                }
+                None => self.no_such(&name),
+            },
+            DaemonRequest::Restart { name } => match self.managed.contains_key(&name) {
+                true => {
+                    self.stop_host(&name).await;
+                    if let Some(m) = self.managed.get_mut(&name) {
+                        m.stopped = false;
+                        m.retry_at = Some(Instant::now());
+                    }
+                    self.tick();
+                    Response::Ok
+                }
+                false => self.no_such(&name),
+            },
+        }
+    }
+
+    fn no_such(&self, name: &str) -> Response {
+        Response::Error {
+            code: ErrorCode::BadRequest,
+            message: format!("no session {name:?} (see berth ls)"),
+        }
+    }
+
+    fn new_session(
+        &mut self,
+        name: String,
+        user: Option<String>,
+        command: Vec<String>,
+    ) -> Response {
+        if let Err(e) = berth_config::values::check_session_name(&name) {
+            return Response::Error {
+                code: ErrorCode::BadRequest,
+                message: e,
+            };
+        }
+        if self.managed.contains_key(&name) {
+            return Response::Error {
+                code: ErrorCode::BadRequest,
+                message: format!("session {name:?} already exists (see berth ls)"),
+            };
+        }
+        if command.is_empty() {
+            return Response::Error {
+                code: ErrorCode::BadRequest,
+                message: "no command: berth new NAME -- PROGRAM ARGS...".into(),
+            };
+        }
+        if let Some(u) = &user {
+            let me = berth_config::accounts::user_name(nix::unistd::geteuid().as_raw());
+            if *u != me {
+                return Response::Error {
+                    code: ErrorCode::BadRequest,
+                    message: format!(
+                        "--user {u}: running sessions as other accounts is not available yet"
+                    ),
+                };
+            }
+        }
+        let mut session = placeholder(
+            &name,
+            &Record {
+                host_pid: 0,
+                args: vec![],
+                adhoc: true,
+            },
+        );
+        session.command = Command::Argv(command);
+        let args = self.args(&session);
+        self.start_session(session, args, true);
+        match self.managed.get(&name) {
+            Some(m) if m.record.host_pid != 0 => Response::Ok,
+            _ => Response::Error {
+                code: ErrorCode::Internal,
+                message: format!("failed to start session {name:?}; see berthd's log"),
+            },
+        }
+    }
+
+    /// One summary per session, asking each host for its status.
+    pub fn list(&self) -> Vec<SessionSummary> {
+        self.managed
+            .iter()
+            .map(|(name, m)| {
+                let status = (m.record.host_pid != 0)
+                    .then(|| crate::status::query(&self.backend.socket(name)))
+                    .flatten();
+                match status {
+                    Some(st) => SessionSummary {
+                        name: name.clone(),
+                        state: st.state.to_string(),
+                        pid: st.pid,
+                        user: Some(st.user),
+                        restarts: Some(st.restarts),
+                        clients: Some(st.clients.len()),
+                        uptime_s: st.uptime_s,
+                        host_pid: Some(st.host_pid),
+                    },
+                    None => SessionSummary {
+                        name: name.clone(),
+                        state: if m.stopped {
+                            "stopped".into()
+                        } else if m.record.host_pid == 0 {
+                            "starting".into()
+                        } else {
+                            "unreachable".into()
+                        },
+                        pid: None,
+                        user: None,
+                        restarts: None,
+                        clients: None,
+                        uptime_s: None,
+                        host_pid: (m.record.host_pid != 0).then_some(m.record.host_pid),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// "4 sessions: 3 running, 1 stopped", for logs (and STATUS= later).
+    pub fn summary(&self) -> String {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for s in self.list() {
+            *counts.entry(s.state).or_default() += 1;
+        }
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        format!("{} sessions: {}", self.managed.len(), parts.join(", "))
+    }
+}
+
+/// A session for a host known only by its record (adopted, or ad hoc):
+/// enough to restart it with the same flags.
+fn placeholder(name: &str, record: &Record) -> Session {
+    let argv: Vec<String> = record
+        .args
+        .iter()
+        .skip_while(|a| *a != "--")
+        .skip(1)
+        .cloned()
+        .collect();
+    Session {
+        name: name.to_owned(),
+        command: Command::Argv(argv),
+        user: None,
+        create_user: false,
+        allow_root: false,
+        dynamic_user: false,
+        cwd: None,
+        env: Default::default(),
+        restart: berth_config::model::RestartMode::OnFailure,
+        restart_delay: berth_config::defaults::RESTART_DELAY,
+        restart_max_delay: berth_config::defaults::RESTART_MAX_DELAY,
+        restart_limit: berth_config::model::RestartLimit {
+            burst: berth_config::defaults::RESTART_LIMIT_BURST,
+            interval: berth_config::defaults::RESTART_LIMIT_INTERVAL,
+        },
+        scrollback: berth_config::defaults::SCROLLBACK_LINES,
+        size: (berth_config::defaults::COLS, berth_config::defaults::ROWS),
+        size_policy: berth_config::model::SizePolicy::Smallest,
+        log: berth_config::model::LogTarget::File,
+        log_max_size: berth_config::defaults::LOG_MAX_SIZE,
+        log_keep: berth_config::defaults::LOG_KEEP,
+        access: Default::default(),
+        after: vec![],
+        limits: Default::default(),
+        origin: berth_config::model::Origin {
+            file: paths::hosts_dir(Path::new("/")),
+            line: 0,
+        },
+    }
+}
+
+use std::path::Path;

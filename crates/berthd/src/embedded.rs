@@ -1,0 +1,199 @@
+//! The embedded backend: berthd binds each session's socket and starts its
+//! host itself. Hosts detach (their own session, see berth-session's main)
+//! and outlive berthd; a record per host lets a new berthd adopt them.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use berth_config::paths::{self, Mode};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+/// What berthd remembers about a host it started (`RUNTIME/hosts/NAME.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Record {
+    pub host_pid: u32,
+    /// The host's flags and program: compared with the config on reload.
+    pub args: Vec<String>,
+    /// Started by `berth new`, not the config.
+    pub adhoc: bool,
+}
+
+pub struct Embedded {
+    pub session_binary: PathBuf,
+    pub mode: Mode,
+    pub runtime: PathBuf,
+}
+
+impl Embedded {
+    pub fn socket(&self, name: &str) -> PathBuf {
+        paths::session_socket(&self.runtime, name)
+    }
+
+    fn record_path(&self, name: &str) -> PathBuf {
+        paths::hosts_dir(&self.runtime).join(format!("{name}.json"))
+    }
+
+    /// Binds the socket and starts the host; returns its child and record.
+    pub fn start(
+        &self,
+        name: &str,
+        args: &[String],
+        adhoc: bool,
+    ) -> anyhow::Result<(Child, Record)> {
+        let socket = self.socket(name);
+        let listener = bind(&socket, self.mode)?;
+        let fd = listener.as_raw_fd();
+        // The child inherits exactly this descriptor: berthd starts hosts
+        // from one thread, and closes its copy right after.
+        nix::fcntl::fcntl(
+            &listener,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )?;
+        let mut cmd = Command::new(&self.session_binary);
+        cmd.arg("--listen-fd").arg(fd.to_string()).args(args);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        let child = cmd.spawn().with_context(|| {
+            format!(
+                "failed to start {} for session {name}",
+                self.session_binary.display()
+            )
+        });
+        drop(listener);
+        let child = child?;
+        let record = Record {
+            host_pid: child.id(),
+            args: args.to_vec(),
+            adhoc,
+        };
+        self.save(name, &record)?;
+        Ok((child, record))
+    }
+
+    pub fn save(&self, name: &str, record: &Record) -> anyhow::Result<()> {
+        let path = self.record_path(name);
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(record)?)
+            .with_context(|| format!("failed to write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Records of hosts a previous berthd started, whose host still runs.
+    pub fn records(&self) -> Vec<(String, Record)> {
+        let Ok(entries) = std::fs::read_dir(paths::hosts_dir(&self.runtime)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let path = e.path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let record: Option<Record> = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            match record {
+                Some(r) if alive(r.host_pid) => out.push((name.to_owned(), r)),
+                _ => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Stops a host: SIGTERM (it hangs up, terminates, then kills its
+    /// program, a grace period apart), then SIGKILL if it lingers.
+    pub async fn stop(
+        &self,
+        name: &str,
+        host_pid: u32,
+        child: Option<&mut Child>,
+        grace: Duration,
+    ) {
+        let pid = Pid::from_raw(host_pid as i32);
+        let _ = kill(pid, Signal::SIGTERM);
+        let until = Instant::now() + grace * 3;
+        let mut child = child;
+        loop {
+            if let Some(c) = child.as_deref_mut() {
+                if c.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+            } else if !alive(host_pid) {
+                break;
+            }
+            if Instant::now() >= until {
+                tracing::warn!(
+                    session = name,
+                    host_pid,
+                    "host did not stop in time; killing it"
+                );
+                let _ = kill(pid, Signal::SIGKILL);
+                if let Some(c) = child.as_deref_mut() {
+                    let _ = c.wait();
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.forget(name);
+    }
+
+    /// Removes the record and the socket of a session that is gone.
+    pub fn forget(&self, name: &str) {
+        let _ = std::fs::remove_file(self.record_path(name));
+        let _ = std::fs::remove_file(self.socket(name));
+    }
+}
+
+/// Whether `pid` runs (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    if kill(Pid::from_raw(pid as i32), None).is_err() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Binds a session socket: 0600 in user mode; in system mode 0660 (the
+/// account and access group are applied with the service accounts).
+fn bind(path: &Path, mode: Mode) -> anyhow::Result<UnixListener> {
+    if path.symlink_metadata().is_ok() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "{} is in use by a session berthd did not start; stop it first",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("failed to remove stale socket {}", path.display()))?;
+    }
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let listener = UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let listener = listener.with_context(|| format!("failed to bind {}", path.display()))?;
+    let perm = if mode == Mode::System { 0o660 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    Ok(listener)
+}

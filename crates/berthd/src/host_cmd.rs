@@ -1,0 +1,107 @@
+//! The `berth-session` command line for a session: how berthd starts a host,
+//! and the fingerprint that says whether a running host matches the config.
+
+use std::path::Path;
+
+use berth_config::model::{LogTarget, Session};
+use berth_config::values::format_duration;
+
+/// Flags and program for `berth-session`, without the socket descriptor
+/// (which differs per start). Equal lines mean "unchanged" on reload.
+pub fn host_args(s: &Session, socket: &Path, log_dir: &Path) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "--name".into(),
+        s.name.clone(),
+        "--socket".into(),
+        socket.display().to_string(),
+    ];
+    let mut flag = |k: &str, v: String| {
+        a.push(format!("--{k}"));
+        a.push(v);
+    };
+    if s.log == LogTarget::File {
+        flag(
+            "log",
+            log_dir
+                .join(format!("{}.log", s.name))
+                .display()
+                .to_string(),
+        );
+        flag("log-max-size", s.log_max_size.to_string());
+        flag("log-keep", s.log_keep.to_string());
+    }
+    flag("scrollback", s.scrollback.to_string());
+    flag("size", format!("{}x{}", s.size.0, s.size.1));
+    flag("size-policy", s.size_policy.as_str().into());
+    flag("restart", s.restart.as_str().into());
+    flag("restart-delay", format_duration(s.restart_delay));
+    flag("restart-max-delay", format_duration(s.restart_max_delay));
+    flag("restart-burst", s.restart_limit.burst.to_string());
+    flag(
+        "restart-interval",
+        format_duration(s.restart_limit.interval),
+    );
+    if let Some(cwd) = &s.cwd {
+        flag("cwd", cwd.display().to_string());
+    }
+    for (k, v) in &s.env {
+        flag("env", format!("{k}={v}"));
+    }
+    a.push("--".into());
+    a.extend(s.command.argv());
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_config::model::*;
+    use std::time::Duration;
+
+    pub fn session(name: &str, command: &[&str]) -> Session {
+        Session {
+            name: name.into(),
+            command: Command::Argv(command.iter().map(|s| s.to_string()).collect()),
+            user: None,
+            create_user: false,
+            allow_root: false,
+            dynamic_user: false,
+            cwd: None,
+            env: [("A".to_string(), "1".to_string())].into(),
+            restart: RestartMode::Always,
+            restart_delay: Duration::from_secs(1),
+            restart_max_delay: Duration::from_secs(60),
+            restart_limit: RestartLimit {
+                burst: 5,
+                interval: Duration::from_secs(300),
+            },
+            scrollback: 100,
+            size: (80, 24),
+            size_policy: SizePolicy::Smallest,
+            log: LogTarget::File,
+            log_max_size: 1024,
+            log_keep: 2,
+            access: Access::default(),
+            after: vec![],
+            limits: Limits::default(),
+            origin: Origin {
+                file: "x.toml".into(),
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn flags_mirror_the_session() {
+        let a = host_args(
+            &session("ci", &["run", "--once"]),
+            Path::new("/r/sessions/ci.sock"),
+            Path::new("/logs"),
+        );
+        let line = a.join(" ");
+        assert_eq!(
+            line,
+            "--name ci --socket /r/sessions/ci.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100 --size 80x24 --size-policy smallest --restart always --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --env A=1 -- run --once"
+        );
+    }
+}

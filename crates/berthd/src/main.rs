@@ -1,0 +1,217 @@
+//! `berthd`: reads the declared sessions and keeps them running.
+#![deny(unsafe_code)]
+
+mod control;
+mod daemon;
+mod embedded;
+mod host_cmd;
+mod reconcile;
+mod status;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use berth_config::paths::{self, Mode};
+use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+/// The berth supervisor: starts every session declared in the config as a
+/// persistent PTY session, restarts hosts that die, and applies reloads.
+#[derive(Debug, Parser)]
+#[command(name = "berthd", version)]
+struct Args {
+    /// The main config file (default: /etc/berth/berth.toml as root, else ~/.config/berth/berth.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// User mode even as root: your own runtime dir, config and logs.
+    #[arg(long)]
+    user: bool,
+    /// Runtime directory (sessions/, control.sock).
+    #[arg(long, env = "BERTH_RUNTIME_DIR")]
+    runtime_dir: Option<PathBuf>,
+    /// auto (systemd where it is PID 1, else embedded), embedded or systemd.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// Stay in the foreground (berthd always does; for service managers and scripts).
+    #[arg(long)]
+    foreground: bool,
+    /// Check the configuration, print every error, and exit (1 if invalid).
+    #[arg(long)]
+    check: bool,
+    /// The berth-session binary (default: next to berthd, then /usr/libexec/berth/).
+    #[arg(long)]
+    session_binary: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let mode = if args.user {
+        Mode::User
+    } else {
+        Mode::current()
+    };
+    let config = args
+        .config
+        .clone()
+        .unwrap_or_else(|| paths::config_file(mode));
+    if args.check {
+        return check(&config, mode);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berthd: failed to start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, mode, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berthd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(config: &std::path::Path, mode: Mode) -> ExitCode {
+    match berth_config::load(config, berth_config::Checks { mode }) {
+        Ok(c) => {
+            println!("{}: valid; {} sessions", config.display(), c.sessions.len());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("berthd: {} errors in the configuration", errors.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// berth-session next to this executable, else the packaged location.
+fn session_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    let beside = std::env::current_exe()?.with_file_name("berth-session");
+    for candidate in [beside, PathBuf::from("/usr/libexec/berth/berth-session")] {
+        if candidate.exists() {
+            return Ok(candidate);
+        }
+    }
+    bail!("cannot find berth-session next to berthd or in /usr/libexec/berth/; pass --session-binary PATH")
+}
+
+async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
+    match args.backend.as_str() {
+        "auto" | "embedded" => {}
+        "systemd" => {
+            bail!("the systemd backend is not available in this build yet; use --backend embedded")
+        }
+        other => bail!("bad backend {other:?}: expected auto, embedded or systemd"),
+    }
+    let runtime_dir = args
+        .runtime_dir
+        .clone()
+        .unwrap_or_else(|| paths::runtime_dir(mode));
+    let log_dir = paths::log_dir(mode);
+    let dir_mode = if mode == Mode::System { 0o755 } else { 0o700 };
+    for dir in [
+        runtime_dir.clone(),
+        paths::sessions_dir(&runtime_dir),
+        paths::hosts_dir(&runtime_dir),
+        log_dir.clone(),
+    ] {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    for dir in [runtime_dir.clone(), paths::sessions_dir(&runtime_dir)] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(dir_mode))?;
+    }
+    std::fs::set_permissions(
+        paths::hosts_dir(&runtime_dir),
+        std::fs::Permissions::from_mode(0o700),
+    )?;
+
+    let control_path = paths::control_socket(&runtime_dir);
+    if control_path.exists() {
+        if std::os::unix::net::UnixStream::connect(&control_path).is_ok() {
+            bail!(
+                "another berthd is running (it answers on {})",
+                control_path.display()
+            );
+        }
+        std::fs::remove_file(&control_path)?;
+    }
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let listener = tokio::net::UnixListener::bind(&control_path);
+    nix::sys::stat::umask(old);
+    let listener =
+        listener.with_context(|| format!("failed to bind {}", control_path.display()))?;
+    let admin_gid = nix::unistd::Group::from_name("berth")
+        .ok()
+        .flatten()
+        .map(|g| g.gid.as_raw());
+    if mode == Mode::System {
+        if let Some(gid) = admin_gid {
+            nix::unistd::chown(&control_path, None, Some(nix::unistd::Gid::from_raw(gid)))?;
+            std::fs::set_permissions(&control_path, std::fs::Permissions::from_mode(0o660))?;
+        }
+    }
+
+    let backend = embedded::Embedded {
+        session_binary: session_binary(args.session_binary)?,
+        mode,
+        runtime: runtime_dir.clone(),
+    };
+    let mut daemon = daemon::Daemon::new(config, mode, backend, log_dir);
+    daemon.adopt();
+    if let berth_proto::Response::Error { message, .. } = daemon.reload().await {
+        bail!("{message}");
+    }
+    tracing::info!(runtime = %runtime_dir.display(), "berthd ready; {}", daemon.summary());
+
+    let (jobs_tx, mut jobs) = mpsc::channel::<control::Job>(64);
+    tokio::spawn(control::serve(
+        listener,
+        control::Gate { mode, admin_gid },
+        jobs_tx,
+    ));
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => daemon.tick(),
+            Some((req, reply)) = jobs.recv() => {
+                let response = daemon.handle(req).await;
+                let _ = reply.send(response);
+            }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                let _ = daemon.reload().await;
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    // Sessions do not depend on berthd: they keep running.
+    let _ = std::fs::remove_file(&control_path);
+    tracing::info!("berthd stopping; sessions keep running");
+    Ok(())
+}

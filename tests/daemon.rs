@@ -1,0 +1,194 @@
+//! berthd end to end (embedded backend, user mode): declared sessions,
+//! reload, survival of berthd's death, host restarts, lifecycle verbs.
+
+use berth_e2e::daemon::Daemon;
+use berth_e2e::term_client::TermClient;
+use berth_e2e::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const THREE: &str = r#"
+[defaults]
+restart = "always"
+restart_delay = "100ms"
+
+[session.alpha]
+command = ["bash", "--norc", "--noprofile", "-i"]
+
+[session.beta]
+command = "while true; do echo beta-tick; sleep 1; done"
+
+[session.gamma]
+command = ["python3", "-i", "-q"]
+"#;
+
+fn pids(rows: &[(String, String, Option<u64>, Option<u64>)]) -> Vec<(String, Option<u64>)> {
+    rows.iter().map(|r| (r.0.clone(), r.2)).collect()
+}
+
+#[test]
+fn three_sessions_run_and_reload_changes_exactly_what_changed() {
+    let d = Daemon::start(THREE);
+    let before = d.wait_running(&["alpha", "beta", "gamma"]);
+    // Added delta, removed gamma, changed beta; alpha untouched.
+    let changed = THREE.replace("echo beta-tick", "echo beta-tock").replace(
+        "[session.gamma]\ncommand = [\"python3\", \"-i\", \"-q\"]",
+        "[session.delta]\ncommand = [\"sleep\", \"1000\"]",
+    );
+    std::fs::write(d.config(), changed).unwrap();
+    let out = d.berth(&["reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "reloaded: added delta; removed gamma; changed beta; unchanged alpha\n"
+    );
+    let after = d.wait_running(&["alpha", "beta", "delta"]);
+    assert_eq!(before[0], after[0], "alpha kept its program and host");
+    assert_ne!(before[1].2, after[1].2, "beta restarted");
+    wait_for("beta's new program", DEADLINE, || {
+        String::from_utf8_lossy(&d.berth(&["capture", "beta"]).stdout)
+            .contains("beta-tock")
+            .then_some(())
+    });
+    assert!(
+        !d.runtime().join("sessions/gamma.sock").exists(),
+        "a removed session's socket is gone"
+    );
+}
+
+#[test]
+fn an_invalid_reload_changes_nothing_and_says_where() {
+    let mut d = Daemon::start(THREE);
+    let before = d.wait_running(&["alpha", "beta", "gamma"]);
+    std::fs::write(
+        d.config(),
+        THREE.replace("restart_delay = \"100ms\"", "restart_delay = \"soon\""),
+    )
+    .unwrap();
+    let out = d.berth(&["reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let config = d.config().display().to_string();
+    assert!(
+        err.starts_with("berth: the configuration has 1 error; nothing was changed:"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{config}:4:17: restart_delay: bad duration \"soon\""
+        )),
+        "{err}"
+    );
+    assert_eq!(pids(&d.ls()), pids(&before));
+    // SIGHUP with the bad config: still nothing changes, berthd stays up.
+    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGHUP).unwrap();
+    d.wait_ready();
+    assert_eq!(pids(&d.ls()), pids(&before));
+    // berthd --check agrees.
+    let check = std::process::Command::new(bin("berthd"))
+        .args(["--user", "--check", "--config", &config])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stderr).contains(":4:17: restart_delay: bad duration"));
+    // SIGHUP with a fixed config applies it.
+    std::fs::write(
+        d.config(),
+        THREE.replace("[session.gamma]", "[session.gamma2]"),
+    )
+    .unwrap();
+    kill(Pid::from_raw(d.child.id() as i32), Signal::SIGHUP).unwrap();
+    d.wait_running(&["alpha", "beta", "gamma2"]);
+}
+
+#[test]
+fn sessions_and_clients_survive_berthd_and_are_adopted() {
+    let mut d = Daemon::start(THREE);
+    let before = d.wait_running(&["alpha", "beta", "gamma"]);
+    let client = TermClient::attach_in(&d.runtime(), &["alpha"], 80, 24);
+    client.wait_screen("#");
+    client.keys(b"PS1='$ '; echo attached-$((1+2))\r");
+    client.wait_screen("attached-3");
+    d.crash_and_restart();
+    let after = d.wait_running(&["alpha", "beta", "gamma"]);
+    assert_eq!(
+        before, after,
+        "same programs, same hosts: adopted, not restarted"
+    );
+    let hosts = std::process::Command::new("pgrep")
+        .args(["-f", "--", &format!("--socket {}", d.runtime().display())])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&hosts.stdout).lines().count(),
+        3,
+        "no duplicate hosts"
+    );
+    // The attached client never noticed.
+    client.keys(b"echo still-attached-$((2+2))\r");
+    client.wait_screen("still-attached-4");
+    assert!(d
+        .log()
+        .contains("adopted a running session host session=alpha"));
+}
+
+#[test]
+fn a_killed_host_is_started_again() {
+    let d = Daemon::start(THREE);
+    let before = d.wait_running(&["alpha", "beta", "gamma"]);
+    let host = before[1].3.expect("beta's host pid");
+    kill(Pid::from_raw(host as i32), Signal::SIGKILL).unwrap();
+    let after = wait_until(DEADLINE, || {
+        let rows = d.ls();
+        (rows[1].1 == "running" && rows[1].3.is_some_and(|p| p != host)).then_some(rows)
+    })
+    .unwrap_or_else(|| panic!("beta's host was not restarted; log:\n{}", d.log()));
+    assert_eq!(after[0], before[0]);
+    assert!(d.log().contains("session host died; starting it again"));
+}
+
+#[test]
+fn new_kill_stop_start() {
+    let d = Daemon::start("[session.base]\ncommand = [\"sleep\", \"1000\"]\n");
+    d.wait_running(&["base"]);
+    let out = d.berth(&["new", "adhoc", "--", "bash", "--norc", "--noprofile", "-i"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    d.wait_running(&["adhoc", "base"]);
+    let out = d.berth(&["new", "adhoc", "--", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: session \"adhoc\" already exists (see berth ls)"
+    );
+    // An ad-hoc session survives a reload (it is not in the config).
+    assert!(d.berth(&["reload"]).status.success());
+    d.wait_running(&["adhoc", "base"]);
+    // stop keeps it listed as stopped; start brings it back.
+    assert!(d.berth(&["stop", "base"]).status.success());
+    assert_eq!(d.ls()[1].1, "stopped");
+    assert_eq!(d.berth(&["has", "base"]).status.code(), Some(1));
+    assert!(d.berth(&["start", "base"]).status.success());
+    d.wait_running(&["adhoc", "base"]);
+    // kill forgets it.
+    assert!(d.berth(&["kill", "adhoc"]).status.success());
+    d.wait_running(&["base"]);
+    let out = d.berth(&["kill", "adhoc"]);
+    assert_eq!(stderr(&out), "berth: no session \"adhoc\" (see berth ls)");
+}
+
+#[test]
+fn without_berthd_ls_scans_and_verbs_say_so() {
+    let env = Env::new();
+    let _host = env.host("lone", &[], &["sleep", "1000"]);
+    let out = env.berth(&["ls"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lone"));
+    let out = env.berth(&["reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "berth: berthd is not running (no control socket in {}); start it with berthd",
+            env.runtime().display()
+        )
+    );
+}

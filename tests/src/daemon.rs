@@ -1,0 +1,168 @@
+//! A real `berthd` (embedded backend, user mode) in a temp directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use crate::{berth_in, bin, wait_until, DEADLINE};
+
+pub struct Daemon {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    /// Writes `config` as berth.toml and starts berthd on it.
+    pub fn start(config: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("berthd-e2e-")
+            .tempdir()
+            .unwrap();
+        std::fs::write(dir.path().join("berth.toml"), config).unwrap();
+        let mut d = Self {
+            child: spawn(dir.path()),
+            dir,
+        };
+        d.wait_ready();
+        d
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("berth.toml")
+    }
+
+    pub fn runtime(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    pub fn berth(&self, args: &[&str]) -> Output {
+        berth_in(&self.runtime(), args)
+    }
+
+    /// Waits until berthd answers `berth ls` itself.
+    pub fn wait_ready(&mut self) {
+        let control = self.runtime().join("control.sock");
+        let ok = wait_until(DEADLINE, || {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("berthd exited: {status:?}; log:\n{}", self.log());
+            }
+            (control.exists() && self.berth(&["ls"]).status.success()).then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "berthd did not become ready; log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Kills berthd hard and starts a new one on the same directory.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path());
+        self.wait_ready();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
+    }
+
+    /// `berth ls --json` as (name, state, program pid, host pid) rows.
+    pub fn ls(&self) -> Vec<(String, String, Option<u64>, Option<u64>)> {
+        let out = self.berth(&["ls", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        rows.iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["state"].as_str().unwrap().to_owned(),
+                    r["pid"].as_u64(),
+                    r["host_pid"].as_u64(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits until every listed session is running; returns the rows.
+    pub fn wait_running(&self, names: &[&str]) -> Vec<(String, String, Option<u64>, Option<u64>)> {
+        let mut last = Vec::new();
+        wait_until(DEADLINE, || {
+            last = self.ls();
+            let got: Vec<&str> = last
+                .iter()
+                .filter(|r| r.1 == "running")
+                .map(|r| r.0.as_str())
+                .collect();
+            (got == names && last.len() == names.len()).then(|| last.clone())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "waiting for {names:?} to run; ls: {last:?}; log:\n{}",
+                self.log()
+            )
+        })
+    }
+
+    /// Host pids berthd recorded, for cleanup.
+    fn host_pids(&self) -> Vec<i32> {
+        let Ok(entries) = std::fs::read_dir(self.runtime().join("hosts")) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .filter_map(|v| v["host_pid"].as_i64())
+            .map(|p| p as i32)
+            .collect()
+    }
+}
+
+fn spawn(dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("berthd.log"))
+        .unwrap();
+    Command::new(bin("berthd"))
+        .args(["--user", "--config"])
+        .arg(dir.join("berth.toml"))
+        .env("BERTH_RUNTIME_DIR", dir.join("run"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn berthd")
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Sessions outlive berthd by design: stop them too.
+        for pid in self.host_pids() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        for pid in self.host_pids() {
+            let gone = wait_until(std::time::Duration::from_secs(15), || {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                    .is_err()
+                    .then_some(())
+            });
+            if gone.is_none() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
