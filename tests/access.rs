@@ -76,12 +76,12 @@ fn strangers_are_kept_out_by_mode_and_by_credentials() {
     assert_eq!(out.stdout.len(), 0, "no session data leaked");
     assert_eq!(
         stderr(&out),
-        "berth: permission denied: nobody (uid 65534) may not use session guarded"
+        "berth: permission denied: nobody (uid 65534) is not an operator or observer of session guarded"
     );
     let out = berth_as_nobody(&env, &["send", "guarded", "echo pwned", "Enter"]);
     assert_eq!(
         stderr(&out),
-        "berth: permission denied: nobody (uid 65534) may not use session guarded"
+        "berth: permission denied: nobody (uid 65534) is not an operator or observer of session guarded"
     );
     assert!(!host.capture(&["-S", "-"]).contains("pwned"));
 

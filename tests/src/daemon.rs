@@ -8,19 +8,33 @@ use crate::{berth_in, bin, wait_until, DEADLINE};
 pub struct Daemon {
     pub child: Child,
     pub dir: tempfile::TempDir,
+    /// System mode (as root): service accounts, socket ownership.
+    pub system: bool,
 }
 
 impl Daemon {
-    /// Writes `config` as berth.toml and starts berthd on it.
+    /// Writes `config` as berth.toml and starts berthd on it, in user mode.
     pub fn start(config: &str) -> Self {
+        Self::start_mode(config, false)
+    }
+
+    /// berthd in system mode (needs root), in a directory others can enter.
+    pub fn start_system(config: &str) -> Self {
+        Self::start_mode(config, true)
+    }
+
+    fn start_mode(config: &str, system: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("berthd-e2e-")
             .tempdir()
             .unwrap();
         std::fs::write(dir.path().join("berth.toml"), config).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut d = Self {
-            child: spawn(dir.path()),
+            child: spawn(dir.path(), system),
             dir,
+            system,
         };
         d.wait_ready();
         d
@@ -58,7 +72,7 @@ impl Daemon {
     pub fn crash_and_restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.dir.path());
+        self.child = spawn(self.dir.path(), self.system);
         self.wait_ready();
     }
 
@@ -122,15 +136,20 @@ impl Daemon {
     }
 }
 
-fn spawn(dir: &Path) -> Child {
+fn spawn(dir: &Path, system: bool) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("berthd.log"))
         .unwrap();
-    Command::new(bin("berthd"))
-        .args(["--user", "--config"])
+    let mut cmd = Command::new(bin("berthd"));
+    if !system {
+        cmd.arg("--user");
+    }
+    cmd.arg("--config")
         .arg(dir.join("berth.toml"))
+        .arg("--log-dir")
+        .arg(dir.join("logs"))
         .env("BERTH_RUNTIME_DIR", dir.join("run"))
         .env("XDG_STATE_HOME", dir.join("state"))
         .stdin(Stdio::null())

@@ -28,11 +28,28 @@ impl TermClient {
 
     /// The same, against the sessions in `runtime`.
     pub fn attach_in(runtime: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Self {
+        Self::attach_as(None, runtime, args, cols, rows)
+    }
+
+    /// The same, as another account (through runuser; needs root).
+    pub fn attach_as(
+        user: Option<&str>,
+        runtime: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+    ) -> Self {
         let (pty, pts) = pty_process::blocking::open().expect("open pty");
         pty.resize(pty_process::Size::new(rows, cols))
             .expect("size pty");
         let initial = rustix::termios::tcgetattr(pts.as_fd()).expect("tcgetattr");
-        let mut cmd = pty_process::blocking::Command::new(bin("berth"))
+        let cmd = match user {
+            Some(u) => pty_process::blocking::Command::new("runuser")
+                .args(["-u", u, "--"])
+                .arg(bin("berth")),
+            None => pty_process::blocking::Command::new(bin("berth")),
+        };
+        let mut cmd = cmd
             .arg("attach")
             .args(args)
             .env("BERTH_RUNTIME_DIR", runtime)

@@ -439,12 +439,15 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                             "operators" | "observers" => {
                                 let list = strings(loc, e, &format!("access.{sub}"), av).map(|l| {
                                     l.into_iter()
-                                        .map(|p| {
-                                            let principal = match p.strip_prefix("group:") {
-                                                Some(g) => Principal::Group(g.to_owned()),
-                                                None => Principal::User(p),
-                                            };
-                                            (principal, av.span().start)
+                                        .filter_map(|p| match p.parse::<Principal>() {
+                                            Ok(principal) => Some((principal, av.span().start)),
+                                            Err(m) => {
+                                                e.push(loc.error(
+                                                    av.span().start,
+                                                    format!("access.{sub}: {m}"),
+                                                ));
+                                                None
+                                            }
                                         })
                                         .collect()
                                 });

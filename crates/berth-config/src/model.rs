@@ -104,6 +104,28 @@ pub enum Principal {
     Group(String),
 }
 
+impl std::str::FromStr for Principal {
+    type Err = String;
+    /// `alice` or `group:oncall`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.strip_prefix("group:") {
+            Some("") => Err("empty group name in \"group:\"".into()),
+            Some(g) => Ok(Self::Group(g.to_owned())),
+            None if s.is_empty() => Err("empty user name".into()),
+            None => Ok(Self::User(s.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::User(u) => f.write_str(u),
+            Principal::Group(g) => write!(f, "group:{g}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     pub operators: Vec<Principal>,

@@ -39,10 +39,20 @@ pub struct Client<S> {
 impl<S: Read + Write> Client<S> {
     /// Exchanges headers and Hello/Welcome.
     pub fn handshake(mut stream: S, client: &str) -> Result<Self, ClientError> {
-        stream.write_all(&Header::ours().to_bytes())?;
+        // A peer that is not berth may have written and closed before our
+        // header goes out: what it said explains more than our write error.
+        let written = stream.write_all(&Header::ours().to_bytes());
         let mut header = [0u8; HEADER_LEN];
-        read_exact_or_closed(&mut stream, &mut header)?;
-        Header::check(&header)?;
+        match read_exact_or_closed(&mut stream, &mut header) {
+            Ok(()) => {
+                Header::check(&header)?;
+                written?;
+            }
+            Err(e) => {
+                written?;
+                return Err(e);
+            }
+        }
         let mut this = Self {
             stream,
             decoder: Decoder::new(),

@@ -19,6 +19,16 @@ pub struct Args {
     /// Socket to serve; ignored when a listening socket is passed in LISTEN_FDS.
     #[arg(long)]
     pub socket: PathBuf,
+    /// Run as this service account (the host must start as root); it
+    /// switches before opening the terminal or reading any output.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// May attach read-write, send, capture and restart: a user, or group:NAME. Repeatable.
+    #[arg(long = "operator")]
+    pub operators: Vec<crate::peer::Principal>,
+    /// May attach read-only and capture: a user, or group:NAME. Repeatable.
+    #[arg(long = "observer")]
+    pub observers: Vec<crate::peer::Principal>,
     /// Serve the listening socket on this descriptor (berthd passes it so).
     #[arg(long)]
     pub listen_fd: Option<i32>,

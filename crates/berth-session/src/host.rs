@@ -26,6 +26,9 @@ pub async fn run(
     args: Args,
     inherited: Option<std::os::unix::net::UnixListener>,
 ) -> anyhow::Result<()> {
+    if let Some(user) = &args.user {
+        crate::account::become_user(user)?;
+    }
     let identity = Identity::current();
     let crate::listener::Listener {
         listener,
@@ -75,6 +78,8 @@ pub async fn run(
         shared: Arc::clone(&shared),
         policy: AccessPolicy {
             owner_uid: identity.uid,
+            operators: args.operators.clone(),
+            observers: args.observers.clone(),
         },
         handshake_timeout: args.handshake_timeout,
     });

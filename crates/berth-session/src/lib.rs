@@ -11,9 +11,11 @@
 //! - [`supervisor`]: the PTY pump and the program's lifecycle;
 //! - [`output_log`]: every byte to disk, rotated, paused on write errors;
 //! - [`listener`], [`server`], [`peer`]: the socket, connections, who connects;
-//! - [`session`]: the state they share and the status it reports.
+//! - [`session`]: the state they share and the status it reports;
+//! - [`account`]: becoming the service account before anything else.
 #![deny(unsafe_code)]
 
+pub mod account;
 pub mod args;
 pub mod capture;
 pub mod clients;

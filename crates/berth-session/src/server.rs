@@ -290,7 +290,7 @@ impl Server {
             return Err(ConnError::Refused(
                 ErrorCode::Denied,
                 format!(
-                    "permission denied: {} (uid {}) may not use session {}",
+                    "permission denied: {} (uid {}) is not an operator or observer of session {}",
                     audit.peer.user, audit.peer.uid, self.shared.info.name
                 ),
             ));

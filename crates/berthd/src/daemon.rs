@@ -58,7 +58,32 @@ impl Daemon {
     }
 
     fn args(&self, s: &Session) -> Vec<String> {
-        host_args(s, &self.backend.socket(&s.name), &self.log_dir)
+        let account = (self.mode == Mode::System).then(|| crate::accounts::account_name(s));
+        host_args(
+            s,
+            &self.backend.socket(&s.name),
+            &self.log_dir,
+            account.as_deref(),
+        )
+    }
+
+    /// In system mode: the session's account and socket group, created if
+    /// allowed, and its log directory owned by the account.
+    fn prepare(&self, s: &Session) -> anyhow::Result<Option<(u32, u32)>> {
+        if self.mode != Mode::System {
+            return Ok(None);
+        }
+        let user = crate::accounts::ensure_account(s)?;
+        let group = crate::accounts::access_group(s)?;
+        if s.log == berth_config::model::LogTarget::File {
+            let log = crate::host_cmd::log_path(s, &self.log_dir, true);
+            let dir = log.parent().expect("log path has a directory");
+            std::fs::create_dir_all(dir)?;
+            nix::unistd::chown(dir, Some(user.uid), Some(user.gid))?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))?;
+        }
+        Ok(Some((user.uid.as_raw(), group.gid.as_raw())))
     }
 
     /// Takes over hosts a previous berthd started: they keep their pids.
@@ -151,7 +176,10 @@ impl Daemon {
     /// Starts a host with `args` (its flags and program).
     fn start_session(&mut self, session: Session, args: Vec<String>, adhoc: bool) {
         let name = session.name.clone();
-        match self.backend.start(&name, &args, adhoc) {
+        let started = self
+            .prepare(&session)
+            .and_then(|owner| self.backend.start(&name, &args, adhoc, owner));
+        match started {
             Ok((child, record)) => {
                 tracing::info!(session = %name, host_pid = record.host_pid, "started session host");
                 self.managed.insert(

@@ -40,15 +40,25 @@ impl Embedded {
         paths::hosts_dir(&self.runtime).join(format!("{name}.json"))
     }
 
-    /// Binds the socket and starts the host; returns its child and record.
+    /// Binds the socket (owned by `owner`, uid and gid, in system mode) and
+    /// starts the host; returns its child and record.
     pub fn start(
         &self,
         name: &str,
         args: &[String],
         adhoc: bool,
+        owner: Option<(u32, u32)>,
     ) -> anyhow::Result<(Child, Record)> {
         let socket = self.socket(name);
         let listener = bind(&socket, self.mode)?;
+        if let Some((uid, gid)) = owner {
+            nix::unistd::chown(
+                &socket,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .with_context(|| format!("failed to give {} to its account", socket.display()))?;
+        }
         let fd = listener.as_raw_fd();
         // The child inherits exactly this descriptor: berthd starts hosts
         // from one thread, and closes its copy right after.
@@ -176,8 +186,8 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// Binds a session socket: 0600 in user mode; in system mode 0660 (the
-/// account and access group are applied with the service accounts).
+/// Binds a session socket: 0600 in user mode; 0660 in system mode, where the
+/// caller gives it to the service account and the access group.
 fn bind(path: &Path, mode: Mode) -> anyhow::Result<UnixListener> {
     if path.symlink_metadata().is_ok() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {

@@ -8,7 +8,8 @@ use berth_config::values::format_duration;
 
 /// Flags and program for `berth-session`, without the socket descriptor
 /// (which differs per start). Equal lines mean "unchanged" on reload.
-pub fn host_args(s: &Session, socket: &Path, log_dir: &Path) -> Vec<String> {
+/// `account`: the service account, in system mode.
+pub fn host_args(s: &Session, socket: &Path, log_dir: &Path, account: Option<&str>) -> Vec<String> {
     let mut a: Vec<String> = vec![
         "--name".into(),
         s.name.clone(),
@@ -19,11 +20,19 @@ pub fn host_args(s: &Session, socket: &Path, log_dir: &Path) -> Vec<String> {
         a.push(format!("--{k}"));
         a.push(v);
     };
+    if let Some(user) = account {
+        flag("user", user.to_owned());
+    }
+    for p in &s.access.operators {
+        flag("operator", p.to_string());
+    }
+    for p in &s.access.observers {
+        flag("observer", p.to_string());
+    }
     if s.log == LogTarget::File {
         flag(
             "log",
-            log_dir
-                .join(format!("{}.log", s.name))
+            log_path(s, log_dir, account.is_some())
                 .display()
                 .to_string(),
         );
@@ -50,6 +59,16 @@ pub fn host_args(s: &Session, socket: &Path, log_dir: &Path) -> Vec<String> {
     a.push("--".into());
     a.extend(s.command.argv());
     a
+}
+
+/// The output log. In system mode each session has a directory of its own,
+/// owned by its account, so the unprivileged host can rotate its files.
+pub fn log_path(s: &Session, log_dir: &Path, system: bool) -> std::path::PathBuf {
+    if system {
+        log_dir.join(&s.name).join(format!("{}.log", s.name))
+    } else {
+        log_dir.join(format!("{}.log", s.name))
+    }
 }
 
 #[cfg(test)]
@@ -97,11 +116,30 @@ mod tests {
             &session("ci", &["run", "--once"]),
             Path::new("/r/sessions/ci.sock"),
             Path::new("/logs"),
+            None,
         );
         let line = a.join(" ");
         assert_eq!(
             line,
             "--name ci --socket /r/sessions/ci.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100 --size 80x24 --size-policy smallest --restart always --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --env A=1 -- run --once"
         );
+    }
+
+    #[test]
+    fn system_mode_adds_the_account_and_access() {
+        let mut s = session("ci", &["run"]);
+        s.access.operators = vec![
+            Principal::Group("oncall".into()),
+            Principal::User("alice".into()),
+        ];
+        s.access.observers = vec![Principal::Group("dev".into())];
+        let line = host_args(
+            &s,
+            Path::new("/run/berth/sessions/ci.sock"),
+            Path::new("/var/log/berth"),
+            Some("svc-ci"),
+        )
+        .join(" ");
+        assert!(line.starts_with("--name ci --socket /run/berth/sessions/ci.sock --user svc-ci --operator group:oncall --operator alice --observer group:dev --log /var/log/berth/ci/ci.log "), "{line}");
     }
 }

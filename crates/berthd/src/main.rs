@@ -1,6 +1,7 @@
 //! `berthd`: reads the declared sessions and keeps them running.
 #![deny(unsafe_code)]
 
+mod accounts;
 mod control;
 mod daemon;
 mod embedded;
@@ -41,6 +42,9 @@ struct Args {
     /// Check the configuration, print every error, and exit (1 if invalid).
     #[arg(long)]
     check: bool,
+    /// Output logs (default: /var/log/berth as root, else ~/.local/state/berth).
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
     /// The berth-session binary (default: next to berthd, then /usr/libexec/berth/).
     #[arg(long)]
     session_binary: Option<PathBuf>,
@@ -128,7 +132,7 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
         .runtime_dir
         .clone()
         .unwrap_or_else(|| paths::runtime_dir(mode));
-    let log_dir = paths::log_dir(mode);
+    let log_dir = args.log_dir.clone().unwrap_or_else(|| paths::log_dir(mode));
     let dir_mode = if mode == Mode::System { 0o755 } else { 0o700 };
     for dir in [
         runtime_dir.clone(),
@@ -141,6 +145,21 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     }
     for dir in [runtime_dir.clone(), paths::sessions_dir(&runtime_dir)] {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(dir_mode))?;
+    }
+    if mode == Mode::System {
+        // Sockets live in root-owned directories: nobody can swap them.
+        for dir in [
+            runtime_dir.clone(),
+            paths::sessions_dir(&runtime_dir),
+            log_dir.clone(),
+        ] {
+            nix::unistd::chown(
+                &dir,
+                Some(nix::unistd::Uid::from_raw(0)),
+                Some(nix::unistd::Gid::from_raw(0)),
+            )?;
+        }
+        std::fs::set_permissions(&log_dir, std::fs::Permissions::from_mode(0o755))?;
     }
     std::fs::set_permissions(
         paths::hosts_dir(&runtime_dir),

@@ -1,0 +1,83 @@
+//! Service accounts and socket groups in system mode: every session runs
+//! under a non-human identity of its own.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use berth_config::model::Session;
+use nix::unistd::{Group, User};
+
+/// Home directories of accounts berthd creates live under this.
+pub const HOME_BASE: &str = "/var/lib/berth";
+/// Longest account name useradd accepts.
+const NAME_MAX: usize = 32;
+
+/// The account a session runs as: `user`, or `berth-NAME`.
+pub fn account_name(s: &Session) -> String {
+    s.user
+        .clone()
+        .unwrap_or_else(|| format!("berth-{}", s.name))
+}
+
+/// Looks the account up, creating it as a system account when the config
+/// allows it (`create_user`, or the default `berth-NAME`).
+pub fn ensure_account(s: &Session) -> anyhow::Result<User> {
+    let name = account_name(s);
+    if let Some(u) = User::from_name(&name)? {
+        return Ok(u);
+    }
+    if s.user.is_some() && !s.create_user {
+        bail!("user {name:?} does not exist: create it, or set create_user = true");
+    }
+    if name.len() > NAME_MAX {
+        bail!("the default account {name:?} is longer than {NAME_MAX} characters: set user = \"...\" for session {}", s.name);
+    }
+    let home = Path::new(HOME_BASE).join(&s.name);
+    std::fs::create_dir_all(HOME_BASE).with_context(|| format!("failed to create {HOME_BASE}"))?;
+    let out = Command::new("useradd")
+        .args(["--system", "--shell", "/usr/sbin/nologin", "--home-dir"])
+        .arg(&home)
+        .args(["--no-create-home", "--user-group", &name])
+        .output()
+        .context("failed to run useradd")?;
+    if !out.status.success() {
+        bail!(
+            "useradd {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let user =
+        User::from_name(&name)?.with_context(|| format!("useradd created no user {name}"))?;
+    std::fs::create_dir_all(&home)?;
+    nix::unistd::chown(&home, Some(user.uid), Some(user.gid))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o750))?;
+    tracing::info!(session = %s.name, user = %name, uid = user.uid.as_raw(), "created service account");
+    Ok(user)
+}
+
+/// The socket's group; the default `berth` group is created if missing.
+pub fn access_group(s: &Session) -> anyhow::Result<Group> {
+    let name = &s.access.group;
+    if let Some(g) = Group::from_name(name)? {
+        return Ok(g);
+    }
+    if name != berth_config::defaults::ACCESS_GROUP {
+        bail!(
+            "group {name:?} (access.group of session {}) does not exist: create it",
+            s.name
+        );
+    }
+    let out = Command::new("groupadd")
+        .args(["--system", name])
+        .output()
+        .context("failed to run groupadd")?;
+    if !out.status.success() {
+        bail!(
+            "groupadd {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Group::from_name(name)?.with_context(|| format!("groupadd created no group {name}"))
+}
