@@ -378,6 +378,7 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
                     clients: Some(st.clients.len()),
                     uptime_s: st.uptime_s,
                     host_pid: Some(st.host_pid),
+                    restart_in_s: st.restart_in_ms.map(|ms| ms.div_ceil(1000)),
                 },
                 Err(_) => SessionSummary {
                     name,
@@ -388,6 +389,7 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
                     clients: None,
                     uptime_s: None,
                     host_pid: None,
+                    restart_in_s: None,
                 },
             };
             rows.push(row);

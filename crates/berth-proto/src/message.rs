@@ -162,6 +162,9 @@ pub struct SessionSummary {
     /// The host process.
     #[serde(default)]
     pub host_pid: Option<u32>,
+    /// In backoff: seconds until the program starts again.
+    #[serde(default)]
+    pub restart_in_s: Option<u64>,
 }
 
 /// What a connected client may do.

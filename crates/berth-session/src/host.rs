@@ -100,6 +100,8 @@ pub async fn run(
     tokio::spawn(async move { while hup.recv().await.is_some() {} });
 
     tracing::info!(session = %args.name, socket = %args.socket.display(), user = %identity.user, "session host ready");
+    // Serving its socket: ready, as far as systemd is concerned.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let supervisor = Supervisor {
         shared,
         spec: ProgramSpec {

@@ -22,7 +22,6 @@ pub mod clients;
 pub mod history;
 pub mod host;
 pub mod listener;
-pub mod logging;
 pub mod output_log;
 pub mod peer;
 pub mod policy;

@@ -16,7 +16,7 @@ fn main() -> std::process::ExitCode {
     // so their terminal's signals and their death do not reach us. Fails
     // harmlessly when already a session leader (systemd starts us so).
     let _ = nix::unistd::setsid();
-    berth_session::logging::init();
+    berth_log::init("berth-session");
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -177,7 +177,7 @@ impl Server {
         tracing::info!(
             target: "berth::audit",
             session = %self.shared.info.name,
-            uid = audit.peer.uid,
+            user_uid = audit.peer.uid,
             user = %audit.peer.user,
             pid = audit.peer.pid.unwrap_or(0),
             access = %access,

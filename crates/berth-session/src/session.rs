@@ -161,6 +161,53 @@ impl Shared {
         Some(comm.trim_end().to_owned())
     }
 
+    /// The one-line state systemd shows (`systemctl status`), e.g.
+    /// "running pid 812, 3 restarts, last exit 1".
+    pub fn status_line(&self) -> String {
+        let s = self.lock();
+        let last = s.last_exit.as_ref().map(|e| match (e.code, e.signal) {
+            (Some(c), _) => format!("last exit {c}"),
+            (_, Some(sig)) => format!(
+                "last exit {}",
+                nix::sys::signal::Signal::try_from(sig)
+                    .map_or_else(|_| format!("signal {sig}"), |x| x.as_str().to_owned())
+            ),
+            _ => "last start failed".to_owned(),
+        });
+        let restarts = format!(
+            "{} restart{}",
+            s.restarts,
+            if s.restarts == 1 { "" } else { "s" }
+        );
+        let mut parts = vec![match s.state {
+            State::Running => format!("running pid {}", s.pid.unwrap_or(0)),
+            State::Backoff => {
+                let secs = s.restart_at.map_or(0, |t| {
+                    t.saturating_duration_since(Instant::now())
+                        .as_secs_f64()
+                        .ceil() as u64
+                });
+                format!("backoff, restarting in {secs}s")
+            }
+            State::Exited => "exited, not restarting".to_owned(),
+            State::Failed => "failed, restart limit reached".to_owned(),
+            State::Starting => "starting".to_owned(),
+            State::Stopped => "stopped".to_owned(),
+        }];
+        parts.push(restarts);
+        parts.extend(last);
+        parts.join(", ")
+    }
+
+    /// Tells systemd the current state (a no-op without NOTIFY_SOCKET).
+    pub fn publish(&self) {
+        if std::env::var_os("NOTIFY_SOCKET").is_none() {
+            return;
+        }
+        let line = self.status_line();
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+    }
+
     pub fn status(&self) -> Status {
         let foreground = self.foreground();
         let s = self.lock();

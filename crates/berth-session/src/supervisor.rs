@@ -143,6 +143,7 @@ impl Supervisor {
                         (Command::Restart, None) => {
                             restarts.reset();
                             self.shared.lock().state = State::Starting;
+                            self.shared.publish();
                             timer = Timer::Start(Instant::now());
                         }
                         (Command::Stop, Some(c)) => {
@@ -200,6 +201,7 @@ impl Supervisor {
         s.restart_at = None;
         s.last_error = None;
         drop(s);
+        self.shared.publish();
         tracing::info!(session = %self.shared.info.name, pid = pid.unwrap_or(0), "program started: {}", self.spec.command.join(" "));
         Ok(child)
     }
@@ -266,6 +268,8 @@ impl Supervisor {
         s.pid = None;
         s.last_exit = Some(exit);
         s.restart_at = restart_at;
+        drop(s);
+        self.shared.publish();
     }
 
     /// Writes a visible `[berth] ...` line into the screen.

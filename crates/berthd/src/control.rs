@@ -106,7 +106,7 @@ async fn connection(
                 hello = true;
                 if !gate.allows(cred.uid()) {
                     let user = berth_config::accounts::user_name(cred.uid());
-                    tracing::warn!(target: "berth::audit", uid = cred.uid(), user = %user, "control connection refused");
+                    tracing::warn!(target: "berth::audit", user_uid = cred.uid(), user = %user, "control connection refused");
                     return reply(
                         &mut stream,
                         error(
@@ -126,7 +126,7 @@ async fn connection(
                 .await?;
             }
             Request::Daemon(req) if hello => {
-                tracing::info!(target: "berth::audit", uid = cred.uid(), request = ?req, "control request");
+                tracing::info!(target: "berth::audit", user_uid = cred.uid(), request = ?req, "control request");
                 let (tx, rx) = oneshot::channel();
                 jobs.send((req, tx)).await?;
                 let response = rx.await?;

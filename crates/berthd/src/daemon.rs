@@ -282,7 +282,12 @@ impl Daemon {
             DaemonRequest::List => Response::Sessions {
                 sessions: self.list(),
             },
-            DaemonRequest::Reload => self.reload().await,
+            DaemonRequest::Reload => {
+                crate::notify::reloading();
+                let response = self.reload().await;
+                crate::notify::ready(&self.summary());
+                response
+            }
             DaemonRequest::New {
                 name,
                 user,
@@ -415,6 +420,7 @@ impl Daemon {
                         clients: Some(st.clients.len()),
                         uptime_s: st.uptime_s,
                         host_pid: Some(st.host_pid),
+                        restart_in_s: st.restart_in_ms.map(|ms| ms.div_ceil(1000)),
                     },
                     None => SessionSummary {
                         name: name.clone(),
@@ -431,20 +437,40 @@ impl Daemon {
                         clients: None,
                         uptime_s: None,
                         host_pid: (m.record.host_pid != 0).then_some(m.record.host_pid),
+                        restart_in_s: None,
                     },
                 }
             })
             .collect()
     }
 
-    /// "4 sessions: 3 running, 1 stopped", for logs (and STATUS= later).
+    /// "4 sessions: 3 running, 1 backoff (ci-runner in 8s)", for the log
+    /// and systemd's STATUS=.
     pub fn summary(&self) -> String {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut waiting = Vec::new();
         for s in self.list() {
+            if let Some(secs) = s.restart_in_s {
+                waiting.push(format!("{} in {secs}s", s.name));
+            }
             *counts.entry(s.state).or_default() += 1;
         }
-        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        format!("{} sessions: {}", self.managed.len(), parts.join(", "))
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(k, v)| {
+                if k == "backoff" && !waiting.is_empty() {
+                    format!("{v} {k} ({})", waiting.join(", "))
+                } else {
+                    format!("{v} {k}")
+                }
+            })
+            .collect();
+        let n = self.managed.len();
+        format!(
+            "{n} session{}: {}",
+            if n == 1 { "" } else { "s" },
+            parts.join(", ")
+        )
     }
 }
 

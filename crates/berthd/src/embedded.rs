@@ -69,6 +69,10 @@ impl Embedded {
         let mut cmd = Command::new(&self.session_binary);
         cmd.arg("--listen-fd").arg(fd.to_string()).args(args);
         cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        // berthd's own systemd conversation is not the host's.
+        for var in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+            cmd.env_remove(var);
+        }
         let child = cmd.spawn().with_context(|| {
             format!(
                 "failed to start {} for session {name}",

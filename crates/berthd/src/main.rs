@@ -6,6 +6,7 @@ mod control;
 mod daemon;
 mod embedded;
 mod host_cmd;
+mod notify;
 mod reconcile;
 mod status;
 
@@ -52,13 +53,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    berth_log::init("berthd");
     let mode = if args.user {
         Mode::User
     } else {
@@ -202,7 +197,9 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     if let berth_proto::Response::Error { message, .. } = daemon.reload().await {
         bail!("{message}");
     }
-    tracing::info!(runtime = %runtime_dir.display(), "berthd ready; {}", daemon.summary());
+    let mut last_status = daemon.summary();
+    tracing::info!(runtime = %runtime_dir.display(), "berthd ready; {last_status}");
+    notify::ready(&last_status);
 
     let (jobs_tx, mut jobs) = mpsc::channel::<control::Job>(64);
     tokio::spawn(control::serve(
@@ -214,22 +211,39 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    // STATUS= asks every host; a few seconds apart is current enough.
+    let mut status_tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    let watchdog_every = notify::watchdog_interval();
+    let mut watchdog =
+        tokio::time::interval(watchdog_every.unwrap_or(std::time::Duration::from_secs(3600)));
     loop {
         tokio::select! {
             _ = tick.tick() => daemon.tick(),
+            _ = status_tick.tick() => {
+                let now = daemon.summary();
+                if now != last_status {
+                    notify::status(&now);
+                    last_status = now;
+                }
+            }
+            _ = watchdog.tick(), if watchdog_every.is_some() => notify::watchdog(),
             Some((req, reply)) = jobs.recv() => {
                 let response = daemon.handle(req).await;
                 let _ = reply.send(response);
             }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
+                notify::reloading();
                 let _ = daemon.reload().await;
+                last_status = daemon.summary();
+                notify::ready(&last_status);
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
     }
     // Sessions do not depend on berthd: they keep running.
+    notify::stopping();
     let _ = std::fs::remove_file(&control_path);
     tracing::info!("berthd stopping; sessions keep running");
     Ok(())
