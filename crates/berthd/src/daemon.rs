@@ -39,18 +39,28 @@ const HOST_STABLE: Duration = Duration::from_secs(60);
 pub struct Daemon {
     pub config_path: PathBuf,
     pub mode: Mode,
+    /// Host records and sockets; the embedded backend's process handling.
     pub backend: Embedded,
+    /// Set when sessions are systemd units instead of berthd's children.
+    pub systemd: Option<crate::systemd::Systemd>,
     pub log_dir: PathBuf,
     config: Option<Config>,
     managed: BTreeMap<String, Managed>,
 }
 
 impl Daemon {
-    pub fn new(config_path: PathBuf, mode: Mode, backend: Embedded, log_dir: PathBuf) -> Self {
+    pub fn new(
+        config_path: PathBuf,
+        mode: Mode,
+        backend: Embedded,
+        systemd: Option<crate::systemd::Systemd>,
+        log_dir: PathBuf,
+    ) -> Self {
         Self {
             config_path,
             mode,
             backend,
+            systemd,
             log_dir,
             config: None,
             managed: BTreeMap::new(),
@@ -87,8 +97,30 @@ impl Daemon {
     }
 
     /// Takes over hosts a previous berthd started: they keep their pids.
-    pub fn adopt(&mut self) {
-        for (name, record) in self.backend.records() {
+    /// Under systemd, the running `berth-session@*` units are the truth.
+    pub async fn adopt(&mut self) -> anyhow::Result<()> {
+        let adopted: Vec<(String, Record)> = match &self.systemd {
+            Some(sd) => {
+                let records: BTreeMap<String, Record> =
+                    self.backend.records_any().into_iter().collect();
+                sd.running()
+                    .await?
+                    .into_iter()
+                    .map(|name| {
+                        let mut record = records.get(&name).cloned().unwrap_or(Record {
+                            host_pid: 0,
+                            args: vec![],
+                            adhoc: false,
+                        });
+                        record.host_pid = crate::status::query(&self.backend.socket(&name))
+                            .map_or(0, |st| st.host_pid);
+                        (name, record)
+                    })
+                    .collect()
+            }
+            None => self.backend.records(),
+        };
+        for (name, record) in adopted {
             tracing::info!(session = %name, host_pid = record.host_pid, "adopted a running session host");
             let session = placeholder(&name, &record);
             self.managed.insert(
@@ -104,6 +136,7 @@ impl Daemon {
                 },
             );
         }
+        Ok(())
     }
 
     /// Loads the config and makes it so. An invalid config changes nothing.
@@ -155,7 +188,7 @@ impl Daemon {
         for name in p.start.iter().chain(p.restart.iter()) {
             let s = config.sessions[name].clone();
             let args = wanted[name].clone();
-            self.start_session(s, args, false);
+            self.start_session(s, args, false).await;
         }
         // Sessions kept: take the config's copy (adopted ones had a placeholder).
         for name in &p.keep {
@@ -174,11 +207,15 @@ impl Daemon {
     }
 
     /// Starts a host with `args` (its flags and program).
-    fn start_session(&mut self, session: Session, args: Vec<String>, adhoc: bool) {
+    async fn start_session(&mut self, session: Session, args: Vec<String>, adhoc: bool) {
         let name = session.name.clone();
-        let started = self
-            .prepare(&session)
-            .and_then(|owner| self.backend.start(&name, &args, adhoc, owner));
+        let started = match &self.systemd {
+            Some(sd) => self.start_unit(sd, &session, &args, adhoc).await,
+            None => self
+                .prepare(&session)
+                .and_then(|owner| self.backend.start(&name, &args, adhoc, owner))
+                .map(|(child, record)| (Some(child), record)),
+        };
         match started {
             Ok((child, record)) => {
                 tracing::info!(session = %name, host_pid = record.host_pid, "started session host");
@@ -187,7 +224,7 @@ impl Daemon {
                     Managed {
                         session,
                         record,
-                        child: Some(child),
+                        child,
                         stopped: false,
                         failures: 0,
                         retry_at: None,
@@ -218,7 +255,46 @@ impl Daemon {
         }
     }
 
+    /// Starts the session as systemd units; the record says what it runs.
+    async fn start_unit(
+        &self,
+        sd: &crate::systemd::Systemd,
+        s: &Session,
+        args: &[String],
+        adhoc: bool,
+    ) -> anyhow::Result<(Option<std::process::Child>, Record)> {
+        self.prepare(s)?;
+        let account = crate::accounts::account_name(s);
+        sd.start(
+            s,
+            &self.backend.socket(&s.name),
+            args,
+            &account,
+            &s.access.group,
+        )
+        .await?;
+        let host_pid =
+            crate::status::query(&self.backend.socket(&s.name)).map_or(0, |st| st.host_pid);
+        let record = Record {
+            host_pid,
+            args: args.to_vec(),
+            adhoc,
+        };
+        self.backend.save(&s.name, &record)?;
+        Ok((None, record))
+    }
+
     async fn stop_host(&mut self, name: &str) {
+        if let Some(sd) = &self.systemd {
+            if let Err(e) = sd.stop(name).await {
+                tracing::error!(session = %name, "{e:#}");
+            }
+            self.backend.forget(name);
+            if let Some(m) = self.managed.get_mut(name) {
+                m.record.host_pid = 0;
+            }
+            return;
+        }
         let Some(m) = self.managed.get_mut(name) else {
             return;
         };
@@ -231,12 +307,17 @@ impl Daemon {
         m.child = None;
     }
 
-    /// Restarts hosts that died (the program's own restarts are the host's job).
-    pub fn tick(&mut self) {
+    /// Restarts hosts that died (the program's own restarts are the host's
+    /// job). Under systemd, only starts what was asked for: systemd itself
+    /// restarts units whose host died.
+    pub async fn tick(&mut self) {
         let now = Instant::now();
         let mut to_start = Vec::new();
         for (name, m) in self.managed.iter_mut() {
             if m.stopped {
+                continue;
+            }
+            if m.record.host_pid != 0 && self.systemd.is_some() {
                 continue;
             }
             if m.record.host_pid != 0 {
@@ -270,7 +351,8 @@ impl Daemon {
             let failures = m.failures;
             // The same command line it ran with: adopted and ad-hoc hosts
             // have no config to recompute it from.
-            self.start_session(m.session, m.record.args, m.record.adhoc);
+            self.start_session(m.session, m.record.args, m.record.adhoc)
+                .await;
             if let Some(m) = self.managed.get_mut(&name) {
                 m.failures = failures.max(m.failures);
             }
@@ -292,7 +374,7 @@ impl Daemon {
                 name,
                 user,
                 command,
-            } => self.new_session(name, user, command),
+            } => self.new_session(name, user, command).await,
             DaemonRequest::Kill { name } => match self.managed.contains_key(&name) {
                 true => {
                     self.stop_host(&name).await;
@@ -320,7 +402,7 @@ impl Daemon {
                     m.stopped = false;
                     m.failures = 0;
                     m.retry_at = Some(Instant::now());
-                    self.tick();
+                    self.tick().await;
                     Response::Ok
                 }
                 None => self.no_such(&name),
@@ -332,7 +414,7 @@ impl Daemon {
                         m.stopped = false;
                         m.retry_at = Some(Instant::now());
                     }
-                    self.tick();
+                    self.tick().await;
                     Response::Ok
                 }
                 false => self.no_such(&name),
@@ -347,7 +429,7 @@ impl Daemon {
         }
     }
 
-    fn new_session(
+    async fn new_session(
         &mut self,
         name: String,
         user: Option<String>,
@@ -392,7 +474,7 @@ impl Daemon {
         );
         session.command = Command::Argv(command);
         let args = self.args(&session);
-        self.start_session(session, args, true);
+        self.start_session(session, args, true).await;
         match self.managed.get(&name) {
             Some(m) if m.record.host_pid != 0 => Response::Ok,
             _ => Response::Error {

@@ -100,6 +100,26 @@ impl Embedded {
         Ok(())
     }
 
+    /// Every record, whether or not its host runs (systemd decides that).
+    pub fn records_any(&self) -> Vec<(String, Record)> {
+        let Ok(entries) = std::fs::read_dir(paths::hosts_dir(&self.runtime)) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let name = path
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".json")?
+                    .to_owned();
+                let record: Record = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+                Some((name, record))
+            })
+            .collect()
+    }
+
     /// Records of hosts a previous berthd started, whose host still runs.
     pub fn records(&self) -> Vec<(String, Record)> {
         let Ok(entries) = std::fs::read_dir(paths::hosts_dir(&self.runtime)) else {

@@ -9,6 +9,7 @@ mod host_cmd;
 mod notify;
 mod reconcile;
 mod status;
+mod systemd;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -116,13 +117,18 @@ fn session_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
-    match args.backend.as_str() {
-        "auto" | "embedded" => {}
-        "systemd" => {
-            bail!("the systemd backend is not available in this build yet; use --backend embedded")
-        }
+    let use_systemd = match args.backend.as_str() {
+        "auto" => systemd::booted() && mode == Mode::System,
+        "embedded" => false,
+        "systemd" if mode == Mode::User => bail!(
+            "the systemd backend needs system mode (berthd as root, without --user); use --backend embedded"
+        ),
+        "systemd" if !systemd::booted() => bail!(
+            "the systemd backend needs systemd as PID 1, and it is not; use --backend embedded"
+        ),
+        "systemd" => true,
         other => bail!("bad backend {other:?}: expected auto, embedded or systemd"),
-    }
+    };
     let runtime_dir = args
         .runtime_dir
         .clone()
@@ -187,13 +193,22 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
         }
     }
 
+    let binary = session_binary(args.session_binary)?;
+    let systemd = match use_systemd {
+        true => Some(systemd::Systemd::connect(binary.clone()).await?),
+        false => None,
+    };
+    tracing::info!(
+        backend = if use_systemd { "systemd" } else { "embedded" },
+        "berthd starting"
+    );
     let backend = embedded::Embedded {
-        session_binary: session_binary(args.session_binary)?,
+        session_binary: binary,
         mode,
         runtime: runtime_dir.clone(),
     };
-    let mut daemon = daemon::Daemon::new(config, mode, backend, log_dir);
-    daemon.adopt();
+    let mut daemon = daemon::Daemon::new(config, mode, backend, systemd, log_dir);
+    daemon.adopt().await?;
     if let berth_proto::Response::Error { message, .. } = daemon.reload().await {
         bail!("{message}");
     }
@@ -218,7 +233,7 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
         tokio::time::interval(watchdog_every.unwrap_or(std::time::Duration::from_secs(3600)));
     loop {
         tokio::select! {
-            _ = tick.tick() => daemon.tick(),
+            _ = tick.tick() => daemon.tick().await,
             _ = status_tick.tick() => {
                 let now = daemon.summary();
                 if now != last_status {

@@ -65,7 +65,7 @@ fn unavailable_backend_is_refused_before_anything_starts() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        "berthd: the systemd backend is not available in this build yet; use --backend embedded"
+        "berthd: the systemd backend needs system mode (berthd as root, without --user); use --backend embedded"
     );
     assert!(
         !dir.path().join("run/sessions").exists(),

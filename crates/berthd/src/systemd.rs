@@ -1,0 +1,190 @@
+//! The systemd backend: each session is a transient
+//! `berth-session@NAME.service` in `berth.slice`, with a transient
+//! `berth-session@NAME.socket` through which systemd creates the session
+//! socket owned by the account and the access group. systemd restarts a
+//! host that dies (`Restart=on-failure`); the program's restarts stay the
+//! host's job. This is the only module that talks D-Bus.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use berth_config::model::Session;
+use futures_util::StreamExt;
+use zbus::{OwnedVariant, Variant};
+use zbus_systemd::systemd1::ManagerProxy;
+
+pub struct Systemd {
+    manager: ManagerProxy<'static>,
+    pub session_binary: PathBuf,
+}
+
+/// Whether systemd runs this machine (PID 1 is systemd).
+pub fn booted() -> bool {
+    sd_notify::booted().unwrap_or(false)
+}
+
+pub fn service(name: &str) -> String {
+    format!("berth-session@{name}.service")
+}
+
+fn socket_unit(name: &str) -> String {
+    format!("berth-session@{name}.socket")
+}
+
+fn prop<'a>(key: &str, value: impl Into<Variant<'a>>) -> (String, OwnedVariant) {
+    let v: Variant = value.into();
+    (
+        key.to_owned(),
+        v.try_to_owned().expect("plain values convert"),
+    )
+}
+
+impl Systemd {
+    pub async fn connect(session_binary: PathBuf) -> anyhow::Result<Self> {
+        let conn = zbus::Connection::system()
+            .await
+            .context("failed to connect to the system bus")?;
+        let manager = ManagerProxy::new(&conn).await?;
+        // Job results arrive as signals only to subscribers.
+        manager
+            .subscribe()
+            .await
+            .context("failed to subscribe to systemd")?;
+        Ok(Self {
+            manager,
+            session_binary,
+        })
+    }
+
+    /// Session units systemd has running (or restarting), by session name.
+    pub async fn running(&self) -> anyhow::Result<Vec<String>> {
+        let units = self
+            .manager
+            .list_units_by_patterns(
+                vec!["active".into(), "activating".into(), "reloading".into()],
+                vec!["berth-session@*.service".into()],
+            )
+            .await?;
+        let mut names: Vec<String> = units
+            .into_iter()
+            .filter_map(|u| {
+                u.0.strip_prefix("berth-session@")?
+                    .strip_suffix(".service")
+                    .map(str::to_owned)
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Starts the socket and service units and waits for systemd's verdict.
+    pub async fn start(
+        &self,
+        s: &Session,
+        socket: &Path,
+        args: &[String],
+        account: &str,
+        group: &str,
+    ) -> anyhow::Result<()> {
+        let name = &s.name;
+        // A unit that failed earlier stays loaded; clear it first.
+        let _ = self.manager.reset_failed_unit(service(name)).await;
+        let _ = self.manager.reset_failed_unit(socket_unit(name)).await;
+        let socket_props = vec![
+            prop("Description", format!("berth session {name} (socket)")),
+            prop(
+                "Listen",
+                vec![("ListenStream".to_owned(), socket.display().to_string())],
+            ),
+            prop("SocketUser", account),
+            prop("SocketGroup", group),
+            prop("SocketMode", 0o660u32),
+            prop("RemoveOnStop", true),
+        ];
+        let mut argv = vec![self.session_binary.display().to_string()];
+        argv.extend(args.iter().cloned());
+        let mut service_props = vec![
+            prop("Description", format!("berth session {name}")),
+            prop("Slice", "berth.slice"),
+            prop("Type", "notify"),
+            prop("NotifyAccess", "main"),
+            prop("User", account),
+            prop(
+                "ExecStart",
+                vec![(self.session_binary.display().to_string(), argv, false)],
+            ),
+            prop("Restart", "on-failure"),
+            prop("KillMode", "control-group"),
+            prop("NoNewPrivileges", true),
+            prop("ProtectSystem", "full"),
+            prop("PrivateTmp", true),
+        ];
+        if let Some(m) = s.limits.memory {
+            service_props.push(prop("MemoryMax", m));
+        }
+        if let Some(cpu) = s.limits.cpu_percent {
+            service_props.push(prop("CPUQuotaPerSecUSec", u64::from(cpu) * 10_000));
+        }
+        if let Some(t) = s.limits.tasks {
+            service_props.push(prop("TasksMax", u64::from(t)));
+        }
+        if !s.after.is_empty() {
+            service_props.push(prop("After", s.after.clone()));
+            service_props.push(prop("Wants", s.after.clone()));
+        }
+        let mut jobs = self.manager.receive_job_removed().await?;
+        let job = self
+            .manager
+            .start_transient_unit(
+                socket_unit(name),
+                "fail".into(),
+                socket_props,
+                vec![(service(name), service_props)],
+            )
+            .await
+            .with_context(|| format!("systemd refused {}", socket_unit(name)))?;
+        wait_job(&mut jobs, job.as_str()).await?;
+        let job = self
+            .manager
+            .start_unit(service(name), "fail".into())
+            .await?;
+        wait_job(&mut jobs, job.as_str())
+            .await
+            .with_context(|| format!("starting {}", service(name)))?;
+        Ok(())
+    }
+
+    /// Stops the service and its socket.
+    pub async fn stop(&self, name: &str) -> anyhow::Result<()> {
+        let mut jobs = self.manager.receive_job_removed().await?;
+        for unit in [service(name), socket_unit(name)] {
+            match self.manager.stop_unit(unit.clone(), "replace".into()).await {
+                Ok(job) => wait_job(&mut jobs, job.as_str()).await?,
+                Err(e) => tracing::warn!(unit = %unit, "stop: {e}"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits for `job` to be removed and reports a result other than "done"
+/// in systemd's own words.
+async fn wait_job(
+    jobs: &mut zbus_systemd::systemd1::JobRemovedStream,
+    job: &str,
+) -> anyhow::Result<()> {
+    while let Some(signal) = jobs.next().await {
+        let args = signal.args()?;
+        if args.job.as_str() != job {
+            continue;
+        }
+        return match args.result.as_str() {
+            "done" => Ok(()),
+            other => bail!(
+                "systemd job for {} finished with result \"{other}\" (see systemctl status {} and journalctl -u {})",
+                args.unit, args.unit, args.unit
+            ),
+        };
+    }
+    bail!("lost the connection to systemd while waiting for a job")
+}
