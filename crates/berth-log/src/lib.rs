@@ -22,7 +22,10 @@ pub fn init(identifier: &str) {
         std::env::var_os("JOURNAL_STREAM").is_some() || std::env::var_os("INVOCATION_ID").is_some();
     if want_journal && std::path::Path::new(JOURNAL_SOCKET).exists() {
         if let Ok(layer) = tracing_journald::layer() {
-            let layer = layer.with_syslog_identifier(identifier.to_owned());
+            // No prefix: fields are SESSION=, USER_UID=, MODE=, as operators query them.
+            let layer = layer
+                .with_syslog_identifier(identifier.to_owned())
+                .with_field_prefix(None);
             if tracing_subscriber::registry()
                 .with(filter())
                 .with(layer)

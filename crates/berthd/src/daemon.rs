@@ -188,7 +188,7 @@ impl Daemon {
         for name in p.start.iter().chain(p.restart.iter()) {
             let s = config.sessions[name].clone();
             let args = wanted[name].clone();
-            self.start_session(s, args, false).await;
+            self.start_session(s, args, false, 0).await;
         }
         // Sessions kept: take the config's copy (adopted ones had a placeholder).
         for name in &p.keep {
@@ -207,7 +207,14 @@ impl Daemon {
     }
 
     /// Starts a host with `args` (its flags and program).
-    async fn start_session(&mut self, session: Session, args: Vec<String>, adhoc: bool) {
+    /// `previous_failures`: consecutive failures so far, for the backoff.
+    async fn start_session(
+        &mut self,
+        session: Session,
+        args: Vec<String>,
+        adhoc: bool,
+        previous_failures: u32,
+    ) {
         let name = session.name.clone();
         let started = match &self.systemd {
             Some(sd) => self.start_unit(sd, &session, &args, adhoc).await,
@@ -226,14 +233,16 @@ impl Daemon {
                         record,
                         child,
                         stopped: false,
-                        failures: 0,
+                        failures: previous_failures,
                         retry_at: None,
                         started_at: Instant::now(),
                     },
                 );
             }
             Err(e) => {
-                tracing::error!(session = %name, "{e:#}");
+                let failures = previous_failures + 1;
+                let delay = retry_delay(failures);
+                tracing::error!(session = %name, "{e:#}; trying again in {delay:?}");
                 let record = Record {
                     host_pid: 0,
                     args,
@@ -246,8 +255,8 @@ impl Daemon {
                         record,
                         child: None,
                         stopped: false,
-                        failures: 1,
-                        retry_at: Some(Instant::now() + HOST_RETRY),
+                        failures,
+                        retry_at: Some(Instant::now() + delay),
                         started_at: Instant::now(),
                     },
                 );
@@ -332,10 +341,7 @@ impl Daemon {
                     continue;
                 }
                 m.failures += 1;
-                let delay = HOST_RETRY
-                    .checked_mul(1 << m.failures.min(7).saturating_sub(1))
-                    .unwrap_or(HOST_RETRY_MAX)
-                    .min(HOST_RETRY_MAX);
+                let delay = retry_delay(m.failures);
                 tracing::warn!(session = %name, host_pid = m.record.host_pid, "session host died; starting it again in {delay:?}");
                 m.record.host_pid = 0;
                 m.child = None;
@@ -348,14 +354,10 @@ impl Daemon {
         }
         for name in to_start {
             let m = self.managed.remove(&name).expect("listed above");
-            let failures = m.failures;
             // The same command line it ran with: adopted and ad-hoc hosts
             // have no config to recompute it from.
-            self.start_session(m.session, m.record.args, m.record.adhoc)
+            self.start_session(m.session, m.record.args, m.record.adhoc, m.failures)
                 .await;
-            if let Some(m) = self.managed.get_mut(&name) {
-                m.failures = failures.max(m.failures);
-            }
         }
     }
 
@@ -474,7 +476,7 @@ impl Daemon {
         );
         session.command = Command::Argv(command);
         let args = self.args(&session);
-        self.start_session(session, args, true).await;
+        self.start_session(session, args, true, 0).await;
         match self.managed.get(&name) {
             Some(m) if m.record.host_pid != 0 => Response::Ok,
             _ => Response::Error {
@@ -554,6 +556,15 @@ impl Daemon {
             parts.join(", ")
         )
     }
+}
+
+/// Backoff before starting a host again after `failures` in a row.
+fn retry_delay(failures: u32) -> Duration {
+    let steps = failures.clamp(1, 8) - 1;
+    HOST_RETRY
+        .checked_mul(1 << steps)
+        .unwrap_or(HOST_RETRY_MAX)
+        .min(HOST_RETRY_MAX)
 }
 
 /// A session for a host known only by its record (adopted, or ad hoc):

@@ -92,9 +92,10 @@ impl Systemd {
         let _ = self.manager.reset_failed_unit(socket_unit(name)).await;
         let socket_props = vec![
             prop("Description", format!("berth session {name} (socket)")),
+            // ListenStream=, in the a(ss) form systemd takes over D-Bus.
             prop(
                 "Listen",
-                vec![("ListenStream".to_owned(), socket.display().to_string())],
+                vec![("Stream".to_owned(), socket.display().to_string())],
             ),
             prop("SocketUser", account),
             prop("SocketGroup", group),

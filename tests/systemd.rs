@@ -1,0 +1,350 @@
+//! berth against a real systemd: a throwaway container booted with
+//! systemd-nspawn (`--volatile=yes` over this machine's /usr, the built
+//! binaries bind-mounted at /opt/berth), berthd running there as a service.
+//!
+//! Needs root and systemd-nspawn (package systemd-container): prints
+//! SKIPPED otherwise, and fails instead when BERTH_REQUIRE_SYSTEMD_TESTS=1
+//! (CI sets it). The container is stopped on every exit path (Drop).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use berth_e2e::*;
+
+struct Machine {
+    nspawn: Child,
+    leader: i32,
+    _dir: tempfile::TempDir,
+}
+
+impl Machine {
+    fn boot(name: &str) -> Machine {
+        let dir = tempfile::tempdir().unwrap();
+        let bins = bin("berthd").parent().unwrap().to_owned();
+        let units = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../units")
+            .canonicalize()
+            .unwrap();
+        let console = std::fs::File::create(dir.path().join("console.log")).unwrap();
+        let nspawn = Command::new("systemd-nspawn")
+            .args([
+                "-D",
+                "/",
+                "--volatile=yes",
+                "-b",
+                "--register=no",
+                "--keep-unit",
+                "-M",
+                name,
+            ])
+            .arg(format!("--bind-ro={}:/opt/berth", bins.display()))
+            .arg(format!("--bind-ro={}:/opt/berth-units", units.display()))
+            .arg("systemd.firstboot=off")
+            .stdin(Stdio::null())
+            .stdout(console.try_clone().unwrap())
+            .stderr(console)
+            .spawn()
+            .expect("systemd-nspawn");
+        let mut m = Machine {
+            nspawn,
+            leader: 0,
+            _dir: dir,
+        };
+        // The container's PID 1 is systemd-nspawn's child, or its
+        // grandchild when nspawn keeps a helper (as it does on a terminal).
+        let outer = m.nspawn.id() as i32;
+        m.leader = wait_until(Duration::from_secs(60), || {
+            let kids = children(outer);
+            kids.iter()
+                .copied()
+                .chain(kids.iter().flat_map(|k| children(*k)))
+                .find(|p| comm(*p) == "systemd")
+        })
+        .expect("the container's systemd");
+        // Entering it works once its namespaces are set up and systemd answers.
+        let mut state = String::new();
+        let up = wait_until(Duration::from_secs(90), || {
+            let out = m.sh("systemctl is-system-running --wait");
+            state = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout).trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            (state == "running" || state == "degraded").then_some(())
+        });
+        assert!(up.is_some(), "the container did not boot: {state}");
+        m
+    }
+
+    /// Runs a shell command inside the container.
+    fn sh(&self, cmd: &str) -> Output {
+        Command::new("nsenter")
+            .args([
+                "-t",
+                &self.leader.to_string(),
+                "-a",
+                "--",
+                "/bin/sh",
+                "-c",
+                cmd,
+            ])
+            .env(
+                "PATH",
+                "/opt/berth:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .stdin(Stdio::null())
+            .output()
+            .expect("nsenter")
+    }
+
+    /// Runs it and returns stdout, failing the test if it fails.
+    fn ok(&self, cmd: &str) -> String {
+        let out = self.sh(cmd);
+        assert!(
+            out.status.success(),
+            "`{cmd}` failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn show(&self, unit: &str, prop: &str) -> String {
+        self.ok(&format!("systemctl show -P {prop} {unit}"))
+            .trim()
+            .to_owned()
+    }
+
+    fn status_json(&self, session: &str) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&format!("berth status {session} --json"))).unwrap()
+    }
+
+    fn wait_for(&self, what: &str, cmd: &str, want: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        wait_until(Duration::from_secs(30), || {
+            let out = self.sh(cmd);
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            want(&last).then(|| last.clone())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for {what}: `{cmd}` says:\n{last}\nberthd's journal:\n{}",
+                self.journal()
+            )
+        })
+    }
+
+    fn journal(&self) -> String {
+        String::from_utf8_lossy(&self.sh("journalctl -u berthd --no-pager | tail -40").stdout)
+            .into_owned()
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.nspawn.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        if wait_until(Duration::from_secs(20), || {
+            self.nspawn.try_wait().ok().flatten()
+        })
+        .is_none()
+        {
+            let _ = self.nspawn.kill();
+            let _ = self.nspawn.wait();
+        }
+    }
+}
+
+/// Processes whose parent is `pid` (what `pgrep -P` finds).
+fn children(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit(')')
+                        .next()
+                        .and_then(|r| r.split_whitespace().nth(1))
+                        .map(str::to_owned)
+                })
+                .is_some_and(|ppid| ppid == pid.to_string())
+        })
+        .collect()
+}
+
+fn comm(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+fn skip_unless_possible(test: &str) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    let nspawn = ["/usr/bin/systemd-nspawn", "/bin/systemd-nspawn"]
+        .iter()
+        .any(|p| PathBuf::from(p).exists());
+    if root && nspawn {
+        return false;
+    }
+    let why = if !root {
+        "not running as root"
+    } else {
+        "systemd-nspawn is missing (apt-get install systemd-container)"
+    };
+    if std::env::var("BERTH_REQUIRE_SYSTEMD_TESTS").as_deref() == Ok("1") {
+        panic!("{test}: cannot run ({why}) but BERTH_REQUIRE_SYSTEMD_TESTS=1");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+    true
+}
+
+const CONFIG: &str = r#"
+[defaults]
+restart = "always"
+restart_delay = "200ms"
+
+[session.alpha]
+command = ["bash", "--norc", "--noprofile", "-i"]
+limits = { memory = "256M", tasks = 64 }
+
+[session.beta]
+command = "while true; do echo beta-one; sleep 1; done"
+
+[session.gamma]
+command = ["python3", "-i", "-q"]
+"#;
+
+#[test]
+fn berthd_under_a_real_systemd() {
+    if skip_unless_possible("berthd_under_a_real_systemd") {
+        return;
+    }
+    let m = Machine::boot(&format!("berth-test-{}", std::process::id()));
+    m.ok("mkdir -p /etc/berth /etc/systemd/system/berthd.service.d && cp /opt/berth-units/berthd.service /opt/berth-units/berth.slice /etc/systemd/system/");
+    m.ok(&format!(
+        "cat > /etc/berth/berth.toml <<'EOF'\n{CONFIG}\nEOF"
+    ));
+    m.ok("printf '[Service]\\nExecStart=\\nExecStart=/opt/berth/berthd --foreground\\n' > /etc/systemd/system/berthd.service.d/test.conf");
+    m.ok("systemctl daemon-reload && systemctl start berthd");
+
+    // systemctl status berthd tells the truth.
+    m.wait_for(
+        "berthd's STATUS",
+        "systemctl show -P StatusText berthd",
+        |s| s.trim() == "3 sessions: 3 running",
+    );
+    // Each session is a unit under its own account.
+    for name in ["alpha", "beta", "gamma"] {
+        let unit = format!("berth-session@{name}.service");
+        assert_eq!(m.show(&unit, "ActiveState"), "active", "{unit}");
+        assert_eq!(m.show(&unit, "SubState"), "running", "{unit}");
+        assert_eq!(m.show(&unit, "User"), format!("berth-{name}"), "{unit}");
+        assert_eq!(m.show(&unit, "Slice"), "berth.slice", "{unit}");
+    }
+    let alpha = "berth-session@alpha.service";
+    assert_eq!(m.show(alpha, "MemoryMax"), (256u64 << 20).to_string());
+    assert_eq!(m.show(alpha, "TasksMax"), "64");
+    assert_eq!(m.show(alpha, "NoNewPrivileges"), "yes");
+    assert_eq!(
+        m.ok("stat -c '%U %G %a' /run/berth/sessions/alpha.sock")
+            .trim(),
+        "berth-alpha berth 660"
+    );
+    // The program runs as the account, in the unit's cgroup.
+    m.ok("berth send alpha 'echo me=$(id -un)' Enter");
+    m.wait_for("the program's account", "berth capture alpha", |s| {
+        s.contains("me=berth-alpha")
+    });
+    let st = m.status_json("alpha");
+    let cgroup = m.ok(&format!("cat /proc/{}/cgroup", st["pid"]));
+    assert!(
+        cgroup.contains("berth.slice/berth-session@alpha.service"),
+        "{cgroup}"
+    );
+    // The host's own STATUS= line.
+    m.wait_for(
+        "the host's STATUS",
+        &format!("systemctl show -P StatusText {alpha}"),
+        |s| s.starts_with("running pid "),
+    );
+
+    // SIGKILL of the program: the host restarts it, and says so.
+    m.ok(&format!("kill -9 {}", st["pid"]));
+    m.wait_for(
+        "the program's restart",
+        &format!("systemctl show -P StatusText {alpha}"),
+        |s| s.contains("running pid ") && s.contains("1 restart, last exit SIGKILL"),
+    );
+    // SIGKILL of the host: systemd restarts the unit.
+    let host = m.show(alpha, "MainPID");
+    m.ok(&format!("kill -9 {host}"));
+    m.wait_for(
+        "systemd to restart the host",
+        &format!("systemctl show -P MainPID {alpha}"),
+        |s| {
+            let s = s.trim();
+            s != host && s != "0"
+        },
+    );
+    m.wait_for(
+        "the unit active again",
+        &format!("systemctl is-active {alpha}"),
+        |s| s.trim() == "active",
+    );
+
+    // An attach is audited in the journal with the attaching uid.
+    let _ = m.sh("timeout 2 berth attach -r beta > /dev/null");
+    m.wait_for(
+        "the audit record",
+        "journalctl -o verbose --no-pager SESSION=beta MODE=read-only",
+        |s| s.contains("USER_UID=0") && s.contains("MESSAGE=connection closed"),
+    );
+
+    // Restarting berthd: session pids unchanged.
+    let pids = |m: &Machine| -> Vec<String> {
+        ["alpha", "beta", "gamma"]
+            .iter()
+            .map(|n| m.status_json(n)["pid"].to_string())
+            .collect()
+    };
+    let before = pids(&m);
+    m.ok("systemctl restart berthd");
+    m.wait_for("berthd back", "systemctl show -P StatusText berthd", |s| {
+        s.trim() == "3 sessions: 3 running"
+    });
+    assert_eq!(
+        pids(&m),
+        before,
+        "sessions keep their pids across a berthd restart"
+    );
+
+    // systemctl reload with one changed session changes only that one.
+    m.ok("sed -i 's/beta-one/beta-two/' /etc/berth/berth.toml && systemctl reload berthd");
+    m.wait_for("beta's new program", "berth capture beta", |s| {
+        s.contains("beta-two")
+    });
+    let after = pids(&m);
+    assert_eq!(
+        (after[0].clone(), after[2].clone()),
+        (before[0].clone(), before[2].clone())
+    );
+    assert_ne!(after[1], before[1]);
+
+    // Stopping berthd leaves the sessions running.
+    m.ok("systemctl stop berthd");
+    assert_eq!(m.show(alpha, "ActiveState"), "active");
+    assert_eq!(m.status_json("alpha")["state"], "running");
+}
