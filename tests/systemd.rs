@@ -222,6 +222,11 @@ limits = { memory = "256M", tasks = 64 }
 
 [session.beta]
 command = "while true; do echo beta-one; sleep 1; done"
+sandbox = { private_tmp = false }
+
+[session.delta]
+command = ["sleep", "100000"]
+dynamic_user = true
 
 [session.gamma]
 command = ["python3", "-i", "-q"]
@@ -244,16 +249,34 @@ fn berthd_under_a_real_systemd() {
     m.wait_for(
         "berthd's STATUS",
         "systemctl show -P StatusText berthd",
-        |s| s.trim() == "3 sessions: 3 running",
+        |s| s.trim() == "4 sessions: 4 running",
     );
     // Each session is a unit under its own account.
-    for name in ["alpha", "beta", "gamma"] {
+    for name in ["alpha", "beta", "gamma", "delta"] {
         let unit = format!("berth-session@{name}.service");
         assert_eq!(m.show(&unit, "ActiveState"), "active", "{unit}");
         assert_eq!(m.show(&unit, "SubState"), "running", "{unit}");
         assert_eq!(m.show(&unit, "User"), format!("berth-{name}"), "{unit}");
         assert_eq!(m.show(&unit, "Slice"), "berth.slice", "{unit}");
     }
+    // Sandboxing defaults, relaxed where the config says so.
+    assert_eq!(m.show("berth-session@alpha.service", "PrivateTmp"), "yes");
+    assert_eq!(
+        m.show("berth-session@alpha.service", "ProtectSystem"),
+        "full"
+    );
+    assert_eq!(m.show("berth-session@beta.service", "PrivateTmp"), "no");
+    // A dynamic account: allocated by systemd while the unit runs.
+    assert_eq!(m.show("berth-session@delta.service", "DynamicUser"), "yes");
+    assert_eq!(m.show("berth-session@delta.service", "User"), "berth-delta");
+    let delta = m.status_json("delta");
+    assert_eq!(delta["user"], "berth-delta");
+    assert_ne!(delta["uid"], 0);
+    assert_eq!(
+        m.ok("stat -c '%U %G %a' /run/berth/sessions/delta.sock")
+            .trim(),
+        "root berth 660"
+    );
     let alpha = "berth-session@alpha.service";
     assert_eq!(m.show(alpha, "MemoryMax"), (256u64 << 20).to_string());
     assert_eq!(m.show(alpha, "TasksMax"), "64");
@@ -323,7 +346,7 @@ fn berthd_under_a_real_systemd() {
     let before = pids(&m);
     m.ok("systemctl restart berthd");
     m.wait_for("berthd back", "systemctl show -P StatusText berthd", |s| {
-        s.trim() == "3 sessions: 3 running"
+        s.trim() == "4 sessions: 4 running"
     });
     assert_eq!(
         pids(&m),

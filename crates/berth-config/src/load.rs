@@ -40,9 +40,11 @@ const SESSION_KEYS: &[&str] = &[
     "access",
     "after",
     "limits",
+    "sandbox",
 ];
 const ACCESS_KEYS: &[&str] = &["operators", "observers", "group"];
 const LIMIT_KEYS: &[&str] = &["memory", "cpu", "tasks"];
+const SANDBOX_KEYS: &[&str] = &["no_new_privileges", "protect_system", "private_tmp"];
 const RESTART_LIMIT_KEYS: &[&str] = &["burst", "interval"];
 
 /// How to check accounts named in the config.
@@ -288,6 +290,9 @@ struct Keys {
     memory: Option<u64>,
     cpu: Option<u32>,
     tasks: Option<u32>,
+    no_new_privileges: Option<bool>,
+    protect_system: Option<String>,
+    private_tmp: Option<bool>,
 }
 
 fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -> Keys {
@@ -493,6 +498,33 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                     }
                 }
             }
+            "sandbox" => {
+                if let Some(t) = table(loc, e, "sandbox", v) {
+                    for (sk, sv) in t.iter() {
+                        match sk.get_ref().as_ref() {
+                            "no_new_privileges" => {
+                                k.no_new_privileges =
+                                    boolean(loc, e, "sandbox.no_new_privileges", sv)
+                            }
+                            "private_tmp" => {
+                                k.private_tmp = boolean(loc, e, "sandbox.private_tmp", sv)
+                            }
+                            "protect_system" => {
+                                k.protect_system =
+                                    parsed(loc, e, "sandbox.protect_system", sv, |s| match s {
+                                        "full" | "strict" | "yes" | "no" => Ok(s.to_owned()),
+                                        other => Err(format!(
+                                            "bad value {other:?}: expected full, strict, yes or no"
+                                        )),
+                                    })
+                            }
+                            other => {
+                                unknown(loc, e, "sandbox", other, sk.span().start, SANDBOX_KEYS)
+                            }
+                        }
+                    }
+                }
+            }
             other => unknown(loc, e, what, other, key.span().start, SESSION_KEYS),
         }
     }
@@ -653,6 +685,20 @@ fn resolve(
             memory: k.memory.or(d.memory),
             cpu_percent: k.cpu.or(d.cpu),
             tasks: k.tasks.or(d.tasks),
+        },
+        sandbox: {
+            let base = Sandbox::default();
+            Sandbox {
+                no_new_privileges: k
+                    .no_new_privileges
+                    .or(d.no_new_privileges)
+                    .unwrap_or(base.no_new_privileges),
+                protect_system: k
+                    .protect_system
+                    .or(d.protect_system.clone())
+                    .unwrap_or(base.protect_system),
+                private_tmp: k.private_tmp.or(d.private_tmp).unwrap_or(base.private_tmp),
+            }
         },
         origin,
     })

@@ -142,6 +142,25 @@ pub struct Limits {
     pub tasks: Option<u32>,
 }
 
+/// systemd sandboxing for the session's unit (systemd backend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sandbox {
+    pub no_new_privileges: bool,
+    /// ProtectSystem=: "full", "strict", "yes" or "no".
+    pub protect_system: String,
+    pub private_tmp: bool,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self {
+            no_new_privileges: true,
+            protect_system: "full".into(),
+            private_tmp: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestartLimit {
     pub burst: u32,
@@ -179,6 +198,7 @@ pub struct Session {
     pub access: Access,
     pub after: Vec<String>,
     pub limits: Limits,
+    pub sandbox: Sandbox,
     pub origin: Origin,
 }
 

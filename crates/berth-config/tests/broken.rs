@@ -72,6 +72,7 @@ fn table_of_broken_configs() {
         (format!("[session.a]\n{OK}env = {{ \"A=B\" = \"x\" }}\n"), "DIR/berth.toml:3:9: bad environment name \"A=B\""),
         ("[session.a\ncommand = [\"bash\"]\n".into(), "DIR/berth.toml:1:11: invalid TOML: unclosed table, expected `]`"),
         ("[session.a]\ncommand = [\"bash\"\n".into(), "DIR/berth.toml:2:18: invalid TOML: unclosed array, expected `]`"),
+        (format!("[session.a]\n{OK}sandbox = {{ protect_system = \"maybe\" }}\n"), "DIR/berth.toml:3:30: sandbox.protect_system: bad value \"maybe\": expected full, strict, yes or no"),
         ("session = \"a\"\n".into(), "DIR/berth.toml:1:11: [session]: expected a table, found a string"),
     ];
     assert!(cases.len() >= 25);

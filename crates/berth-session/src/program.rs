@@ -25,12 +25,18 @@ impl Identity {
                 home: u.dir,
                 shell: u.shell,
             },
-            _ => Self {
-                user: uid.to_string(),
-                uid: uid.as_raw(),
-                home: PathBuf::from("/"),
-                shell: PathBuf::from("/bin/sh"),
-            },
+            // No passwd entry (a systemd DynamicUser= where nss-systemd is
+            // not configured): systemd still tells the unit who it is.
+            _ => {
+                let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+                Self {
+                    user: env("USER")
+                        .map_or_else(|| uid.to_string(), |u| u.to_string_lossy().into_owned()),
+                    uid: uid.as_raw(),
+                    home: env("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from),
+                    shell: env("SHELL").map_or_else(|| PathBuf::from("/bin/sh"), PathBuf::from),
+                }
+            }
         }
     }
 }

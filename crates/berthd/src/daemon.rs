@@ -68,12 +68,15 @@ impl Daemon {
     }
 
     fn args(&self, s: &Session) -> Vec<String> {
-        let account = (self.mode == Mode::System).then(|| crate::accounts::account_name(s));
+        let system = self.mode == Mode::System;
+        // Under systemd, User= already makes the host the account.
+        let account = (system && self.systemd.is_none()).then(|| crate::accounts::account_name(s));
         host_args(
             s,
             &self.backend.socket(&s.name),
             &self.log_dir,
             account.as_deref(),
+            system,
         )
     }
 
@@ -82,6 +85,11 @@ impl Daemon {
     fn prepare(&self, s: &Session) -> anyhow::Result<Option<(u32, u32)>> {
         if self.mode != Mode::System {
             return Ok(None);
+        }
+        if s.dynamic_user && self.systemd.is_some() {
+            // systemd allocates the account and the log directory itself.
+            let group = crate::accounts::access_group(s)?;
+            return Ok(Some((0, group.gid.as_raw())));
         }
         let user = crate::accounts::ensure_account(s)?;
         let group = crate::accounts::access_group(s)?;
@@ -111,6 +119,7 @@ impl Daemon {
                             host_pid: 0,
                             args: vec![],
                             adhoc: false,
+                            unit: Vec::new(),
                         });
                         record.host_pid = crate::status::query(&self.backend.socket(&name))
                             .map_or(0, |st| st.host_pid);
@@ -160,15 +169,33 @@ impl Daemon {
                 };
             }
         };
-        let wanted: BTreeMap<String, Vec<String>> = config
+        // What each session is: its host's command line, and under systemd
+        // its unit's settings too, so a changed limit restarts it as well.
+        let args: BTreeMap<String, Vec<String>> = config
             .sessions
             .values()
             .map(|s| (s.name.clone(), self.args(s)))
             .collect();
+        let wanted: BTreeMap<String, Vec<String>> = config
+            .sessions
+            .values()
+            .map(|s| {
+                let mut f = args[&s.name].clone();
+                if self.systemd.is_some() {
+                    f.extend(crate::host_cmd::unit_settings(s));
+                }
+                (s.name.clone(), f)
+            })
+            .collect();
         let running: BTreeMap<String, Vec<String>> = self
             .managed
             .iter()
-            .map(|(n, m)| (n.clone(), m.record.args.clone()))
+            .map(|(n, m)| {
+                (
+                    n.clone(),
+                    [m.record.args.clone(), m.record.unit.clone()].concat(),
+                )
+            })
             .collect();
         let pinned: Vec<String> = self
             .managed
@@ -187,7 +214,7 @@ impl Daemon {
         }
         for name in p.start.iter().chain(p.restart.iter()) {
             let s = config.sessions[name].clone();
-            let args = wanted[name].clone();
+            let args = args[name].clone();
             self.start_session(s, args, false, 0).await;
         }
         // Sessions kept: take the config's copy (adopted ones had a placeholder).
@@ -247,6 +274,7 @@ impl Daemon {
                     host_pid: 0,
                     args,
                     adhoc,
+                    unit: Vec::new(),
                 };
                 self.managed.insert(
                     name,
@@ -288,6 +316,7 @@ impl Daemon {
             host_pid,
             args: args.to_vec(),
             adhoc,
+            unit: crate::host_cmd::unit_settings(s),
         };
         self.backend.save(&s.name, &record)?;
         Ok((None, record))
@@ -472,6 +501,7 @@ impl Daemon {
                 host_pid: 0,
                 args: vec![],
                 adhoc: true,
+                unit: Vec::new(),
             },
         );
         session.command = Command::Argv(command);
@@ -602,6 +632,7 @@ fn placeholder(name: &str, record: &Record) -> Session {
         access: Default::default(),
         after: vec![],
         limits: Default::default(),
+        sandbox: Default::default(),
         origin: berth_config::model::Origin {
             file: paths::hosts_dir(Path::new("/")),
             line: 0,

@@ -23,6 +23,9 @@ pub struct Record {
     pub args: Vec<String>,
     /// Started by `berth new`, not the config.
     pub adhoc: bool,
+    /// Unit-level settings it was started with (see `host_cmd::unit_settings`).
+    #[serde(default)]
+    pub unit: Vec<String>,
 }
 
 pub struct Embedded {
@@ -85,6 +88,7 @@ impl Embedded {
             host_pid: child.id(),
             args: args.to_vec(),
             adhoc,
+            unit: Vec::new(),
         };
         self.save(name, &record)?;
         Ok((child, record))

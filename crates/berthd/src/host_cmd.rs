@@ -8,8 +8,16 @@ use berth_config::values::format_duration;
 
 /// Flags and program for `berth-session`, without the socket descriptor
 /// (which differs per start). Equal lines mean "unchanged" on reload.
-/// `account`: the service account, in system mode.
-pub fn host_args(s: &Session, socket: &Path, log_dir: &Path, account: Option<&str>) -> Vec<String> {
+/// `account`: the account the host must switch to (system mode, embedded
+/// backend; under systemd the unit already runs as it). `system`: system
+/// mode, where each session's log has a directory of its own.
+pub fn host_args(
+    s: &Session,
+    socket: &Path,
+    log_dir: &Path,
+    account: Option<&str>,
+    system: bool,
+) -> Vec<String> {
     let mut a: Vec<String> = vec![
         "--name".into(),
         s.name.clone(),
@@ -30,12 +38,7 @@ pub fn host_args(s: &Session, socket: &Path, log_dir: &Path, account: Option<&st
         flag("observer", p.to_string());
     }
     if s.log == LogTarget::File {
-        flag(
-            "log",
-            log_path(s, log_dir, account.is_some())
-                .display()
-                .to_string(),
-        );
+        flag("log", log_path(s, log_dir, system).display().to_string());
         flag("log-max-size", s.log_max_size.to_string());
         flag("log-keep", s.log_keep.to_string());
     }
@@ -59,6 +62,30 @@ pub fn host_args(s: &Session, socket: &Path, log_dir: &Path, account: Option<&st
     a.push("--".into());
     a.extend(s.command.argv());
     a
+}
+
+/// Settings of a session that live in its systemd unit, not in the host's
+/// command line; part of the "changed?" fingerprint so a reload applies them.
+pub fn unit_settings(s: &Session) -> Vec<String> {
+    let mut v = vec![
+        format!("DynamicUser={}", s.dynamic_user),
+        format!("NoNewPrivileges={}", s.sandbox.no_new_privileges),
+        format!("ProtectSystem={}", s.sandbox.protect_system),
+        format!("PrivateTmp={}", s.sandbox.private_tmp),
+    ];
+    if let Some(m) = s.limits.memory {
+        v.push(format!("MemoryMax={m}"));
+    }
+    if let Some(c) = s.limits.cpu_percent {
+        v.push(format!("CPUQuota={c}%"));
+    }
+    if let Some(t) = s.limits.tasks {
+        v.push(format!("TasksMax={t}"));
+    }
+    for a in &s.after {
+        v.push(format!("After={a}"));
+    }
+    v
 }
 
 /// The output log. In system mode each session has a directory of its own,
@@ -103,6 +130,7 @@ mod tests {
             access: Access::default(),
             after: vec![],
             limits: Limits::default(),
+            sandbox: Sandbox::default(),
             origin: Origin {
                 file: "x.toml".into(),
                 line: 1,
@@ -117,6 +145,7 @@ mod tests {
             Path::new("/r/sessions/ci.sock"),
             Path::new("/logs"),
             None,
+            false,
         );
         let line = a.join(" ");
         assert_eq!(
@@ -138,6 +167,7 @@ mod tests {
             Path::new("/run/berth/sessions/ci.sock"),
             Path::new("/var/log/berth"),
             Some("svc-ci"),
+            true,
         )
         .join(" ");
         assert!(line.starts_with("--name ci --socket /run/berth/sessions/ci.sock --user svc-ci --operator group:oncall --operator alice --observer group:dev --log /var/log/berth/ci/ci.log "), "{line}");

@@ -97,7 +97,9 @@ impl Systemd {
                 "Listen",
                 vec![("Stream".to_owned(), socket.display().to_string())],
             ),
-            prop("SocketUser", account),
+            // A dynamic account exists only while its unit runs: root owns
+            // the socket then, and the access group still opens it.
+            prop("SocketUser", if s.dynamic_user { "root" } else { account }),
             prop("SocketGroup", group),
             prop("SocketMode", 0o660u32),
             prop("RemoveOnStop", true),
@@ -116,10 +118,15 @@ impl Systemd {
             ),
             prop("Restart", "on-failure"),
             prop("KillMode", "control-group"),
-            prop("NoNewPrivileges", true),
-            prop("ProtectSystem", "full"),
-            prop("PrivateTmp", true),
+            prop("NoNewPrivileges", s.sandbox.no_new_privileges),
+            prop("ProtectSystem", s.sandbox.protect_system.as_str()),
+            prop("PrivateTmp", s.sandbox.private_tmp),
         ];
+        if s.dynamic_user {
+            service_props.push(prop("DynamicUser", true));
+            // systemd creates it for the dynamic account: /var/log/berth/NAME.
+            service_props.push(prop("LogsDirectory", vec![format!("berth/{name}")]));
+        }
         if let Some(m) = s.limits.memory {
             service_props.push(prop("MemoryMax", m));
         }
@@ -145,13 +152,17 @@ impl Systemd {
             .await
             .with_context(|| format!("systemd refused {}", socket_unit(name)))?;
         wait_job(&mut jobs, job.as_str()).await?;
-        let job = self
-            .manager
-            .start_unit(service(name), "fail".into())
-            .await?;
-        wait_job(&mut jobs, job.as_str())
-            .await
-            .with_context(|| format!("starting {}", service(name)))?;
+        let started = match self.manager.start_unit(service(name), "fail".into()).await {
+            Ok(job) => wait_job(&mut jobs, job.as_str()).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = started {
+            // Leave nothing behind that would block the next attempt.
+            let _ = self.stop(name).await;
+            let _ = self.manager.reset_failed_unit(service(name)).await;
+            let _ = self.manager.reset_failed_unit(socket_unit(name)).await;
+            return Err(e).with_context(|| format!("starting {}", service(name)));
+        }
         Ok(())
     }
 
