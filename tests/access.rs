@@ -8,25 +8,6 @@ use std::process::Command;
 
 use berth_e2e::*;
 
-fn skip_unless_root(test: &str) -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let runuser = std::path::Path::new("/usr/sbin/runuser").exists()
-        || std::path::Path::new("/sbin/runuser").exists();
-    if root && runuser {
-        return false;
-    }
-    let why = if root {
-        "runuser is missing"
-    } else {
-        "not running as root"
-    };
-    if std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: cannot run ({why}) but BERTH_REQUIRE_ROOT_TESTS=1");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    true
-}
-
 /// Runs the CLI as `nobody`.
 fn berth_as_nobody(env: &Env, args: &[&str]) -> std::process::Output {
     Command::new("runuser")
@@ -40,7 +21,10 @@ fn berth_as_nobody(env: &Env, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn strangers_are_kept_out_by_mode_and_by_credentials() {
-    if skip_unless_root("strangers_are_kept_out_by_mode_and_by_credentials") {
+    if skip_unless_root(
+        "strangers_are_kept_out_by_mode_and_by_credentials",
+        &["/usr/sbin/runuser"],
+    ) {
         return;
     }
     let env = Env::new();

@@ -74,26 +74,6 @@ fn run(cmd: &str, args: &[&str]) {
     );
 }
 
-fn skip_unless_root(test: &str) -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let tools = ["/usr/sbin/useradd", "/usr/sbin/runuser"]
-        .iter()
-        .all(|p| std::path::Path::new(p).exists());
-    if root && tools {
-        return false;
-    }
-    let why = if root {
-        "useradd or runuser is missing"
-    } else {
-        "not running as root"
-    };
-    if std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: cannot run ({why}) but BERTH_REQUIRE_ROOT_TESTS=1");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    true
-}
-
 fn uid(name: &str) -> u32 {
     nix::unistd::User::from_name(name)
         .unwrap()
@@ -125,7 +105,10 @@ access.group = "bt-sock"
 
 #[test]
 fn service_accounts_and_the_access_matrix() {
-    if skip_unless_root("service_accounts_and_the_access_matrix") {
+    if skip_unless_root(
+        "service_accounts_and_the_access_matrix",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
         return;
     }
     let _accounts = Accounts::create();

@@ -418,7 +418,7 @@ fn without_a_terminal() {
 fn prefix_twice_sends_it_and_a_lost_host_restores_the_terminal() {
     let env = Env::new();
     let host = shell(&env, "lost", &[]);
-    let mut client = TermClient::attach(&env, &["lost"], 80, 24);
+    let client = TermClient::attach(&env, &["lost"], 80, 24);
     client.wait_screen("$");
     client.keys(b"cat -v\r");
     host.wait_status("cat in the foreground", |s| s["foreground"] == "cat");

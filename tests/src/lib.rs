@@ -230,6 +230,31 @@ impl Drop for Host {
     }
 }
 
+/// Whether a root-only test must be skipped: not root, or one of `tools`
+/// missing. Says SKIPPED loudly; with BERTH_REQUIRE_ROOT_TESTS=1 (CI) a skip
+/// is a failure instead.
+pub fn skip_unless_root(test: &str, tools: &[&str]) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| !Path::new(t).exists())
+        .collect();
+    if root && missing.is_empty() {
+        return false;
+    }
+    let why = if root {
+        format!("missing {}", missing.join(", "))
+    } else {
+        "not running as root".to_owned()
+    };
+    if std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
+        panic!("{test}: cannot run ({why}) but BERTH_REQUIRE_ROOT_TESTS=1");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+    true
+}
+
 /// Stderr of a command as a string, trimmed.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim_end().to_owned()

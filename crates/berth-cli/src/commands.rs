@@ -369,28 +369,8 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
                 continue;
             }
             let row = match connect(&name, &path).and_then(|mut s| fetch_status(&name, &mut s)) {
-                Ok(st) => SessionSummary {
-                    name: st.name,
-                    state: st.state.to_string(),
-                    pid: st.pid,
-                    user: Some(st.user),
-                    restarts: Some(st.restarts),
-                    clients: Some(st.clients.len()),
-                    uptime_s: st.uptime_s,
-                    host_pid: Some(st.host_pid),
-                    restart_in_s: st.restart_in_ms.map(|ms| ms.div_ceil(1000)),
-                },
-                Err(_) => SessionSummary {
-                    name,
-                    state: "unreachable".into(),
-                    pid: None,
-                    user: None,
-                    restarts: None,
-                    clients: None,
-                    uptime_s: None,
-                    host_pid: None,
-                    restart_in_s: None,
-                },
+                Ok(st) => SessionSummary::from_status(st),
+                Err(_) => SessionSummary::without_status(name, "unreachable", None),
             };
             rows.push(row);
         }

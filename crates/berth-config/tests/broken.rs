@@ -28,11 +28,6 @@ fn errors_of(main: &str, includes: &[(&str, &str)]) -> Vec<String> {
     }
 }
 
-fn one(main: &str) -> String {
-    let errors = errors_of(main, &[]);
-    assert_eq!(errors.len(), 1, "{errors:#?}");
-    errors[0].clone()
-}
 
 const OK: &str = "command = [\"bash\"]\n";
 

@@ -292,6 +292,38 @@ pub struct Status {
     pub host_pid: u32,
 }
 
+impl SessionSummary {
+    /// The summary of a host that answered.
+    pub fn from_status(st: Status) -> Self {
+        Self {
+            name: st.name,
+            state: st.state.to_string(),
+            pid: st.pid,
+            user: Some(st.user),
+            restarts: Some(st.restarts),
+            clients: Some(st.clients.len()),
+            uptime_s: st.uptime_s,
+            host_pid: Some(st.host_pid),
+            restart_in_s: st.restart_in_ms.map(|ms| ms.div_ceil(1000)),
+        }
+    }
+
+    /// A session whose host did not answer, in `state`.
+    pub fn without_status(name: String, state: &str, host_pid: Option<u32>) -> Self {
+        Self {
+            name,
+            state: state.to_owned(),
+            pid: None,
+            user: None,
+            restarts: None,
+            clients: None,
+            uptime_s: None,
+            host_pid,
+            restart_in_s: None,
+        }
+    }
+}
+
 /// Decodes a control payload as `T`.
 pub fn decode<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, FrameError> {
     serde_json::from_slice(payload).map_err(|e| FrameError::BadMessage(e.to_string()))

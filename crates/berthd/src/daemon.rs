@@ -525,34 +525,18 @@ impl Daemon {
                     .then(|| crate::status::query(&self.backend.socket(name)))
                     .flatten();
                 match status {
-                    Some(st) => SessionSummary {
-                        name: name.clone(),
-                        state: st.state.to_string(),
-                        pid: st.pid,
-                        user: Some(st.user),
-                        restarts: Some(st.restarts),
-                        clients: Some(st.clients.len()),
-                        uptime_s: st.uptime_s,
-                        host_pid: Some(st.host_pid),
-                        restart_in_s: st.restart_in_ms.map(|ms| ms.div_ceil(1000)),
-                    },
-                    None => SessionSummary {
-                        name: name.clone(),
-                        state: if m.stopped {
-                            "stopped".into()
+                    Some(st) => SessionSummary::from_status(st),
+                    None => {
+                        let state = if m.stopped {
+                            "stopped"
                         } else if m.record.host_pid == 0 {
-                            "starting".into()
+                            "starting"
                         } else {
-                            "unreachable".into()
-                        },
-                        pid: None,
-                        user: None,
-                        restarts: None,
-                        clients: None,
-                        uptime_s: None,
-                        host_pid: (m.record.host_pid != 0).then_some(m.record.host_pid),
-                        restart_in_s: None,
-                    },
+                            "unreachable"
+                        };
+                        let host_pid = (m.record.host_pid != 0).then_some(m.record.host_pid);
+                        SessionSummary::without_status(name.clone(), state, host_pid)
+                    }
                 }
             })
             .collect()
