@@ -28,7 +28,6 @@ fn errors_of(main: &str, includes: &[(&str, &str)]) -> Vec<String> {
     }
 }
 
-
 const OK: &str = "command = [\"bash\"]\n";
 
 #[test]
