@@ -23,9 +23,10 @@ fn victim(env: &Env) -> Host {
     host
 }
 
-/// Reads the host's header and then frames until the host closes; returns
-/// the error it sent.
-fn error_then_close(mut stream: UnixStream) -> (ErrorCode, String) {
+/// Reads the host's header (which it sends first, whatever the client
+/// says), then everything until the host closes; returns the last control
+/// message it sent.
+fn last_response(mut stream: UnixStream) -> Response {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -41,12 +42,20 @@ fn error_then_close(mut stream: UnixStream) -> (ErrorCode, String) {
         .expect("the host closes the connection");
     let mut decoder = Decoder::new();
     decoder.extend(&rest);
-    match decoder.next_frame().unwrap() {
-        Some(Frame::Control(payload)) => match decode::<Response>(&payload).unwrap() {
-            Response::Error { code, message } => (code, message),
-            other => panic!("expected an error, got {other:?}"),
-        },
-        other => panic!("expected an error frame, got {other:?}"),
+    let mut last = None;
+    while let Ok(Some(frame)) = decoder.next_frame() {
+        if let Frame::Control(payload) = frame {
+            last = Some(decode::<Response>(&payload).unwrap());
+        }
+    }
+    last.expect("a control message before the close")
+}
+
+/// The error the host sent before closing.
+fn error_then_close(stream: UnixStream) -> (ErrorCode, String) {
+    match last_response(stream) {
+        Response::Error { code, message } => (code, message),
+        other => panic!("expected an error, got {other:?}"),
     }
 }
 
@@ -107,7 +116,7 @@ fn malformed_connections_are_closed_alone() {
     bytes.extend_from_slice(&(2u32 << 20).to_be_bytes());
     bytes.push(1);
     s.write_all(&bytes).unwrap();
-    let (code, message) = error_then_close_after_welcome(s);
+    let (code, message) = error_then_close(s);
     assert_eq!(code, ErrorCode::Malformed);
     assert_eq!(
         message,
@@ -119,7 +128,7 @@ fn malformed_connections_are_closed_alone() {
     let mut bytes = hello();
     berth_proto::encode(berth_proto::FrameKind::Control, b"{not json", &mut bytes);
     s.write_all(&bytes).unwrap();
-    let (code, message) = error_then_close_after_welcome(s);
+    let (code, message) = error_then_close(s);
     assert_eq!(code, ErrorCode::Malformed);
     assert!(
         message.starts_with("malformed input: malformed control message: "),
@@ -144,35 +153,13 @@ fn malformed_connections_are_closed_alone() {
     let mut bytes = hello();
     bytes.extend_from_slice(&[0, 0, 0, 1, 7]);
     s.write_all(&bytes).unwrap();
-    let (_, message) = error_then_close_after_welcome(s);
+    let (_, message) = error_then_close(s);
     assert_eq!(
         message,
         "malformed input: unknown frame kind 7; closing the connection"
     );
 
     still_fine(&host, &pid);
-}
-
-fn error_then_close_after_welcome(mut stream: UnixStream) -> (ErrorCode, String) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut header = [0u8; HEADER_LEN];
-    stream.read_exact(&mut header).unwrap();
-    let mut rest = Vec::new();
-    stream
-        .read_to_end(&mut rest)
-        .expect("the host closes the connection");
-    let mut decoder = Decoder::new();
-    decoder.extend(&rest);
-    let mut last = None;
-    while let Ok(Some(Frame::Control(payload))) = decoder.next_frame() {
-        last = Some(decode::<Response>(&payload).unwrap());
-    }
-    match last {
-        Some(Response::Error { code, message }) => (code, message),
-        other => panic!("expected a final error, got {other:?}"),
-    }
 }
 
 #[test]
@@ -416,7 +403,7 @@ fn the_host_drops_input_from_a_read_only_client() {
     encode_control(&Request::Resize { cols: 20, rows: 5 }, &mut bytes);
     encode_control(&Request::Detach, &mut bytes);
     s.write_all(&bytes).unwrap();
-    let (code, message) = match error_or_last(s) {
+    let (code, message) = match last_response(s) {
         Response::Detached { reason } => (None, reason),
         Response::Error { code, message } => (Some(code), message),
         other => panic!("{other:?}"),
@@ -435,24 +422,4 @@ fn the_host_drops_input_from_a_read_only_client() {
             .any(|l| l.contains("mode=read-only") && l.contains("ignored_input_bytes=21")),
         "{log}"
     );
-}
-
-/// The last control message before the host closed.
-fn error_or_last(mut stream: UnixStream) -> Response {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut rest = Vec::new();
-    let mut header = [0u8; HEADER_LEN];
-    stream.read_exact(&mut header).unwrap();
-    stream.read_to_end(&mut rest).expect("the host closes");
-    let mut decoder = Decoder::new();
-    decoder.extend(&rest);
-    let mut last = None;
-    while let Ok(Some(frame)) = decoder.next_frame() {
-        if let Frame::Control(p) = frame {
-            last = Some(decode::<Response>(&p).unwrap());
-        }
-    }
-    last.expect("a control message")
 }
