@@ -104,12 +104,13 @@ impl Embedded {
         Ok(())
     }
 
-    /// Every record, whether or not its host runs (systemd decides that).
-    pub fn records_any(&self) -> Vec<(String, Record)> {
+    /// Every file in `RUNTIME/hosts`: session name, path, and the record if
+    /// it parses; sorted by name.
+    fn scan(&self) -> Vec<(String, PathBuf, Option<Record>)> {
         let Ok(entries) = std::fs::read_dir(paths::hosts_dir(&self.runtime)) else {
             return Vec::new();
         };
-        entries
+        let mut out: Vec<_> = entries
             .flatten()
             .filter_map(|e| {
                 let path = e.path();
@@ -118,38 +119,36 @@ impl Embedded {
                     .to_str()?
                     .strip_suffix(".json")?
                     .to_owned();
-                let record: Record = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-                Some((name, record))
+                let record = std::fs::read(&path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+                Some((name, path, record))
             })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every record, whether or not its host runs (systemd decides that).
+    pub fn records_any(&self) -> Vec<(String, Record)> {
+        self.scan()
+            .into_iter()
+            .filter_map(|(name, _, r)| Some((name, r?)))
             .collect()
     }
 
-    /// Records of hosts a previous berthd started, whose host still runs.
+    /// Records of hosts a previous berthd started, whose host still runs;
+    /// records of dead hosts, and unreadable ones, are removed.
     pub fn records(&self) -> Vec<(String, Record)> {
-        let Ok(entries) = std::fs::read_dir(paths::hosts_dir(&self.runtime)) else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
-        for e in entries.flatten() {
-            let path = e.path();
-            let Some(name) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            let record: Option<Record> = std::fs::read(&path)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+        for (name, path, record) in self.scan() {
             match record {
-                Some(r) if alive(r.host_pid) => out.push((name.to_owned(), r)),
+                Some(r) if alive(r.host_pid) => out.push((name, r)),
                 _ => {
                     let _ = std::fs::remove_file(&path);
                 }
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
