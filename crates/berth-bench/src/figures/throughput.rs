@@ -1,0 +1,68 @@
+//! Figure 1: `cat` of a large file in a session, detached or with one
+//! client attached that reads as fast as a terminal would. The clock runs
+//! from the program's start to `cat`'s exit, both signalled through FIFOs,
+//! so session start-up is not counted. When `cat` exits the host has read
+//! all but what the kernel's PTY buffer holds.
+
+use std::time::Duration;
+
+use super::{sh_quote, Ctx};
+use crate::fifo::Fifo;
+use crate::systems::{Run, System};
+use crate::term::Term;
+
+/// Seconds to `cat` the bulk file, or `None` where the figure does not apply.
+pub fn measure(ctx: &Ctx, system: System, attached: bool) -> anyhow::Result<Option<f64>> {
+    if system == System::Raw && attached {
+        return Ok(None);
+    }
+    let dir = ctx.work.fresh("tp")?;
+    let start = Fifo::new(&dir.join("start"))?;
+    let done = Fifo::new(&dir.join("done"))?;
+    let program = format!(
+        "{}echo > {}; cat {}; echo > {}",
+        if attached { "read x; " } else { "" },
+        sh_quote(start.path()),
+        sh_quote(&ctx.bulk),
+        sh_quote(done.path()),
+    );
+    let limit = Duration::from_secs(900);
+    if system == System::Raw {
+        let term = Term::spawn("sh".as_ref(), &["-c", &program], &[])?;
+        let _drain = term.drain()?;
+        let t0 = start.wait(Duration::from_secs(30))?;
+        let t1 = done.wait(limit)?;
+        return Ok(Some((t1 - t0).as_secs_f64()));
+    }
+    let mut run = Run::new(system, dir, &ctx.bins)?;
+    let session = run.start("tp", &program)?;
+    let t0 = if attached {
+        let (exe, args, env) = run.attach_command(&session);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut client = Term::spawn(&exe, &args, &env)?;
+        let _drain = client.drain()?;
+        // The program waits for a line typed through the client, which
+        // proves the client is attached. Typed again until it arrives, as
+        // some clients flush input while they set up.
+        let mut t0 = None;
+        for _ in 0..50 {
+            client.write(b"go\r")?;
+            if let Some(t) = start.poll(Duration::from_millis(200)) {
+                t0 = Some(t);
+                break;
+            }
+        }
+        let t0 = t0.ok_or_else(|| {
+            anyhow::anyhow!("the attached client never passed a line to the program")
+        })?;
+        let t1 = done.wait(limit)?;
+        drop(client);
+        return Ok(Some((t1 - t0).as_secs_f64()));
+    } else {
+        start.wait(Duration::from_secs(30))?
+    };
+    let t1 = done.wait(limit)?;
+    drop(run);
+    Ok(Some((t1 - t0).as_secs_f64()))
+}

@@ -1,0 +1,263 @@
+//! `berth-bench`: berth side by side with tmux, GNU screen, dtach and a raw
+//! PTY, in one run on one machine (issue 6, DESIGN.md "Performance goals").
+//!
+//! Every figure is measured `--runs` times, the systems in a different
+//! order each time, and reported as median (min–max); ratios are against
+//! the raw PTY of the same run. Benchmarks are not tests: nothing here
+//! asserts a timing. `--quick` runs tiny sizes to prove the harness works.
+
+mod env;
+mod fifo;
+mod figures;
+mod procs;
+mod report;
+mod stats;
+mod systems;
+mod term;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use figures::{Ctx, Sizes};
+use report::{Figure, Results};
+use systems::System;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Benchmarks berth against tmux, GNU screen, dtach and a raw PTY"
+)]
+struct Args {
+    /// Tiny sizes and two runs: proves the harness works, measures nothing.
+    #[arg(long)]
+    quick: bool,
+    /// Also write every sample and summary as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Measurements per figure and system.
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Megabytes `cat` writes in the throughput figures.
+    #[arg(long, default_value_t = 256)]
+    throughput_mb: u64,
+    /// Only these figures: throughput, echo, memory, capture, startup, attach.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Only these systems: raw, berth, tmux, screen, dtach.
+    #[arg(long, value_delimiter = ',')]
+    systems: Vec<String>,
+}
+
+const GROUPS: [&str; 6] = [
+    "throughput",
+    "echo",
+    "memory",
+    "capture",
+    "startup",
+    "attach",
+];
+
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    for g in &args.only {
+        anyhow::ensure!(
+            GROUPS.contains(&g.as_str()),
+            "unknown figure {g:?}: expected one of {}",
+            GROUPS.join(", ")
+        );
+    }
+    let mut systems = Vec::new();
+    let mut missing = Vec::new();
+    for s in System::ALL {
+        let name = format!("{s:?}").to_lowercase();
+        if !args.systems.is_empty() && !args.systems.contains(&name) {
+            continue;
+        }
+        match s.program() {
+            Some(p) if env::which(p).is_none() => {
+                eprintln!("berth-bench: {p} not found on PATH: skipping it (apt-get install tmux screen dtach)");
+                missing.push(s);
+            }
+            _ => systems.push(s),
+        }
+    }
+    for name in &args.systems {
+        anyhow::ensure!(
+            System::ALL
+                .iter()
+                .any(|s| format!("{s:?}").to_lowercase() == *name),
+            "unknown system {name:?}: expected raw, berth, tmux, screen or dtach"
+        );
+    }
+    let sizes = if args.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full(args.throughput_mb)
+    };
+    let runs = args.runs.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
+    let work = env::Workdir::create()?;
+    let bins = env::Bins::beside_me()?;
+    let bulk = work.path.join("bulk.txt");
+    let lines = work.path.join("lines.txt");
+    eprintln!(
+        "berth-bench: writing {} MB of test data",
+        sizes.throughput_bytes / 1_000_000
+    );
+    env::write_base64_lines(&bulk, (sizes.throughput_bytes / 80).max(1) as usize, 79)?;
+    env::write_base64_lines(&lines, sizes.history_lines, 80)?;
+    let ctx = Ctx {
+        work,
+        bins,
+        sizes: sizes.clone(),
+        bulk,
+        lines,
+    };
+    let machine = env::Machine::read();
+    let mut results = Results::default();
+
+    let wanted = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
+    for group in GROUPS.into_iter().filter(|g| wanted(g)) {
+        for run in 0..runs {
+            // A different order each run, so drift over time (thermal,
+            // other load) spreads over every system alike.
+            let mut order = systems.clone();
+            order.rotate_left(run % systems.len().max(1));
+            for &s in &order {
+                measure(&ctx, &mut results, group, s, run, runs);
+            }
+        }
+        for &s in &missing {
+            for f in figures_of(group) {
+                results.cell(f, s).missing = true;
+            }
+        }
+    }
+
+    let mut shown: Vec<System> = systems.clone();
+    shown.extend(&missing);
+    shown.sort();
+    println!(
+        "berth-bench on {} cores, {} GiB, Linux {} ({}); {} runs per figure, median (min–max), ×ratio to the raw PTY\n",
+        machine.cores, machine.memory_gib, machine.kernel, machine.cpu, runs
+    );
+    println!("{}", results.markdown(&shown, &sizes));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&results.json(&machine, &sizes, runs))?;
+        std::fs::write(path, json)
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn figures_of(group: &str) -> Vec<Figure> {
+    match group {
+        "throughput" => vec![Figure::ThroughputDetached, Figure::ThroughputAttached],
+        "echo" => vec![Figure::EchoP50, Figure::EchoP99],
+        "memory" => vec![Figure::MemoryPss, Figure::MemoryRss],
+        "capture" => vec![Figure::Capture],
+        "startup" => vec![Figure::Startup],
+        _ => vec![Figure::Attach],
+    }
+}
+
+/// Measures `group` for `s` once and records it; a failure is recorded
+/// and reported, and the benchmark goes on.
+fn measure(ctx: &Ctx, results: &mut Results, group: &str, s: System, run: usize, runs: usize) {
+    type Task<'a> = Box<dyn Fn() -> anyhow::Result<Vec<(Figure, Option<f64>)>> + 'a>;
+    let pair = |a: Figure, b: Figure, v: Option<(f64, f64)>| {
+        vec![(a, v.map(|x| x.0)), (b, v.map(|x| x.1))]
+    };
+    let tasks: Vec<(Vec<Figure>, Task)> = match group {
+        "throughput" => vec![
+            (
+                vec![Figure::ThroughputDetached],
+                Box::new(|| {
+                    Ok(vec![(
+                        Figure::ThroughputDetached,
+                        figures::throughput::measure(ctx, s, false)?,
+                    )])
+                }),
+            ),
+            (
+                vec![Figure::ThroughputAttached],
+                Box::new(|| {
+                    Ok(vec![(
+                        Figure::ThroughputAttached,
+                        figures::throughput::measure(ctx, s, true)?,
+                    )])
+                }),
+            ),
+        ],
+        "echo" => vec![(
+            vec![Figure::EchoP50, Figure::EchoP99],
+            Box::new(|| {
+                Ok(pair(
+                    Figure::EchoP50,
+                    Figure::EchoP99,
+                    figures::echo::measure(ctx, s)?,
+                ))
+            }),
+        )],
+        "memory" => vec![(
+            vec![Figure::MemoryPss, Figure::MemoryRss],
+            Box::new(|| {
+                Ok(pair(
+                    Figure::MemoryPss,
+                    Figure::MemoryRss,
+                    figures::memory::measure(ctx, s)?,
+                ))
+            }),
+        )],
+        "capture" => vec![(
+            vec![Figure::Capture],
+            Box::new(|| Ok(vec![(Figure::Capture, figures::capture::measure(ctx, s)?)])),
+        )],
+        "startup" => vec![(
+            vec![Figure::Startup],
+            Box::new(|| Ok(vec![(Figure::Startup, figures::startup::measure(ctx, s)?)])),
+        )],
+        _ => vec![(
+            vec![Figure::Attach],
+            Box::new(|| Ok(vec![(Figure::Attach, figures::attach::measure(ctx, s)?)])),
+        )],
+    };
+    for (figs, task) in tasks {
+        match task() {
+            Ok(values) => {
+                for (f, v) in values {
+                    let cell = results.cell(f, s);
+                    match v {
+                        Some(x) => {
+                            eprintln!(
+                                "{group} {} run {}/{runs}: {:?} {x:.3} {}",
+                                s.name(),
+                                run + 1,
+                                f,
+                                f.unit()
+                            );
+                            cell.samples.push(x);
+                        }
+                        None => cell.not_applicable = true,
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("{group} {} run {}/{runs}: failed: {e:#}", s.name(), run + 1);
+                for f in figs {
+                    results.cell(f, s).error = Some(format!("{e:#}"));
+                }
+            }
+        }
+    }
+}

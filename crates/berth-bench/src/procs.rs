@@ -1,0 +1,60 @@
+//! Processes by command line, and what they hold in memory.
+
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// Pids whose command line contains `needle`, other than this process.
+pub fn matching(needle: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Proportional set size in KiB: resident pages, shared ones divided among
+/// the processes sharing them. The fair "cost of one more" for processes
+/// that share a binary.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    field_kib(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
+}
+
+/// Resident set size in KiB, as `ps` shows it.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    field_kib(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+fn field_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// SIGTERM to every process whose command line mentions `needle`, then
+/// SIGKILL to any still there a moment later.
+pub fn kill_matching(needle: &str) {
+    for pid in matching(needle) {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
+    }
+    let gone = crate::env::wait_until(
+        "processes to exit",
+        Duration::from_secs(3),
+        Duration::from_millis(10),
+        || matching(needle).is_empty(),
+    );
+    if gone.is_err() {
+        for pid in matching(needle) {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Results: every sample of every figure per system, the summary, the goal
+//! from DESIGN.md, and the markdown table and JSON they print as.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::env::Machine;
+use crate::figures::Sizes;
+use crate::stats::{summarize, Summary};
+use crate::systems::System;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    ThroughputDetached,
+    ThroughputAttached,
+    EchoP50,
+    EchoP99,
+    MemoryPss,
+    MemoryRss,
+    Capture,
+    Startup,
+    Attach,
+}
+
+impl Figure {
+    pub fn title(self, sizes: &Sizes) -> String {
+        match self {
+            Figure::ThroughputDetached => {
+                format!("`cat` {} MB, detached", sizes.throughput_bytes / 1_000_000)
+            }
+            Figure::ThroughputAttached => format!(
+                "`cat` {} MB, one client attached",
+                sizes.throughput_bytes / 1_000_000
+            ),
+            Figure::EchoP50 => format!("keystroke echo p50 ({} keys)", sizes.keys),
+            Figure::EchoP99 => format!("keystroke echo p99 ({} keys)", sizes.keys),
+            Figure::MemoryPss => format!(
+                "memory per idle session, {} lines of history (PSS)",
+                sizes.history_lines
+            ),
+            Figure::MemoryRss => format!(
+                "memory per idle session, {} lines of history (RSS)",
+                sizes.history_lines
+            ),
+            Figure::Capture => format!("capture {} lines of history", sizes.history_lines),
+            Figure::Startup => format!(
+                "{} sessions from nothing to all running",
+                sizes.startup_sessions
+            ),
+            Figure::Attach => "attach to first full screen".into(),
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Figure::ThroughputDetached | Figure::ThroughputAttached | Figure::Startup => "s",
+            Figure::EchoP50 | Figure::EchoP99 => "µs",
+            Figure::MemoryPss | Figure::MemoryRss => "KiB",
+            Figure::Capture | Figure::Attach => "ms",
+        }
+    }
+
+    /// The figure of the raw PTY that ratios are computed against.
+    fn floor(self) -> Option<Figure> {
+        match self {
+            Figure::ThroughputDetached | Figure::ThroughputAttached => {
+                Some(Figure::ThroughputDetached)
+            }
+            Figure::EchoP50 | Figure::EchoP99 => Some(self),
+            _ => None,
+        }
+    }
+
+    /// DESIGN.md's goal for berth, and whether the medians meet it.
+    fn goal(self, m: &dyn Fn(System, Figure) -> Option<f64>) -> (&'static str, Option<bool>) {
+        let berth = m(System::Berth, self);
+        let tmux = m(System::Tmux, self);
+        let le = |a: Option<f64>, b: Option<f64>| Some(a? <= b?);
+        match self {
+            Figure::ThroughputDetached | Figure::ThroughputAttached => (
+                "within 5% of raw PTY; ahead of tmux",
+                berth
+                    .zip(m(System::Raw, Figure::ThroughputDetached))
+                    .map(|(b, r)| b <= r * 1.05 && tmux.is_none_or(|t| b < t)),
+            ),
+            Figure::EchoP50 => ("at or below tmux", le(berth, tmux)),
+            Figure::EchoP99 => ("at or below tmux", le(berth, tmux)),
+            Figure::MemoryPss => ("under 2 MiB (2048 KiB)", berth.map(|b| b < 2048.0)),
+            Figure::MemoryRss => ("(for reference)", None),
+            Figure::Capture | Figure::Startup | Figure::Attach => {
+                ("at or below tmux", le(berth, tmux))
+            }
+        }
+    }
+}
+
+/// One figure for one system.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cell {
+    pub samples: Vec<f64>,
+    /// Why a measurement failed, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The figure does not apply to this system (dtach keeps no screen).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable: bool,
+    /// The peer is not installed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+}
+
+#[derive(Default)]
+pub struct Results {
+    pub cells: BTreeMap<Figure, BTreeMap<System, Cell>>,
+}
+
+impl Results {
+    pub fn cell(&mut self, f: Figure, s: System) -> &mut Cell {
+        self.cells.entry(f).or_default().entry(s).or_default()
+    }
+
+    fn median(&self, s: System, f: Figure) -> Option<f64> {
+        let c = self.cells.get(&f)?.get(&s)?;
+        summarize(&c.samples).map(|x| x.median)
+    }
+
+    pub fn markdown(&self, systems: &[System], sizes: &Sizes) -> String {
+        let mut out = String::from("| figure |");
+        for s in systems {
+            let _ = write!(out, " {} |", s.name());
+        }
+        out.push_str(" goal for berth |\n|---|");
+        for _ in systems {
+            out.push_str("---|");
+        }
+        out.push_str("---|\n");
+        let m = |s: System, f: Figure| self.median(s, f);
+        for (f, row) in &self.cells {
+            let _ = write!(out, "| {} ({}) |", f.title(sizes), f.unit());
+            let floor = f.floor().and_then(|ff| m(System::Raw, ff));
+            for s in systems {
+                let text = match row.get(s) {
+                    None => "".into(),
+                    Some(c) if c.missing => "not installed".into(),
+                    Some(c) if c.not_applicable => "n/a".into(),
+                    Some(c) => match summarize(&c.samples) {
+                        Some(sum) => cell_text(&sum, floor, c.error.is_some()),
+                        None => format!("failed: {}", c.error.as_deref().unwrap_or("no samples")),
+                    },
+                };
+                let _ = write!(out, " {text} |");
+            }
+            let (goal, met) = f.goal(&m);
+            let verdict = match met {
+                Some(true) => " **met**",
+                Some(false) => " **missed**",
+                None => "",
+            };
+            let _ = writeln!(out, " {goal}{verdict} |");
+        }
+        out
+    }
+
+    pub fn json(&self, machine: &Machine, sizes: &Sizes, runs: usize) -> serde_json::Value {
+        let m = |s: System, f: Figure| self.median(s, f);
+        let figures: Vec<_> = self
+            .cells
+            .iter()
+            .map(|(f, row)| {
+                let floor = f.floor().and_then(|ff| m(System::Raw, ff));
+                let systems: BTreeMap<_, _> = row
+                    .iter()
+                    .map(|(s, c)| {
+                        let sum = summarize(&c.samples);
+                        let ratio = sum.as_ref().zip(floor).map(|(x, r)| x.median / r);
+                        (
+                            format!("{s:?}").to_lowercase(),
+                            serde_json::json!({ "cell": c, "summary": sum, "ratio_to_raw": ratio }),
+                        )
+                    })
+                    .collect();
+                let (goal, met) = f.goal(&m);
+                serde_json::json!({
+                    "figure": f, "title": f.title(sizes), "unit": f.unit(),
+                    "goal": goal, "goal_met": met, "systems": systems,
+                })
+            })
+            .collect();
+        serde_json::json!({ "machine": machine, "sizes": sizes, "runs": runs, "figures": figures })
+    }
+}
+
+fn cell_text(sum: &Summary, floor: Option<f64>, some_failed: bool) -> String {
+    let v = |x: f64| {
+        if x >= 100.0 {
+            format!("{x:.0}")
+        } else if x >= 10.0 {
+            format!("{x:.1}")
+        } else {
+            format!("{x:.2}")
+        }
+    };
+    let mut t = format!("{} ({}–{})", v(sum.median), v(sum.min), v(sum.max));
+    if let Some(r) = floor {
+        let _ = write!(t, " ×{:.2}", sum.median / r);
+    }
+    if some_failed {
+        t.push_str(" (some runs failed)");
+    }
+    t
+}
