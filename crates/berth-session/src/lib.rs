@@ -24,6 +24,7 @@ pub mod host;
 pub mod listener;
 pub mod output_log;
 pub mod peer;
+pub mod plain;
 pub mod policy;
 pub mod program;
 pub mod server;

@@ -468,7 +468,7 @@ impl Server {
         writer: &mut (impl AsyncWriteExt + Unpin),
     ) -> Result<(), ConnError> {
         let redraw = {
-            let s = self.shared.lock();
+            let mut s = self.shared.lock();
             if !inbox.take_resync() {
                 return Ok(());
             }

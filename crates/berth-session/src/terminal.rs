@@ -5,6 +5,12 @@
 //! pushes off the top arrives in [`Scrollback::on_scroll`] and is stored
 //! once, as text with SGR escapes. Rows scrolled off the alternate screen
 //! (vim, less) are not history, as in tmux.
+//!
+//! Floods of plain lines take the fast path of [`crate::plain`]: while the
+//! emulator sits in the state where each such line just scrolls the screen
+//! (cursor at the bottom left, default attributes, full-screen scrolling),
+//! lines are batched and applied mostly as history text. Everything that
+//! reads or changes the screen applies the batch first.
 
 use std::fmt::Write as _;
 
@@ -13,6 +19,7 @@ use vt100::capture::{basic_formatted_rows, basic_formatted_to_plain, BasicFormat
 
 use berth_proto::keys::Modes;
 
+use crate::plain::{rows_of, Absorbed, PlainLines};
 use crate::{capture, history::History};
 
 /// Sequences that put a terminal back to a sane state after a program died
@@ -24,13 +31,27 @@ const SANE_MODES: &str =
 /// sequence also restores a saved cursor position and would overwrite output.
 const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 
+/// Plain text batched beyond this many bytes is applied, bounding memory.
+const PLAIN_BATCH: usize = 256 * 1024;
+
 pub struct Terminal {
     parser: vt100::Parser<Scrollback>,
+    /// Plain lines not yet applied to the emulator; only while `fast`.
+    plain: PlainLines,
+    /// The emulator is where every plain line just scrolls: cursor at the
+    /// bottom left of a blank bottom row, default attributes, main screen,
+    /// and the whole screen scrolls into history.
+    fast: bool,
+    /// Whether plain lines may take the fast path at all (tests compare
+    /// with the emulator alone).
+    batching: bool,
 }
 
 struct Scrollback {
     history: History,
     scratch: String,
+    /// Rows of the main screen scrolled off so far.
+    scrolled: u64,
 }
 
 impl vt100::Callbacks for Scrollback {
@@ -38,6 +59,7 @@ impl vt100::Callbacks for Scrollback {
         if alternate_screen {
             return;
         }
+        self.scrolled += 1;
         self.scratch.clear();
         let mut state = BasicFormattedCaptureState::new();
         // Writing into a String cannot fail.
@@ -88,14 +110,134 @@ impl Terminal {
         let callbacks = Scrollback {
             history: History::new(scrollback),
             scratch: String::new(),
+            scrolled: 0,
         };
         Self {
             parser: vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, callbacks),
+            plain: PlainLines::default(),
+            fast: false,
+            batching: true,
         }
     }
 
-    pub fn process(&mut self, bytes: &[u8]) {
-        self.parser.process(bytes);
+    /// A terminal that feeds everything to the emulator: the reference the
+    /// fast path is tested against.
+    #[cfg(test)]
+    fn exact(cols: u16, rows: u16, scrollback: usize) -> Self {
+        Self {
+            batching: false,
+            ..Self::new(cols, rows, scrollback)
+        }
+    }
+
+    /// Takes in program output.
+    pub fn process(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.fast {
+                match self.plain.absorb(bytes) {
+                    Absorbed::All => break,
+                    Absorbed::Until(i) => {
+                        self.apply_plain();
+                        bytes = &bytes[i..];
+                    }
+                }
+            }
+            // The emulator takes the rest a line at a time, so that plain
+            // lines after it can take the fast path again.
+            let line = bytes
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |nl| nl + 1);
+            self.feed(&bytes[..line]);
+            bytes = &bytes[line..];
+        }
+        if self.plain.held() > PLAIN_BATCH {
+            self.apply_lines();
+        }
+    }
+
+    /// Feeds the emulator directly, and notes whether it ended in the fast
+    /// state: a CR LF whose LF scrolled the main screen into history at the
+    /// bottom row proves the scroll region is the whole screen.
+    fn feed(&mut self, bytes: &[u8]) {
+        let Some(head) = bytes.strip_suffix(b"\r\n") else {
+            self.parser.process(bytes);
+            self.fast = false;
+            return;
+        };
+        self.parser.process(head);
+        self.parser.process(b"\r");
+        let before = self.parser.callbacks().scrolled;
+        self.parser.process(b"\n");
+        let screen = self.parser.screen();
+        let (rows, _) = screen.size();
+        self.fast = self.batching
+            && self.parser.callbacks().scrolled == before + 1
+            && rows.get() >= 2
+            && screen.cursor_position() == (rows.get() - 1, 0)
+            && !screen.alternate_screen()
+            && screen.fgcolor() == vt100::Color::Default
+            && screen.bgcolor() == vt100::Color::Default
+            && !(screen.bold()
+                || screen.dim()
+                || screen.italic()
+                || screen.underline()
+                || screen.inverse());
+    }
+
+    /// Applies every batched plain line, the partial one included; the
+    /// emulator then holds the whole state.
+    fn apply_plain(&mut self) {
+        self.apply_lines();
+        if !self.plain.partial.is_empty() {
+            let partial = std::mem::take(&mut self.plain.partial);
+            self.parser.process(&partial);
+            self.fast = false;
+        }
+    }
+
+    /// Applies the complete batched lines, staying in the fast state.
+    ///
+    /// The screen's rows above the cursor scroll into history through the
+    /// emulator (blank line feeds); rows that would scroll off at once go
+    /// into history as text; the last screenful less one row is drawn from
+    /// the top, leaving the cursor at the bottom left as the line feeds
+    /// would have.
+    fn apply_lines(&mut self) {
+        let (cols, rows) = self.size();
+        let (cols, keep) = (cols as usize, rows as usize - 1);
+        let total = self.plain.rows(cols);
+        if total == 0 {
+            return;
+        }
+        let plain = self.plain.take_lines();
+        if total <= keep {
+            for line in plain.lines() {
+                self.parser.process(line);
+                self.parser.process(b"\r\n");
+            }
+        } else {
+            self.parser.process("\n".repeat(keep).as_bytes());
+            let mut direct = total - keep;
+            let mut redraw = Vec::with_capacity(keep * (cols + 2) + 3);
+            redraw.extend_from_slice(b"\x1b[H");
+            let history = &mut self.parser.callbacks_mut().history;
+            for line in plain.lines() {
+                let n = rows_of(line.len(), cols);
+                let pushed = n.min(direct);
+                for r in 0..pushed {
+                    let row = &line[r * cols..((r + 1) * cols).min(line.len())];
+                    // Printable ASCII, so valid UTF-8.
+                    history.push(std::str::from_utf8(row).unwrap_or_default(), r + 1 < n);
+                }
+                direct -= pushed;
+                if pushed < n {
+                    redraw.extend_from_slice(&line[pushed * cols..]);
+                    redraw.extend_from_slice(b"\r\n");
+                }
+            }
+            self.parser.process(&redraw);
+        }
     }
 
     pub fn size(&self) -> (u16, u16) {
@@ -104,10 +246,12 @@ impl Terminal {
     }
 
     pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.apply_plain();
         self.parser.set_size(nz(rows), nz(cols));
     }
 
-    pub fn screen(&self) -> &vt100::Screen {
+    pub fn screen(&mut self) -> &vt100::Screen {
+        self.apply_plain();
         self.parser.screen()
     }
 
@@ -117,7 +261,8 @@ impl Terminal {
         }
     }
 
-    pub fn history_len(&self) -> usize {
+    pub fn history_len(&mut self) -> usize {
+        self.apply_plain();
         self.parser.callbacks().history.len()
     }
 
@@ -125,6 +270,7 @@ impl Terminal {
     /// left the terminal in: back on the main screen, sane modes, at the
     /// start of a fresh line. Returns the bytes, for attached clients.
     pub fn write_marker(&mut self, text: &str) -> Vec<u8> {
+        self.apply_plain();
         let mut out = Vec::new();
         if self.parser.screen().alternate_screen() {
             out.extend_from_slice(LEAVE_ALTERNATE.as_bytes());
@@ -144,7 +290,8 @@ impl Terminal {
     /// alternate screen if the program is on it, contents, attributes,
     /// cursor, and input modes (bracketed paste, application cursor keys,
     /// mouse reporting), so a reattached client behaves as the program expects.
-    pub fn redraw(&self) -> Vec<u8> {
+    pub fn redraw(&mut self) -> Vec<u8> {
+        self.apply_plain();
         let screen = self.parser.screen();
         let mut out = String::new();
         if screen.alternate_screen() {
@@ -155,7 +302,8 @@ impl Terminal {
     }
 
     /// Text of the requested lines, `\n`-terminated, and how many lines.
-    pub fn capture(&self, req: &CaptureRequest) -> (String, usize) {
+    pub fn capture(&mut self, req: &CaptureRequest) -> (String, usize) {
+        self.apply_plain();
         let history = &self.parser.callbacks().history;
         let screen = self.parser.screen();
         let (cols, rows) = self.size();
@@ -301,7 +449,7 @@ mod tests {
     }
 
     fn cap(
-        t: &Terminal,
+        t: &mut Terminal,
         start: Option<berth_proto::LineBound>,
         end: Option<berth_proto::LineBound>,
         e: bool,
@@ -318,45 +466,48 @@ mod tests {
 
     #[test]
     fn visible_screen_by_default() {
-        let t = term_with("one\r\ntwo\r\nthree\r\nfour");
-        assert_eq!(cap(&t, None, None, false, false), "two\nthree\nfour\n");
+        let mut t = term_with("one\r\ntwo\r\nthree\r\nfour");
+        assert_eq!(cap(&mut t, None, None, false, false), "two\nthree\nfour\n");
         assert_eq!(
-            cap(&t, Some(Line(-1)), Some(Line(0)), false, false),
+            cap(&mut t, Some(Line(-1)), Some(Line(0)), false, false),
             "one\ntwo\n"
         );
         assert_eq!(
-            cap(&t, Some(Edge), Some(Edge), false, false),
+            cap(&mut t, Some(Edge), Some(Edge), false, false),
             "one\ntwo\nthree\nfour\n"
         );
     }
 
     #[test]
     fn wrapped_lines_split_or_join() {
-        let t = term_with("0123456789abcdef\r\nend");
+        let mut t = term_with("0123456789abcdef\r\nend");
         assert_eq!(
-            cap(&t, None, None, false, false),
+            cap(&mut t, None, None, false, false),
             "0123456789\nabcdef\nend\n"
         );
-        assert_eq!(cap(&t, None, None, false, true), "0123456789abcdef\nend\n");
-        // Wrapped across history and screen.
-        let t = term_with("x\r\ny\r\n0123456789abcdef\r\nend");
         assert_eq!(
-            cap(&t, Some(Edge), None, false, true),
+            cap(&mut t, None, None, false, true),
+            "0123456789abcdef\nend\n"
+        );
+        // Wrapped across history and screen.
+        let mut t = term_with("x\r\ny\r\n0123456789abcdef\r\nend");
+        assert_eq!(
+            cap(&mut t, Some(Edge), None, false, true),
             "x\ny\n0123456789abcdef\nend\n"
         );
     }
 
     #[test]
     fn escapes_are_kept_and_reset() {
-        let t = term_with("\x1b[31mred\x1b[0m\r\nplain\r\n\x1b[1mbold\r\nstill");
-        let plain = cap(&t, Some(Edge), None, false, false);
+        let mut t = term_with("\x1b[31mred\x1b[0m\r\nplain\r\n\x1b[1mbold\r\nstill");
+        let plain = cap(&mut t, Some(Edge), None, false, false);
         assert_eq!(plain, "red\nplain\nbold\nstill\n");
-        let e = cap(&t, Some(Edge), None, true, false);
+        let e = cap(&mut t, Some(Edge), None, true, false);
         assert!(e.starts_with("\x1b[31mred\x1b[0m\n"), "{e:?}");
         // Row 2 of the screen ("still") starts in bold: the prefix says so.
-        let last = cap(&t, Some(Line(2)), None, true, false);
+        let last = cap(&mut t, Some(Line(2)), None, true, false);
         assert_eq!(last, "\x1b[1mstill\x1b[0m\n");
-        let screen = cap(&t, None, None, true, false);
+        let screen = cap(&mut t, None, None, true, false);
         assert_eq!(screen, "plain\n\x1b[1mbold\x1b[0m\n\x1b[1mstill\x1b[0m\n");
     }
 
@@ -369,7 +520,7 @@ mod tests {
         }
         t.process(b"\x1b[?1049l");
         assert_eq!(t.history_len(), 0);
-        assert_eq!(cap(&t, None, None, false, false), "keep\n\n\n");
+        assert_eq!(cap(&mut t, None, None, false, false), "keep\n\n\n");
     }
 
     #[test]
@@ -382,16 +533,137 @@ mod tests {
         let mut t = wide("one\r\ntwo");
         t.write_marker("marker");
         assert_eq!(
-            cap(&t, Some(Edge), None, false, false),
+            cap(&mut t, Some(Edge), None, false, false),
             "one\ntwo\n[berth] marker\n\n"
         );
         let mut t = wide("main\r\n\x1b[?1049halt screen");
         t.write_marker("marker");
         assert!(!t.screen().alternate_screen());
         assert_eq!(
-            cap(&t, None, None, false, false),
+            cap(&mut t, None, None, false, false),
             "main\n[berth] marker\n\n"
         );
+    }
+
+    /// Everything a client can observe: history and screen with escapes
+    /// and wrap flags, the whole state redraw, the cursor.
+    fn observe(t: &mut Terminal) -> (String, String, String, (u16, u16), usize) {
+        let all = |escapes, join| CaptureRequest {
+            start: Some(Edge),
+            end: Some(Edge),
+            escapes,
+            join,
+        };
+        (
+            t.capture(&all(true, false)).0,
+            t.capture(&all(false, true)).0,
+            t.screen().state_formatted(),
+            t.screen().cursor_position(),
+            t.history_len(),
+        )
+    }
+
+    #[test]
+    fn plain_floods_take_the_fast_path() {
+        let mut t = Terminal::new(80, 24, 10_000);
+        let line = "x".repeat(79) + "\r\n";
+        for _ in 0..1000 {
+            t.process(line.as_bytes());
+        }
+        // Mostly batched: the emulator has not seen most of it yet.
+        assert!(t.plain.held() > 0);
+        assert!(t.fast);
+        let mut exact = Terminal::exact(80, 24, 10_000);
+        for _ in 0..1000 {
+            exact.process(line.as_bytes());
+        }
+        assert_eq!(observe(&mut t), observe(&mut exact));
+    }
+
+    mod fast_path_matches_the_emulator {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of output: mostly plain lines, with what breaks the fast
+        /// path in between.
+        fn piece() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                8 => "[a-c ]{0,70}\r\n".prop_map(String::into_bytes),
+                2 => "[a-c ]{0,20}".prop_map(String::into_bytes),
+                1 => Just(b"\r\n".to_vec()),
+                1 => Just(b"\r".to_vec()),
+                1 => Just(b"\n".to_vec()),
+                1 => Just(b"\t".to_vec()),
+                1 => Just("é".as_bytes().to_vec()),
+                1 => Just(b"\x1b[31m".to_vec()),
+                1 => Just(b"\x1b[0m".to_vec()),
+                1 => Just(b"\x1b[1;44m".to_vec()),
+                1 => Just(b"\x1b[H".to_vec()),
+                1 => Just(b"\x1b[2J".to_vec()),
+                1 => Just(b"\x1b[3;5r".to_vec()),
+                1 => Just(b"\x1b[r".to_vec()),
+                1 => Just(b"\x1b[?1049h".to_vec()),
+                1 => Just(b"\x1b[?1049l".to_vec()),
+                1 => Just(b"\x1b[?6h".to_vec()),
+                1 => Just(b"\x1b[?6l".to_vec()),
+                1 => Just(b"\x1b[2;3H".to_vec()),
+                1 => Just(b"\x1b[K".to_vec()),
+                1 => Just(b"\x1b7".to_vec()),
+                1 => Just(b"\x1b8".to_vec()),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            /// Output, split into chunks at these points.
+            Output(Vec<u8>, Vec<usize>),
+            /// Something that reads the state mid-stream.
+            Capture,
+            Resize(u16, u16),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                10 => (prop::collection::vec(piece(), 1..40), prop::collection::vec(0usize..4000, 0..6))
+                    .prop_map(|(p, cuts)| Step::Output(p.concat(), cuts)),
+                1 => Just(Step::Capture),
+                1 => (4u16..30, 2u16..9).prop_map(|(c, r)| Step::Resize(c, r)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+            #[test]
+            fn same_screen_and_history(
+                cols in 4u16..30,
+                rows in 2u16..9,
+                scrollback in prop_oneof![Just(0usize), 5usize..300],
+                steps in prop::collection::vec(step(), 1..12),
+            ) {
+                let mut fast = Terminal::new(cols, rows, scrollback);
+                let mut exact = Terminal::exact(cols, rows, scrollback);
+                for step in steps {
+                    match step {
+                        Step::Output(bytes, mut cuts) => {
+                            cuts.retain(|&c| c < bytes.len());
+                            cuts.sort_unstable();
+                            let mut at = 0;
+                            for cut in cuts.into_iter().chain([bytes.len()]) {
+                                fast.process(&bytes[at..cut]);
+                                exact.process(&bytes[at..cut]);
+                                at = cut;
+                            }
+                        }
+                        Step::Capture => prop_assert_eq!(observe(&mut fast), observe(&mut exact)),
+                        Step::Resize(c, r) => {
+                            fast.resize(c, r);
+                            exact.resize(c, r);
+                        }
+                    }
+                }
+                prop_assert_eq!(observe(&mut fast), observe(&mut exact));
+            }
+        }
     }
 
     #[test]
