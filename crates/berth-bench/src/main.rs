@@ -45,7 +45,7 @@ struct Args {
     /// Only these figures: throughput, echo, memory, capture, startup, attach.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Only these systems: raw, berth, tmux, screen, dtach.
+    /// Only these systems: raw, berth, berthnolog, tmux, screen, dtach.
     #[arg(long, value_delimiter = ',')]
     systems: Vec<String>,
 }
@@ -97,7 +97,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             System::ALL
                 .iter()
                 .any(|s| format!("{s:?}").to_lowercase() == *name),
-            "unknown system {name:?}: expected raw, berth, tmux, screen or dtach"
+            "unknown system {name:?}: expected raw, berth, berthnolog, tmux, screen or dtach"
         );
     }
     let sizes = if args.quick {
@@ -116,6 +116,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     );
     env::write_base64_lines(&bulk, (sizes.throughput_bytes / 80).max(1) as usize, 79)?;
     env::write_base64_lines(&lines, sizes.history_lines, 80)?;
+    // Written back now, not during the first measurements.
+    nix::unistd::sync();
     let ctx = Ctx {
         work,
         bins,
@@ -134,6 +136,9 @@ fn run(args: Args) -> anyhow::Result<()> {
             let mut order = systems.clone();
             order.rotate_left(run % systems.len().max(1));
             for &s in &order {
+                if s.throughput_only() && group != "throughput" {
+                    continue;
+                }
                 measure(&ctx, &mut results, group, s, run, runs);
             }
         }

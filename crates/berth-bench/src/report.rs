@@ -143,7 +143,7 @@ impl Results {
             let floor = f.floor().and_then(|ff| m(System::Raw, ff));
             for s in systems {
                 let text = match row.get(s) {
-                    None => "".into(),
+                    None => "—".into(),
                     Some(c) if c.missing => "not installed".into(),
                     Some(c) if c.not_applicable => "n/a".into(),
                     Some(c) => match summarize(&c.samples) {

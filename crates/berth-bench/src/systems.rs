@@ -22,15 +22,18 @@ pub enum System {
     /// discards what it writes.
     Raw,
     Berth,
+    /// berth with `log = "none"`: what the output log costs.
+    BerthNoLog,
     Tmux,
     Screen,
     Dtach,
 }
 
 impl System {
-    pub const ALL: [System; 5] = [
+    pub const ALL: [System; 6] = [
         System::Raw,
         System::Berth,
+        System::BerthNoLog,
         System::Tmux,
         System::Screen,
         System::Dtach,
@@ -40,16 +43,22 @@ impl System {
         match self {
             System::Raw => "raw PTY",
             System::Berth => "berth",
+            System::BerthNoLog => "berth, log off",
             System::Tmux => "tmux",
             System::Screen => "screen",
             System::Dtach => "dtach",
         }
     }
 
+    /// The variant measured only where the log matters (throughput).
+    pub fn throughput_only(self) -> bool {
+        self == System::BerthNoLog
+    }
+
     /// The program this system needs on PATH, if it is a peer.
     pub fn program(self) -> Option<&'static str> {
         match self {
-            System::Raw | System::Berth => None,
+            System::Raw | System::Berth | System::BerthNoLog => None,
             System::Tmux => Some("tmux"),
             System::Screen => Some("screen"),
             System::Dtach => Some("dtach"),
@@ -125,13 +134,14 @@ impl Run {
         let size = format!("{COLS}x{ROWS}");
         match self.system {
             System::Raw => bail!("the raw PTY has no sessions"),
-            System::Berth => {
-                let log = self.dir.join("logs").join(format!("{name}.log"));
-                let child = Command::new(&self.bins.session)
-                    .args(["--name", name, "--socket"])
-                    .arg(&socket)
-                    .arg("--log")
-                    .arg(&log)
+            System::Berth | System::BerthNoLog => {
+                let mut cmd = Command::new(&self.bins.session);
+                cmd.args(["--name", name, "--socket"]).arg(&socket);
+                if self.system == System::Berth {
+                    let log = self.dir.join("logs").join(format!("{name}.log"));
+                    cmd.arg("--log").arg(&log);
+                }
+                let child = cmd
                     .args(["--scrollback", &SCROLLBACK.to_string(), "--size", &size])
                     .args(["--restart", "never", "--", "sh", "-c", shell])
                     .stdin(Stdio::null())
@@ -209,7 +219,7 @@ impl Run {
         let exe = |p: &str| which(p).unwrap_or_else(|| PathBuf::from(p));
         match self.system {
             System::Raw => unreachable!("the raw PTY has no client"),
-            System::Berth => (
+            System::Berth | System::BerthNoLog => (
                 self.bins.berth.clone(),
                 vec!["attach".into(), s.name.clone(), "--socket".into(), sock],
                 vec![],
@@ -250,7 +260,7 @@ impl Run {
     pub fn capture(&self, s: &Session) -> anyhow::Result<Option<usize>> {
         let out = match self.system {
             System::Raw | System::Dtach => return Ok(None),
-            System::Berth => Command::new(&self.bins.berth)
+            System::Berth | System::BerthNoLog => Command::new(&self.bins.berth)
                 .args(["capture", &s.name, "--socket"])
                 .arg(&s.socket)
                 .args(["-S", "-", "-E", "-"])
@@ -303,7 +313,7 @@ impl Run {
     pub fn processes(&self) -> anyhow::Result<Vec<u32>> {
         Ok(match self.system {
             System::Raw => Vec::new(),
-            System::Berth => self.hosts.iter().map(|c| c.id()).collect(),
+            System::Berth | System::BerthNoLog => self.hosts.iter().map(|c| c.id()).collect(),
             System::Tmux => {
                 let out = self
                     .tmux()
@@ -352,6 +362,9 @@ impl Drop for Run {
             let _ = h.kill();
             let _ = h.wait();
         }
+        // Output logs of deleted files are never written back to disk, so
+        // one run's logs do not load the disk during the next run.
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

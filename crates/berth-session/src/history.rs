@@ -44,8 +44,8 @@ impl History {
         self.lines.is_empty()
     }
 
-    /// Appends one line, dropping the oldest beyond capacity.
-    pub fn push(&mut self, text: &str, wrapped: bool) {
+    /// Appends one line (UTF-8 text), dropping the oldest beyond capacity.
+    pub fn push(&mut self, text: &[u8], wrapped: bool) {
         if self.capacity == 0 {
             return;
         }
@@ -55,7 +55,7 @@ impl History {
             self.bytes.drain(..drop);
             self.base = first.end;
         }
-        self.bytes.extend(text.as_bytes());
+        self.bytes.extend(text);
         let end = self.base + self.bytes.len() as u64;
         self.lines.push_back(LineEnd { end, wrapped });
         // Give memory back after a burst of long lines was scrolled away.
@@ -81,7 +81,7 @@ impl History {
         if e > a.len() {
             raw.extend_from_slice(&b[s.saturating_sub(a.len())..e - a.len()]);
         }
-        // Lines are pushed as &str, so the bytes are UTF-8.
+        // Lines are pushed as UTF-8 (formatted rows, or printable ASCII).
         (String::from_utf8(raw).unwrap_or_default(), wrapped)
     }
 
@@ -99,7 +99,7 @@ mod tests {
     fn keeps_the_newest_lines() {
         let mut h = History::new(3);
         for i in 0..5 {
-            h.push(&format!("line {i}"), i == 3);
+            h.push(format!("line {i}").as_bytes(), i == 3);
         }
         assert_eq!(h.len(), 3);
         assert_eq!(h.line(0), ("line 2".into(), false));
@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn zero_capacity_keeps_nothing() {
         let mut h = History::new(0);
-        h.push("x", false);
+        h.push(b"x", false);
         assert!(h.is_empty());
     }
 
@@ -119,7 +119,7 @@ mod tests {
         let mut h = History::new(10_000);
         let line = "x".repeat(80);
         for _ in 0..20_000 {
-            h.push(&line, false);
+            h.push(line.as_bytes(), false);
         }
         assert_eq!(h.len(), 10_000);
         assert!(h.heap_bytes() < 2 * 10_000 * 96, "{}", h.heap_bytes());

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 /// How long a paused log waits before trying to write again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Output is gathered up to this much and written in one call, so a flood
+/// costs one write per 64 KiB rather than one per PTY read (4 KiB). The
+/// supervisor flushes whenever the PTY has nothing more to read, so only a
+/// host killed in the middle of a flood loses what it had gathered.
+const BATCH: usize = 64 * 1024;
 
 pub struct OutputLog {
     path: PathBuf,
@@ -20,6 +25,8 @@ pub struct OutputLog {
     max_size: u64,
     keep: u32,
     paused: Option<Paused>,
+    /// Output not yet written; see [`BATCH`].
+    pending: Vec<u8>,
 }
 
 struct Paused {
@@ -43,6 +50,7 @@ impl OutputLog {
             max_size,
             keep,
             paused: None,
+            pending: Vec::with_capacity(BATCH),
         })
     }
 
@@ -60,8 +68,39 @@ impl OutputLog {
         })
     }
 
-    /// Appends `bytes`, rotating first if they would overflow the file.
+    /// Appends `bytes` (gathered; see [`BATCH`]).
     pub fn write(&mut self, bytes: &[u8]) {
+        let gathered = (self.pending.len() + bytes.len()) as u64;
+        // Flushed before the file would overflow too, so rotation still
+        // happens between the same writes as without gathering.
+        if gathered > BATCH as u64 || self.size + gathered > self.max_size {
+            self.flush();
+        }
+        if bytes.len() >= BATCH {
+            self.write_now(bytes);
+        } else {
+            self.pending.extend_from_slice(bytes);
+        }
+    }
+
+    /// Whether output is gathered and not yet written.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Writes what was gathered.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        self.write_now(&pending);
+        pending.clear();
+        self.pending = pending;
+    }
+
+    /// Appends `bytes` to the file, rotating first if they would overflow it.
+    fn write_now(&mut self, bytes: &[u8]) {
         if let Some(p) = &mut self.paused {
             if p.since.elapsed() < RETRY_AFTER {
                 p.dropped += bytes.len() as u64;
@@ -137,6 +176,12 @@ impl OutputLog {
     }
 }
 
+impl Drop for OutputLog {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 fn open_append(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
@@ -178,6 +223,7 @@ mod tests {
             all.extend_from_slice(&chunk);
             log.write(&chunk);
         }
+        log.flush();
         let mut got = Vec::new();
         for i in (1..=10).rev() {
             if let Ok(b) = std::fs::read(numbered(&path, i)) {
@@ -199,7 +245,9 @@ mod tests {
     fn a_full_disk_pauses_without_failing() {
         let mut log = OutputLog::open(Path::new("/dev/full"), 1 << 30, 1).unwrap();
         log.write(b"hello");
+        log.flush();
         log.write(b"world");
+        log.flush();
         let err = log.error().expect("paused");
         assert!(
             err.starts_with("output log paused: cannot write /dev/full: No space left on device"),

@@ -14,9 +14,9 @@
 /// Complete plain lines waiting to be applied, and the incomplete last one.
 #[derive(Debug, Default)]
 pub struct PlainLines {
-    /// Complete lines, back to back, without their CR LF.
+    /// Complete lines, back to back, each with its CR LF.
     text: Vec<u8>,
-    /// End offset in `text` of each complete line.
+    /// End offset in `text` of each complete line (after its LF).
     ends: Vec<usize>,
     /// The line still being written: plain bytes, possibly ending in CR.
     pub partial: Vec<u8>,
@@ -46,10 +46,11 @@ impl PlainLines {
         self.text.len() + self.partial.len()
     }
 
+    /// The complete lines, without their CR LF.
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
         let mut start = 0;
         self.ends.iter().map(move |&end| {
-            let line = &self.text[start..end];
+            let line = &self.text[start..end - 2];
             start = end;
             line
         })
@@ -69,14 +70,79 @@ impl PlainLines {
         }
     }
 
+    /// Gives back the buffers of lines taken out and applied, so a flood
+    /// does not allocate (and fault in) fresh buffers for every batch.
+    pub fn reuse(&mut self, mut applied: PlainLines) {
+        if self.text.is_empty() && self.ends.is_empty() {
+            applied.text.clear();
+            applied.ends.clear();
+            self.text = applied.text;
+            self.ends = applied.ends;
+        }
+    }
+
     /// Takes in the plain lines at the start of `bytes`, continuing the
     /// partial line. Stops at the first byte that is not printable ASCII or
     /// part of a CR LF pair.
     pub fn absorb(&mut self, bytes: &[u8]) -> Absorbed {
+        if self.absorb_whole(bytes) {
+            Absorbed::All
+        } else {
+            self.absorb_exact(bytes)
+        }
+    }
+
+    /// The common case in one pass over the lines: all of `bytes` is
+    /// plain. False (and nothing taken) otherwise.
+    fn absorb_whole(&mut self, bytes: &[u8]) -> bool {
+        let lines_before = self.ends.len();
+        let base = self.text.len() + self.partial.len();
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', bytes) {
+            let ok = if nl == start {
+                // An LF right at the start: the CR ends the partial line.
+                start == 0 && self.partial.last() == Some(&b'\r')
+            } else {
+                let body = &bytes[start..nl - 1];
+                (start > 0 || self.partial.last() != Some(&b'\r'))
+                    && bytes[nl - 1] == b'\r'
+                    && all_printable(body)
+            };
+            if !ok {
+                self.ends.truncate(lines_before);
+                return false;
+            }
+            self.ends.push(base + nl + 1);
+            start = nl + 1;
+        }
+        let tail = &bytes[start..];
+        let tail_ok = match tail.split_last() {
+            None => true,
+            Some((&last, body)) => {
+                (start > 0 || self.partial.last() != Some(&b'\r'))
+                    && all_printable(body)
+                    && (last == b'\r' || printable(last))
+            }
+        };
+        if !tail_ok {
+            self.ends.truncate(lines_before);
+            return false;
+        }
+        if start > 0 {
+            self.text.extend_from_slice(&self.partial);
+            self.partial.clear();
+            self.text.extend_from_slice(&bytes[..start]);
+        }
+        self.partial.extend_from_slice(tail);
+        true
+    }
+
+    /// Line by line, to find exactly where plain text stops.
+    fn absorb_exact(&mut self, bytes: &[u8]) -> Absorbed {
         let mut i = 0;
         while i < bytes.len() {
             let rest = &bytes[i..];
-            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            let Some(nl) = memchr::memchr(b'\n', rest) else {
                 // No line end yet: all of it joins the partial line if plain.
                 let ok = plain_run(rest, self.partial.last() == Some(&b'\r'));
                 self.partial.extend_from_slice(&rest[..ok]);
@@ -102,14 +168,19 @@ impl PlainLines {
                 return Absorbed::Until(i + ok);
             }
             self.text.extend_from_slice(&self.partial);
-            self.text.extend_from_slice(body);
-            self.text.pop(); // the CR
+            self.text.extend_from_slice(&rest[..=nl]);
             self.partial.clear();
             self.ends.push(self.text.len());
             i += nl + 1;
         }
         Absorbed::All
     }
+}
+
+/// Whether every byte is printable, checked without early exit so the
+/// compiler vectorises it.
+fn all_printable(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| ok & printable(b))
 }
 
 /// Length of the plain prefix of `bytes`: printable ASCII, with at most one
@@ -134,6 +205,7 @@ pub fn rows_of(len: usize, cols: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn lines(p: &PlainLines) -> Vec<String> {
         p.lines()
@@ -171,6 +243,27 @@ mod tests {
         let mut p = PlainLines::default();
         assert_eq!(p.absorb(b"x\r"), Absorbed::All);
         assert_eq!(p.absorb(b"\r\n"), Absorbed::Until(0));
+    }
+
+    proptest::proptest! {
+        /// The vectorised path takes exactly what the line-by-line one does.
+        #[test]
+        fn whole_and_exact_agree(
+            partial in "[ab]{0,3}\r?",
+            input in proptest::collection::vec(
+                proptest::prop_oneof![Just(b'a'), Just(b' '), Just(b'\r'), Just(b'\n'), Just(b'\t')], 0..40),
+        ) {
+            let mut whole = PlainLines { partial: partial.clone().into_bytes(), ..Default::default() };
+            let mut exact = PlainLines { partial: partial.into_bytes(), ..Default::default() };
+            if whole.absorb_whole(&input) {
+                proptest::prop_assert_eq!(exact.absorb_exact(&input), Absorbed::All);
+                proptest::prop_assert_eq!(&whole.text, &exact.text);
+                proptest::prop_assert_eq!(&whole.ends, &exact.ends);
+                proptest::prop_assert_eq!(&whole.partial, &exact.partial);
+            } else {
+                proptest::prop_assert_ne!(exact.absorb_exact(&input), Absorbed::All);
+            }
+        }
     }
 
     #[test]

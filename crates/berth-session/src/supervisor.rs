@@ -160,7 +160,21 @@ impl Supervisor {
                         }
                     }
                 },
+                // Last, so it runs only when nothing above is ready: the
+                // PTY has no more output for now.
+                () = std::future::ready(()), if self.log.as_ref().is_some_and(OutputLog::has_pending) => {
+                    self.flush_log();
+                }
             }
+        }
+    }
+
+    /// Writes the output the log gathered during a burst.
+    fn flush_log(&mut self) {
+        if let Some(log) = self.log.as_mut() {
+            log.flush();
+            let err = log.error();
+            self.shared.lock().log_error = err;
         }
     }
 

@@ -65,7 +65,7 @@ impl vt100::Callbacks for Scrollback {
         // Writing into a String cannot fail.
         let _ = row.write_formatted_basic(&mut self.scratch, &mut state);
         let wrapped = !newline_pending(&row, &mut state);
-        self.history.push(&self.scratch, wrapped);
+        self.history.push(self.scratch.as_bytes(), wrapped);
     }
 }
 
@@ -227,8 +227,7 @@ impl Terminal {
                 let pushed = n.min(direct);
                 for r in 0..pushed {
                     let row = &line[r * cols..((r + 1) * cols).min(line.len())];
-                    // Printable ASCII, so valid UTF-8.
-                    history.push(std::str::from_utf8(row).unwrap_or_default(), r + 1 < n);
+                    history.push(row, r + 1 < n);
                 }
                 direct -= pushed;
                 if pushed < n {
@@ -238,6 +237,7 @@ impl Terminal {
             }
             self.parser.process(&redraw);
         }
+        self.plain.reuse(plain);
     }
 
     pub fn size(&self) -> (u16, u16) {

@@ -17,7 +17,7 @@ use crate::systems::{Run, System};
 
 /// Seconds until every program runs.
 pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
-    if system == System::Raw {
+    if matches!(system, System::Raw | System::BerthNoLog) {
         return Ok(None);
     }
     let n = ctx.sizes.startup_sessions;
@@ -29,7 +29,7 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
     let t0;
     let mut daemon = None;
     match system {
-        System::Raw => unreachable!(),
+        System::Raw | System::BerthNoLog => unreachable!(),
         System::Berth => {
             let mut config = String::from("[defaults]\nsize = \"80x24\"\nscrollback = 10000\n");
             for i in 0..n {
