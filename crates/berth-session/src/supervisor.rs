@@ -163,6 +163,8 @@ impl Supervisor {
                 // Last, so it runs only when nothing above is ready: the
                 // PTY has no more output for now.
                 () = std::future::ready(()), if self.log.as_ref().is_some_and(OutputLog::has_pending) => {
+                    // Clients first: the log write must not delay an echo.
+                    tokio::task::yield_now().await;
                     self.flush_log();
                 }
             }
