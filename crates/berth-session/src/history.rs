@@ -12,36 +12,34 @@ use std::collections::VecDeque;
 pub struct History {
     /// Text of all lines, oldest first.
     bytes: VecDeque<u8>,
-    /// Per line: its end offset in `bytes` counted from `base`, and whether
-    /// the terminal wrapped it into the next line.
-    lines: VecDeque<LineEnd>,
-    /// Absolute offset of `bytes[0]`; grows as old lines are dropped.
-    base: u64,
+    /// Per line: its end offset in `bytes` counted from `base`. Offsets
+    /// wrap at 2^32: the ring never holds 4 GiB, so differences stay exact,
+    /// and four bytes a line instead of eight keep an idle host small.
+    ends: VecDeque<u32>,
+    /// Per line: whether the terminal wrapped it into the next line.
+    wrapped: VecDeque<bool>,
+    /// Offset (wrapping) of `bytes[0]`; advances as old lines are dropped.
+    base: u32,
     capacity: usize,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct LineEnd {
-    end: u64,
-    wrapped: bool,
 }
 
 impl History {
     pub fn new(capacity: usize) -> Self {
         Self {
             bytes: VecDeque::new(),
-            lines: VecDeque::new(),
+            ends: VecDeque::new(),
+            wrapped: VecDeque::new(),
             base: 0,
             capacity,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.ends.is_empty()
     }
 
     /// Appends one line (UTF-8 text), dropping the oldest beyond capacity.
@@ -49,15 +47,17 @@ impl History {
         if self.capacity == 0 {
             return;
         }
-        if self.lines.len() == self.capacity {
-            let first = self.lines.pop_front().expect("capacity > 0");
-            let drop = (first.end - self.base) as usize;
+        if self.ends.len() == self.capacity {
+            let first = self.ends.pop_front().expect("capacity > 0");
+            self.wrapped.pop_front();
+            let drop = first.wrapping_sub(self.base) as usize;
             self.bytes.drain(..drop);
-            self.base = first.end;
+            self.base = first;
         }
         self.bytes.extend(text);
-        let end = self.base + self.bytes.len() as u64;
-        self.lines.push_back(LineEnd { end, wrapped });
+        self.ends
+            .push_back(self.base.wrapping_add(self.bytes.len() as u32));
+        self.wrapped.push_back(wrapped);
         // Give memory back after a burst of long lines was scrolled away.
         if self.bytes.capacity() > 4096 && self.bytes.capacity() > 4 * self.bytes.len() {
             self.bytes.shrink_to(self.bytes.len() * 2);
@@ -66,13 +66,9 @@ impl History {
 
     /// The text of line `i` (0 = oldest) and whether it wrapped.
     pub fn line(&self, i: usize) -> (String, bool) {
-        let start = if i == 0 {
-            self.base
-        } else {
-            self.lines[i - 1].end
-        };
-        let LineEnd { end, wrapped } = self.lines[i];
-        let (s, e) = ((start - self.base) as usize, (end - self.base) as usize);
+        let start = if i == 0 { self.base } else { self.ends[i - 1] };
+        let s = start.wrapping_sub(self.base) as usize;
+        let e = self.ends[i].wrapping_sub(self.base) as usize;
         let (a, b) = self.bytes.as_slices();
         let mut raw = Vec::with_capacity(e - s);
         if s < a.len() {
@@ -82,12 +78,12 @@ impl History {
             raw.extend_from_slice(&b[s.saturating_sub(a.len())..e - a.len()]);
         }
         // Lines are pushed as UTF-8 (formatted rows, or printable ASCII).
-        (String::from_utf8(raw).unwrap_or_default(), wrapped)
+        (String::from_utf8(raw).unwrap_or_default(), self.wrapped[i])
     }
 
     /// Approximate heap bytes held, for status and benchmarks.
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.lines.capacity() * std::mem::size_of::<LineEnd>()
+        self.bytes.capacity() + self.ends.capacity() * 4 + self.wrapped.capacity()
     }
 }
 
@@ -108,6 +104,19 @@ mod tests {
     }
 
     #[test]
+    fn offsets_wrap_around_4_gib() {
+        let mut h = History::new(3);
+        h.base = u32::MAX - 10;
+        for i in 0..6 {
+            h.push(format!("line number {i}").as_bytes(), false);
+        }
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.line(0).0, "line number 3");
+        assert_eq!(h.line(2).0, "line number 5");
+        assert!(h.base < 100, "the offsets wrapped");
+    }
+
+    #[test]
     fn zero_capacity_keeps_nothing() {
         let mut h = History::new(0);
         h.push(b"x", false);
@@ -122,6 +131,6 @@ mod tests {
             h.push(line.as_bytes(), false);
         }
         assert_eq!(h.len(), 10_000);
-        assert!(h.heap_bytes() < 2 * 10_000 * 96, "{}", h.heap_bytes());
+        assert!(h.heap_bytes() < 2 * 10_000 * 86, "{}", h.heap_bytes());
     }
 }

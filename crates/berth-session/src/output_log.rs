@@ -50,7 +50,7 @@ impl OutputLog {
             max_size,
             keep,
             paused: None,
-            pending: Vec::with_capacity(BATCH),
+            pending: Vec::new(),
         })
     }
 
@@ -86,6 +86,17 @@ impl OutputLog {
     /// Whether output is gathered and not yet written.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
+    }
+
+    /// Whether the gathering buffer holds memory.
+    pub fn holds_buffer(&self) -> bool {
+        self.pending.capacity() > 0
+    }
+
+    /// Writes what was gathered and frees the buffer (the output paused).
+    pub fn settle(&mut self) {
+        self.flush();
+        self.pending = Vec::new();
     }
 
     /// Writes what was gathered.

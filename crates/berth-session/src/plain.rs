@@ -41,6 +41,11 @@ impl PlainLines {
         self.ends.is_empty() && self.partial.is_empty()
     }
 
+    /// Bytes allocated for batches.
+    pub fn capacity(&self) -> usize {
+        self.text.capacity() + self.partial.capacity() + self.ends.capacity() * 8
+    }
+
     /// Bytes held, to bound memory.
     pub fn held(&self) -> usize {
         self.text.len() + self.partial.len()

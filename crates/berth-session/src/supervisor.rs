@@ -162,21 +162,32 @@ impl Supervisor {
                 },
                 // Last, so it runs only when nothing above is ready: the
                 // PTY has no more output for now.
-                () = std::future::ready(()), if self.log.as_ref().is_some_and(OutputLog::has_pending) => {
+                () = std::future::ready(()), if self.settling_due() => {
                     // Clients first: the log write must not delay an echo.
                     tokio::task::yield_now().await;
-                    self.flush_log();
+                    self.settle();
                 }
             }
         }
     }
 
-    /// Writes the output the log gathered during a burst.
-    fn flush_log(&mut self) {
-        if let Some(log) = self.log.as_mut() {
-            log.flush();
-            let err = log.error();
-            self.shared.lock().log_error = err;
+    /// Whether a burst of output left work or buffers behind.
+    fn settling_due(&self) -> bool {
+        self.log.as_ref().is_some_and(OutputLog::holds_buffer)
+            || self.shared.lock().term.has_batch()
+    }
+
+    /// After a burst: writes what the log gathered, applies the batched
+    /// lines to the screen, and frees the buffers both used.
+    fn settle(&mut self) {
+        let log_error = self.log.as_mut().map(|log| {
+            log.settle();
+            log.error()
+        });
+        let mut s = self.shared.lock();
+        s.term.settle();
+        if let Some(err) = log_error {
+            s.log_error = err;
         }
     }
 

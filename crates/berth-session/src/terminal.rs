@@ -185,6 +185,18 @@ impl Terminal {
                 || screen.inverse());
     }
 
+    /// Whether a batch of plain lines (or its buffers) is held.
+    pub fn has_batch(&self) -> bool {
+        self.plain.held() > 0 || self.plain.capacity() > 0
+    }
+
+    /// The output paused: applies the batch and frees its buffers, so an
+    /// idle session holds only its screen and history.
+    pub fn settle(&mut self) {
+        self.apply_plain();
+        self.plain = PlainLines::default();
+    }
+
     /// Applies every batched plain line, the partial one included; the
     /// emulator then holds the whole state.
     fn apply_plain(&mut self) {
