@@ -122,6 +122,15 @@ impl Results {
         self.cells.entry(f).or_default().entry(s).or_default()
     }
 
+    /// Cells where a measurement failed.
+    pub fn failures(&self) -> usize {
+        self.cells
+            .values()
+            .flat_map(|row| row.values())
+            .filter(|c| c.error.is_some())
+            .count()
+    }
+
     fn median(&self, s: System, f: Figure) -> Option<f64> {
         let c = self.cells.get(&f)?.get(&s)?;
         summarize(&c.samples).map(|x| x.median)
