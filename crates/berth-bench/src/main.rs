@@ -162,6 +162,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(path, json)
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
+    let failed = results.failures();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} measurement(s) failed (see the table and the lines above)"
+    );
     Ok(())
 }
 

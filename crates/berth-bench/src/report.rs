@@ -74,21 +74,35 @@ impl Figure {
         }
     }
 
-    /// DESIGN.md's goal for berth, and whether the medians meet it.
-    fn goal(self, m: &dyn Fn(System, Figure) -> Option<f64>) -> (&'static str, Option<bool>) {
+    /// DESIGN.md's goal for berth, and how the medians compare with it.
+    fn goal(self, m: &dyn Fn(System, Figure) -> Option<f64>) -> (&'static str, Option<String>) {
         let berth = m(System::Berth, self);
         let tmux = m(System::Tmux, self);
-        let le = |a: Option<f64>, b: Option<f64>| Some(a? <= b?);
+        let verdict = |met: bool| if met { "**met**" } else { "**missed**" }.to_owned();
+        let le = |a: Option<f64>, b: Option<f64>| Some(verdict(a? <= b?));
         match self {
-            Figure::ThroughputDetached | Figure::ThroughputAttached => (
-                "within 5% of raw PTY; ahead of tmux",
-                berth
-                    .zip(m(System::Raw, Figure::ThroughputDetached))
-                    .map(|(b, r)| b <= r * 1.05 && tmux.is_none_or(|t| b < t)),
-            ),
+            Figure::ThroughputDetached | Figure::ThroughputAttached => {
+                let raw = m(System::Raw, Figure::ThroughputDetached);
+                let within = |b: Option<f64>| Some(b? <= raw? * 1.05);
+                let ahead = berth.zip(tmux).map(|(b, t)| b < t);
+                let text = match (within(berth), ahead) {
+                    (None, _) => None,
+                    (Some(w), a) => {
+                        let mut t = format!("within 5%: {}", verdict(w));
+                        if let Some(a) = a {
+                            t.push_str(&format!("; ahead of tmux: {}", verdict(a)));
+                        }
+                        if let Some(off) = within(m(System::BerthNoLog, self)) {
+                            t.push_str(&format!("; log off within 5%: {}", verdict(off)));
+                        }
+                        Some(t)
+                    }
+                };
+                ("within 5% of raw PTY; ahead of tmux", text)
+            }
             Figure::EchoP50 => ("at or below tmux", le(berth, tmux)),
             Figure::EchoP99 => ("at or below tmux", le(berth, tmux)),
-            Figure::MemoryPss => ("under 2 MiB (2048 KiB)", berth.map(|b| b < 2048.0)),
+            Figure::MemoryPss => ("under 2 MiB (2048 KiB)", berth.map(|b| verdict(b < 2048.0))),
             Figure::MemoryRss => ("(for reference)", None),
             Figure::Capture | Figure::Startup | Figure::Attach => {
                 ("at or below tmux", le(berth, tmux))
@@ -162,13 +176,15 @@ impl Results {
                 };
                 let _ = write!(out, " {text} |");
             }
-            let (goal, met) = f.goal(&m);
-            let verdict = match met {
-                Some(true) => " **met**",
-                Some(false) => " **missed**",
-                None => "",
-            };
-            let _ = writeln!(out, " {goal}{verdict} |");
+            let (goal, verdict) = f.goal(&m);
+            match verdict {
+                Some(v) => {
+                    let _ = writeln!(out, " {goal}: {v} |");
+                }
+                None => {
+                    let _ = writeln!(out, " {goal} |");
+                }
+            }
         }
         out
     }
@@ -191,10 +207,10 @@ impl Results {
                         )
                     })
                     .collect();
-                let (goal, met) = f.goal(&m);
+                let (goal, verdict) = f.goal(&m);
                 serde_json::json!({
                     "figure": f, "title": f.title(sizes), "unit": f.unit(),
-                    "goal": goal, "goal_met": met, "systems": systems,
+                    "goal": goal, "verdict": verdict.map(|v| v.replace("**", "")), "systems": systems,
                 })
             })
             .collect();
