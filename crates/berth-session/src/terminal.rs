@@ -410,7 +410,7 @@ fn visible_formatted(
         let mut rest = *row;
         while let Some(at) = rest.find('\x1b') {
             let stop = rest[at..].find('m').map_or(rest.len(), |e| at + e + 1);
-            attrs.process(rest[at..stop].as_bytes());
+            attrs.process(&rest.as_bytes()[at..stop]);
             rest = &rest[stop..];
         }
     }
