@@ -174,7 +174,7 @@ fn figures_of(group: &str) -> Vec<Figure> {
     match group {
         "throughput" => vec![Figure::ThroughputDetached, Figure::ThroughputAttached],
         "echo" => vec![Figure::EchoP50, Figure::EchoP99],
-        "memory" => vec![Figure::MemoryPss, Figure::MemoryRss],
+        "memory" => vec![Figure::MemoryRss, Figure::MemoryPss, Figure::MemoryUss],
         "capture" => vec![Figure::Capture],
         "startup" => vec![Figure::Startup],
         _ => vec![Figure::Attach],
@@ -220,13 +220,14 @@ fn measure(ctx: &Ctx, results: &mut Results, group: &str, s: System, run: usize,
             }),
         )],
         "memory" => vec![(
-            vec![Figure::MemoryPss, Figure::MemoryRss],
+            vec![Figure::MemoryRss, Figure::MemoryPss, Figure::MemoryUss],
             Box::new(|| {
-                Ok(pair(
-                    Figure::MemoryPss,
-                    Figure::MemoryRss,
-                    figures::memory::measure(ctx, s)?,
-                ))
+                let m = figures::memory::measure(ctx, s)?;
+                Ok(vec![
+                    (Figure::MemoryRss, m.map(|m| m.rss)),
+                    (Figure::MemoryPss, m.map(|m| m.pss)),
+                    (Figure::MemoryUss, m.map(|m| m.uss)),
+                ])
             }),
         )],
         "capture" => vec![(

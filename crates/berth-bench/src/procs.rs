@@ -28,6 +28,13 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
     field_kib(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
 }
 
+/// Unique set size in KiB: resident pages no other process maps, i.e.
+/// what this process adds to the machine.
+pub fn uss_kib(pid: u32) -> Option<u64> {
+    let file = format!("/proc/{pid}/smaps_rollup");
+    Some(field_kib(&file, "Private_Clean:")? + field_kib(&file, "Private_Dirty:")?)
+}
+
 /// Resident set size in KiB, as `ps` shows it.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     field_kib(&format!("/proc/{pid}/status"), "VmRSS:")

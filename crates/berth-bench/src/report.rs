@@ -18,8 +18,9 @@ pub enum Figure {
     ThroughputAttached,
     EchoP50,
     EchoP99,
-    MemoryPss,
     MemoryRss,
+    MemoryPss,
+    MemoryUss,
     Capture,
     Startup,
     Attach,
@@ -37,12 +38,16 @@ impl Figure {
             ),
             Figure::EchoP50 => format!("keystroke echo p50 ({} keys)", sizes.keys),
             Figure::EchoP99 => format!("keystroke echo p99 ({} keys)", sizes.keys),
-            Figure::MemoryPss => format!(
-                "memory per idle session, {} lines of history (PSS)",
+            Figure::MemoryRss => format!(
+                "memory per idle session, {} lines of history: RSS",
                 sizes.history_lines
             ),
-            Figure::MemoryRss => format!(
-                "memory per idle session, {} lines of history (RSS)",
+            Figure::MemoryPss => format!(
+                "memory per idle session, {} lines of history: PSS (shared pages divided)",
+                sizes.history_lines
+            ),
+            Figure::MemoryUss => format!(
+                "memory per idle session, {} lines of history: private (USS)",
                 sizes.history_lines
             ),
             Figure::Capture => format!("capture {} lines of history", sizes.history_lines),
@@ -58,7 +63,7 @@ impl Figure {
         match self {
             Figure::ThroughputDetached | Figure::ThroughputAttached | Figure::Startup => "s",
             Figure::EchoP50 | Figure::EchoP99 => "µs",
-            Figure::MemoryPss | Figure::MemoryRss => "KiB",
+            Figure::MemoryRss | Figure::MemoryPss | Figure::MemoryUss => "KiB",
             Figure::Capture | Figure::Attach => "ms",
         }
     }
@@ -102,8 +107,9 @@ impl Figure {
             }
             Figure::EchoP50 => ("at or below tmux", le(berth, tmux)),
             Figure::EchoP99 => ("at or below tmux", le(berth, tmux)),
-            Figure::MemoryPss => ("under 2 MiB (2048 KiB)", berth.map(|b| verdict(b < 2048.0))),
-            Figure::MemoryRss => ("(for reference)", None),
+            Figure::MemoryRss | Figure::MemoryPss | Figure::MemoryUss => {
+                ("under 2 MiB (2048 KiB)", berth.map(|b| verdict(b < 2048.0)))
+            }
             Figure::Capture | Figure::Startup | Figure::Attach => {
                 ("at or below tmux", le(berth, tmux))
             }
