@@ -32,7 +32,7 @@ const SANE_MODES: &str =
 const LEAVE_ALTERNATE: &str = "\x1b[?1049l";
 
 /// Plain text batched beyond this many bytes is applied, bounding memory.
-const PLAIN_BATCH: usize = 256 * 1024;
+const PLAIN_BATCH: usize = 1024 * 1024;
 
 pub struct Terminal {
     parser: vt100::Parser<Scrollback>,
