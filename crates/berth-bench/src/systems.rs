@@ -256,8 +256,9 @@ impl Run {
     }
 
     /// Prints the whole history and screen of `s`; returns how many lines.
-    /// `None`: the system keeps no history (dtach).
-    pub fn capture(&self, s: &Session) -> anyhow::Result<Option<usize>> {
+    /// `None`: the system keeps no history (dtach). `expect`: the lines it
+    /// should hold, to know when screen has finished writing its file.
+    pub fn capture(&self, s: &Session, expect: usize) -> anyhow::Result<Option<usize>> {
         let out = match self.system {
             System::Raw | System::Dtach => return Ok(None),
             System::Berth | System::BerthNoLog => Command::new(&self.bins.berth)
@@ -285,16 +286,21 @@ impl Run {
                         String::from_utf8_lossy(&st.stdout).trim()
                     );
                 }
+                // screen writes the file in pieces: it is whole once it holds
+                // the lines expected and ends with a line end.
                 let mut text = Vec::new();
-                wait_until(
+                let whole = wait_until(
                     "screen's hardcopy file",
-                    Duration::from_secs(10),
+                    Duration::from_secs(2),
                     Duration::from_micros(200),
                     || {
                         text = std::fs::read(&file).unwrap_or_default();
-                        text.ends_with(b"\n")
+                        text.ends_with(b"\n") && text.split(|&b| b == b'\n').count() > expect
                     },
-                )?;
+                );
+                if whole.is_err() && text.is_empty() {
+                    bail!("screen wrote no hardcopy to {}", file.display());
+                }
                 return Ok(Some(text.split(|&b| b == b'\n').count().saturating_sub(1)));
             }
         };

@@ -29,14 +29,14 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
     // The warm-up also waits for the session to take in all the output.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let got = run.capture(&session)?.unwrap_or(0);
+        let got = run.capture(&session, want)?.unwrap_or(0);
         if got >= want || Instant::now() > deadline {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let t0 = Instant::now();
-    let lines = run.capture(&session)?.unwrap_or(0);
+    let lines = run.capture(&session, want)?.unwrap_or(0);
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     ensure!(
         lines >= want,
