@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::env::{wait_until, which, Bins};
 use crate::procs;
-use crate::term::{COLS, ROWS};
+use crate::term::{Term, COLS, ROWS};
 
 /// History kept by every system that keeps any (DESIGN.md's figure).
 pub const SCROLLBACK: usize = 10_000;
@@ -212,8 +212,17 @@ impl Run {
         })
     }
 
-    /// The client that attaches to `s`, to run in a PTY: (program, args, env).
-    pub fn attach_command(&self, s: &Session) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
+    /// Starts the system's attach client for `s` in a new PTY, as a user
+    /// would in their terminal.
+    pub fn attach(&self, s: &Session) -> anyhow::Result<Term> {
+        let (exe, args, env) = self.attach_command(s);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Term::spawn(&exe, &args, &env)
+    }
+
+    /// The client that attaches to `s`: (program, args, env).
+    fn attach_command(&self, s: &Session) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
         let dir = self.dir.display().to_string();
         let sock = s.socket.display().to_string();
         let exe = |p: &str| which(p).unwrap_or_else(|| PathBuf::from(p));

@@ -85,9 +85,11 @@ impl Term {
     /// Reads and discards everything in a thread, as a terminal that keeps
     /// up would. Ends when the PTY closes.
     pub fn drain(&self) -> anyhow::Result<Drain> {
+        use std::os::fd::AsFd as _;
         let fd = self
             .pty
-            .as_fd_owned()
+            .as_fd()
+            .try_clone_to_owned()
             .context("failed to duplicate the PTY descriptor")?;
         let thread = std::thread::spawn(move || {
             let mut f = std::fs::File::from(fd);
@@ -99,18 +101,6 @@ impl Term {
             }
         });
         Ok(Drain { _thread: thread })
-    }
-}
-
-/// Extension: a second owned descriptor for the same PTY master.
-trait DupFd {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd>;
-}
-
-impl DupFd for pty_process::blocking::Pty {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        use std::os::fd::AsFd as _;
-        self.as_fd().try_clone_to_owned()
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::bail;
 use super::{sh_quote, Ctx};
 use crate::fifo::Fifo;
 use crate::systems::{Run, System};
-use crate::term::{Term, COLS, ROWS};
+use crate::term::{COLS, ROWS};
 
 /// Milliseconds to the first full screen; `None` for systems that keep no
 /// screen to draw (the raw PTY, dtach).
@@ -29,11 +29,8 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
     ready.wait(Duration::from_secs(10))?;
     // Settle: let the session take in the 24 lines before timing the attach.
     std::thread::sleep(Duration::from_millis(100));
-    let (exe, args, env) = run.attach_command(&session);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let t0 = Instant::now();
-    let mut client = Term::spawn(&exe, &args, &env)?;
+    let mut client = run.attach(&session)?;
     let mut screen = vt100::Parser::new(nz(ROWS), nz(COLS), 0);
     let mut buf = [0u8; 65536];
     let deadline = t0 + Duration::from_secs(10);

@@ -33,10 +33,7 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<(f64, f64)>> 
         let mut r = Run::new(system, dir, &ctx.bins)?;
         let session = r.start("echo", &program)?;
         start.wait(Duration::from_secs(10))?;
-        let (exe, args, env) = r.attach_command(&session);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let t = Term::spawn(&exe, &args, &env)?;
+        let t = r.attach(&session)?;
         run = Some(r);
         t
     };

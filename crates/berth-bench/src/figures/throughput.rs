@@ -37,10 +37,7 @@ pub fn measure(ctx: &Ctx, system: System, attached: bool) -> anyhow::Result<Opti
     let mut run = Run::new(system, dir, &ctx.bins)?;
     let session = run.start("tp", &program)?;
     let t0 = if attached {
-        let (exe, args, env) = run.attach_command(&session);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let mut client = Term::spawn(&exe, &args, &env)?;
+        let mut client = run.attach(&session)?;
         let _drain = client.drain()?;
         // The program waits for a line typed through the client, which
         // proves the client is attached. Typed again until it arrives, as
