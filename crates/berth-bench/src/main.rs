@@ -77,6 +77,14 @@ fn run(args: Args) -> anyhow::Result<()> {
             GROUPS.join(", ")
         );
     }
+    for name in &args.systems {
+        anyhow::ensure!(
+            System::ALL
+                .iter()
+                .any(|s| format!("{s:?}").to_lowercase() == *name),
+            "unknown system {name:?}: expected raw, berth, berthnolog, tmux, screen or dtach"
+        );
+    }
     let mut systems = Vec::new();
     let mut missing = Vec::new();
     for s in System::ALL {
@@ -91,14 +99,6 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
             _ => systems.push(s),
         }
-    }
-    for name in &args.systems {
-        anyhow::ensure!(
-            System::ALL
-                .iter()
-                .any(|s| format!("{s:?}").to_lowercase() == *name),
-            "unknown system {name:?}: expected raw, berth, berthnolog, tmux, screen or dtach"
-        );
     }
     let sizes = if args.quick {
         Sizes::quick()
