@@ -83,11 +83,6 @@ impl OutputLog {
         }
     }
 
-    /// Whether output is gathered and not yet written.
-    pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
     /// Whether the gathering buffer holds memory.
     pub fn holds_buffer(&self) -> bool {
         self.pending.capacity() > 0

@@ -37,10 +37,6 @@ fn printable(b: u8) -> bool {
 }
 
 impl PlainLines {
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty() && self.partial.is_empty()
-    }
-
     /// Bytes allocated for batches.
     pub fn capacity(&self) -> usize {
         self.text.capacity() + self.partial.capacity() + self.ends.capacity() * 8
