@@ -41,23 +41,7 @@ pub fn find(
 
 /// Sessions with a socket in `dir`: (name, socket path), sorted by name.
 pub fn list(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(paths::sessions_dir(dir)) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, PathBuf)> = entries
-        .flatten()
-        .filter_map(|e| {
-            let path = e.path();
-            let name = path
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".sock")?
-                .to_owned();
-            Some((name, path))
-        })
-        .collect();
-    out.sort();
-    out
+    paths::named_files(&paths::sessions_dir(dir), ".sock")
 }
 
 /// The closest known name, when it is close enough to be a typo.

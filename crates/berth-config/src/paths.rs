@@ -120,3 +120,22 @@ pub fn search_runtime_dirs() -> Vec<PathBuf> {
     dirs.push(PathBuf::from(SYSTEM_RUNTIME_DIR));
     dirs
 }
+
+/// Files in `dir` named `NAME` + `suffix`: (NAME, path), sorted by name;
+/// none when `dir` cannot be read. Session sockets and berthd's host
+/// records are both found this way.
+pub fn named_files(dir: &Path, suffix: &str) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_name()?.to_str()?.strip_suffix(suffix)?.to_owned();
+            Some((name, path))
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -107,26 +107,15 @@ impl Embedded {
     /// Every file in `RUNTIME/hosts`: session name, path, and the record if
     /// it parses; sorted by name.
     fn scan(&self) -> Vec<(String, PathBuf, Option<Record>)> {
-        let Ok(entries) = std::fs::read_dir(paths::hosts_dir(&self.runtime)) else {
-            return Vec::new();
-        };
-        let mut out: Vec<_> = entries
-            .flatten()
-            .filter_map(|e| {
-                let path = e.path();
-                let name = path
-                    .file_name()?
-                    .to_str()?
-                    .strip_suffix(".json")?
-                    .to_owned();
+        paths::named_files(&paths::hosts_dir(&self.runtime), ".json")
+            .into_iter()
+            .map(|(name, path)| {
                 let record = std::fs::read(&path)
                     .ok()
                     .and_then(|b| serde_json::from_slice(&b).ok());
-                Some((name, path, record))
+                (name, path, record)
             })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+            .collect()
     }
 
     /// Every record, whether or not its host runs (systemd decides that).
