@@ -73,6 +73,7 @@ pub enum Cmd {
     /// State, pid, user, command, restarts, last exit, clients, size, log.
     Status {
         name: String,
+        /// {"name", "state", "pid", "user", "command", "restarts", "last_exit", "clients", "size", "log", "foreground"}.
         #[arg(long)]
         json: bool,
     },

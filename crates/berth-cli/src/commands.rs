@@ -330,33 +330,72 @@ fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
     // berthd knows every session it manages; without it, scan the sockets.
     let rows = match daemon(runtime, DaemonRequest::List) {
         Ok(Response::Sessions { sessions }) => sessions,
-        _ => scan(runtime),
+        Ok(other) => bail!("unexpected reply from berthd: {other:?}"),
+        Err(e) => {
+            if crate::connect::is_denied(&e) {
+                // Not the end: the sockets may still let this user in. Say
+                // why the list may be partial.
+                eprintln!("berth: {e:#}; listing the session sockets instead");
+            }
+            scan(runtime)
+        }
     };
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;
         return Ok(0);
     }
-    writeln!(
-        out,
-        "{:<20} {:<11} {:>8} {:<12} {:>8} {:>8} {:>8}",
-        "NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS"
-    )?;
-    let dash = || "-".to_owned();
-    for r in &rows {
-        writeln!(
-            out,
-            "{:<20} {:<11} {:>8} {:<12} {:>8} {:>8} {:>8}",
-            r.name,
-            r.state,
-            r.pid.map_or_else(dash, |p| p.to_string()),
-            r.user.clone().unwrap_or_else(dash),
-            r.uptime_s.map_or_else(dash, human_secs),
-            r.restarts.map_or_else(dash, |n| n.to_string()),
-            r.clients.map_or_else(dash, |n| n.to_string()),
-        )?;
+    out.write_all(render_ls(&rows).as_bytes())?;
+    let denied: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.state == "denied")
+        .map(|r| r.name.as_str())
+        .collect();
+    if !denied.is_empty() {
+        eprintln!(
+            "berth: permission denied on {}: ask an admin to list you in its access.operators or access.observers",
+            denied.join(", ")
+        );
     }
     Ok(0)
+}
+
+/// The `ls` table; the NAME and USER columns are as wide as their longest entry.
+fn render_ls(rows: &[SessionSummary]) -> String {
+    let dash = || "-".to_owned();
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.state.clone(),
+                r.pid.map_or_else(dash, |p| p.to_string()),
+                r.user.clone().unwrap_or_else(dash),
+                r.uptime_s.map_or_else(dash, human_secs),
+                r.restarts.map_or_else(dash, |n| n.to_string()),
+                r.clients.map_or_else(dash, |n| n.to_string()),
+            ]
+        })
+        .collect();
+    let head = ["NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS"].map(str::to_owned);
+    let width = |i: usize, min: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain([head[i].len(), min])
+            .max()
+            .unwrap_or(min)
+    };
+    let (name_w, state_w, user_w) = (width(0, 20), width(1, 11), width(3, 12));
+    let mut text = String::new();
+    for c in std::iter::once(&head).chain(cells.iter()) {
+        text.push_str(&format!(
+            "{:<name_w$} {:<state_w$} {:>8} {:<user_w$} {:>8} {:>8} {:>8}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+        ));
+        text.push('\n');
+    }
+    text
 }
 
 /// Sessions found by their sockets, each asked for its status.
@@ -370,6 +409,9 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
             }
             let row = match connect(&name, &path).and_then(|mut s| fetch_status(&name, &mut s)) {
                 Ok(st) => SessionSummary::from_status(st),
+                Err(e) if crate::connect::is_denied(&e) => {
+                    SessionSummary::without_status(name, "denied", None)
+                }
                 Err(_) => SessionSummary::without_status(name, "unreachable", None),
             };
             rows.push(row);

@@ -115,3 +115,8 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
         )),
     }
 }
+
+/// Whether a failure was a refusal of rights (every such message starts so).
+pub fn is_denied(e: &anyhow::Error) -> bool {
+    format!("{e:#}").starts_with("permission denied")
+}

@@ -33,36 +33,11 @@ pub fn find(
         }
     }
     let names: Vec<String> = dirs.iter().flat_map(|d| list(d)).map(|(n, _)| n).collect();
-    match suggest(name, &names) {
-        Some(close) => bail!("no session {name:?} (did you mean {close:?}? see berth ls)"),
-        None => bail!("no session {name:?} (see berth ls)"),
-    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    bail!("{}", berth_config::values::no_session(name, &names))
 }
 
 /// Sessions with a socket in `dir`: (name, socket path), sorted by name.
 pub fn list(dir: &Path) -> Vec<(String, PathBuf)> {
     paths::named_files(&paths::sessions_dir(dir), ".sock")
-}
-
-/// The closest known name, when it is close enough to be a typo.
-fn suggest<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
-    names
-        .iter()
-        .map(|n| (strsim::damerau_levenshtein(name, n), n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
-        .min()
-        .map(|(_, n)| n.as_str())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggests_typos_only() {
-        let names = vec!["ci-runner".to_owned(), "repl".to_owned()];
-        assert_eq!(suggest("ci-runnr", &names), Some("ci-runner"));
-        assert_eq!(suggest("rpel", &names), Some("repl"));
-        assert_eq!(suggest("database", &names), None);
-    }
 }

@@ -10,26 +10,10 @@ mod locate;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            // One line, like every other error, instead of clap's block.
-            let text = e.kind().as_str().map(str::to_owned).unwrap_or_default();
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or(&text);
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("berth: {first} (see berth --help)");
-            return ExitCode::FAILURE;
-        }
-    };
+    // One line, like every other error, instead of clap's block.
+    let cli: cli::Cli = berth_log::usage::parse_or_exit("berth");
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -5,6 +5,7 @@
 //! sizes), the defaults, and path resolution.
 #![deny(unsafe_code)]
 
+pub mod access;
 pub mod accounts;
 pub mod defaults;
 mod error;
@@ -14,4 +15,4 @@ pub mod paths;
 pub mod values;
 
 pub use error::ConfigError;
-pub use load::{load, Checks};
+pub use load::{adhoc_session, load, Checks};

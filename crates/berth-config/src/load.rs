@@ -18,7 +18,7 @@ use crate::paths::Mode;
 use crate::values;
 
 const TOP_KEYS: &[&str] = &["daemon", "defaults", "session"];
-const DAEMON_KEYS: &[&str] = &["backend", "include"];
+const DAEMON_KEYS: &[&str] = &["backend", "include", "admins"];
 const SESSION_KEYS: &[&str] = &[
     "command",
     "user",
@@ -68,6 +68,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
         }
     };
     let mut backend = Backend::Auto;
+    let mut admins = Vec::new();
     let mut files = vec![path.to_owned()];
     let mut defaults_keys = Keys::default();
     let mut declared: Vec<(String, Keys, PathBuf, usize)> = Vec::new();
@@ -100,6 +101,17 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
                                         ),
                                     )),
                                 }
+                            }
+                        }
+                        "admins" => {
+                            if let Some(list) = principals(&main_loc, &mut errors, "admins", v) {
+                                for (what, at) in unknown_principals(&list, checks) {
+                                    errors.push(main_loc.error(
+                                        at,
+                                        format!("[daemon] admins names unknown {what}"),
+                                    ));
+                                }
+                                admins = list.into_iter().map(|(p, _)| p).collect();
                             }
                         }
                         "include" => {
@@ -218,8 +230,10 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     if errors.is_empty() {
         Ok(Config {
             backend,
+            admins,
             files,
             sessions: sessions_out,
+            defaults: defaults_keys,
         })
     } else {
         errors.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
@@ -262,8 +276,8 @@ fn sessions(
 }
 
 /// Session keys as written (in `[defaults]` or a session), not yet merged.
-#[derive(Debug, Default, Clone)]
-struct Keys {
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Keys {
     command: Option<Command>,
     /// `command` was written, valid or not (so a bad one is not also "missing").
     command_given: bool,
@@ -442,20 +456,7 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                         let sub = ak.get_ref().as_ref();
                         match sub {
                             "operators" | "observers" => {
-                                let list = strings(loc, e, &format!("access.{sub}"), av).map(|l| {
-                                    l.into_iter()
-                                        .filter_map(|p| match p.parse::<Principal>() {
-                                            Ok(principal) => Some((principal, av.span().start)),
-                                            Err(m) => {
-                                                e.push(loc.error(
-                                                    av.span().start,
-                                                    format!("access.{sub}: {m}"),
-                                                ));
-                                                None
-                                            }
-                                        })
-                                        .collect()
-                                });
+                                let list = principals(loc, e, &format!("access.{sub}"), av);
                                 if sub == "operators" {
                                     k.operators = list;
                                 } else {
@@ -610,30 +611,14 @@ fn resolve(
         .or_else(|| d.observers.clone())
         .unwrap_or_default();
     let group = k.group.clone().or_else(|| d.group.clone());
-    if checks.mode == Mode::System {
-        for (p, at) in operators.iter().chain(observers.iter()) {
-            let missing = match p {
-                Principal::User(u) => nix::unistd::User::from_name(u)
-                    .ok()
-                    .flatten()
-                    .is_none()
-                    .then(|| format!("user {u:?}")),
-                Principal::Group(g) => nix::unistd::Group::from_name(g)
-                    .ok()
-                    .flatten()
-                    .is_none()
-                    .then(|| format!("group {g:?}")),
-            };
-            if let Some(what) = missing {
-                let at = if k.operators.is_some() || k.observers.is_some() {
-                    *at
-                } else {
-                    0
-                };
-                errors
-                    .push(loc.error(at, format!("session {name:?}: access names unknown {what}")));
-            }
-        }
+    let listed: Vec<(Principal, usize)> = operators.iter().chain(&observers).cloned().collect();
+    for (what, at) in unknown_principals(&listed, checks) {
+        let at = if k.operators.is_some() || k.observers.is_some() {
+            at
+        } else {
+            0
+        };
+        errors.push(loc.error(at, format!("session {name:?}: access names unknown {what}")));
     }
     if errors.len() > before {
         return None;
@@ -851,6 +836,95 @@ fn strings(
             None
         }
     }
+}
+
+/// `["alice", "group:oncall"]`, each with where it was written.
+fn principals(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    v: &Spanned<DeValue>,
+) -> Option<Vec<(Principal, usize)>> {
+    let at = v.span().start;
+    let list = strings(loc, errors, key, v)?;
+    Some(
+        list.into_iter()
+            .filter_map(|p| match p.parse::<Principal>() {
+                Ok(principal) => Some((principal, at)),
+                Err(m) => {
+                    errors.push(loc.error(at, format!("{key}: {m}")));
+                    None
+                }
+            })
+            .collect(),
+    )
+}
+
+/// In system mode, the users and groups in `list` that do not exist, as
+/// "user \"x\"" / "group \"y\"" with where they were written.
+fn unknown_principals(list: &[(Principal, usize)], checks: Checks) -> Vec<(String, usize)> {
+    if checks.mode != Mode::System {
+        return Vec::new();
+    }
+    list.iter()
+        .filter_map(|(p, at)| {
+            let missing = match p {
+                Principal::User(u) => nix::unistd::User::from_name(u)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                    .then(|| format!("user {u:?}")),
+                Principal::Group(g) => nix::unistd::Group::from_name(g)
+                    .ok()
+                    .flatten()
+                    .is_none()
+                    .then(|| format!("group {g:?}")),
+            };
+            missing.map(|what| (what, *at))
+        })
+        .collect()
+}
+
+/// A session not in the config (`berth new`), resolved exactly as a
+/// declared one: `[defaults]`, then built-in defaults, with the same checks.
+/// The error is one line.
+pub fn adhoc_session(
+    config: &Config,
+    name: &str,
+    command: Vec<String>,
+    user: Option<String>,
+    checks: Checks,
+) -> Result<Session, String> {
+    values::check_session_name(name)?;
+    if command.first().is_none_or(|c| c.is_empty()) {
+        return Err(format!(
+            "no command: give the program after --, as in berth new {name} -- bash"
+        ));
+    }
+    let origin = Origin {
+        file: PathBuf::from("(berth new)"),
+        line: 0,
+    };
+    let loc = Locator {
+        file: &origin.file,
+        text: "",
+    };
+    let keys = Keys {
+        command: Some(Command::Argv(command)),
+        command_given: true,
+        user: user.map(|u| (u, 0)),
+        ..Keys::default()
+    };
+    let mut errors = Vec::new();
+    resolve(name, &config.defaults, keys, origin.clone(), 0, &loc, checks, &mut errors).ok_or_else(
+        || {
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    )
 }
 
 /// A string value run through `parse`, whose error is the message.

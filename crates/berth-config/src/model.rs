@@ -215,7 +215,12 @@ impl Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub backend: Backend,
+    /// `[daemon] admins`: who besides root may run host-wide verbs
+    /// (`reload`, `new`).
+    pub admins: Vec<Principal>,
     /// Every file read, main first.
     pub files: Vec<PathBuf>,
     pub sessions: BTreeMap<String, Session>,
+    /// `[defaults]` as written, for sessions made later (`berth new`).
+    pub(crate) defaults: crate::load::Keys,
 }

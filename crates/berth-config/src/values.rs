@@ -164,3 +164,37 @@ mod tests {
         }
     }
 }
+
+/// "no session \"x\" (did you mean \"y\"? see berth ls)": the one wording,
+/// with a suggestion when a known name is close enough to be a typo.
+pub fn no_session(name: &str, known: &[&str]) -> String {
+    let close = known
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(name, n), *n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 4))
+        .min()
+        .map(|(_, n)| n);
+    match close {
+        Some(close) => format!("no session {name:?} (did you mean {close:?}? see berth ls)"),
+        None => format!("no session {name:?} (see berth ls)"),
+    }
+}
+
+#[cfg(test)]
+mod no_session_tests {
+    use super::no_session;
+
+    #[test]
+    fn suggests_typos_only() {
+        let names = ["ci-runner", "repl"];
+        assert_eq!(
+            no_session("ci-runnr", &names),
+            "no session \"ci-runnr\" (did you mean \"ci-runner\"? see berth ls)"
+        );
+        assert_eq!(
+            no_session("rpel", &names),
+            "no session \"rpel\" (did you mean \"repl\"? see berth ls)"
+        );
+        assert_eq!(no_session("database", &names), "no session \"database\" (see berth ls)");
+    }
+}

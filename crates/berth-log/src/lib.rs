@@ -4,6 +4,8 @@
 //! stderr otherwise. `BERTH_LOG` filters like `RUST_LOG`.
 #![deny(unsafe_code)]
 
+pub mod usage;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 

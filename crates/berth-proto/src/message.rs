@@ -27,6 +27,19 @@ pub enum Request {
     Status,
     /// Restart the program now (kills it if it runs), resetting the restart limit.
     Restart,
+    /// Stop the program and keep it stopped; the host stays, with its
+    /// screen, history and clients (`berth stop`).
+    Stop,
+    /// Start a program that is stopped, exited or failed (`berth start`).
+    Start,
+    /// Take new program settings (command, environment, working directory,
+    /// restart policy, size) and restart the program with them inside this
+    /// host, keeping the screen. `args` are `berth-session` flags and
+    /// program, as berthd starts hosts with; only root and the session's
+    /// own account may send it.
+    Reconfigure {
+        args: Vec<String>,
+    },
     /// Become an attached client: full screen, then live output. (Used by `berth attach`.)
     Attach(AttachRequest),
     /// The attached client's terminal changed size.
@@ -122,6 +135,11 @@ pub enum Response {
         size: Size,
         read_only: bool,
     },
+    /// To attached clients: the session's terminal changed size (another
+    /// client resized it, or the last one left).
+    Resized {
+        size: Size,
+    },
     /// The attached client is detached; `reason` says why ("detached" when
     /// it asked to be). Always the last frame on the connection.
     Detached {
@@ -152,7 +170,8 @@ pub enum Response {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
     pub name: String,
-    /// A [`State`], or "unreachable" when the host does not answer.
+    /// A [`State`]; "unreachable" when the host does not answer; "denied"
+    /// when the caller is neither operator nor observer of the session.
     pub state: String,
     pub pid: Option<u32>,
     pub user: Option<String>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use berth_config::{defaults, values};
 use clap::Parser;
 
-use crate::policy::RestartMode;
+use crate::policy::{RestartMode, RestartPolicy};
 
 /// The per-session host: owns one session's PTY, screen, history, output log
 /// and socket, and restarts its program. Normally started by berthd.
@@ -80,6 +80,52 @@ pub struct Args {
     /// The program and its arguments.
     #[arg(last = true, required = true, num_args = 1..)]
     pub command: Vec<String>,
+}
+
+/// What a reload may change inside a running host (`Request::Reconfigure`):
+/// everything about the program; the rest needs a new host.
+#[derive(Debug, Clone)]
+pub struct ProgramSettings {
+    pub command: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    pub restart: RestartPolicy,
+    pub size: (u16, u16),
+    pub size_policy: crate::clients::SizePolicy,
+}
+
+impl Args {
+    /// Parses flags sent in a `Reconfigure` request (without the program name).
+    pub fn from_request(args: &[String]) -> Result<Self, String> {
+        let argv = std::iter::once("berth-session".to_owned()).chain(args.iter().cloned());
+        Self::try_parse_from(argv).map_err(|e| {
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or("bad arguments").to_owned();
+            format!("bad reconfigure request: {}", line.trim_start_matches("error: "))
+        })
+    }
+
+    pub fn restart_policy(&self) -> RestartPolicy {
+        RestartPolicy {
+            mode: self.restart,
+            delay: self.restart_delay,
+            max_delay: self.restart_max_delay,
+            burst: self.restart_burst,
+            interval: self.restart_interval,
+            stable_after: defaults::RESTART_STABLE_AFTER,
+        }
+    }
+
+    pub fn program_settings(&self) -> ProgramSettings {
+        ProgramSettings {
+            command: self.command.clone(),
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+            restart: self.restart_policy(),
+            size: self.size,
+            size_policy: self.size_policy,
+        }
+    }
 }
 
 fn parse_name(s: &str) -> Result<String, String> {

@@ -21,6 +21,8 @@ pub use berth_config::model::SizePolicy;
 /// What a client's writer sends.
 pub enum Out {
     Data(Arc<[u8]>),
+    /// A control frame in the stream (the session resized).
+    Notice(Response),
     /// The final control frame (detached, ended); the writer stops after it.
     Last(Response),
 }
@@ -142,6 +144,13 @@ impl Clients {
             }
             c.queued.fetch_add(chunk.len(), Ordering::Relaxed);
             let _ = c.tx.send(Out::Data(Arc::clone(&chunk)));
+        }
+    }
+
+    /// Queues a control frame for every client, in order with its output.
+    pub fn notify(&self, response: Response) {
+        for c in &self.list {
+            let _ = c.tx.send(Out::Notice(response.clone()));
         }
     }
 

@@ -11,7 +11,6 @@ use tokio::sync::mpsc;
 use crate::args::Args;
 use crate::output_log::OutputLog;
 use crate::peer::AccessPolicy;
-use crate::policy::RestartPolicy;
 use crate::program::{Identity, ProgramSpec};
 use crate::server::Server;
 use crate::session::{Command, HostInfo, Session, Shared};
@@ -56,11 +55,14 @@ pub async fn run(
     let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
     let info = HostInfo {
         name: args.name.clone(),
-        command: args.command.clone(),
         identity: identity.clone(),
         log: args.log.clone(),
     };
-    let session = Session::new(Terminal::new(cols, rows, args.scrollback), args.size_policy);
+    let session = Session::new(
+        Terminal::new(cols, rows, args.scrollback),
+        args.size_policy,
+        args.command.clone(),
+    );
     let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
 
     // One writer keeps input in order; a program that stops reading makes
@@ -77,7 +79,7 @@ pub async fn run(
     let server = Arc::new(Server {
         shared: Arc::clone(&shared),
         policy: AccessPolicy {
-            owner_uid: identity.uid,
+            owner_uid: Some(identity.uid),
             operators: args.operators.clone(),
             observers: args.observers.clone(),
         },
@@ -93,7 +95,7 @@ pub async fn run(
             _ = term.recv() => {},
             _ = int.recv() => {},
         }
-        let _ = stop_tx.send(Command::Stop).await;
+        let _ = stop_tx.send(Command::Shutdown).await;
     });
     // A hangup of the terminal berthd started us from must not end the session.
     let mut hup = signal(SignalKind::hangup())?;
@@ -104,19 +106,12 @@ pub async fn run(
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let supervisor = Supervisor {
         shared,
+        policy: args.restart_policy(),
         spec: ProgramSpec {
             command: args.command,
             cwd: args.cwd,
             env: args.env,
             identity,
-        },
-        policy: RestartPolicy {
-            mode: args.restart,
-            delay: args.restart_delay,
-            max_delay: args.restart_max_delay,
-            burst: args.restart_burst,
-            interval: args.restart_interval,
-            stable_after: berth_config::defaults::RESTART_STABLE_AFTER,
         },
         log,
         pts,

@@ -1,9 +1,8 @@
 //! `berth-session NAME`: see the crate docs and `berth-session --help`.
 
-use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let args = berth_session::args::Args::parse();
+    let args: berth_session::args::Args = berth_log::usage::parse_or_exit("berth-session");
     // Before the runtime or logging open any descriptor: fd 3 may be ours.
     let inherited = match berth_session::listener::inherited(args.listen_fd) {
         Ok(l) => l,

@@ -23,7 +23,7 @@ impl Identity {
                 user: u.name,
                 uid: uid.as_raw(),
                 home: u.dir,
-                shell: u.shell,
+                shell: login_shell(u.shell),
             },
             // No passwd entry (a systemd DynamicUser= where nss-systemd is
             // not configured): systemd still tells the unit who it is.
@@ -34,12 +34,25 @@ impl Identity {
                         .map_or_else(|| uid.to_string(), |u| u.to_string_lossy().into_owned()),
                     uid: uid.as_raw(),
                     home: env("HOME").map_or_else(|| PathBuf::from("/"), PathBuf::from),
-                    shell: env("SHELL").map_or_else(|| PathBuf::from("/bin/sh"), PathBuf::from),
+                    shell: login_shell(env("SHELL").map_or_else(PathBuf::new, PathBuf::from)),
                 }
             }
         }
     }
 }
+
+/// The account's shell, or `/bin/sh` when it has none a person could use
+/// (service accounts get `nologin` or `false`).
+fn login_shell(shell: PathBuf) -> PathBuf {
+    let name = shell.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if shell.as_os_str().is_empty() || name == "nologin" || name == "false" {
+        PathBuf::from(FALLBACK_SHELL)
+    } else {
+        shell
+    }
+}
+
+const FALLBACK_SHELL: &str = "/bin/sh";
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -71,20 +84,26 @@ impl ProgramSpec {
         env
     }
 
+    /// The configured `cwd`, which must exist; else the account's home when
+    /// it exists, else `/`, as systemd does for system services (Debian's
+    /// service accounts have no home, or `/nonexistent`).
+    pub fn working_dir(&self) -> Result<PathBuf, String> {
+        match &self.cwd {
+            Some(cwd) if cwd.is_dir() => Ok(cwd.clone()),
+            Some(cwd) => Err(format!(
+                "working directory {} (cwd) does not exist or is not a directory",
+                cwd.display()
+            )),
+            None if self.identity.home.is_dir() => Ok(self.identity.home.clone()),
+            None => Ok(PathBuf::from("/")),
+        }
+    }
+
     /// Starts the program as session leader with the PTY as its controlling
     /// terminal. The error is a sentence for the screen and `berth status`.
     pub fn spawn(&self, pts: &pty_process::Pts) -> Result<tokio::process::Child, String> {
         let program = &self.command[0];
-        let cwd = self
-            .cwd
-            .clone()
-            .unwrap_or_else(|| self.identity.home.clone());
-        if !cwd.is_dir() {
-            return Err(format!(
-                "cannot start {program}: working directory {} does not exist or is not a directory",
-                cwd.display()
-            ));
-        }
+        let cwd = self.working_dir().map_err(|why| format!("cannot start {program}: {why}"))?;
         let mut cmd = pty_process::Command::new(program)
             .args(&self.command[1..])
             .env_clear()
@@ -106,5 +125,43 @@ impl ProgramSpec {
             };
             format!("cannot start {program}: {why}")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(home: &str, cwd: Option<&str>) -> ProgramSpec {
+        ProgramSpec {
+            command: vec!["bash".into()],
+            cwd: cwd.map(PathBuf::from),
+            env: vec![],
+            identity: Identity {
+                user: "svc".into(),
+                uid: 999,
+                home: home.into(),
+                shell: "/bin/sh".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn working_dir_falls_back_to_root_only_by_default() {
+        let tmp = std::env::temp_dir();
+        assert_eq!(spec(tmp.to_str().unwrap(), None).working_dir(), Ok(tmp.clone()));
+        assert_eq!(spec("/nonexistent", None).working_dir(), Ok(PathBuf::from("/")));
+        assert_eq!(
+            spec("/nonexistent", Some("/no/such/dir")).working_dir(),
+            Err("working directory /no/such/dir (cwd) does not exist or is not a directory".into())
+        );
+    }
+
+    #[test]
+    fn service_shells_become_sh() {
+        assert_eq!(login_shell("/usr/sbin/nologin".into()), PathBuf::from("/bin/sh"));
+        assert_eq!(login_shell("/bin/false".into()), PathBuf::from("/bin/sh"));
+        assert_eq!(login_shell("".into()), PathBuf::from("/bin/sh"));
+        assert_eq!(login_shell("/bin/zsh".into()), PathBuf::from("/bin/zsh"));
     }
 }

@@ -17,6 +17,7 @@ use tokio::net::UnixStream;
 
 use crate::clients::{Inbox, Out};
 use crate::peer::{AccessPolicy, Peer};
+use berth_config::access::denial;
 use crate::session::{Command, Shared};
 
 /// Capture text is sent in data frames of at most this size.
@@ -128,7 +129,7 @@ impl Server {
     }
 
     async fn connection(&self, stream: UnixStream) {
-        let peer = match Peer::from_stream(&stream) {
+        let peer = match crate::peer::from_stream(&stream) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(session = %self.shared.info.name, "cannot read peer credentials: {e}");
@@ -229,6 +230,43 @@ impl Server {
                     self.command(Command::Restart).await?;
                     conn.reply(&Response::Ok).await?;
                 }
+                Request::Stop => {
+                    self.require_operator(access, audit, "stop it")?;
+                    self.command(Command::StopProgram).await?;
+                    conn.reply(&Response::Ok).await?;
+                }
+                Request::Start => {
+                    self.require_operator(access, audit, "start it")?;
+                    if self.shared.lock().pid.is_some() {
+                        return Err(ConnError::Refused(
+                            ErrorCode::BadRequest,
+                            format!(
+                                "session {} is already running (berth restart {0} restarts it)",
+                                self.shared.info.name
+                            ),
+                        ));
+                    }
+                    self.command(Command::Start).await?;
+                    conn.reply(&Response::Ok).await?;
+                }
+                Request::Reconfigure { args } => {
+                    // Changing the program is the host's owner's right, not an
+                    // operator's: it runs commands as the service account.
+                    if audit.peer.uid != 0 && audit.peer.uid != self.shared.info.identity.uid {
+                        return Err(ConnError::Refused(
+                            ErrorCode::Denied,
+                            format!(
+                                "permission denied: {} may not reconfigure session {}; change the config and run berth reload",
+                                audit.peer.user, self.shared.info.name
+                            ),
+                        ));
+                    }
+                    let parsed = crate::args::Args::from_request(&args)
+                        .map_err(|m| ConnError::Refused(ErrorCode::BadRequest, m))?;
+                    let settings = parsed.program_settings();
+                    self.command(Command::Reconfigure(Box::new(settings))).await?;
+                    conn.reply(&Response::Ok).await?;
+                }
                 Request::Attach(req) => return self.attach(conn, req, access, audit).await,
                 Request::Daemon(_) => {
                     return Err(ConnError::Refused(
@@ -286,13 +324,10 @@ impl Server {
                 ))
             }
         }
-        let Some(access) = self.policy.access(&audit.peer) else {
+        let Some(access) = self.policy.right(&audit.peer) else {
             return Err(ConnError::Refused(
                 ErrorCode::Denied,
-                format!(
-                    "permission denied: {} (uid {}) is not an operator or observer of session {}",
-                    audit.peer.user, audit.peer.uid, self.shared.info.name
-                ),
+                denial(&audit.peer, None, &self.shared.info.name, ""),
             ));
         };
         audit.access = Some(access);
@@ -391,6 +426,10 @@ impl Server {
                         writer.write_all(&frame).await?;
                         inbox.sent(bytes.len());
                     }
+                    Out::Notice(response) => {
+                        encode_control(&response, &mut frame);
+                        writer.write_all(&frame).await?;
+                    }
                     Out::Last(response) => {
                         encode_control(&response, &mut frame);
                         writer.write_all(&frame).await?;
@@ -487,10 +526,7 @@ impl Server {
             Access::Operator => Ok(()),
             Access::Observer => Err(ConnError::Refused(
                 ErrorCode::Denied,
-                format!(
-                    "permission denied: {} is an observer of {} and cannot {what}",
-                    audit.peer.user, self.shared.info.name
-                ),
+                denial(&audit.peer, Some(access), &self.shared.info.name, what),
             )),
         }
     }
@@ -559,6 +595,9 @@ fn request_name(r: &Request) -> &'static str {
         Request::Send { .. } => "send",
         Request::Status => "status",
         Request::Restart => "restart",
+        Request::Stop => "stop",
+        Request::Start => "start",
+        Request::Reconfigure { .. } => "reconfigure",
         Request::Attach(_) => "attach",
         Request::Resize { .. } => "resize",
         Request::Detach => "detach",

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use berth_proto::{ExitInfo, Size, State, Status};
+use berth_proto::{ExitInfo, Response, Size, State, Status};
 use tokio::sync::{mpsc, Notify};
 
 use crate::clients::{Clients, SizePolicy};
@@ -15,7 +15,6 @@ use crate::{program::Identity, terminal::Terminal};
 #[derive(Debug, Clone)]
 pub struct HostInfo {
     pub name: String,
-    pub command: Vec<String>,
     pub identity: Identity,
     pub log: Option<PathBuf>,
 }
@@ -23,6 +22,8 @@ pub struct HostInfo {
 /// What changes as the session lives.
 pub struct Session {
     pub term: Terminal,
+    /// The program, as configured (a reload may change it).
+    pub command: Vec<String>,
     pub state: State,
     pub pid: Option<u32>,
     pub started: Option<Instant>,
@@ -37,10 +38,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(term: Terminal, size_policy: SizePolicy) -> Self {
+    pub fn new(term: Terminal, size_policy: SizePolicy, command: Vec<String>) -> Self {
         let (cols, rows) = term.size();
         Self {
             term,
+            command,
             state: State::Starting,
             pid: None,
             started: None,
@@ -68,12 +70,18 @@ impl Session {
 }
 
 /// Requests to the supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Command {
     /// Restart the program now, with a clean restart history.
     Restart,
-    /// Stop the program and end the session.
-    Stop,
+    /// Stop the program and keep the host, its screen and clients.
+    StopProgram,
+    /// Start the program if it is not running.
+    Start,
+    /// New program settings from a reload: restart the program with them.
+    Reconfigure(Box<crate::args::ProgramSettings>),
+    /// Stop the program and end the session (the host exits).
+    Shutdown,
 }
 
 pub struct Shared {
@@ -114,6 +122,7 @@ impl Shared {
             return;
         }
         s.term.resize(want.cols, want.rows);
+        s.clients.notify(Response::Resized { size: want });
         let ws = rustix::termios::Winsize {
             ws_row: want.rows,
             ws_col: want.cols,
@@ -219,7 +228,7 @@ impl Shared {
             pid: s.pid,
             user: self.info.identity.user.clone(),
             uid: self.info.identity.uid,
-            command: self.info.command.clone(),
+            command: s.command.clone(),
             restarts: s.restarts,
             last_exit: s.last_exit.clone(),
             clients: s.clients.infos(),

@@ -52,8 +52,20 @@ enum Timer {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Pending {
     Nothing,
-    Restart,
-    Stop,
+    /// Start it again right away; the words say why (for the marker).
+    Restart(&'static str),
+    /// Keep it stopped; the host, screen and clients stay (`berth stop`).
+    Halt,
+    /// End the session: the host exits.
+    Shutdown,
+}
+
+/// The loop's state a command may change.
+struct Run<'a> {
+    child: &'a Option<tokio::process::Child>,
+    pending: &'a mut Pending,
+    timer: &'a mut Timer,
+    restarts: &'a mut Restarts,
 }
 
 impl Supervisor {
@@ -90,17 +102,22 @@ impl Supervisor {
                     child = None;
                     self.drain(&mut buf).await;
                     let exit = exit_info(status);
-                    match pending {
-                        Pending::Stop => {
+                    match std::mem::replace(&mut pending, Pending::Nothing) {
+                        Pending::Shutdown => {
                             self.ended(exit);
                             return;
                         }
-                        Pending::Restart => {
-                            pending = Pending::Nothing;
+                        Pending::Restart(why) => {
                             restarts.reset();
-                            self.marker(&format!("{} at {}; restarting now (berth restart)", exit_phrase(&exit), clock()));
+                            self.marker(&format!("{} at {}; restarting now ({why})", exit_phrase(&exit), clock()));
                             self.record_exit(exit, State::Starting, None);
                             timer = Timer::Start(Instant::now());
+                        }
+                        Pending::Halt => {
+                            let name = &self.shared.info.name;
+                            self.marker(&format!("{} at {}; stopped (berth stop); `berth start {name}` starts it again", exit_phrase(&exit), clock()));
+                            self.record_exit(exit, State::Stopped, None);
+                            timer = Timer::None;
                         }
                         Pending::Nothing => {
                             timer = self.after_exit(exit, None, &mut restarts);
@@ -134,30 +151,9 @@ impl Supervisor {
                         commands_open = false;
                         continue;
                     };
-                    match (cmd, &child) {
-                        (Command::Restart, Some(c)) => {
-                            pending = Pending::Restart;
-                            signal_group(c, Signal::SIGTERM);
-                            timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGKILL);
-                        }
-                        (Command::Restart, None) => {
-                            restarts.reset();
-                            self.shared.lock().state = State::Starting;
-                            self.shared.publish();
-                            timer = Timer::Start(Instant::now());
-                        }
-                        (Command::Stop, Some(c)) => {
-                            pending = Pending::Stop;
-                            // A terminal hangup first, as when a terminal closes.
-                            signal_group(c, Signal::SIGHUP);
-                            timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
-                        }
-                        (Command::Stop, None) => {
-                            let mut s = self.shared.lock();
-                            s.state = State::Stopped;
-                            s.restart_at = None;
-                            return;
-                        }
+                    let mut run = Run { child: &child, pending: &mut pending, timer: &mut timer, restarts: &mut restarts };
+                    if self.command(cmd, &mut run) {
+                        return;
                     }
                 },
                 // Last, so it runs only when nothing above is ready: the
@@ -169,6 +165,109 @@ impl Supervisor {
                 }
             }
         }
+    }
+
+    /// Carries out a request; true when the session must end now.
+    fn command(&mut self, cmd: Command, run: &mut Run) -> bool {
+        let stopping = matches!(*run.pending, Pending::Halt | Pending::Shutdown);
+        match cmd {
+            Command::Restart => self.restart_now(run, "berth restart", false),
+            Command::Reconfigure(settings) => {
+                self.apply(*settings);
+                let stopped = self.shared.lock().state == State::Stopped;
+                if (run.child.is_none() && stopped) || *run.pending == Pending::Halt {
+                    let name = &self.shared.info.name;
+                    self.marker(&format!("configuration changed at {}; the program stays stopped until `berth start {name}`", clock()));
+                } else if *run.pending != Pending::Shutdown {
+                    self.restart_now(run, "configuration changed (berth reload)", true);
+                }
+            }
+            Command::Start => {
+                if run.child.is_none() && !stopping {
+                    run.restarts.reset();
+                    *run.timer = Timer::Start(Instant::now());
+                    self.shared.lock().state = State::Starting;
+                    self.shared.publish();
+                }
+            }
+            Command::StopProgram => match run.child {
+                Some(c) if !stopping => {
+                    *run.pending = Pending::Halt;
+                    // A terminal hangup first, as when a terminal closes.
+                    signal_group(c, Signal::SIGHUP);
+                    *run.timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
+                }
+                Some(_) => {}
+                None => {
+                    *run.timer = Timer::None;
+                    let was = {
+                        let mut s = self.shared.lock();
+                        s.restart_at = None;
+                        std::mem::replace(&mut s.state, State::Stopped)
+                    };
+                    if was != State::Stopped {
+                        let name = &self.shared.info.name;
+                        self.marker(&format!("stopped at {} (berth stop, was {was}); `berth start {name}` starts it again", clock()));
+                    }
+                    self.shared.publish();
+                }
+            },
+            Command::Shutdown => match run.child {
+                Some(c) => {
+                    if *run.pending != Pending::Shutdown {
+                        *run.pending = Pending::Shutdown;
+                        signal_group(c, Signal::SIGHUP);
+                        *run.timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
+                    }
+                }
+                None => {
+                    let mut s = self.shared.lock();
+                    s.state = State::Stopped;
+                    s.restart_at = None;
+                    return true;
+                }
+            },
+        }
+        false
+    }
+
+    /// Stops the program to start it again at once (or starts it now if it
+    /// does not run). `announce`: say so in the screen when nothing runs.
+    fn restart_now(&mut self, run: &mut Run, why: &'static str, announce: bool) {
+        match run.child {
+            Some(c) => {
+                if *run.pending == Pending::Nothing {
+                    *run.pending = Pending::Restart(why);
+                    signal_group(c, Signal::SIGTERM);
+                    *run.timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGKILL);
+                }
+            }
+            None => {
+                if announce {
+                    self.marker(&format!("{why} at {}; starting now", clock()));
+                }
+                run.restarts.reset();
+                self.shared.lock().state = State::Starting;
+                self.shared.publish();
+                *run.timer = Timer::Start(Instant::now());
+            }
+        }
+    }
+
+    /// Takes a reload's program settings; the next start uses them.
+    fn apply(&mut self, p: crate::args::ProgramSettings) {
+        self.spec.command = p.command;
+        self.spec.cwd = p.cwd;
+        self.spec.env = p.env;
+        self.policy = p.restart;
+        let mut s = self.shared.lock();
+        s.command = self.spec.command.clone();
+        s.default_size = berth_proto::Size {
+            cols: p.size.0,
+            rows: p.size.1,
+        };
+        s.clients.policy = p.size_policy;
+        self.shared.apply_size(&mut s);
     }
 
     /// Whether a burst of output left work or buffers behind.

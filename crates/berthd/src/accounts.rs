@@ -57,6 +57,23 @@ pub fn ensure_account(s: &Session) -> anyhow::Result<User> {
     Ok(user)
 }
 
+/// Undoes [`ensure_account`] for a session that failed to start: the
+/// account (if it exists now) and the home berthd made for it.
+pub fn remove_created(s: &Session) {
+    let name = account_name(s);
+    if User::from_name(&name).ok().flatten().is_none() {
+        return;
+    }
+    match Command::new("userdel").arg(&name).output() {
+        Ok(out) if out.status.success() => {
+            tracing::info!(session = %s.name, user = %name, "removed the service account created for a failed start");
+        }
+        Ok(out) => tracing::warn!(session = %s.name, user = %name, "userdel failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => tracing::warn!(session = %s.name, user = %name, "userdel failed: {e}"),
+    }
+    let _ = std::fs::remove_dir(Path::new(HOME_BASE).join(&s.name));
+}
+
 /// The socket's group; the default `berth` group is created if missing.
 pub fn access_group(s: &Session) -> anyhow::Result<Group> {
     let name = &s.access.group;

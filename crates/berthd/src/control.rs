@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use berth_config::paths::Mode;
+use berth_config::access::Caller;
 use berth_proto::{
     decode, encode_control, Access, DaemonRequest, Decoder, ErrorCode, Frame, Header, Request,
     Response, HEADER_LEN,
@@ -15,61 +15,29 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
-pub type Job = (DaemonRequest, oneshot::Sender<Response>);
+/// A request from `caller`, and where to send the answer.
+pub type Job = (Caller, DaemonRequest, oneshot::Sender<Response>);
 
-/// Who may use the control socket: root and the admin group in system mode,
-/// the same user in user mode.
-#[derive(Clone)]
-pub struct Gate {
-    pub mode: Mode,
-    pub admin_gid: Option<u32>,
-}
-
-impl Gate {
-    fn allows(&self, uid: u32) -> bool {
-        let me = nix::unistd::geteuid().as_raw();
-        if uid == 0 || uid == me {
-            return true;
-        }
-        if self.mode == Mode::User {
-            return false;
-        }
-        let Some(gid) = self.admin_gid else {
-            return false;
-        };
-        let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) else {
-            return false;
-        };
-        let Ok(name) = std::ffi::CString::new(user.name) else {
-            return false;
-        };
-        nix::unistd::getgrouplist(&name, user.gid)
-            .map(|groups| groups.iter().any(|g| g.as_raw() == gid))
-            .unwrap_or(false)
-    }
-}
-
-pub async fn serve(listener: UnixListener, gate: Gate, jobs: mpsc::Sender<Job>) {
+pub async fn serve(listener: UnixListener, jobs: mpsc::Sender<Job>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let (gate, jobs) = (gate.clone(), jobs.clone());
+        let jobs = jobs.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, gate, jobs).await {
+            if let Err(e) = connection(stream, jobs).await {
                 tracing::debug!("control connection: {e}");
             }
         });
     }
 }
 
-async fn connection(
-    mut stream: UnixStream,
-    gate: Gate,
-    jobs: mpsc::Sender<Job>,
-) -> anyhow::Result<()> {
+async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>) -> anyhow::Result<()> {
     let cred = stream.peer_cred()?;
+    // Rights are checked per request (crate::rights), never per connection:
+    // the socket's group only opens the file.
+    let caller = Caller::lookup(cred.uid(), cred.pid());
     stream.write_all(&Header::ours().to_bytes()).await?;
     let mut header = [0u8; HEADER_LEN];
     tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut header)).await??;
@@ -104,18 +72,6 @@ async fn connection(
         match request {
             Request::Hello { .. } if !hello => {
                 hello = true;
-                if !gate.allows(cred.uid()) {
-                    let user = berth_config::accounts::user_name(cred.uid());
-                    tracing::warn!(target: "berth::audit", user_uid = cred.uid(), user = %user, "control connection refused");
-                    return reply(
-                        &mut stream,
-                        error(
-                            ErrorCode::Denied,
-                            format!("permission denied: {user} (uid {}) may not control berthd; ask to join the berth group", cred.uid()),
-                        ),
-                    )
-                    .await;
-                }
                 reply(
                     &mut stream,
                     Response::Welcome {
@@ -126,10 +82,25 @@ async fn connection(
                 .await?;
             }
             Request::Daemon(req) if hello => {
-                tracing::info!(target: "berth::audit", user_uid = cred.uid(), request = ?req, "control request");
+                let (verb, session) = describe(&req);
                 let (tx, rx) = oneshot::channel();
-                jobs.send((req, tx)).await?;
+                jobs.send((caller.clone(), req, tx)).await?;
                 let response = rx.await?;
+                let outcome = match &response {
+                    Response::Error { code: ErrorCode::Denied, .. } => "denied",
+                    Response::Error { .. } => "failed",
+                    _ => "allowed",
+                };
+                tracing::info!(
+                    target: "berth::audit",
+                    user_uid = caller.uid,
+                    user = %caller.user,
+                    pid = caller.pid.unwrap_or(0),
+                    verb,
+                    session,
+                    outcome,
+                    "control request {verb} {session}: {outcome}"
+                );
                 reply(&mut stream, response).await?;
             }
             _ => {
@@ -144,6 +115,19 @@ async fn connection(
                 .await
             }
         }
+    }
+}
+
+/// The verb and the session it names ("-" for host-wide verbs), for the audit.
+fn describe(req: &DaemonRequest) -> (&'static str, String) {
+    match req {
+        DaemonRequest::List => ("ls", "-".into()),
+        DaemonRequest::Reload => ("reload", "-".into()),
+        DaemonRequest::New { name, .. } => ("new", name.clone()),
+        DaemonRequest::Kill { name } => ("kill", name.clone()),
+        DaemonRequest::Start { name } => ("start", name.clone()),
+        DaemonRequest::Stop { name } => ("stop", name.clone()),
+        DaemonRequest::Restart { name } => ("restart", name.clone()),
     }
 }
 

@@ -5,15 +5,18 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Child;
+
+use anyhow::Context;
 use std::time::{Duration, Instant};
 
-use berth_config::model::{Command, Config, Session};
+use berth_config::access::{Caller, HostAccess, SessionAccess};
+use berth_config::model::{Command, Config, Principal, Session};
 use berth_config::paths::{self, Mode};
-use berth_proto::{DaemonRequest, ErrorCode, Response, SessionSummary};
+use berth_proto::{DaemonRequest, ErrorCode, Request, Response, SessionSummary};
 
 use crate::embedded::{alive, Embedded, Record};
-use crate::host_cmd::host_args;
-use crate::reconcile::plan;
+use crate::host_cmd::{host_args, host_part};
+use crate::reconcile::{plan, Fingerprint};
 
 /// Grace between the signals a host sends its program on stop.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -120,6 +123,7 @@ impl Daemon {
                             args: vec![],
                             adhoc: false,
                             unit: Vec::new(),
+                            user: None,
                         });
                         record.host_pid = crate::status::query(&self.backend.socket(&name))
                             .map_or(0, |st| st.host_pid);
@@ -176,26 +180,19 @@ impl Daemon {
             .values()
             .map(|s| (s.name.clone(), self.args(s)))
             .collect();
-        let wanted: BTreeMap<String, Vec<String>> = config
+        let unit = |s: &Session| match self.systemd {
+            Some(_) => crate::host_cmd::unit_settings(s),
+            None => Vec::new(),
+        };
+        let wanted: BTreeMap<String, Fingerprint> = config
             .sessions
             .values()
-            .map(|s| {
-                let mut f = args[&s.name].clone();
-                if self.systemd.is_some() {
-                    f.extend(crate::host_cmd::unit_settings(s));
-                }
-                (s.name.clone(), f)
-            })
+            .map(|s| (s.name.clone(), self.fingerprint(&args[&s.name], unit(s))))
             .collect();
-        let running: BTreeMap<String, Vec<String>> = self
+        let running: BTreeMap<String, Fingerprint> = self
             .managed
             .iter()
-            .map(|(n, m)| {
-                (
-                    n.clone(),
-                    [m.record.args.clone(), m.record.unit.clone()].concat(),
-                )
-            })
+            .map(|(n, m)| (n.clone(), self.fingerprint(&m.record.args, m.record.unit.clone())))
             .collect();
         let pinned: Vec<String> = self
             .managed
@@ -203,10 +200,31 @@ impl Daemon {
             .filter(|(_, m)| m.record.adhoc)
             .map(|(n, _)| n.clone())
             .collect();
-        let p = plan(&wanted, &running, &pinned);
+        let mut p = plan(&wanted, &running, &pinned);
         for name in &p.stop {
             self.stop_host(name).await;
             self.managed.remove(name);
+        }
+        // Only the program changed: the host restarts it, the screen stays.
+        // A host that cannot take it (gone, or too old) is replaced instead.
+        for name in std::mem::take(&mut p.reconfigure) {
+            let new_args = args[&name].clone();
+            match self.reconfigure(&name, &new_args) {
+                Ok(()) => {
+                    let m = self.managed.get_mut(&name).expect("running");
+                    m.session = config.sessions[&name].clone();
+                    m.record.args = new_args;
+                    if let Err(e) = self.backend.save(&name, &m.record) {
+                        tracing::warn!(session = %name, "{e:#}");
+                    }
+                    tracing::info!(session = %name, "program settings changed; restarted inside the running host");
+                    p.reconfigure.push(name);
+                }
+                Err(e) => {
+                    tracing::warn!(session = %name, "cannot reconfigure the running host ({e:#}); replacing it");
+                    p.restart.push(name);
+                }
+            }
         }
         for name in &p.restart {
             self.stop_host(name).await;
@@ -223,14 +241,46 @@ impl Daemon {
                 m.session = s.clone();
             }
         }
+        let mut changed = p.restart.clone();
+        changed.extend(p.reconfigure.iter().cloned());
+        changed.sort();
         self.config = Some(config);
-        tracing::info!(added = ?p.start, removed = ?p.stop, changed = ?p.restart, "configuration applied");
+        tracing::info!(added = ?p.start, removed = ?p.stop, replaced = ?p.restart, reconfigured = ?p.reconfigure, "configuration applied");
         Response::Reloaded {
             added: p.start,
             removed: p.stop,
-            changed: p.restart,
+            changed,
             unchanged: p.keep,
         }
+    }
+
+    /// A host command line (and unit settings) split into what needs a new
+    /// host and what the running host can take (reconcile::Fingerprint).
+    /// Under systemd the unit's command line is fixed when it is created,
+    /// so there every change needs a new host.
+    fn fingerprint(&self, args: &[String], unit: Vec<String>) -> Fingerprint {
+        let mut host = match self.systemd {
+            Some(_) => args.to_vec(),
+            None => host_part(args),
+        };
+        host.extend(unit);
+        Fingerprint {
+            host,
+            program: args.to_vec(),
+        }
+    }
+
+    /// Sends a running host its new program settings.
+    fn reconfigure(&self, name: &str, args: &[String]) -> anyhow::Result<()> {
+        let m = self.managed.get(name).context("not running")?;
+        anyhow::ensure!(m.record.host_pid != 0, "its host is not running");
+        crate::status::request(
+            &self.backend.socket(name),
+            &Request::Reconfigure {
+                args: args.to_vec(),
+            },
+        )
+        .map(|_| ())
     }
 
     /// Starts a host with `args` (its flags and program).
@@ -243,14 +293,7 @@ impl Daemon {
         previous_failures: u32,
     ) {
         let name = session.name.clone();
-        let started = match &self.systemd {
-            Some(sd) => self.start_unit(sd, &session, &args, adhoc).await,
-            None => self
-                .prepare(&session)
-                .and_then(|owner| self.backend.start(&name, &args, adhoc, owner))
-                .map(|(child, record)| (Some(child), record)),
-        };
-        match started {
+        match self.launch(&session, &args, adhoc).await {
             Ok((child, record)) => {
                 tracing::info!(session = %name, host_pid = record.host_pid, "started session host");
                 self.managed.insert(
@@ -275,6 +318,7 @@ impl Daemon {
                     args,
                     adhoc,
                     unit: Vec::new(),
+                    user: session.user.clone(),
                 };
                 self.managed.insert(
                     name,
@@ -288,6 +332,25 @@ impl Daemon {
                         started_at: Instant::now(),
                     },
                 );
+            }
+        }
+    }
+
+    /// Starts the session's host through the backend.
+    async fn launch(
+        &self,
+        session: &Session,
+        args: &[String],
+        adhoc: bool,
+    ) -> anyhow::Result<(Option<Child>, Record)> {
+        match &self.systemd {
+            Some(sd) => self.start_unit(sd, session, args, adhoc).await,
+            None => {
+                let owner = self.prepare(session)?;
+                let (child, record) =
+                    self.backend
+                        .start(&session.name, args, adhoc, session.user.clone(), owner)?;
+                Ok((Some(child), record))
             }
         }
     }
@@ -317,6 +380,7 @@ impl Daemon {
             args: args.to_vec(),
             adhoc,
             unit: crate::host_cmd::unit_settings(s),
+            user: s.user.clone(),
         };
         self.backend.save(&s.name, &record)?;
         Ok((None, record))
@@ -390,10 +454,25 @@ impl Daemon {
         }
     }
 
-    pub async fn handle(&mut self, req: DaemonRequest) -> Response {
+    /// Answers a control request from `caller`, after checking its rights.
+    pub async fn handle(&mut self, caller: &Caller, req: DaemonRequest) -> Response {
+        let host = self.host_access();
+        let decided = crate::rights::check(
+            caller,
+            &req,
+            &host,
+            |name| self.session_access(name),
+            &self.config_path,
+        );
+        if let Err(message) = decided {
+            return Response::Error {
+                code: ErrorCode::Denied,
+                message,
+            };
+        }
         match req {
             DaemonRequest::List => Response::Sessions {
-                sessions: self.list(),
+                sessions: self.list_for(Some(caller)),
             },
             DaemonRequest::Reload => {
                 crate::notify::reloading();
@@ -405,7 +484,7 @@ impl Daemon {
                 name,
                 user,
                 command,
-            } => self.new_session(name, user, command).await,
+            } => self.new_session(caller, name, user, command).await,
             DaemonRequest::Kill { name } => match self.managed.contains_key(&name) {
                 true => {
                     self.stop_host(&name).await;
@@ -414,30 +493,8 @@ impl Daemon {
                 }
                 false => self.no_such(&name),
             },
-            DaemonRequest::Stop { name } => match self.managed.contains_key(&name) {
-                true => {
-                    self.stop_host(&name).await;
-                    if let Some(m) = self.managed.get_mut(&name) {
-                        m.stopped = true;
-                    }
-                    Response::Ok
-                }
-                false => self.no_such(&name),
-            },
-            DaemonRequest::Start { name } => match self.managed.get_mut(&name) {
-                Some(m) if m.record.host_pid != 0 => Response::Error {
-                    code: ErrorCode::BadRequest,
-                    message: format!("session {name:?} is already running"),
-                },
-                Some(m) => {
-                    m.stopped = false;
-                    m.failures = 0;
-                    m.retry_at = Some(Instant::now());
-                    self.tick().await;
-                    Response::Ok
-                }
-                None => self.no_such(&name),
-            },
+            DaemonRequest::Stop { name } => self.stop_program(&name),
+            DaemonRequest::Start { name } => self.start_program(&name).await,
             DaemonRequest::Restart { name } => match self.managed.contains_key(&name) {
                 true => {
                     self.stop_host(&name).await;
@@ -453,74 +510,178 @@ impl Daemon {
         }
     }
 
-    fn no_such(&self, name: &str) -> Response {
-        Response::Error {
-            code: ErrorCode::BadRequest,
-            message: format!("no session {name:?} (see berth ls)"),
+    /// `berth stop`: the host stops the program and keeps its screen,
+    /// history and clients. A session whose host is not running (waiting
+    /// to be started again) is simply not started.
+    fn stop_program(&mut self, name: &str) -> Response {
+        let Some(m) = self.managed.get_mut(name) else {
+            return self.no_such(name);
+        };
+        if m.record.host_pid == 0 {
+            m.stopped = true;
+            m.retry_at = None;
+            return Response::Ok;
+        }
+        self.forward(name, &Request::Stop)
+    }
+
+    /// `berth start`: the host starts its program again; a host that is
+    /// not running is started now.
+    async fn start_program(&mut self, name: &str) -> Response {
+        let Some(m) = self.managed.get_mut(name) else {
+            return self.no_such(name);
+        };
+        if m.record.host_pid != 0 {
+            return self.forward(name, &Request::Start);
+        }
+        m.stopped = false;
+        m.failures = 0;
+        m.retry_at = Some(Instant::now());
+        self.tick().await;
+        Response::Ok
+    }
+
+    /// Passes a request on to a session's host (berthd is root or the
+    /// sessions' own user, so the host lets it; the caller was checked).
+    fn forward(&self, name: &str, req: &Request) -> Response {
+        match crate::status::request(&self.backend.socket(name), req) {
+            Ok(response) => response,
+            Err(e) => Response::Error {
+                code: ErrorCode::Internal,
+                message: format!("session {name:?} did not answer: {e:#}"),
+            },
         }
     }
 
+    fn no_such(&self, name: &str) -> Response {
+        let names: Vec<&str> = self.managed.keys().map(String::as_str).collect();
+        Response::Error {
+            code: ErrorCode::BadRequest,
+            message: berth_config::values::no_session(name, &names),
+        }
+    }
+
+    /// Who may run host-wide verbs.
+    fn host_access(&self) -> HostAccess {
+        HostAccess {
+            daemon_uid: nix::unistd::geteuid().as_raw(),
+            admins: self
+                .config
+                .as_ref()
+                .map(|c| c.admins.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A session's access lists, as its host checks them.
+    fn session_access(&self, name: &str) -> Option<SessionAccess> {
+        let m = self.managed.get(name)?;
+        let owner_uid = match self.mode {
+            Mode::User => Some(nix::unistd::geteuid().as_raw()),
+            Mode::System => {
+                let account = crate::accounts::account_name(&m.session);
+                nix::unistd::User::from_name(&account)
+                    .ok()
+                    .flatten()
+                    .map(|u| u.uid.as_raw())
+            }
+        };
+        Some(SessionAccess {
+            owner_uid,
+            operators: m.session.access.operators.clone(),
+            observers: m.session.access.observers.clone(),
+        })
+    }
+
+    /// `berth new`: an ad-hoc session, resolved like a declared one (the
+    /// config's defaults and checks) with its creator as an operator. A
+    /// refused or failed `new` leaves nothing behind: no account, no
+    /// socket, no record, no entry in `ls`.
     async fn new_session(
         &mut self,
+        caller: &Caller,
         name: String,
         user: Option<String>,
         command: Vec<String>,
     ) -> Response {
-        if let Err(e) = berth_config::values::check_session_name(&name) {
-            return Response::Error {
-                code: ErrorCode::BadRequest,
-                message: e,
-            };
-        }
+        let bad = |message: String| Response::Error {
+            code: ErrorCode::BadRequest,
+            message,
+        };
         if self.managed.contains_key(&name) {
             return Response::Error {
                 code: ErrorCode::BadRequest,
                 message: format!("session {name:?} already exists (see berth ls)"),
             };
         }
-        if command.is_empty() {
-            return Response::Error {
-                code: ErrorCode::BadRequest,
-                message: "no command: berth new NAME -- PROGRAM ARGS...".into(),
-            };
+        if user.as_deref() == Some("root") {
+            return bad(
+                "berth new does not run sessions as root: declare the session in the config with user = \"root\" and allow_root = true if you mean it".into(),
+            );
         }
-        if let Some(u) = &user {
-            let me = berth_config::accounts::user_name(nix::unistd::geteuid().as_raw());
-            if *u != me {
-                return Response::Error {
-                    code: ErrorCode::BadRequest,
-                    message: format!(
-                        "--user {u}: running sessions as other accounts is not available yet"
-                    ),
-                };
-            }
+        let Some(config) = &self.config else {
+            return bad("berthd has no valid configuration loaded; fix it and run berth reload".into());
+        };
+        let checks = berth_config::Checks { mode: self.mode };
+        let mut session = match berth_config::adhoc_session(config, &name, command, user, checks) {
+            Ok(s) => s,
+            Err(message) => return bad(message),
+        };
+        let me = nix::unistd::geteuid().as_raw();
+        let creator = Principal::User(caller.user.clone());
+        if caller.uid != 0 && caller.uid != me && !session.access.operators.contains(&creator) {
+            session.access.operators.push(creator);
         }
-        let mut session = placeholder(
-            &name,
-            &Record {
-                host_pid: 0,
-                args: vec![],
-                adhoc: true,
-                unit: Vec::new(),
-            },
-        );
-        session.command = Command::Argv(command);
+        let existed = self.mode == Mode::System
+            && nix::unistd::User::from_name(&crate::accounts::account_name(&session))
+                .ok()
+                .flatten()
+                .is_some();
         let args = self.args(&session);
-        self.start_session(session, args, true, 0).await;
-        match self.managed.get(&name) {
-            Some(m) if m.record.host_pid != 0 => Response::Ok,
-            _ => Response::Error {
-                code: ErrorCode::Internal,
-                message: format!("failed to start session {name:?}; see berthd's log"),
-            },
+        match self.launch(&session, &args, true).await {
+            Ok((child, record)) => {
+                tracing::info!(session = %name, host_pid = record.host_pid, creator = %caller.user, "started ad-hoc session");
+                self.managed.insert(
+                    name,
+                    Managed {
+                        session,
+                        record,
+                        child,
+                        stopped: false,
+                        failures: 0,
+                        retry_at: None,
+                        started_at: Instant::now(),
+                    },
+                );
+                Response::Ok
+            }
+            Err(e) => {
+                self.backend.forget(&name);
+                if self.mode == Mode::System && !existed {
+                    crate::accounts::remove_created(&session);
+                }
+                tracing::error!(session = %name, "berth new failed: {e:#}");
+                Response::Error {
+                    code: ErrorCode::Internal,
+                    message: format!("failed to start session {name:?}: {e:#}; nothing was left behind"),
+                }
+            }
         }
     }
 
-    /// One summary per session, asking each host for its status.
-    pub fn list(&self) -> Vec<SessionSummary> {
+    /// One summary per session, asking each host for its status. With a
+    /// caller, sessions it may not read show only their name, as "denied".
+    pub fn list_for(&self, caller: Option<&Caller>) -> Vec<SessionSummary> {
         self.managed
             .iter()
             .map(|(name, m)| {
+                let denied = caller.is_some_and(|c| {
+                    self.session_access(name)
+                        .is_some_and(|lists| lists.right(c).is_none())
+                });
+                if denied {
+                    return SessionSummary::without_status(name.clone(), "denied", None);
+                }
                 let status = (m.record.host_pid != 0)
                     .then(|| crate::status::query(&self.backend.socket(name)))
                     .flatten();
@@ -547,7 +708,7 @@ impl Daemon {
     pub fn summary(&self) -> String {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut waiting = Vec::new();
-        for s in self.list() {
+        for s in self.list_for(None) {
             if let Some(secs) = s.restart_in_s {
                 waiting.push(format!("{} in {secs}s", s.name));
             }
@@ -581,8 +742,9 @@ fn retry_delay(failures: u32) -> Duration {
         .min(HOST_RETRY_MAX)
 }
 
-/// A session for a host known only by its record (adopted, or ad hoc):
-/// enough to restart it with the same flags.
+/// A session for a host known only by its record (adopted before the
+/// config is read, or ad hoc): enough to restart it with the same flags,
+/// and its access lists, which decide who may control it.
 fn placeholder(name: &str, record: &Record) -> Session {
     let argv: Vec<String> = record
         .args
@@ -591,10 +753,16 @@ fn placeholder(name: &str, record: &Record) -> Session {
         .skip(1)
         .cloned()
         .collect();
+    let principals = |flag: &str| -> Vec<Principal> {
+        crate::host_cmd::flag_values(&record.args, flag)
+            .into_iter()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
     Session {
         name: name.to_owned(),
         command: Command::Argv(argv),
-        user: None,
+        user: record.user.clone(),
         create_user: false,
         allow_root: false,
         dynamic_user: false,
@@ -613,7 +781,11 @@ fn placeholder(name: &str, record: &Record) -> Session {
         log: berth_config::model::LogTarget::File,
         log_max_size: berth_config::defaults::LOG_MAX_SIZE,
         log_keep: berth_config::defaults::LOG_KEEP,
-        access: Default::default(),
+        access: berth_config::model::Access {
+            operators: principals("--operator"),
+            observers: principals("--observer"),
+            group: berth_config::defaults::ACCESS_GROUP.to_owned(),
+        },
         after: vec![],
         limits: Default::default(),
         sandbox: Default::default(),

@@ -26,6 +26,11 @@ pub struct Record {
     /// Unit-level settings it was started with (see `host_cmd::unit_settings`).
     #[serde(default)]
     pub unit: Vec<String>,
+    /// The session's `user`, when one was given (an ad-hoc session's
+    /// `--user`): the account is not always in `args` (under systemd it is
+    /// the unit's User=).
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 pub struct Embedded {
@@ -50,6 +55,7 @@ impl Embedded {
         name: &str,
         args: &[String],
         adhoc: bool,
+        user: Option<String>,
         owner: Option<(u32, u32)>,
     ) -> anyhow::Result<(Child, Record)> {
         let socket = self.socket(name);
@@ -89,6 +95,7 @@ impl Embedded {
             args: args.to_vec(),
             adhoc,
             unit: Vec::new(),
+            user,
         };
         self.save(name, &record)?;
         Ok((child, record))

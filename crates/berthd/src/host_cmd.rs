@@ -64,6 +64,49 @@ pub fn host_args(
     a
 }
 
+/// Flags that only concern the program: a reload that changes nothing
+/// else restarts the program inside the running host (the screen stays).
+/// Each takes one value; the program follows `--`.
+const PROGRAM_FLAGS: &[&str] = &[
+    "--cwd",
+    "--env",
+    "--restart",
+    "--restart-delay",
+    "--restart-max-delay",
+    "--restart-burst",
+    "--restart-interval",
+    "--size",
+    "--size-policy",
+];
+
+/// The part of a host command line that needs a new host when it changes:
+/// `args` without the program and its settings.
+pub fn host_part(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        if PROGRAM_FLAGS.contains(&a.as_str()) {
+            it.next();
+            continue;
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+/// Every value given to `flag` ("--operator") in a host command line.
+pub fn flag_values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    args[..end]
+        .windows(2)
+        .filter(|w| w[0] == flag)
+        .map(|w| w[1].as_str())
+        .collect()
+}
+
 /// Settings of a session that live in its systemd unit, not in the host's
 /// command line; part of the "changed?" fingerprint so a reload applies them.
 pub fn unit_settings(s: &Session) -> Vec<String> {
@@ -155,6 +198,28 @@ mod tests {
     }
 
     #[test]
+    fn the_host_part_leaves_out_the_program() {
+        let mut s = session("ci", &["run", "--once"]);
+        s.cwd = Some("/srv".into());
+        let a = host_args(&s, Path::new("/s.sock"), Path::new("/logs"), None, false);
+        assert_eq!(
+            host_part(&a).join(" "),
+            "--name ci --socket /s.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100"
+        );
+        let mut t = s.clone();
+        t.command = Command::Argv(vec!["other".into()]);
+        t.env.insert("B".into(), "2".into());
+        t.restart = RestartMode::Never;
+        t.size = (100, 30);
+        let b = host_args(&t, Path::new("/s.sock"), Path::new("/logs"), None, false);
+        assert_ne!(a, b);
+        assert_eq!(host_part(&a), host_part(&b));
+        t.scrollback = 5;
+        let c = host_args(&t, Path::new("/s.sock"), Path::new("/logs"), None, false);
+        assert_ne!(host_part(&a), host_part(&c));
+    }
+
+    #[test]
     fn system_mode_adds_the_account_and_access() {
         let mut s = session("ci", &["run"]);
         s.access.operators = vec![
@@ -171,5 +236,8 @@ mod tests {
         )
         .join(" ");
         assert!(line.starts_with("--name ci --socket /run/berth/sessions/ci.sock --user svc-ci --operator group:oncall --operator alice --observer group:dev --log /var/log/berth/ci/ci.log "), "{line}");
+        let args: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        assert_eq!(flag_values(&args, "--operator"), ["group:oncall", "alice"]);
+        assert_eq!(flag_values(&args, "--observer"), ["group:dev"]);
     }
 }

@@ -8,6 +8,7 @@ mod embedded;
 mod host_cmd;
 mod notify;
 mod reconcile;
+mod rights;
 mod status;
 mod systemd;
 
@@ -53,7 +54,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = berth_log::usage::parse_or_exit("berthd");
     berth_log::init("berthd");
     let mode = if args.user {
         Mode::User
@@ -182,16 +183,6 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     nix::sys::stat::umask(old);
     let listener =
         listener.with_context(|| format!("failed to bind {}", control_path.display()))?;
-    let admin_gid = nix::unistd::Group::from_name("berth")
-        .ok()
-        .flatten()
-        .map(|g| g.gid.as_raw());
-    if mode == Mode::System {
-        if let Some(gid) = admin_gid {
-            nix::unistd::chown(&control_path, None, Some(nix::unistd::Gid::from_raw(gid)))?;
-            std::fs::set_permissions(&control_path, std::fs::Permissions::from_mode(0o660))?;
-        }
-    }
 
     let binary = session_binary(args.session_binary)?;
     let systemd = match use_systemd {
@@ -212,16 +203,21 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     if let berth_proto::Response::Error { message, .. } = daemon.reload().await {
         bail!("{message}");
     }
+    // The control socket's file gate: the berth group may open it (the
+    // first reload created the group if a session uses it). Opening it
+    // grants nothing: every request is checked (rights.rs).
+    if mode == Mode::System {
+        if let Ok(Some(group)) = nix::unistd::Group::from_name(berth_config::defaults::ACCESS_GROUP) {
+            nix::unistd::chown(&control_path, None, Some(group.gid))?;
+            std::fs::set_permissions(&control_path, std::fs::Permissions::from_mode(0o660))?;
+        }
+    }
     let mut last_status = daemon.summary();
     tracing::info!(runtime = %runtime_dir.display(), "berthd ready; {last_status}");
     notify::ready(&last_status);
 
     let (jobs_tx, mut jobs) = mpsc::channel::<control::Job>(64);
-    tokio::spawn(control::serve(
-        listener,
-        control::Gate { mode, admin_gid },
-        jobs_tx,
-    ));
+    tokio::spawn(control::serve(listener, jobs_tx));
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -242,8 +238,8 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
                 }
             }
             _ = watchdog.tick(), if watchdog_every.is_some() => notify::watchdog(),
-            Some((req, reply)) = jobs.recv() => {
-                let response = daemon.handle(req).await;
+            Some((caller, req, reply)) = jobs.recv() => {
+                let response = daemon.handle(&caller, req).await;
                 let _ = reply.send(response);
             }
             _ = hup.recv() => {

@@ -2,13 +2,23 @@
 
 use std::collections::BTreeMap;
 
-/// Per session, the host command line wanted (from the config) and the one
-/// it runs with.
+/// What a session is, in two parts: what its host is (account, socket,
+/// access, log, history; under systemd the unit too) and what its program
+/// is (command, environment, cwd, restart policy, size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub host: Vec<String>,
+    pub program: Vec<String>,
+}
+
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub start: Vec<String>,
     pub stop: Vec<String>,
+    /// The host must be replaced (the screen goes with it).
     pub restart: Vec<String>,
+    /// Only the program changed: restart it inside the running host.
+    pub reconfigure: Vec<String>,
     pub keep: Vec<String>,
 }
 
@@ -16,15 +26,16 @@ pub struct Plan {
 /// host. `pinned`: running sessions that stay whatever the config says
 /// (ad-hoc sessions from `berth new`).
 pub fn plan(
-    wanted: &BTreeMap<String, Vec<String>>,
-    running: &BTreeMap<String, Vec<String>>,
+    wanted: &BTreeMap<String, Fingerprint>,
+    running: &BTreeMap<String, Fingerprint>,
     pinned: &[String],
 ) -> Plan {
     let mut p = Plan::default();
-    for (name, args) in wanted {
+    for (name, want) in wanted {
         match running.get(name) {
             None => p.start.push(name.clone()),
-            Some(current) if current == args => p.keep.push(name.clone()),
+            Some(current) if current == want => p.keep.push(name.clone()),
+            Some(current) if current.host == want.host => p.reconfigure.push(name.clone()),
             Some(_) => p.restart.push(name.clone()),
         }
     }
@@ -44,20 +55,33 @@ pub fn plan(
 mod tests {
     use super::*;
 
-    fn m(items: &[(&str, &str)]) -> BTreeMap<String, Vec<String>> {
+    fn m(items: &[(&str, &str, &str)]) -> BTreeMap<String, Fingerprint> {
         items
             .iter()
-            .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+            .map(|(k, host, program)| {
+                let f = Fingerprint {
+                    host: vec![host.to_string()],
+                    program: vec![program.to_string()],
+                };
+                (k.to_string(), f)
+            })
             .collect()
     }
 
     #[test]
     fn added_removed_changed_unchanged() {
-        let wanted = m(&[("a", "1"), ("b", "2"), ("new", "9")]);
-        let running = m(&[("a", "1"), ("b", "changed"), ("gone", "3"), ("adhoc", "4")]);
+        let wanted = m(&[("a", "1", "p"), ("b", "2", "p"), ("c", "3", "new"), ("new", "9", "p")]);
+        let running = m(&[
+            ("a", "1", "p"),
+            ("b", "changed", "p"),
+            ("c", "3", "old"),
+            ("gone", "3", "p"),
+            ("adhoc", "4", "p"),
+        ]);
         let p = plan(&wanted, &running, &["adhoc".to_string()]);
         assert_eq!(p.start, ["new"]);
         assert_eq!(p.restart, ["b"]);
+        assert_eq!(p.reconfigure, ["c"]);
         assert_eq!(p.stop, ["gone"]);
         assert_eq!(p.keep, ["a", "adhoc"]);
     }

@@ -7,6 +7,22 @@ use std::time::Duration;
 use berth_proto::sync::Client;
 use berth_proto::{Request, Response, Status};
 
+/// Sends one request to the host behind `socket` and returns its answer
+/// (an error answer included); fails if it does not answer in time.
+pub fn request(socket: &Path, req: &Request) -> anyhow::Result<Response> {
+    let stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut client = Client::handshake(stream, "berthd")?;
+    match client.call(req) {
+        Ok(response) => Ok(response),
+        Err(berth_proto::sync::ClientError::Refused { code, message }) => {
+            Ok(Response::Error { code, message })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The host's status, or `None` if it does not answer within a second.
 pub fn query(socket: &Path) -> Option<Status> {
     let stream = UnixStream::connect(socket).ok()?;

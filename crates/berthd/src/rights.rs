@@ -1,0 +1,144 @@
+//! Who may ask berthd for what (pure): every control verb checked against
+//! the caller with the same decision the session hosts use
+//! (`berth_config::access`). Opening the control socket grants nothing.
+
+use berth_config::access::{denial, Caller, HostAccess, Right, SessionAccess};
+use berth_proto::DaemonRequest;
+
+/// The right a request needs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Needs<'a> {
+    /// Anyone who can open the socket (`ls` shows each caller only what
+    /// it may read).
+    Nothing,
+    /// Root or `[daemon] admins`; the words say what is refused.
+    Host(&'static str),
+    /// Operator of session `name`.
+    Operator(&'a str, &'static str),
+}
+
+pub fn needs(req: &DaemonRequest) -> Needs<'_> {
+    match req {
+        DaemonRequest::List => Needs::Nothing,
+        DaemonRequest::Reload => Needs::Host("reload berthd's configuration"),
+        DaemonRequest::New { .. } => Needs::Host("create sessions"),
+        DaemonRequest::Kill { name } => Needs::Operator(name, "kill it"),
+        DaemonRequest::Start { name } => Needs::Operator(name, "start it"),
+        DaemonRequest::Stop { name } => Needs::Operator(name, "stop it"),
+        DaemonRequest::Restart { name } => Needs::Operator(name, "restart it"),
+    }
+}
+
+/// Whether `caller` may make `req`. `session` gives a session's access
+/// lists (`None`: no such session, which the verb itself reports).
+/// `config` names the file where admins are declared, for the hint.
+pub fn check(
+    caller: &Caller,
+    req: &DaemonRequest,
+    host: &HostAccess,
+    session: impl Fn(&str) -> Option<SessionAccess>,
+    config: &std::path::Path,
+) -> Result<(), String> {
+    match needs(req) {
+        Needs::Nothing => Ok(()),
+        Needs::Host(_) if host.allows(caller) => {
+            if let DaemonRequest::New { user: Some(u), .. } = req {
+                if caller.uid != 0 {
+                    return Err(format!(
+                        "permission denied: only root may choose the account of a session (--user {u}); leave --user out, or ask root"
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Needs::Host(what) => Err(format!(
+            "permission denied: {} may not {what}; only root and [daemon] admins may (ask to be added to admins in {})",
+            caller.user,
+            config.display()
+        )),
+        Needs::Operator(name, what) => match session(name) {
+            None => Ok(()),
+            Some(lists) => match lists.right(caller) {
+                Some(Right::Operator) => Ok(()),
+                other => Err(denial(caller, other, name, what)),
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_config::model::Principal;
+    use std::path::Path;
+
+    fn caller(uid: u32, user: &str, groups: &[&str]) -> Caller {
+        Caller {
+            uid,
+            pid: None,
+            user: user.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    fn host() -> HostAccess {
+        HostAccess {
+            daemon_uid: 0,
+            admins: vec![Principal::Group("ops".into())],
+        }
+    }
+
+    fn lists(name: &str) -> Option<SessionAccess> {
+        (name == "a").then(|| SessionAccess {
+            owner_uid: Some(900),
+            operators: vec![Principal::User("op".into())],
+            observers: vec![Principal::User("obs".into())],
+        })
+    }
+
+    fn ask(who: &Caller, req: DaemonRequest) -> Result<(), String> {
+        check(who, &req, &host(), lists, Path::new("/etc/berth/berth.toml"))
+    }
+
+    fn stop(name: &str) -> DaemonRequest {
+        DaemonRequest::Stop { name: name.into() }
+    }
+
+    #[test]
+    fn session_verbs_need_an_operator_of_that_session() {
+        assert_eq!(ask(&caller(1, "op", &[]), stop("a")), Ok(()));
+        assert_eq!(ask(&caller(0, "root", &[]), stop("a")), Ok(()));
+        assert_eq!(ask(&caller(900, "svc", &[]), stop("a")), Ok(()));
+        assert_eq!(
+            ask(&caller(2, "obs", &["berth"]), stop("a")),
+            Err("permission denied: obs is an observer of a and cannot stop it".into())
+        );
+        assert_eq!(
+            ask(&caller(3, "eve", &["berth", "ops"]), DaemonRequest::Kill { name: "a".into() }),
+            Err("permission denied: eve (uid 3) is not an operator of session a and cannot kill it".into())
+        );
+        // An unknown session is the verb's own "no session" error.
+        assert_eq!(ask(&caller(3, "eve", &[]), stop("zz")), Ok(()));
+        assert_eq!(ask(&caller(3, "eve", &[]), DaemonRequest::List), Ok(()));
+    }
+
+    #[test]
+    fn host_verbs_need_root_or_an_admin() {
+        let new = |user: Option<&str>| DaemonRequest::New {
+            name: "x".into(),
+            user: user.map(str::to_owned),
+            command: vec!["bash".into()],
+        };
+        assert_eq!(ask(&caller(0, "root", &[]), DaemonRequest::Reload), Ok(()));
+        assert_eq!(ask(&caller(4, "ada", &["ops"]), new(None)), Ok(()));
+        assert_eq!(ask(&caller(0, "root", &[]), new(Some("svc"))), Ok(()));
+        assert_eq!(
+            ask(&caller(1, "op", &["berth"]), DaemonRequest::Reload),
+            Err("permission denied: op may not reload berthd's configuration; only root and [daemon] admins may (ask to be added to admins in /etc/berth/berth.toml)".into())
+        );
+        assert_eq!(
+            ask(&caller(4, "ada", &["ops"]), new(Some("root"))),
+            Err("permission denied: only root may choose the account of a session (--user root); leave --user out, or ask root".into())
+        );
+    }
+}
