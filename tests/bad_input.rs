@@ -345,7 +345,7 @@ fn programs_that_cannot_start_are_reported_and_backed_off() {
     let status = host.wait_status("state exited", |s| s["state"] == "exited");
     assert_eq!(
         status["last_error"],
-        "cannot start true: working directory /nonexistent/dir does not exist or is not a directory"
+        "cannot start true: working directory /nonexistent/dir (cwd) does not exist or is not a directory"
     );
     assert!(host
         .capture(&["-J"])

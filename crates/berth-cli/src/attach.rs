@@ -19,6 +19,7 @@ use berth_proto::{
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
 use crate::connect::{request_error, Session};
+use crate::viewport::Viewport;
 
 pub struct Options {
     pub read_only: bool,
@@ -65,10 +66,12 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
             size: Some(size),
         }))
         .map_err(|e| request_error(name, e))?;
-    let read_only = match session.response().map_err(|e| request_error(name, e))? {
-        Response::Attached { read_only, .. } => read_only,
+    let (read_only, session_size) = match session.response().map_err(|e| request_error(name, e))? {
+        Response::Attached { read_only, size } => (read_only, size),
         other => bail!("unexpected reply from session {name:?}: {other:?}"),
     };
+    // Draws the session into this terminal, cropped when it is smaller.
+    let view = Arc::new(Mutex::new(Viewport::new(session_size, size)));
     let (stream, decoder) = session.into_parts();
     stream.set_read_timeout(None)?;
 
@@ -93,7 +96,8 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
         let writer = Arc::clone(&writer);
         let signalled = Arc::clone(&signalled);
         let wake = stream.try_clone()?;
-        std::thread::spawn(move || signal_thread(signals, writer, signalled, wake, read_only));
+        let view = Arc::clone(&view);
+        std::thread::spawn(move || signal_thread(signals, writer, signalled, wake, read_only, view));
     }
     {
         let writer = Arc::clone(&writer);
@@ -107,7 +111,7 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
         ));
     }
     let mut screen = ScreenTracker::default();
-    let end = output_loop(stream, decoder, &mut screen, &signalled);
+    let end = output_loop(stream, decoder, &mut screen, &signalled, &view);
     drop(_raw);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(RESET_MODES.as_bytes());
@@ -213,26 +217,39 @@ fn output_loop(
     decoder: Decoder,
     screen: &mut ScreenTracker,
     signalled: &OnceLock<Signal>,
+    view: &Mutex<Viewport>,
 ) -> End {
     let mut frames = FrameReader {
         stream,
         decoder,
         buf: vec![0; 64 * 1024],
     };
-    let stdout = std::io::stdout();
     loop {
         let Some(frame) = frames.next() else {
             return signalled.get().map_or(End::Lost, |s| End::Signal(*s));
         };
         match frame {
             Frame::Data(bytes) => {
-                screen.scan(&bytes);
-                let mut out = stdout.lock();
-                if out.write_all(&bytes).and_then(|()| out.flush()).is_err() {
+                let Ok(mut view) = view.lock() else {
+                    return End::Lost;
+                };
+                let shown = view.output(&bytes);
+                screen.scan(&shown);
+                if write_out(&shown).is_err() {
                     return End::Lost;
                 }
             }
             Frame::Control(payload) => match decode::<Response>(&payload) {
+                Ok(Response::Resized { size }) => {
+                    let Ok(mut view) = view.lock() else {
+                        return End::Lost;
+                    };
+                    let shown = view.session_resized(size);
+                    screen.scan(&shown);
+                    if write_out(&shown).is_err() {
+                        return End::Lost;
+                    }
+                }
                 Ok(Response::Detached { reason }) => return End::Detached(reason),
                 Ok(Response::Ended { .. }) => return End::Ended,
                 Ok(Response::Error { message, .. }) => return End::Detached(message),
@@ -282,14 +299,19 @@ fn signal_thread(
     signalled: Arc<OnceLock<Signal>>,
     wake: UnixStream,
     read_only: bool,
+    view: Arc<Mutex<Viewport>>,
 ) {
     loop {
         let Ok(sig) = signals.wait() else { return };
         if sig == Signal::SIGWINCH {
+            let size = terminal_size();
+            if let Ok(mut view) = view.lock() {
+                let _ = write_out(&view.terminal_resized(size));
+            }
             if read_only {
                 continue;
             }
-            let Size { cols, rows } = terminal_size();
+            let Size { cols, rows } = size;
             let mut frame = Vec::new();
             encode_control(&Request::Resize { cols, rows }, &mut frame);
             if let Ok(mut w) = writer.lock() {
@@ -408,6 +430,16 @@ impl Drop for RawMode {
             );
         }
     }
+}
+
+/// Writes to the user's terminal at once.
+fn write_out(bytes: &[u8]) -> std::io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()
 }
 
 fn writeln_raw(line: &str) -> std::io::Result<()> {

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod connect;
 mod locate;
+mod viewport;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,208 @@
+//! What an attached terminal shows when it is smaller than the session:
+//! a window of the session's screen, cropped (never wrapped) and following
+//! the cursor, with one line saying so, as tmux does for a smaller client.
+//!
+//! The client keeps its own emulator at the session's size. While the
+//! terminal is large enough, output passes through untouched (the
+//! emulator only follows along); once it is smaller, each burst of output
+//! is drawn as the window instead.
+
+use std::num::NonZeroU16;
+
+use berth_proto::Size;
+
+pub struct Viewport {
+    screen: vt100::Parser,
+    session: Size,
+    terminal: Size,
+    /// Top-left corner of the window, in session coordinates.
+    top: u16,
+    left: u16,
+    /// Whether the terminal shows the window (rather than the passed-through stream).
+    cropped: bool,
+}
+
+impl Viewport {
+    pub fn new(session: Size, terminal: Size) -> Self {
+        Self {
+            screen: vt100::Parser::new(nz(session.rows), nz(session.cols), 0),
+            session,
+            terminal,
+            top: 0,
+            left: 0,
+            cropped: false,
+        }
+    }
+
+    fn fits(&self) -> bool {
+        self.terminal.cols >= self.session.cols && self.terminal.rows >= self.session.rows
+    }
+
+    /// Session output; returns what to write to the terminal.
+    pub fn output(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.screen.process(bytes);
+        if self.fits() && !self.cropped {
+            return bytes.to_vec();
+        }
+        self.draw()
+    }
+
+    /// The session's terminal changed size.
+    pub fn session_resized(&mut self, size: Size) -> Vec<u8> {
+        self.session = size;
+        self.screen.set_size(nz(size.rows), nz(size.cols));
+        self.draw()
+    }
+
+    /// The user's terminal changed size.
+    pub fn terminal_resized(&mut self, size: Size) -> Vec<u8> {
+        self.terminal = size;
+        self.draw()
+    }
+
+    /// Draws what the terminal should show now: the whole screen when it
+    /// fits (and was cropped until now), else the window.
+    fn draw(&mut self) -> Vec<u8> {
+        if self.fits() {
+            if !self.cropped {
+                return Vec::new();
+            }
+            self.cropped = false;
+            let mut out = b"\x1b[m\x1b[H\x1b[2J".to_vec();
+            out.extend_from_slice(self.screen.screen().state_formatted().as_bytes());
+            return out;
+        }
+        let first = !self.cropped;
+        self.cropped = true;
+        let screen = self.screen.screen();
+        // One line for the notice; the rest for the window.
+        let rows = self.terminal.rows.saturating_sub(1).max(1);
+        let cols = self.terminal.cols.max(1);
+        let (cur_row, cur_col) = screen.cursor_position();
+        self.top = follow(self.top, rows, cur_row, self.session.rows);
+        self.left = follow(self.left, cols, cur_col, self.session.cols);
+        let mut out = Vec::with_capacity(usize::from(rows) * usize::from(cols) * 2);
+        if first {
+            out.extend_from_slice(b"\x1b[m\x1b[H\x1b[2J");
+        }
+        out.extend_from_slice(b"\x1b[?25l");
+        let lines = screen
+            .rows_formatted(self.left, cols.min(self.session.cols - self.left))
+            .skip(usize::from(self.top))
+            .take(usize::from(rows));
+        for (i, line) in lines.enumerate() {
+            out.extend_from_slice(format!("\x1b[{};1H\x1b[m", i + 1).as_bytes());
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(b"\x1b[m\x1b[K");
+        }
+        let notice = format!(
+            "[berth] session {}x{}, terminal {}x{}: rows {}-{}, columns {}-{} (follows the cursor)",
+            self.session.cols,
+            self.session.rows,
+            self.terminal.cols,
+            self.terminal.rows,
+            self.top + 1,
+            (self.top + rows).min(self.session.rows),
+            self.left + 1,
+            (self.left + cols).min(self.session.cols),
+        );
+        let notice: String = notice.chars().take(usize::from(cols)).collect();
+        out.extend_from_slice(
+            format!("\x1b[{};1H\x1b[m\x1b[7m{notice}\x1b[m\x1b[K", rows + 1).as_bytes(),
+        );
+        let (row, col) = (cur_row.saturating_sub(self.top), cur_col.saturating_sub(self.left));
+        out.extend_from_slice(format!("\x1b[{};{}H", row + 1, col + 1).as_bytes());
+        out.extend_from_slice(screen.attributes_formatted().as_bytes());
+        if !screen.hide_cursor() {
+            out.extend_from_slice(b"\x1b[?25h");
+        }
+        out
+    }
+}
+
+/// The window's new origin on one axis: unchanged while the cursor is in
+/// it, else moved just enough to show it, never past the session's edge.
+fn follow(origin: u16, window: u16, cursor: u16, total: u16) -> u16 {
+    let max_origin = total.saturating_sub(window);
+    let origin = if cursor < origin {
+        cursor
+    } else if cursor >= origin + window {
+        cursor + 1 - window
+    } else {
+        origin
+    };
+    origin.min(max_origin)
+}
+
+fn nz(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(cols: u16, rows: u16) -> Size {
+        Size { cols, rows }
+    }
+
+    /// What a terminal of `t` shows after `bytes` went through the viewport.
+    fn shown(v: &mut Viewport, t: Size, bytes: &[u8]) -> vt100::Parser {
+        let mut term = vt100::Parser::new(nz(t.rows), nz(t.cols), 0);
+        term.process(&v.output(bytes));
+        term
+    }
+
+    #[test]
+    fn a_terminal_large_enough_gets_the_stream_untouched() {
+        let mut v = Viewport::new(size(80, 24), size(100, 30));
+        assert_eq!(v.output(b"hello\r\n"), b"hello\r\n");
+    }
+
+    #[test]
+    fn a_smaller_terminal_sees_a_cropped_window_that_follows_the_cursor() {
+        let t = size(20, 6);
+        let mut v = Viewport::new(size(40, 12), t);
+        let mut text = Vec::new();
+        for i in 0..12 {
+            text.extend_from_slice(format!("line {i:02} {}", "x".repeat(25)).as_bytes());
+            if i < 11 {
+                text.extend_from_slice(b"\r\n");
+            }
+        }
+        let term = shown(&mut v, t, &text);
+        let rows: Vec<String> = term.screen().rows(0, 20).collect();
+        // The cursor is on the last row, after column 33: the window shows
+        // the bottom five rows and columns 15-34, never wrapped.
+        for row in &rows[..5] {
+            assert_eq!(row, &"x".repeat(19), "{rows:?}");
+        }
+        assert_eq!(rows[5], "[berth] session 40x1");
+        assert_eq!(term.screen().cursor_position(), (4, 19));
+        // Back home: the window follows the cursor to the top left.
+        let term = shown(&mut v, t, b"\x1b[H");
+        let rows: Vec<String> = term.screen().rows(0, 20).collect();
+        assert_eq!(rows[0], "line 00 xxxxxxxxxxxx");
+        assert_eq!(term.screen().cursor_position(), (0, 0));
+    }
+
+    #[test]
+    fn growing_the_terminal_restores_the_whole_screen() {
+        let mut v = Viewport::new(size(40, 12), size(20, 6));
+        v.output(b"\x1b[10;30Hfar away");
+        let mut term = vt100::Parser::new(nz(12), nz(40), 0);
+        term.process(&v.terminal_resized(size(40, 12)));
+        assert!(term.screen().contents().contains("far away"));
+        // And now it passes through again.
+        assert_eq!(v.output(b"!"), b"!");
+    }
+
+    #[test]
+    fn follow_moves_only_as_far_as_needed() {
+        assert_eq!(follow(0, 10, 5, 40), 0);
+        assert_eq!(follow(0, 10, 15, 40), 6);
+        assert_eq!(follow(6, 10, 3, 40), 3);
+        assert_eq!(follow(0, 10, 39, 40), 30);
+        assert_eq!(follow(35, 10, 39, 40), 30);
+    }
+}
