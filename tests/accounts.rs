@@ -273,3 +273,182 @@ fn service_accounts_and_the_access_matrix() {
         ":3:8: session \"r\" would run as root: set allow_root = true if you mean it, or choose a service account"
     ));
 }
+
+/// Accounts of the second test, removed on drop.
+struct HomelessAccounts {
+    made_berth_group: bool,
+}
+
+impl HomelessAccounts {
+    const USERS: [&'static str; 4] = ["bt3-svc", "berth-bt3adhoc", "berth-bt3fail", "bt3-adm"];
+
+    fn create() -> Self {
+        let mut guard = Self {
+            made_berth_group: false,
+        };
+        guard.remove();
+        if nix::unistd::Group::from_name("berth").unwrap().is_none() {
+            run("groupadd", &["--system", "berth"]);
+            guard.made_berth_group = true;
+        }
+        // Debian's usual service account: no home, a shell nobody logs in with.
+        run(
+            "useradd",
+            &[
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "bt3-svc",
+            ],
+        );
+        run(
+            "useradd",
+            &["--system", "--no-create-home", "-G", "berth", "bt3-adm"],
+        );
+        guard
+    }
+
+    fn remove(&mut self) {
+        for u in Self::USERS {
+            let _ = Command::new("userdel").arg(u).output();
+        }
+        for dir in ["bt3adhoc", "bt3fail"] {
+            let _ = std::fs::remove_dir_all(format!("/var/lib/berth/{dir}"));
+        }
+        if self.made_berth_group {
+            let _ = Command::new("groupdel").arg("berth").output();
+        }
+    }
+}
+
+impl Drop for HomelessAccounts {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+const HOMELESS: &str = r#"
+[daemon]
+admins = ["bt3-adm"]
+
+[session.nohome]
+command = ["bash", "--norc", "--noprofile", "-i"]
+user = "bt3-svc"
+
+[session.badcwd]
+command = ["bash", "--norc", "--noprofile", "-i"]
+user = "bt3-svc"
+cwd = "/no/such/dir"
+restart = "never"
+"#;
+
+#[test]
+fn homeless_accounts_and_adhoc_sessions_in_system_mode() {
+    if skip_unless_root(
+        "homeless_accounts_and_adhoc_sessions_in_system_mode",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    let _accounts = HomelessAccounts::create();
+    let d = Daemon::start_system(HOMELESS);
+    // An account without a home runs in /, with /bin/sh as its SHELL.
+    wait_for("nohome to run", DEADLINE, || {
+        d.ls()
+            .iter()
+            .any(|r| r.0 == "nohome" && r.1 == "running")
+            .then_some(())
+    });
+    let out = d.berth(&[
+        "send",
+        "nohome",
+        "echo cwd=$(pwd) shell=$SHELL home=$HOME",
+        "Enter",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the program's directory and shell", DEADLINE, || {
+        String::from_utf8_lossy(&d.berth(&["capture", "nohome"]).stdout)
+            .contains("cwd=/ shell=/bin/sh home=/nonexistent")
+            .then_some(())
+    });
+    // An explicit cwd that is missing stays an error, said plainly.
+    let status = wait_for("badcwd to give up", DEADLINE, || {
+        let v: serde_json::Value =
+            serde_json::from_slice(&d.berth(&["status", "badcwd", "--json"]).stdout).ok()?;
+        (v["state"] == "exited").then_some(v)
+    });
+    assert_eq!(
+        status["last_error"],
+        "cannot start bash: working directory /no/such/dir (cwd) does not exist or is not a directory"
+    );
+
+    // berth new as root: the same defaults and checks as a declared session.
+    let out = d.berth(&[
+        "new",
+        "bt3adhoc",
+        "--",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = wait_for("bt3adhoc to run", DEADLINE, || {
+        let v: serde_json::Value =
+            serde_json::from_slice(&d.berth(&["status", "bt3adhoc", "--json"]).stdout).ok()?;
+        (v["state"] == "running").then_some(v)
+    });
+    assert_eq!(status["user"], "berth-bt3adhoc");
+    let socket = std::fs::metadata(d.runtime().join("sessions/bt3adhoc.sock")).unwrap();
+    assert_eq!(socket.uid(), uid("berth-bt3adhoc"));
+    assert_eq!(socket.permissions().mode() & 0o777, 0o660);
+    assert_eq!(
+        stderr(&d.berth(&["new", "r", "--user", "root", "--", "bash"])),
+        "berth: berth new does not run sessions as root: declare the session in the config with user = \"root\" and allow_root = true if you mean it"
+    );
+    assert_eq!(
+        stderr(&d.berth(&["new", "nouser", "--user", "bt3-nosuch", "--", "bash"])),
+        "berth: user \"bt3-nosuch\" does not exist: create it, or set create_user = true"
+    );
+    // An admin's ad-hoc session is the admin's to operate.
+    let out = berth_as(
+        &d,
+        "bt3-adm",
+        &["new", "bt3adm", "--", "bash", "--norc", "--noprofile", "-i"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the admin's session", DEADLINE, || {
+        berth_as(&d, "bt3-adm", &["send", "bt3adm", "echo mine", "Enter"])
+            .status
+            .success()
+            .then_some(())
+    });
+    assert!(berth_as(&d, "bt3-adm", &["kill", "bt3adm"])
+        .status
+        .success());
+    let _ = Command::new("userdel").arg("berth-bt3adm").output();
+    let _ = std::fs::remove_dir_all("/var/lib/berth/bt3adm");
+
+    // A new that fails after its account was made leaves nothing behind.
+    std::fs::create_dir(d.runtime().join("sessions/bt3fail.sock")).unwrap();
+    let out = d.berth(&["new", "bt3fail", "--", "bash"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "berth: failed to start session \"bt3fail\": failed to remove stale socket"
+        ),
+        "{err}"
+    );
+    assert!(err.ends_with("; nothing was left behind"), "{err}");
+    assert!(nix::unistd::User::from_name("berth-bt3fail")
+        .unwrap()
+        .is_none());
+    assert!(!d.runtime().join("hosts/bt3fail.json").exists());
+    assert!(!d.ls().iter().any(|r| r.0 == "bt3fail"));
+    assert!(!std::path::Path::new("/var/lib/berth/bt3fail").exists());
+    assert!(!d.dir.path().join("logs/bt3fail").exists());
+}

@@ -42,9 +42,15 @@ fn three_sessions_run_and_reload_changes_exactly_what_changed() {
         String::from_utf8_lossy(&out.stdout),
         "reloaded: added delta; removed gamma; changed beta; unchanged alpha\n"
     );
-    let after = d.wait_running(&["alpha", "beta", "delta"]);
+    d.wait_running(&["alpha", "beta", "delta"]);
+    // beta's program restarts inside the same host (the screen stays).
+    let after = wait_until(DEADLINE, || {
+        let rows = d.wait_running(&["alpha", "beta", "delta"]);
+        (rows[1].2 != before[1].2).then_some(rows)
+    })
+    .expect("beta's program restarted");
     assert_eq!(before[0], after[0], "alpha kept its program and host");
-    assert_ne!(before[1].2, after[1].2, "beta restarted");
+    assert_eq!(before[1].3, after[1].3, "beta kept its host");
     wait_for("beta's new program", DEADLINE, || {
         String::from_utf8_lossy(&d.berth(&["capture", "beta"]).stdout)
             .contains("beta-tock")
@@ -149,7 +155,9 @@ fn a_killed_host_is_started_again() {
 
 #[test]
 fn new_kill_stop_start() {
-    let d = Daemon::start("[session.base]\ncommand = [\"sleep\", \"1000\"]\n");
+    let d = Daemon::start(
+        "[session.base]\ncommand = [\"bash\", \"--norc\", \"--noprofile\", \"-i\"]\n",
+    );
     d.wait_running(&["base"]);
     let out = d.berth(&["new", "adhoc", "--", "bash", "--norc", "--noprofile", "-i"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -163,17 +171,125 @@ fn new_kill_stop_start() {
     // An ad-hoc session survives a reload (it is not in the config).
     assert!(d.berth(&["reload"]).status.success());
     d.wait_running(&["adhoc", "base"]);
-    // stop keeps it listed as stopped; start brings it back.
+    // stop stops the program and keeps the host: status, capture and has
+    // agree, the screen stays readable, attached clients stay.
+    assert!(d
+        .berth(&["send", "base", "echo before-stop", "Enter"])
+        .status
+        .success());
+    wait_for("the echo", DEADLINE, || {
+        String::from_utf8_lossy(&d.berth(&["capture", "base"]).stdout)
+            .contains("\nbefore-stop")
+            .then_some(())
+    });
+    let client = TermClient::attach_in(&d.runtime(), &["base"], 80, 24);
+    client.wait_screen("before-stop");
+    let host_pid = d.ls()[1].3;
     assert!(d.berth(&["stop", "base"]).status.success());
-    assert_eq!(d.ls()[1].1, "stopped");
-    assert_eq!(d.berth(&["has", "base"]).status.code(), Some(1));
+    wait_for("base stopped", DEADLINE, || {
+        (d.ls()[1].1 == "stopped").then_some(())
+    });
+    let status: serde_json::Value =
+        serde_json::from_slice(&d.berth(&["status", "base", "--json"]).stdout).unwrap();
+    assert_eq!(status["state"], "stopped");
+    assert_eq!(status["pid"], serde_json::Value::Null);
+    assert_eq!(status["clients"].as_array().unwrap().len(), 1);
+    assert_eq!(d.berth(&["has", "base"]).status.code(), Some(0));
+    let screen = String::from_utf8_lossy(&d.berth(&["capture", "-J", "base"]).stdout).into_owned();
+    assert!(screen.contains("before-stop"), "{screen}");
+    assert!(
+        screen.contains("stopped (berth stop); `berth start base` starts it again"),
+        "{screen}"
+    );
+    client.wait_screen("stopped (berth stop)");
+    // A second stop is harmless; start brings the program back in the same host.
+    assert!(d.berth(&["stop", "base"]).status.success());
     assert!(d.berth(&["start", "base"]).status.success());
-    d.wait_running(&["adhoc", "base"]);
+    let rows = d.wait_running(&["adhoc", "base"]);
+    assert_eq!(rows[1].3, host_pid, "the same host");
+    let out = d.berth(&["start", "base"]);
+    assert_eq!(
+        stderr(&out),
+        "berth: session base is already running (berth restart base restarts it)"
+    );
     // kill forgets it.
     assert!(d.berth(&["kill", "adhoc"]).status.success());
     d.wait_running(&["base"]);
     let out = d.berth(&["kill", "adhoc"]);
     assert_eq!(stderr(&out), "berth: no session \"adhoc\" (see berth ls)");
+    let out = d.berth(&["stop", "bsae"]);
+    assert_eq!(
+        stderr(&out),
+        "berth: no session \"bsae\" (did you mean \"base\"? see berth ls)"
+    );
+}
+
+#[test]
+fn reload_of_a_changed_program_keeps_the_screen_and_clients() {
+    let config = |cmd: &str, scrollback: u32| {
+        format!(
+            "[session.keep]\ncommand = \"{cmd}\"\nscrollback = {scrollback}\nenv = {{ WHO = \"first\" }}\n"
+        )
+    };
+    let d = Daemon::start(&config(
+        "echo run-$WHO; exec bash --norc --noprofile -i",
+        1000,
+    ));
+    let before = d.wait_running(&["keep"]);
+    wait_for("the first run", DEADLINE, || {
+        String::from_utf8_lossy(&d.berth(&["capture", "keep"]).stdout)
+            .contains("run-first")
+            .then_some(())
+    });
+    let client = TermClient::attach_in(&d.runtime(), &["keep"], 80, 24);
+    client.wait_screen("run-first");
+    // Command and environment change: the program restarts in the same host.
+    std::fs::write(
+        d.config(),
+        config("echo run-$WHO; exec bash --norc --noprofile -i", 1000).replace("first", "second"),
+    )
+    .unwrap();
+    let out = d.berth(&["reload"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "reloaded: added -; removed -; changed keep; unchanged -\n"
+    );
+    client.wait_screen("run-second");
+    let screen = String::from_utf8_lossy(&d.berth(&["capture", "-J", "keep"]).stdout).into_owned();
+    assert!(
+        screen.contains("run-first"),
+        "the old screen stays: {screen}"
+    );
+    assert!(
+        screen.contains("restarting now (configuration changed (berth reload))"),
+        "{screen}"
+    );
+    let after = d.wait_running(&["keep"]);
+    assert_eq!(before[0].3, after[0].3, "the same host");
+    let status: serde_json::Value =
+        serde_json::from_slice(&d.berth(&["status", "keep", "--json"]).stdout).unwrap();
+    assert_eq!(
+        status["clients"].as_array().unwrap().len(),
+        1,
+        "the client stayed"
+    );
+    assert_eq!(
+        status["command"][2],
+        "echo run-$WHO; exec bash --norc --noprofile -i"
+    );
+    // scrollback needs a new host: replaced, and the client is told.
+    std::fs::write(
+        d.config(),
+        config("echo run-$WHO; exec bash --norc --noprofile -i", 50).replace("first", "second"),
+    )
+    .unwrap();
+    assert!(d.berth(&["reload"]).status.success());
+    let replaced = wait_until(DEADLINE, || {
+        let rows = d.wait_running(&["keep"]);
+        (rows[0].3 != after[0].3).then_some(rows)
+    });
+    assert!(replaced.is_some(), "a new host for a new scrollback");
+    client.wait_printed("[session keep ended]");
 }
 
 #[test]

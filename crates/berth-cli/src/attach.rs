@@ -97,7 +97,9 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
         let signalled = Arc::clone(&signalled);
         let wake = stream.try_clone()?;
         let view = Arc::clone(&view);
-        std::thread::spawn(move || signal_thread(signals, writer, signalled, wake, read_only, view));
+        std::thread::spawn(move || {
+            signal_thread(signals, writer, signalled, wake, read_only, view)
+        });
     }
     {
         let writer = Arc::clone(&writer);

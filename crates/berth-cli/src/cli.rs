@@ -29,6 +29,7 @@ pub enum Cmd {
     },
     /// Attach your terminal to a session; detach with Ctrl-b d.
     Attach {
+        /// The session's name (see berth ls).
         name: String,
         /// Read-only: watch, never type or resize. Into a pipe, streams text.
         #[arg(short = 'r', long)]
@@ -41,9 +42,13 @@ pub enum Cmd {
         detach_key: u8,
     },
     /// Exit 0 if the session exists and answers, 1 otherwise; prints nothing.
-    Has { name: String },
+    Has {
+        /// The session's name (see berth ls).
+        name: String,
+    },
     /// Print the screen and history (tmux capture-pane numbering).
     Capture {
+        /// The session's name (see berth ls).
         name: String,
         /// First line: 0 = top of the screen, negative = history, "-" = start of history.
         #[arg(short = 'S', long = "start", allow_negative_numbers = true, value_parser = parse_bound)]
@@ -63,6 +68,7 @@ pub enum Cmd {
     },
     /// Type keys into the session: tmux key names (Enter, C-c, Up, F1...), other words literally.
     Send {
+        /// The session's name (see berth ls).
         name: String,
         /// Send every word literally, even key names.
         #[arg(short = 'l', long)]
@@ -72,6 +78,7 @@ pub enum Cmd {
     },
     /// State, pid, user, command, restarts, last exit, clients, size, log.
     Status {
+        /// The session's name (see berth ls).
         name: String,
         /// {"name", "state", "pid", "user", "command", "restarts", "last_exit", "clients", "size", "log", "foreground"}.
         #[arg(long)]
@@ -81,6 +88,7 @@ pub enum Cmd {
     Reload,
     /// Start an ad-hoc session that is not in the config, like `tmux new -d`.
     New {
+        /// The session's name (see berth ls).
         name: String,
         /// Run it as this account (default: the one berthd runs as).
         #[arg(long)]
@@ -90,19 +98,35 @@ pub enum Cmd {
         command: Vec<String>,
     },
     /// Stop a session and forget it (a configured one comes back on reload).
-    Kill { name: String },
+    Kill {
+        /// The session's name (see berth ls).
+        name: String,
+    },
     /// Start a stopped session.
-    Start { name: String },
+    Start {
+        /// The session's name (see berth ls).
+        name: String,
+    },
     /// Stop a session; it stays stopped until `berth start`.
-    Stop { name: String },
+    Stop {
+        /// The session's name (see berth ls).
+        name: String,
+    },
     /// Check the configuration: every error with file:line:col; exit 1 if any.
     Validate {
         /// The main config file (default: /etc/berth/berth.toml as root, else ~/.config/berth/berth.toml).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Check it as berthd in system mode (as root) would, whoever runs
+        /// this (the default for /etc/berth/berth.toml, or as root).
+        #[arg(long)]
+        system: bool,
     },
     /// Restart the session's program now (clears the restart limit).
-    Restart { name: String },
+    Restart {
+        /// The session's name (see berth ls).
+        name: String,
+    },
 }
 
 fn parse_bound(s: &str) -> Result<LineBound, String> {

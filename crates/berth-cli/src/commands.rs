@@ -61,7 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             keys,
         } => send(&name, socket, runtime, keys, literal),
         Cmd::Status { name, json } => status(&name, socket, runtime, json),
-        Cmd::Validate { config } => validate(config),
+        Cmd::Validate { config, system } => validate(config, system),
         Cmd::Reload => match daemon(runtime, DaemonRequest::Reload)? {
             Response::Reloaded {
                 added,
@@ -139,12 +139,14 @@ fn daemon(runtime: Option<&Path>, req: DaemonRequest) -> anyhow::Result<Response
         .map_err(|e| crate::connect::request_error("berthd", e))
 }
 
-fn validate(config: Option<std::path::PathBuf>) -> anyhow::Result<u8> {
+fn validate(config: Option<std::path::PathBuf>, system: bool) -> anyhow::Result<u8> {
     use berth_config::paths;
     let path = config.unwrap_or_else(|| paths::config_file(paths::Mode::current()));
-    let checks = berth_config::Checks {
-        mode: paths::mode_for_config(&path),
+    let mode = match system {
+        true => paths::Mode::System,
+        false => paths::mode_for_config(&path),
     };
+    let checks = berth_config::Checks { mode };
     match berth_config::load(&path, checks) {
         Ok(config) => {
             let names: Vec<&str> = config.sessions.keys().map(String::as_str).collect();
@@ -377,7 +379,10 @@ fn render_ls(rows: &[SessionSummary]) -> String {
             ]
         })
         .collect();
-    let head = ["NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS"].map(str::to_owned);
+    let head = [
+        "NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS",
+    ]
+    .map(str::to_owned);
     let width = |i: usize, min: usize| {
         cells
             .iter()

@@ -11,10 +11,9 @@ mod viewport;
 
 use std::process::ExitCode;
 
-
 fn main() -> ExitCode {
     // One line, like every other error, instead of clap's block.
-    let cli: cli::Cli = berth_log::usage::parse_or_exit("berth");
+    let cli: cli::Cli = berth_log::usage::parse_or_exit("berth", 1);
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -110,7 +110,10 @@ impl Viewport {
         out.extend_from_slice(
             format!("\x1b[{};1H\x1b[m\x1b[7m{notice}\x1b[m\x1b[K", rows + 1).as_bytes(),
         );
-        let (row, col) = (cur_row.saturating_sub(self.top), cur_col.saturating_sub(self.left));
+        let (row, col) = (
+            cur_row.saturating_sub(self.top),
+            cur_col.saturating_sub(self.left),
+        );
         out.extend_from_slice(format!("\x1b[{};{}H", row + 1, col + 1).as_bytes());
         out.extend_from_slice(screen.attributes_formatted().as_bytes());
         if !screen.hide_cursor() {

@@ -18,22 +18,55 @@ fn berth(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 #[test]
-fn usage_errors_are_one_line() {
-    for args in [
-        &["frobnicate"][..],
-        &["capture"],
-        &["capture", "x", "-S", "top"],
-        &["send", "x"],
-        &["attach", "x", "--bogus"],
-    ] {
+fn usage_errors_are_one_line_that_names_the_fix() {
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "berth: no command given: try berth ls, berth attach NAME, or berth --help"),
+        (
+            &["captur", "x"],
+            "berth: unknown command 'captur' (did you mean 'capture'? see berth --help)",
+        ),
+        (&["frobnicate"], "berth: unknown command 'frobnicate' (see berth --help)"),
+        (
+            &["capture", "x", "--jsn"],
+            "berth: unknown flag '--jsn' (did you mean '--json'? see berth capture --help)",
+        ),
+        (&["attach", "x", "--bogus"], "berth: unknown flag '--bogus' (see berth attach --help)"),
+        (&["capture"], "berth: capture needs <NAME> (usage: berth capture [OPTIONS] <NAME>)"),
+        (&["send", "x"], "berth: send needs <KEYS>... (usage: berth send [OPTIONS] <NAME> <KEYS>...)"),
+        (
+            &["new", "foo", "bash"],
+            "berth: unexpected argument 'bash': put the program and its arguments after --, as in berth new NAME -- bash (usage: berth new [OPTIONS] <NAME> -- <COMMAND>...)",
+        ),
+        (&["new", "foo"], "berth: new needs <COMMAND>... (usage: berth new [OPTIONS] <NAME> -- <COMMAND>...)"),
+        (&["status", "x", "y"], "berth: unexpected argument 'y' (usage: berth status [OPTIONS] <NAME>)"),
+    ];
+    for (args, expected) in cases {
         let (code, _, err) = berth(args);
         assert_eq!(code, Some(1), "{args:?}");
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(
-            err.starts_with("berth: ") && err.trim_end().ends_with("(see berth --help)"),
-            "{args:?}: {err}"
-        );
+        assert_eq!(err.trim_end(), *expected, "{args:?}");
     }
+    let (code, _, err) = berth(&["capture", "x", "-S", "top"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "berth: invalid value 'top' for '--start <START>': bad line number \"top\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn status_json_has_help() {
+    let (_, out, _) = berth(&["status", "--help"]);
+    assert!(
+        out.contains("--json ") && out.contains("{\"name\", \"state\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("<NAME>  The session's name (see berth ls)"),
+        "{out}"
+    );
 }
 
 #[test]

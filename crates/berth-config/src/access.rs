@@ -148,9 +148,18 @@ mod tests {
         let a = lists();
         assert_eq!(a.right(&caller(0, "root", &[])), Some(Right::Operator));
         assert_eq!(a.right(&caller(900, "svc", &[])), Some(Right::Operator));
-        assert_eq!(a.right(&caller(1001, "alice", &["dev"])), Some(Right::Operator));
-        assert_eq!(a.right(&caller(1002, "bob", &["dev", "oncall"])), Some(Right::Operator));
-        assert_eq!(a.right(&caller(1003, "carol", &["dev"])), Some(Right::Observer));
+        assert_eq!(
+            a.right(&caller(1001, "alice", &["dev"])),
+            Some(Right::Operator)
+        );
+        assert_eq!(
+            a.right(&caller(1002, "bob", &["dev", "oncall"])),
+            Some(Right::Operator)
+        );
+        assert_eq!(
+            a.right(&caller(1003, "carol", &["dev"])),
+            Some(Right::Observer)
+        );
         // The socket group opens the file; it grants nothing.
         assert_eq!(a.right(&caller(1004, "dave", &["berth"])), None);
         // A user whose name is a listed group's is not that group.

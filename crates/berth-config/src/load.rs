@@ -916,15 +916,23 @@ pub fn adhoc_session(
         ..Keys::default()
     };
     let mut errors = Vec::new();
-    resolve(name, &config.defaults, keys, origin.clone(), 0, &loc, checks, &mut errors).ok_or_else(
-        || {
-            errors
-                .iter()
-                .map(|e| e.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+    resolve(
+        name,
+        &config.defaults,
+        keys,
+        origin.clone(),
+        0,
+        &loc,
+        checks,
+        &mut errors,
     )
+    .ok_or_else(|| {
+        errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// A string value run through `parse`, whose error is the message.

@@ -195,6 +195,9 @@ mod no_session_tests {
             no_session("rpel", &names),
             "no session \"rpel\" (did you mean \"repl\"? see berth ls)"
         );
-        assert_eq!(no_session("database", &names), "no session \"database\" (see berth ls)");
+        assert_eq!(
+            no_session("database", &names),
+            "no session \"database\" (see berth ls)"
+        );
     }
 }

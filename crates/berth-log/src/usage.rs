@@ -5,20 +5,34 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 /// What to print for a parse error of `bin` (without the `bin: ` prefix
 /// the caller adds).
-pub fn one_line(bin: &str, e: &clap::Error) -> String {
+/// `cmd` is the binary's whole grammar, for the full usage of the
+/// subcommand at fault (clap's error carries a usage reduced to what was
+/// given, which may name flags that came from the environment).
+pub fn one_line(bin: &str, e: &clap::Error, cmd: &mut clap::Command) -> String {
     let get = |kind| e.get(kind).map(value_text);
-    // "berth capture [OPTIONS] <NAME>", the usage of the (sub)command at fault.
-    let usage = get(ContextKind::Usage)
-        .and_then(|u| {
-            u.lines()
-                .map(|l| l.trim().trim_start_matches("Usage:").trim().to_owned())
-                .find(|l| !l.is_empty())
-        })
+    let first_line = |u: String| {
+        u.lines()
+            .map(|l| l.trim().trim_start_matches("Usage:").trim().to_owned())
+            .find(|l| !l.is_empty())
+    };
+    let reduced = get(ContextKind::Usage)
+        .and_then(first_line)
         .unwrap_or_else(|| bin.to_owned());
-    let command: Vec<&str> = usage
+    // "berth capture": the words before the first flag or argument.
+    let command: Vec<String> = reduced
         .split_whitespace()
         .take_while(|w| !w.starts_with(['[', '<', '-']))
+        .map(str::to_owned)
         .collect();
+    cmd.build();
+    let mut at: &clap::Command = cmd;
+    for word in command.iter().skip(1) {
+        match at.find_subcommand(word) {
+            Some(sub) => at = sub,
+            None => break,
+        }
+    }
+    let usage = first_line(at.clone().render_usage().to_string()).unwrap_or(reduced);
     let command = command.join(" ");
     let help = format!("see {command} --help");
     match e.kind() {
@@ -80,9 +94,10 @@ fn value_text(v: &ContextValue) -> String {
 }
 
 /// Parses the command line of `bin` as `P`; on a mistake prints one line
-/// and exits 1 (2 would be clap's; berth's usage errors exit 1 like every
-/// other error). `--help` and `--version` print and exit 0.
-pub fn parse_or_exit<P: clap::Parser>(bin: &str) -> P {
+/// and exits with `code` (the CLI: 1, like its other errors; the daemons:
+/// 2, as service managers expect of a usage error). `--help` and
+/// `--version` print and exit 0.
+pub fn parse_or_exit<P: clap::Parser>(bin: &str, code: i32) -> P {
     match P::try_parse() {
         Ok(p) => p,
         Err(e) if !e.use_stderr() => {
@@ -90,8 +105,8 @@ pub fn parse_or_exit<P: clap::Parser>(bin: &str) -> P {
             std::process::exit(0);
         }
         Err(e) => {
-            eprintln!("{bin}: {}", one_line(bin, &e));
-            std::process::exit(1);
+            eprintln!("{bin}: {}", one_line(bin, &e, &mut P::command()));
+            std::process::exit(code);
         }
     }
 }

@@ -101,7 +101,10 @@ impl Args {
         Self::try_parse_from(argv).map_err(|e| {
             let text = e.render().to_string();
             let line = text.lines().next().unwrap_or("bad arguments").to_owned();
-            format!("bad reconfigure request: {}", line.trim_start_matches("error: "))
+            format!(
+                "bad reconfigure request: {}",
+                line.trim_start_matches("error: ")
+            )
         })
     }
 

@@ -57,6 +57,7 @@ pub async fn run(
         name: args.name.clone(),
         identity: identity.clone(),
         log: args.log.clone(),
+        stop_grace: args.stop_grace,
     };
     let session = Session::new(
         Terminal::new(cols, rows, args.scrollback),

@@ -1,8 +1,7 @@
 //! `berth-session NAME`: see the crate docs and `berth-session --help`.
 
-
 fn main() -> std::process::ExitCode {
-    let args: berth_session::args::Args = berth_log::usage::parse_or_exit("berth-session");
+    let args: berth_session::args::Args = berth_log::usage::parse_or_exit("berth-session", 2);
     // Before the runtime or logging open any descriptor: fd 3 may be ours.
     let inherited = match berth_session::listener::inherited(args.listen_fd) {
         Ok(l) => l,

@@ -103,7 +103,9 @@ impl ProgramSpec {
     /// terminal. The error is a sentence for the screen and `berth status`.
     pub fn spawn(&self, pts: &pty_process::Pts) -> Result<tokio::process::Child, String> {
         let program = &self.command[0];
-        let cwd = self.working_dir().map_err(|why| format!("cannot start {program}: {why}"))?;
+        let cwd = self
+            .working_dir()
+            .map_err(|why| format!("cannot start {program}: {why}"))?;
         let mut cmd = pty_process::Command::new(program)
             .args(&self.command[1..])
             .env_clear()
@@ -149,8 +151,14 @@ mod tests {
     #[test]
     fn working_dir_falls_back_to_root_only_by_default() {
         let tmp = std::env::temp_dir();
-        assert_eq!(spec(tmp.to_str().unwrap(), None).working_dir(), Ok(tmp.clone()));
-        assert_eq!(spec("/nonexistent", None).working_dir(), Ok(PathBuf::from("/")));
+        assert_eq!(
+            spec(tmp.to_str().unwrap(), None).working_dir(),
+            Ok(tmp.clone())
+        );
+        assert_eq!(
+            spec("/nonexistent", None).working_dir(),
+            Ok(PathBuf::from("/"))
+        );
         assert_eq!(
             spec("/nonexistent", Some("/no/such/dir")).working_dir(),
             Err("working directory /no/such/dir (cwd) does not exist or is not a directory".into())
@@ -159,7 +167,10 @@ mod tests {
 
     #[test]
     fn service_shells_become_sh() {
-        assert_eq!(login_shell("/usr/sbin/nologin".into()), PathBuf::from("/bin/sh"));
+        assert_eq!(
+            login_shell("/usr/sbin/nologin".into()),
+            PathBuf::from("/bin/sh")
+        );
         assert_eq!(login_shell("/bin/false".into()), PathBuf::from("/bin/sh"));
         assert_eq!(login_shell("".into()), PathBuf::from("/bin/sh"));
         assert_eq!(login_shell("/bin/zsh".into()), PathBuf::from("/bin/zsh"));

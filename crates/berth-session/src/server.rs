@@ -17,8 +17,8 @@ use tokio::net::UnixStream;
 
 use crate::clients::{Inbox, Out};
 use crate::peer::{AccessPolicy, Peer};
-use berth_config::access::denial;
 use crate::session::{Command, Shared};
+use berth_config::access::denial;
 
 /// Capture text is sent in data frames of at most this size.
 const CAPTURE_CHUNK: usize = 256 * 1024;
@@ -233,6 +233,13 @@ impl Server {
                 Request::Stop => {
                     self.require_operator(access, audit, "stop it")?;
                     self.command(Command::StopProgram).await?;
+                    // Like systemctl stop: answered once it has stopped.
+                    if !self.shared.stopped().await {
+                        return Err(ConnError::Refused(
+                            ErrorCode::Internal,
+                            format!("session {} did not stop in time", self.shared.info.name),
+                        ));
+                    }
                     conn.reply(&Response::Ok).await?;
                 }
                 Request::Start => {
@@ -264,7 +271,8 @@ impl Server {
                     let parsed = crate::args::Args::from_request(&args)
                         .map_err(|m| ConnError::Refused(ErrorCode::BadRequest, m))?;
                     let settings = parsed.program_settings();
-                    self.command(Command::Reconfigure(Box::new(settings))).await?;
+                    self.command(Command::Reconfigure(Box::new(settings)))
+                        .await?;
                     conn.reply(&Response::Ok).await?;
                 }
                 Request::Attach(req) => return self.attach(conn, req, access, audit).await,

@@ -17,6 +17,8 @@ pub struct HostInfo {
     pub name: String,
     pub identity: Identity,
     pub log: Option<PathBuf>,
+    /// Between the signals that stop the program (HUP, TERM, KILL).
+    pub stop_grace: std::time::Duration,
 }
 
 /// What changes as the session lives.
@@ -94,6 +96,8 @@ pub struct Shared {
     pub commands: mpsc::Sender<Command>,
     /// Signalled whenever a client leaves.
     pub client_left: Notify,
+    /// Signalled whenever the state changes (see [`Shared::publish`]).
+    pub state_changed: Notify,
 }
 
 impl Shared {
@@ -111,6 +115,7 @@ impl Shared {
             input,
             commands,
             client_left: Notify::new(),
+            state_changed: Notify::new(),
         }
     }
 
@@ -208,8 +213,28 @@ impl Shared {
         parts.join(", ")
     }
 
-    /// Tells systemd the current state (a no-op without NOTIFY_SOCKET).
+    /// Waits until the program is stopped, at most as long as stopping it
+    /// can take (SIGHUP, SIGTERM and SIGKILL a grace apart, then the drain).
+    /// True when it is.
+    pub async fn stopped(&self) -> bool {
+        let limit = self.info.stop_grace * 3 + std::time::Duration::from_secs(1);
+        tokio::time::timeout(limit, async {
+            loop {
+                let changed = self.state_changed.notified();
+                if self.lock().state == State::Stopped {
+                    return;
+                }
+                changed.await;
+            }
+        })
+        .await
+        .is_ok()
+    }
+
+    /// Tells waiters and systemd the current state (systemd only with
+    /// NOTIFY_SOCKET).
     pub fn publish(&self) {
+        self.state_changed.notify_waiters();
         if std::env::var_os("NOTIFY_SOCKET").is_none() {
             return;
         }

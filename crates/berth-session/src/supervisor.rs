@@ -217,7 +217,8 @@ impl Supervisor {
                     if *run.pending != Pending::Shutdown {
                         *run.pending = Pending::Shutdown;
                         signal_group(c, Signal::SIGHUP);
-                        *run.timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
+                        *run.timer =
+                            Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
                     }
                 }
                 None => {
@@ -238,7 +239,10 @@ impl Supervisor {
             Some(c) => {
                 if *run.pending == Pending::Nothing {
                     *run.pending = Pending::Restart(why);
+                    // SIGHUP right after SIGTERM, as systemd's SendSIGHUP=:
+                    // an interactive shell ignores SIGTERM but not a hangup.
                     signal_group(c, Signal::SIGTERM);
+                    signal_group(c, Signal::SIGHUP);
                     *run.timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGKILL);
                 }
             }

@@ -50,6 +50,7 @@ fn bad_flags_are_named() {
         args.extend_from_slice(&["--", "true"]);
         let (code, err) = host(&args);
         assert_eq!(code, Some(2), "{flags:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{flags:?}: {err}");
         assert!(err.contains(expected), "{flags:?}: {err}");
     }
     let (code, err) = host(&["--name", "a/b", "--socket", "/tmp/x.sock", "--", "true"]);
@@ -60,7 +61,16 @@ fn bad_flags_are_named() {
     );
     let (code, err) = host(&["--name", "x", "--socket", "/tmp/x.sock"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("<COMMAND>"), "the program is required: {err}");
+    assert_eq!(
+        err.trim_end(),
+        "berth-session: berth-session needs <COMMAND>... (usage: berth-session [OPTIONS] --name <NAME> --socket <SOCKET> -- <COMMAND>...)"
+    );
+    let (code, err) = host(&["--bogus"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err.trim_end(),
+        "berth-session: unknown flag '--bogus' (see berth-session --help)"
+    );
 }
 
 #[test]

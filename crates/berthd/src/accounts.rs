@@ -68,7 +68,9 @@ pub fn remove_created(s: &Session) {
         Ok(out) if out.status.success() => {
             tracing::info!(session = %s.name, user = %name, "removed the service account created for a failed start");
         }
-        Ok(out) => tracing::warn!(session = %s.name, user = %name, "userdel failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Ok(out) => {
+            tracing::warn!(session = %s.name, user = %name, "userdel failed: {}", String::from_utf8_lossy(&out.stderr).trim())
+        }
         Err(e) => tracing::warn!(session = %s.name, user = %name, "userdel failed: {e}"),
     }
     let _ = std::fs::remove_dir(Path::new(HOME_BASE).join(&s.name));

@@ -87,7 +87,10 @@ async fn connection(mut stream: UnixStream, jobs: mpsc::Sender<Job>) -> anyhow::
                 jobs.send((caller.clone(), req, tx)).await?;
                 let response = rx.await?;
                 let outcome = match &response {
-                    Response::Error { code: ErrorCode::Denied, .. } => "denied",
+                    Response::Error {
+                        code: ErrorCode::Denied,
+                        ..
+                    } => "denied",
                     Response::Error { .. } => "failed",
                     _ => "allowed",
                 };

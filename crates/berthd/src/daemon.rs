@@ -192,7 +192,12 @@ impl Daemon {
         let running: BTreeMap<String, Fingerprint> = self
             .managed
             .iter()
-            .map(|(n, m)| (n.clone(), self.fingerprint(&m.record.args, m.record.unit.clone())))
+            .map(|(n, m)| {
+                (
+                    n.clone(),
+                    self.fingerprint(&m.record.args, m.record.unit.clone()),
+                )
+            })
             .collect();
         let pinned: Vec<String> = self
             .managed
@@ -620,7 +625,9 @@ impl Daemon {
             );
         }
         let Some(config) = &self.config else {
-            return bad("berthd has no valid configuration loaded; fix it and run berth reload".into());
+            return bad(
+                "berthd has no valid configuration loaded; fix it and run berth reload".into(),
+            );
         };
         let checks = berth_config::Checks { mode: self.mode };
         let mut session = match berth_config::adhoc_session(config, &name, command, user, checks) {
@@ -657,13 +664,20 @@ impl Daemon {
             }
             Err(e) => {
                 self.backend.forget(&name);
-                if self.mode == Mode::System && !existed {
-                    crate::accounts::remove_created(&session);
+                if self.mode == Mode::System {
+                    // Its own log directory, if empty (prepare made it).
+                    let log = crate::host_cmd::log_path(&session, &self.log_dir, true);
+                    let _ = std::fs::remove_dir(log.parent().expect("log path has a directory"));
+                    if !existed {
+                        crate::accounts::remove_created(&session);
+                    }
                 }
                 tracing::error!(session = %name, "berth new failed: {e:#}");
                 Response::Error {
                     code: ErrorCode::Internal,
-                    message: format!("failed to start session {name:?}: {e:#}; nothing was left behind"),
+                    message: format!(
+                        "failed to start session {name:?}: {e:#}; nothing was left behind"
+                    ),
                 }
             }
         }

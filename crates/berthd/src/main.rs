@@ -54,7 +54,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args: Args = berth_log::usage::parse_or_exit("berthd");
+    let args: Args = berth_log::usage::parse_or_exit("berthd", 2);
     berth_log::init("berthd");
     let mode = if args.user {
         Mode::User
@@ -207,7 +207,8 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     // first reload created the group if a session uses it). Opening it
     // grants nothing: every request is checked (rights.rs).
     if mode == Mode::System {
-        if let Ok(Some(group)) = nix::unistd::Group::from_name(berth_config::defaults::ACCESS_GROUP) {
+        if let Ok(Some(group)) = nix::unistd::Group::from_name(berth_config::defaults::ACCESS_GROUP)
+        {
             nix::unistd::chown(&control_path, None, Some(group.gid))?;
             std::fs::set_permissions(&control_path, std::fs::Permissions::from_mode(0o660))?;
         }

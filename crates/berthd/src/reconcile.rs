@@ -70,7 +70,12 @@ mod tests {
 
     #[test]
     fn added_removed_changed_unchanged() {
-        let wanted = m(&[("a", "1", "p"), ("b", "2", "p"), ("c", "3", "new"), ("new", "9", "p")]);
+        let wanted = m(&[
+            ("a", "1", "p"),
+            ("b", "2", "p"),
+            ("c", "3", "new"),
+            ("new", "9", "p"),
+        ]);
         let running = m(&[
             ("a", "1", "p"),
             ("b", "changed", "p"),

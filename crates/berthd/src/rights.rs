@@ -97,7 +97,13 @@ mod tests {
     }
 
     fn ask(who: &Caller, req: DaemonRequest) -> Result<(), String> {
-        check(who, &req, &host(), lists, Path::new("/etc/berth/berth.toml"))
+        check(
+            who,
+            &req,
+            &host(),
+            lists,
+            Path::new("/etc/berth/berth.toml"),
+        )
     }
 
     fn stop(name: &str) -> DaemonRequest {
@@ -114,8 +120,14 @@ mod tests {
             Err("permission denied: obs is an observer of a and cannot stop it".into())
         );
         assert_eq!(
-            ask(&caller(3, "eve", &["berth", "ops"]), DaemonRequest::Kill { name: "a".into() }),
-            Err("permission denied: eve (uid 3) is not an operator of session a and cannot kill it".into())
+            ask(
+                &caller(3, "eve", &["berth", "ops"]),
+                DaemonRequest::Kill { name: "a".into() }
+            ),
+            Err(
+                "permission denied: eve (uid 3) is not an operator of session a and cannot kill it"
+                    .into()
+            )
         );
         // An unknown session is the verb's own "no session" error.
         assert_eq!(ask(&caller(3, "eve", &[]), stop("zz")), Ok(()));

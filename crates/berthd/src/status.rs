@@ -11,7 +11,9 @@ use berth_proto::{Request, Response, Status};
 /// (an error answer included); fails if it does not answer in time.
 pub fn request(socket: &Path, req: &Request) -> anyhow::Result<Response> {
     let stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // A stop is answered once the program has ended: up to three stop
+    // graces (5 s each by default) and a drain.
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let mut client = Client::handshake(stream, "berthd")?;
     match client.call(req) {

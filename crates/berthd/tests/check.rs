@@ -72,3 +72,10 @@ fn unavailable_backend_is_refused_before_anything_starts() {
         "nothing was started"
     );
 }
+
+#[test]
+fn a_bad_flag_is_one_line() {
+    let (code, out, err) = berthd(&["--bogus"]);
+    assert_eq!((code, out.as_str()), (Some(2), ""));
+    assert_eq!(err, "berthd: unknown flag '--bogus' (see berthd --help)\n");
+}
