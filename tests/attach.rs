@@ -441,3 +441,32 @@ fn prefix_twice_sends_it_and_a_lost_host_restores_the_terminal() {
     client.wait_printed("[lost connection to session lost]");
     assert_eq!(client.termios().local_modes, client.initial.local_modes);
 }
+
+#[test]
+fn a_smaller_terminal_sees_a_cropped_window_not_wrapped_lines() {
+    let env = Env::new();
+    // The session keeps 120x40 while only a read-only client watches.
+    let host = shell(&env, "wide", &["--size", "120x40"]);
+    let long = format!("{}END", "abcdefghij".repeat(10));
+    host.send(&[&format!("echo {long}"), "Enter"]);
+    host.wait_screen(&format!("\n{long}"));
+    let client = TermClient::attach(&env, &["-r", "wide"], 75, 19);
+    // A notice of the real size on the last line, and the window follows
+    // the cursor: the prompt is at column 2 of the session, so the window
+    // starts at column 1 and the long line is cut at 75 columns, not wrapped.
+    client.wait_screen("[berth] session 120x40, terminal 75x19");
+    client.with_screen(|s| {
+        let rows: Vec<String> = s.rows(0, 75).collect();
+        let cut = &long[..75];
+        assert!(rows.iter().any(|r| r == cut), "{rows:#?}");
+        assert!(!rows.iter().any(|r| r.contains("END")), "{rows:#?}");
+    });
+    // A cursor far to the right moves the window there (the prompt
+    // follows the text on the same line).
+    host.send(&["printf '%108s' RIGHT-EDGE", "Enter"]);
+    client.wait_screen("RIGHT-EDGE$");
+    assert_eq!(size(&host), (120, 40), "a read-only client never resizes");
+    // A terminal as large as the session gets the plain stream again.
+    client.resize(120, 40);
+    client.wait_screen(&long);
+}

@@ -113,21 +113,34 @@ impl TermClient {
         })
     }
 
-    /// Waits for the client to exit.
+    /// Waits for the client to exit, and for its terminal to show all it
+    /// wrote: a marker written to the terminal after the exit comes out
+    /// behind the client's last bytes (this side holds the terminal open,
+    /// so its end cannot be read).
     pub fn wait_exit(&mut self) -> ExitStatus {
-        wait_until(DEADLINE, || self.child.try_wait().unwrap()).expect("the client exits")
+        let status =
+            wait_until(DEADLINE, || self.child.try_wait().unwrap()).expect("the client exits");
+        const SYNC: &[u8] = b"\x1b]9999;berth-e2e-sync\x07";
+        rustix::io::write(&self.pts, SYNC).expect("write the sync marker");
+        wait_until(DEADLINE, || {
+            let mut raw = self.raw.lock().unwrap();
+            let at = raw.windows(SYNC.len()).position(|w| w == SYNC)?;
+            // Not part of what the client printed.
+            raw.drain(at..at + SYNC.len());
+            Some(())
+        })
+        .expect("the terminal caught up with the client");
+        status
     }
 
     /// Changes the client's window size; the kernel sends it SIGWINCH.
     pub fn resize(&self, cols: u16, rows: u16) {
+        // Our emulator takes the new size before the client can draw for it.
+        let mut term = self.term.lock().unwrap();
         self.pty
             .resize(pty_process::Size::new(rows, cols))
             .expect("resize");
-        self.term
-            .lock()
-            .unwrap()
-            .screen_mut()
-            .set_size(nz(rows), nz(cols));
+        term.screen_mut().set_size(nz(rows), nz(cols));
     }
 
     /// The terminal settings the client left on its terminal.
