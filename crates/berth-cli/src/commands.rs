@@ -459,3 +459,26 @@ fn shell_words(words: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ls_columns_stay_aligned_with_long_names() {
+        let long = "n".repeat(64);
+        let rows = vec![
+            SessionSummary::without_status(long.clone(), "denied", None),
+            SessionSummary::without_status("ci".into(), "running", Some(7)),
+        ];
+        let text = render_ls(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        // Every column starts at the same place on every line.
+        assert_eq!(lines[0].find("STATE"), Some(65));
+        assert_eq!(lines[1][65..].split_whitespace().next(), Some("denied"));
+        assert_eq!(lines[2][65..].split_whitespace().next(), Some("running"));
+        assert!(lines[1].starts_with(&long));
+        let widths: Vec<usize> = lines.iter().map(|l| l.len()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{text}");
+    }
+}

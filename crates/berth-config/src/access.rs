@@ -59,9 +59,8 @@ pub struct SessionAccess {
 
 impl SessionAccess {
     pub fn right(&self, caller: &Caller) -> Option<Right> {
-        if caller.uid == 0 || Some(caller.uid) == self.owner_uid {
-            Some(Right::Operator)
-        } else if caller.in_list(&self.operators) {
+        let owner = caller.uid == 0 || Some(caller.uid) == self.owner_uid;
+        if owner || caller.in_list(&self.operators) {
             Some(Right::Operator)
         } else if caller.in_list(&self.observers) {
             Some(Right::Observer)
