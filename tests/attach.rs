@@ -96,10 +96,17 @@ fn vim_with_unsaved_changes_survives_detach_and_a_killed_client() {
     // Reattach: the same buffer, the alternate screen and vim's key modes.
     let mut again = TermClient::attach(&env, &["editor"], 80, 24);
     again.wait_screen("unsaved words from berth");
-    again.with_screen(|s| {
-        assert!(s.alternate_screen(), "vim's alternate screen is restored");
-        assert!(s.application_cursor(), "vim's cursor-key mode is restored");
-    });
+    let (alternate, cursor_keys) =
+        again.with_screen(|s| (s.alternate_screen(), s.application_cursor()));
+    let printed = again.printed();
+    assert!(
+        alternate,
+        "vim's alternate screen is restored; the client printed {printed:?}"
+    );
+    assert!(
+        cursor_keys,
+        "vim's cursor-key mode is restored; the client printed {printed:?}"
+    );
     // The client dies hard: the session does not care.
     kill(again.pid(), Signal::SIGKILL).unwrap();
     again.wait_exit();
@@ -469,4 +476,26 @@ fn a_smaller_terminal_sees_a_cropped_window_not_wrapped_lines() {
     // A terminal as large as the session gets the plain stream again.
     client.resize(120, 40);
     client.wait_screen(&long);
+    // A full-screen program: the terminal follows it to the alternate screen
+    // and its cursor-key mode while cropped, and keeps both when it grows
+    // back.
+    client.resize(75, 19);
+    host.send(&[
+        "printf '\\033[?1049h\\033[H\\033[?1hALT-%s' SCREEN",
+        "Enter",
+    ]);
+    client.wait_screen("ALT-SCREEN");
+    let modes = |c: &TermClient| c.with_screen(|s| (s.alternate_screen(), s.application_cursor()));
+    assert_eq!(modes(&client), (true, true), "{:?}", client.printed());
+    client.resize(120, 40);
+    wait_until(DEADLINE, || {
+        client.screen().contains("ALT-SCREEN").then_some(())
+    })
+    .expect("the whole alternate screen");
+    assert_eq!(modes(&client), (true, true), "{:?}", client.printed());
+    host.send(&["printf '\\033[?1049l\\033[?1l'", "Enter"]);
+    wait_until(DEADLINE, || {
+        (modes(&client) == (false, false)).then_some(())
+    })
+    .expect("back on the main screen with normal cursor keys");
 }

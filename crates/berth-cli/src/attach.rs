@@ -112,12 +112,11 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
             "[attached to {name} read-only: you may only observe it]"
         ));
     }
-    let mut screen = ScreenTracker::default();
-    let end = output_loop(stream, decoder, &mut screen, &signalled, &view);
+    let end = output_loop(stream, decoder, &signalled, &view);
     drop(_raw);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(RESET_MODES.as_bytes());
-    if screen.alternate {
+    if view.lock().map_or(true, |v| v.on_alternate_screen()) {
         let _ = out.write_all(b"\x1b[?1049l");
     }
     let (line, code) = match end {
@@ -217,7 +216,6 @@ impl FrameReader {
 fn output_loop(
     stream: UnixStream,
     decoder: Decoder,
-    screen: &mut ScreenTracker,
     signalled: &OnceLock<Signal>,
     view: &Mutex<Viewport>,
 ) -> End {
@@ -236,7 +234,6 @@ fn output_loop(
                     return End::Lost;
                 };
                 let shown = view.output(&bytes);
-                screen.scan(&shown);
                 if write_out(&shown).is_err() {
                     return End::Lost;
                 }
@@ -247,7 +244,6 @@ fn output_loop(
                         return End::Lost;
                     };
                     let shown = view.session_resized(size);
-                    screen.scan(&shown);
                     if write_out(&shown).is_err() {
                         return End::Lost;
                     }
@@ -363,46 +359,6 @@ impl DetachKeys {
     }
 }
 
-/// Follows whether the output switched the terminal to the alternate screen,
-/// so leaving can switch it back.
-#[derive(Default)]
-struct ScreenTracker {
-    alternate: bool,
-    /// The end of the previous chunk, for sequences split across chunks.
-    tail: Vec<u8>,
-}
-
-impl ScreenTracker {
-    fn scan(&mut self, bytes: &[u8]) {
-        let mut joined = std::mem::take(&mut self.tail);
-        joined.extend_from_slice(&bytes[..bytes.len().min(16)]);
-        self.scan_slice(&joined);
-        self.scan_slice(bytes);
-        let keep = bytes.len().min(8);
-        self.tail = bytes[bytes.len() - keep..].to_vec();
-    }
-
-    fn scan_slice(&mut self, bytes: &[u8]) {
-        let mut i = 0;
-        while let Some(at) = bytes[i..].iter().position(|&b| b == 0x1b) {
-            let rest = &bytes[i + at..];
-            for (seq, on) in [
-                (&b"\x1b[?1049h"[..], true),
-                (b"\x1b[?1049l", false),
-                (b"\x1b[?1047h", true),
-                (b"\x1b[?1047l", false),
-                (b"\x1b[?47h", true),
-                (b"\x1b[?47l", false),
-            ] {
-                if rest.starts_with(seq) {
-                    self.alternate = on;
-                }
-            }
-            i += at + 1;
-        }
-    }
-}
-
 /// The user's terminal in raw mode; restored on drop and on any exit.
 struct RawMode;
 
@@ -481,16 +437,5 @@ mod tests {
         assert_eq!(feed(&mut k, b"d"), (vec![], true));
         let mut k = DetachKeys::new(2);
         assert_eq!(feed(&mut k, b"ab\x02dzz"), (b"ab".to_vec(), true));
-    }
-
-    #[test]
-    fn alternate_screen_is_followed_across_chunks() {
-        let mut t = ScreenTracker::default();
-        t.scan(b"hello\x1b[?104");
-        assert!(!t.alternate);
-        t.scan(b"9hvim");
-        assert!(t.alternate);
-        t.scan(b"bye\x1b[?1049l$ ");
-        assert!(!t.alternate);
     }
 }

@@ -20,6 +20,10 @@ pub struct Viewport {
     left: u16,
     /// Whether the terminal shows the window (rather than the passed-through stream).
     cropped: bool,
+    /// Whether the terminal is on its alternate screen, so leaving can
+    /// switch it back. The window mirrors the session's screen choice and
+    /// input modes, so keys and detaching behave as without cropping.
+    alternate: bool,
 }
 
 impl Viewport {
@@ -31,7 +35,13 @@ impl Viewport {
             top: 0,
             left: 0,
             cropped: false,
+            alternate: false,
         }
+    }
+
+    /// Whether the terminal was left on its alternate screen.
+    pub fn on_alternate_screen(&self) -> bool {
+        self.alternate
     }
 
     fn fits(&self) -> bool {
@@ -42,6 +52,8 @@ impl Viewport {
     pub fn output(&mut self, bytes: &[u8]) -> Vec<u8> {
         self.screen.process(bytes);
         if self.fits() && !self.cropped {
+            // The stream switched the terminal as it switched the emulator.
+            self.alternate = self.screen.screen().alternate_screen();
             return bytes.to_vec();
         }
         self.draw()
@@ -68,11 +80,13 @@ impl Viewport {
                 return Vec::new();
             }
             self.cropped = false;
-            let mut out = b"\x1b[m\x1b[H\x1b[2J".to_vec();
+            let mut out = self.switch_screen();
+            out.extend_from_slice(b"\x1b[m\x1b[H\x1b[2J");
             out.extend_from_slice(self.screen.screen().state_formatted().as_bytes());
             return out;
         }
-        let first = !self.cropped;
+        let mut out = self.switch_screen();
+        let first = !self.cropped || !out.is_empty();
         self.cropped = true;
         let screen = self.screen.screen();
         // One line for the notice; the rest for the window.
@@ -81,7 +95,7 @@ impl Viewport {
         let (cur_row, cur_col) = screen.cursor_position();
         self.top = follow(self.top, rows, cur_row, self.session.rows);
         self.left = follow(self.left, cols, cur_col, self.session.cols);
-        let mut out = Vec::with_capacity(usize::from(rows) * usize::from(cols) * 2);
+        out.reserve(usize::from(rows) * usize::from(cols) * 2);
         if first {
             out.extend_from_slice(b"\x1b[m\x1b[H\x1b[2J");
         }
@@ -119,16 +133,38 @@ impl Viewport {
         if !screen.hide_cursor() {
             out.extend_from_slice(b"\x1b[?25h");
         }
+        out.extend_from_slice(screen.input_mode_formatted().as_bytes());
         out
+    }
+
+    /// Puts the terminal on the screen (main or alternate) the session is on.
+    fn switch_screen(&mut self) -> Vec<u8> {
+        let wanted = self.screen.screen().alternate_screen();
+        if wanted == self.alternate {
+            return Vec::new();
+        }
+        self.alternate = wanted;
+        if wanted {
+            b"\x1b[?1049h"
+        } else {
+            b"\x1b[?1049l"
+        }
+        .to_vec()
     }
 }
 
 /// The window's new origin on one axis: unchanged while the cursor is in
-/// it, else moved just enough to show it, never past the session's edge.
+/// it, else moved just enough to show it, never past the session's edge;
+/// back at the edge when the cursor fits there (a new line of a shell
+/// starts at column 0 and its prompt shows whole).
 fn follow(origin: u16, window: u16, cursor: u16, total: u16) -> u16 {
     let max_origin = total.saturating_sub(window);
     let origin = if cursor < origin {
-        cursor
+        if cursor < window {
+            0
+        } else {
+            cursor
+        }
     } else if cursor >= origin + window {
         cursor + 1 - window
     } else {
@@ -201,10 +237,31 @@ mod tests {
     }
 
     #[test]
+    fn the_terminal_follows_the_sessions_screen_and_key_modes_while_cropped() {
+        let t = size(20, 6);
+        let mut v = Viewport::new(size(40, 12), t);
+        let mut term = vt100::Parser::new(nz(t.rows), nz(t.cols), 0);
+        term.process(&v.output(b"$ vim"));
+        term.process(&v.output(b"\x1b[?1049h\x1b[?1h\x1b[?2004hbuffer"));
+        assert!(term.screen().alternate_screen() && v.on_alternate_screen());
+        assert!(term.screen().application_cursor() && term.screen().bracketed_paste());
+        // Growing while vim runs: the whole screen, on the alternate screen.
+        term.set_size(nz(12), nz(40));
+        term.process(&v.terminal_resized(size(40, 12)));
+        assert!(term.screen().alternate_screen() && term.screen().application_cursor());
+        assert!(term.screen().contents().contains("buffer"));
+        // Passed through again, and followed: vim quits.
+        term.process(&v.output(b"\x1b[?1049l\x1b[?1l"));
+        assert!(!v.on_alternate_screen() && !term.screen().alternate_screen());
+        assert!(term.screen().contents().contains("$ vim"));
+    }
+
+    #[test]
     fn follow_moves_only_as_far_as_needed() {
         assert_eq!(follow(0, 10, 5, 40), 0);
         assert_eq!(follow(0, 10, 15, 40), 6);
-        assert_eq!(follow(6, 10, 3, 40), 3);
+        assert_eq!(follow(6, 10, 3, 40), 0);
+        assert_eq!(follow(20, 10, 12, 40), 12);
         assert_eq!(follow(0, 10, 39, 40), 30);
         assert_eq!(follow(35, 10, 39, 40), 30);
     }

@@ -28,12 +28,29 @@ struct Managed {
     session: Session,
     record: Record,
     child: Option<Child>,
-    /// Stopped with `berth stop`: not restarted until `berth start`.
+    /// Stopped with `berth stop` while its host was not running: not
+    /// started again until `berth start`.
     stopped: bool,
     /// Consecutive host deaths, for the retry backoff.
     failures: u32,
     retry_at: Option<Instant>,
     started_at: Instant,
+}
+
+impl Managed {
+    /// A session whose host was just started (or adopted, or is to be
+    /// retried), after `failures` consecutive host failures.
+    fn new(session: Session, record: Record, child: Option<Child>, failures: u32) -> Self {
+        Self {
+            session,
+            record,
+            child,
+            stopped: false,
+            failures,
+            retry_at: None,
+            started_at: Instant::now(),
+        }
+    }
 }
 
 /// A host that ran this long is healthy again: its retry backoff resets.
@@ -136,18 +153,8 @@ impl Daemon {
         for (name, record) in adopted {
             tracing::info!(session = %name, host_pid = record.host_pid, "adopted a running session host");
             let session = placeholder(&name, &record);
-            self.managed.insert(
-                name,
-                Managed {
-                    session,
-                    record,
-                    child: None,
-                    stopped: false,
-                    failures: 0,
-                    retry_at: None,
-                    started_at: Instant::now(),
-                },
-            );
+            self.managed
+                .insert(name, Managed::new(session, record, None, 0));
         }
         Ok(())
     }
@@ -303,15 +310,7 @@ impl Daemon {
                 tracing::info!(session = %name, host_pid = record.host_pid, "started session host");
                 self.managed.insert(
                     name,
-                    Managed {
-                        session,
-                        record,
-                        child,
-                        stopped: false,
-                        failures: previous_failures,
-                        retry_at: None,
-                        started_at: Instant::now(),
-                    },
+                    Managed::new(session, record, child, previous_failures),
                 );
             }
             Err(e) => {
@@ -328,13 +327,8 @@ impl Daemon {
                 self.managed.insert(
                     name,
                     Managed {
-                        session,
-                        record,
-                        child: None,
-                        stopped: false,
-                        failures,
                         retry_at: Some(Instant::now() + delay),
-                        started_at: Instant::now(),
+                        ..Managed::new(session, record, None, failures)
                     },
                 );
             }
@@ -648,18 +642,8 @@ impl Daemon {
         match self.launch(&session, &args, true).await {
             Ok((child, record)) => {
                 tracing::info!(session = %name, host_pid = record.host_pid, creator = %caller.user, "started ad-hoc session");
-                self.managed.insert(
-                    name,
-                    Managed {
-                        session,
-                        record,
-                        child,
-                        stopped: false,
-                        failures: 0,
-                        retry_at: None,
-                        started_at: Instant::now(),
-                    },
-                );
+                self.managed
+                    .insert(name, Managed::new(session, record, child, 0));
                 Response::Ok
             }
             Err(e) => {
