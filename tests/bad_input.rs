@@ -4,12 +4,10 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
 
+use berth_e2e::wire::*;
 use berth_e2e::*;
-use berth_proto::{
-    decode, encode_control, Decoder, ErrorCode, Frame, Header, Request, Response, HEADER_LEN,
-};
+use berth_proto::{encode_control, ErrorCode, Header, Request, Response};
 
 /// A session that several raw connections will try to upset.
 fn victim(env: &Env) -> Host {
@@ -23,55 +21,8 @@ fn victim(env: &Env) -> Host {
     host
 }
 
-/// Reads the host's header (which it sends first, whatever the client
-/// says), then everything until the host closes; returns the last control
-/// message it sent.
-fn last_response(mut stream: UnixStream) -> Response {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut header = [0u8; HEADER_LEN];
-    stream.read_exact(&mut header).unwrap();
-    assert!(
-        Header::check(&header).is_ok(),
-        "the host sends its header first"
-    );
-    let mut rest = Vec::new();
-    stream
-        .read_to_end(&mut rest)
-        .expect("the host closes the connection");
-    let mut decoder = Decoder::new();
-    decoder.extend(&rest);
-    let mut last = None;
-    while let Ok(Some(frame)) = decoder.next_frame() {
-        if let Frame::Control(payload) = frame {
-            last = Some(decode::<Response>(&payload).unwrap());
-        }
-    }
-    last.expect("a control message before the close")
-}
-
-/// The error the host sent before closing.
-fn error_then_close(stream: UnixStream) -> (ErrorCode, String) {
-    match last_response(stream) {
-        Response::Error { code, message } => (code, message),
-        other => panic!("expected an error, got {other:?}"),
-    }
-}
-
 fn connect(env: &Env) -> UnixStream {
     UnixStream::connect(env.socket("victim")).unwrap()
-}
-
-fn hello() -> Vec<u8> {
-    let mut out = Header::ours().to_bytes().to_vec();
-    encode_control(
-        &Request::Hello {
-            client: "test".into(),
-        },
-        &mut out,
-    );
-    out
 }
 
 /// After every abuse the session still runs the same program with its state.

@@ -3,6 +3,7 @@
 
 pub mod daemon;
 pub mod term_client;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

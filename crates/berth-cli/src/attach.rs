@@ -406,11 +406,14 @@ fn writeln_raw(line: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// The user's terminal size, within the bounds the host accepts (a
+/// terminal beyond them is drawn as if it were at the bound).
 fn terminal_size() -> Size {
+    let bounded = |n: u16| n.clamp(Size::MIN, Size::MAX);
     match rustix::termios::tcgetwinsize(std::io::stdout().as_fd()) {
         Ok(ws) if ws.ws_col > 0 && ws.ws_row > 0 => Size {
-            cols: ws.ws_col,
-            rows: ws.ws_row,
+            cols: bounded(ws.ws_col),
+            rows: bounded(ws.ws_row),
         },
         _ => Size { cols: 80, rows: 24 },
     }

@@ -9,7 +9,9 @@ pub enum ValueError {
     #[error("bad size {0:?}: expected bytes with an optional unit K, M or G (powers of 1024), like \"64M\"")]
     ByteSize(String),
     #[error(
-        "bad terminal size {0:?}: expected COLSxROWS with both between 2 and 1000, like \"120x40\""
+        "bad terminal size {0:?}: expected COLSxROWS with both between {min} and {max}, like \"120x40\"",
+        min = berth_proto::Size::MIN,
+        max = berth_proto::Size::MAX
     )]
     TermSize(String),
 }
@@ -94,9 +96,9 @@ pub fn parse_term_size(text: &str) -> Result<(u16, u16), ValueError> {
     let (c, r) = text.trim().split_once(['x', 'X']).ok_or_else(err)?;
     let cols: u16 = c.parse().map_err(|_| err())?;
     let rows: u16 = r.parse().map_err(|_| err())?;
-    if !(2..=1000).contains(&cols) || !(2..=1000).contains(&rows) {
-        return Err(err());
-    }
+    berth_proto::Size { cols, rows }
+        .check()
+        .map_err(|_| err())?;
     Ok((cols, rows))
 }
 

@@ -8,6 +8,9 @@ pub const MAX_FRAME_LEN: usize = 1 << 20;
 /// Bytes before the payload: the `u32` length and the kind byte.
 const PREFIX_LEN: usize = 5;
 
+/// Buffer a decoder keeps between frames.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum FrameKind {
@@ -26,8 +29,8 @@ pub enum Frame {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
-    #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN} bytes")]
-    TooLarge(usize),
+    #[error("frame of {0} bytes exceeds the limit of {1} bytes")]
+    TooLarge(usize, usize),
     #[error("empty frame")]
     Empty,
     #[error("unknown frame kind {0}")]
@@ -51,17 +54,40 @@ pub fn encode(kind: FrameKind, payload: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Accumulates bytes from a stream and yields whole frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
     /// Start of the not-yet-decoded bytes in `buf`; compacted lazily so a
     /// burst of small frames is not a memmove each.
     pos: usize,
+    /// Longest frame accepted: a server keeps it small until the peer is
+    /// authorized, so an unknown peer cannot make it buffer a megabyte.
+    limit: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::with_limit(MAX_FRAME_LEN)
+    }
 }
 
 impl Decoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder refusing frames longer than `limit` (at most [`MAX_FRAME_LEN`]).
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            pos: 0,
+            limit: limit.min(MAX_FRAME_LEN),
+        }
+    }
+
+    /// Changes the longest frame accepted from now on.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(MAX_FRAME_LEN);
     }
 
     /// Adds bytes read from the stream.
@@ -88,8 +114,8 @@ impl Decoder {
         if len == 0 {
             return Err(FrameError::Empty);
         }
-        if len > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge(len));
+        if len > self.limit {
+            return Err(FrameError::TooLarge(len, self.limit));
         }
         if rest.len() < 4 + len {
             return Ok(None);
@@ -97,7 +123,15 @@ impl Decoder {
         let kind = rest[4];
         let payload = rest[PREFIX_LEN..4 + len].to_vec();
         self.pos += 4 + len;
-        if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+        if self.pos == self.buf.len() {
+            // All decoded: a large frame's buffer goes back to the allocator
+            // rather than staying with an idle connection.
+            self.buf.clear();
+            self.pos = 0;
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf.shrink_to(KEEP_CAPACITY);
+            }
+        } else if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
@@ -129,7 +163,15 @@ mod tests {
     fn oversized_length_is_refused_before_buffering() {
         let mut d = Decoder::new();
         d.extend(&((MAX_FRAME_LEN as u32) + 1).to_be_bytes());
-        assert_eq!(d.next_frame(), Err(FrameError::TooLarge(MAX_FRAME_LEN + 1)));
+        assert_eq!(
+            d.next_frame(),
+            Err(FrameError::TooLarge(MAX_FRAME_LEN + 1, MAX_FRAME_LEN))
+        );
+        let mut d = Decoder::with_limit(4096);
+        d.extend(&4097u32.to_be_bytes());
+        assert_eq!(d.next_frame(), Err(FrameError::TooLarge(4097, 4096)));
+        d.set_limit(MAX_FRAME_LEN);
+        assert_eq!(d.next_frame(), Ok(None));
     }
 
     #[test]

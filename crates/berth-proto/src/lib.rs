@@ -43,4 +43,6 @@ pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, PROTOCOL_VERSION};
 pub use message::*;
 
 pub mod keys;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod sync;

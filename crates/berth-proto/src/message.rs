@@ -53,6 +53,26 @@ pub enum Request {
     Daemon(DaemonRequest),
 }
 
+impl Request {
+    /// The request's name, for audit lines and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Hello { .. } => "hello",
+            Request::Capture(_) => "capture",
+            Request::Send { .. } => "send",
+            Request::Status => "status",
+            Request::Restart => "restart",
+            Request::Stop => "stop",
+            Request::Start => "start",
+            Request::Reconfigure { .. } => "reconfigure",
+            Request::Attach(_) => "attach",
+            Request::Resize { .. } => "resize",
+            Request::Detach => "detach",
+            Request::Daemon(_) => "daemon",
+        }
+    }
+}
+
 /// Requests only berthd's control socket answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verb", rename_all = "snake_case")]
@@ -250,6 +270,31 @@ impl std::fmt::Display for State {
 pub struct Size {
     pub cols: u16,
     pub rows: u16,
+}
+
+impl Size {
+    /// Smallest columns or rows of a terminal berth accepts.
+    pub const MIN: u16 = 2;
+    /// Largest columns or rows: a screen of 1000x1000 cells is already
+    /// tens of megabytes of emulator state.
+    pub const MAX: u16 = 1000;
+
+    /// Whether both sides are within [`Size::MIN`] and [`Size::MAX`]; the
+    /// one check for configured sizes and every client's size.
+    pub fn check(self) -> Result<Self, String> {
+        let range = Self::MIN..=Self::MAX;
+        if range.contains(&self.cols) && range.contains(&self.rows) {
+            Ok(self)
+        } else {
+            Err(format!(
+                "terminal size {}x{} is out of range: columns and rows must be between {} and {}",
+                self.cols,
+                self.rows,
+                Self::MIN,
+                Self::MAX
+            ))
+        }
+    }
 }
 
 /// How the program last ended.

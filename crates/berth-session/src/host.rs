@@ -17,9 +17,6 @@ use crate::session::{Command, HostInfo, Session, Shared};
 use crate::supervisor::Supervisor;
 use crate::terminal::Terminal;
 
-/// Queued input chunks before `send` waits for the program to read.
-const INPUT_QUEUE: usize = 256;
-
 /// Runs the host; `inherited` is the socket from [`crate::listener::inherited`].
 pub async fn run(
     args: Args,
@@ -51,7 +48,7 @@ pub async fn run(
         .context("failed to duplicate the pty")?;
     let (reader, mut writer) = pty.into_split();
 
-    let (input_tx, mut input_rx) = mpsc::channel::<Vec<u8>>(INPUT_QUEUE);
+    let (input_tx, mut input_rx) = crate::input::queue();
     let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
     let info = HostInfo {
         name: args.name.clone(),
@@ -67,10 +64,10 @@ pub async fn run(
     let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
 
     // One writer keeps input in order; a program that stops reading makes
-    // senders wait here, never the output path.
+    // senders wait here (or refuses them), never the output path.
     let input_name = args.name.clone();
     tokio::spawn(async move {
-        while let Some(bytes) = input_rx.recv().await {
+        while let Some((bytes, _room)) = input_rx.next().await {
             if let Err(e) = writer.write_all(&bytes).await {
                 tracing::warn!(session = %input_name, "writing input to the terminal failed: {e}");
             }
@@ -85,6 +82,7 @@ pub async fn run(
             observers: args.observers.clone(),
         },
         handshake_timeout: args.handshake_timeout,
+        limit: Default::default(),
     });
     tokio::spawn(Arc::clone(&server).serve(listener));
 

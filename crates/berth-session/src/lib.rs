@@ -21,6 +21,7 @@ pub mod capture;
 pub mod clients;
 pub mod history;
 pub mod host;
+pub mod input;
 pub mod listener;
 pub mod output_log;
 pub mod peer;

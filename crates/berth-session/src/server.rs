@@ -7,15 +7,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use berth_proto::server::{ConnError, ConnLimit, ServerConn};
 use berth_proto::{
     decode, encode, encode_control, keys, Access, AttachRequest, CaptureRequest, ClientInfo,
-    ClientMode, ErrorCode, Frame, FrameError, FrameKind, Header, HeaderError, Request, Response,
-    HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    ClientMode, ErrorCode, Frame, FrameKind, Request, Response, MAX_FRAME_LEN,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 
 use crate::clients::{Inbox, Out};
+use crate::input::InputError;
 use crate::peer::{AccessPolicy, Peer};
 use crate::session::{Command, Shared};
 use berth_config::access::denial;
@@ -27,64 +28,8 @@ pub struct Server {
     pub shared: Arc<Shared>,
     pub policy: AccessPolicy,
     pub handshake_timeout: Duration,
-}
-
-/// Why a connection ended early.
-#[derive(Debug, thiserror::Error)]
-enum ConnError {
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("{1}")]
-    Refused(ErrorCode, String),
-    #[error("connection closed")]
-    Closed,
-}
-
-impl From<FrameError> for ConnError {
-    fn from(e: FrameError) -> Self {
-        ConnError::Refused(
-            ErrorCode::Malformed,
-            format!("malformed input: {e}; closing the connection"),
-        )
-    }
-}
-
-/// A connection's stream with its frame decoder.
-struct Conn {
-    stream: UnixStream,
-    decoder: berth_proto::Decoder,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn frame(&mut self) -> Result<Frame, ConnError> {
-        loop {
-            if let Some(f) = self.decoder.next_frame()? {
-                return Ok(f);
-            }
-            let n = self.stream.read(&mut self.buf).await?;
-            if n == 0 {
-                return Err(ConnError::Closed);
-            }
-            self.decoder.extend(&self.buf[..n]);
-        }
-    }
-
-    async fn request(&mut self) -> Result<Request, ConnError> {
-        match self.frame().await? {
-            Frame::Control(payload) => Ok(decode::<Request>(&payload)?),
-            Frame::Data(_) => Err(ConnError::Refused(
-                ErrorCode::BadRequest,
-                "input data outside an attached session; closing the connection".into(),
-            )),
-        }
-    }
-
-    async fn reply(&mut self, response: &Response) -> std::io::Result<()> {
-        let mut out = Vec::new();
-        encode_control(response, &mut out);
-        self.stream.write_all(&out).await
-    }
+    /// Connections per uid on this socket.
+    pub limit: Arc<ConnLimit>,
 }
 
 /// What the audit record of a connection says.
@@ -136,11 +81,7 @@ impl Server {
                 return;
             }
         };
-        let mut conn = Conn {
-            stream,
-            decoder: berth_proto::Decoder::new(),
-            buf: vec![0; 64 * 1024],
-        };
+        let mut conn = ServerConn::new(stream);
         let mut audit = Audit {
             peer,
             access: None,
@@ -150,21 +91,23 @@ impl Server {
             ignored_bytes: 0,
             started: Instant::now(),
         };
-        let result = self.handle(&mut conn, &mut audit).await;
+        let result = match self.limit.admit(audit.peer.uid) {
+            Ok(_slot) => {
+                let result = self.handle(&mut conn, &mut audit).await;
+                conn.close(result.as_ref().err()).await;
+                result
+            }
+            Err(message) => {
+                conn.refuse_at_once(ErrorCode::Denied, message.clone())
+                    .await;
+                Err(ConnError::Refused(ErrorCode::Denied, message))
+            }
+        };
         let outcome = match &result {
             Ok(()) | Err(ConnError::Closed) => "closed".to_owned(),
-            Err(ConnError::Refused(code, message)) => {
-                let _ = conn
-                    .reply(&Response::Error {
-                        code: *code,
-                        message: message.clone(),
-                    })
-                    .await;
-                format!("refused: {message}")
-            }
+            Err(ConnError::Refused(_, message)) => format!("refused: {message}"),
             Err(ConnError::Io(e)) => format!("i/o error: {e}"),
         };
-        linger(&mut conn).await;
         let access = match audit.access {
             Some(Access::Operator) => "operator",
             Some(Access::Observer) => "observer",
@@ -191,22 +134,25 @@ impl Server {
         );
     }
 
-    async fn handle(&self, conn: &mut Conn, audit: &mut Audit) -> Result<(), ConnError> {
-        conn.stream.write_all(&Header::ours().to_bytes()).await?;
-        let access = tokio::time::timeout(self.handshake_timeout, self.handshake(conn, audit))
-            .await
-            .map_err(|_| {
-                ConnError::Refused(
-                    ErrorCode::Timeout,
-                    format!(
-                        "handshake not finished within {}; closing the connection",
-                        berth_config::values::format_duration(self.handshake_timeout)
-                    ),
-                )
-            })??;
+    async fn handle(&self, conn: &mut ServerConn, audit: &mut Audit) -> Result<(), ConnError> {
+        let speaker = format!("session {}", self.shared.info.name);
+        conn.handshake(self.handshake_timeout, &speaker).await?;
+        let Some(access) = self.policy.right(&audit.peer) else {
+            return Err(ConnError::Refused(
+                ErrorCode::Denied,
+                denial(&audit.peer, None, &self.shared.info.name, ""),
+            ));
+        };
+        audit.access = Some(access);
+        conn.authorized();
+        conn.reply(&Response::Welcome {
+            session: self.shared.info.name.clone(),
+            access,
+        })
+        .await?;
         loop {
-            let request = conn.request().await?;
-            audit.requests.push(request_name(&request));
+            let request = conn.reader.request().await?;
+            audit.requests.push(request.name());
             match request {
                 Request::Hello { .. } => {
                     return Err(ConnError::Refused(
@@ -285,77 +231,25 @@ impl Server {
                 Request::Resize { .. } | Request::Detach => {
                     return Err(ConnError::Refused(
                         ErrorCode::BadRequest,
-                        format!(
-                            "{} without attach; closing the connection",
-                            request_name(&request)
-                        ),
+                        format!("{} without attach; closing the connection", request.name()),
                     ));
                 }
             }
         }
     }
 
-    /// Reads the client's header and Hello, checks who it is.
-    async fn handshake(&self, conn: &mut Conn, audit: &mut Audit) -> Result<Access, ConnError> {
-        let mut header = [0u8; HEADER_LEN];
-        conn.stream
-            .read_exact(&mut header)
-            .await
-            .map_err(|_| ConnError::Closed)?;
-        match Header::check(&header) {
-            Ok(_) => {}
-            Err(HeaderError::NotBerth) => {
-                return Err(ConnError::Refused(
-                    ErrorCode::Malformed,
-                    "not a berth client: bad protocol header; closing the connection".into(),
-                ))
-            }
-            Err(HeaderError::VersionMismatch { theirs, .. }) => {
-                return Err(ConnError::Refused(
-                    ErrorCode::Version,
-                    format!(
-                        "protocol version mismatch: session {} speaks version {PROTOCOL_VERSION}, the client speaks version {theirs}; use a berth of the same version",
-                        self.shared.info.name
-                    ),
-                ))
-            }
-        }
-        match conn.request().await? {
-            Request::Hello { .. } => {}
-            other => {
-                return Err(ConnError::Refused(
-                    ErrorCode::BadRequest,
-                    format!(
-                        "expected hello first, got {}; closing the connection",
-                        request_name(&other)
-                    ),
-                ))
-            }
-        }
-        let Some(access) = self.policy.right(&audit.peer) else {
-            return Err(ConnError::Refused(
-                ErrorCode::Denied,
-                denial(&audit.peer, None, &self.shared.info.name, ""),
-            ));
-        };
-        audit.access = Some(access);
-        conn.reply(&Response::Welcome {
-            session: self.shared.info.name.clone(),
-            access,
-        })
-        .await?;
-        Ok(access)
-    }
-
     /// Serves an attached client until it detaches, is detached, or the
     /// session ends.
     async fn attach(
         &self,
-        conn: &mut Conn,
+        conn: &mut ServerConn,
         req: AttachRequest,
         access: Access,
         audit: &mut Audit,
     ) -> Result<(), ConnError> {
+        if let Some(size) = req.size {
+            checked(size)?;
+        }
         let read_only = req.read_only || access == Access::Observer || req.size.is_none();
         if req.detach_others && read_only {
             return Err(ConnError::Refused(
@@ -413,12 +307,7 @@ impl Server {
             shared: &self.shared,
             id,
         };
-        let Conn {
-            stream,
-            decoder,
-            buf,
-        } = conn;
-        let (mut reader, mut writer) = stream.split();
+        let ServerConn { reader, writer } = conn;
         writer.write_all(&out).await?;
 
         let send_output = async {
@@ -445,23 +334,13 @@ impl Server {
                     }
                 }
                 if inbox.is_lagging() {
-                    self.resync(&mut inbox, &mut writer).await?;
+                    self.resync(&mut inbox, writer).await?;
                 }
             }
         };
         let receive_input = async {
             loop {
-                let frame = loop {
-                    if let Some(f) = decoder.next_frame()? {
-                        break f;
-                    }
-                    let n = reader.read(buf).await?;
-                    if n == 0 {
-                        return Err(ConnError::Closed);
-                    }
-                    decoder.extend(&buf[..n]);
-                };
-                match frame {
+                match reader.next().await? {
                     Frame::Data(bytes) if read_only => {
                         audit.ignored_bytes += bytes.len();
                     }
@@ -473,9 +352,10 @@ impl Server {
                     }
                     Frame::Control(payload) => match decode::<Request>(&payload)? {
                         Request::Resize { cols, rows } => {
-                            if !read_only && cols > 0 && rows > 0 {
+                            let size = checked(berth_proto::Size { cols, rows })?;
+                            if !read_only {
                                 let mut s = self.shared.lock();
-                                s.clients.set_size(id, berth_proto::Size { cols, rows });
+                                s.clients.set_size(id, size);
                                 self.shared.apply_size(&mut s);
                             }
                         }
@@ -492,10 +372,7 @@ impl Server {
                         other => {
                             return Err(ConnError::Refused(
                                 ErrorCode::BadRequest,
-                                format!(
-                                    "{} while attached; closing the connection",
-                                    request_name(&other)
-                                ),
+                                format!("{} while attached; closing the connection", other.name()),
                             ))
                         }
                     },
@@ -539,14 +416,14 @@ impl Server {
         }
     }
 
-    async fn capture(&self, conn: &mut Conn, req: &CaptureRequest) -> Result<(), ConnError> {
+    async fn capture(&self, conn: &mut ServerConn, req: &CaptureRequest) -> Result<(), ConnError> {
         let (text, lines) = self.shared.lock().term.capture(req);
         let mut out = Vec::with_capacity(text.len() + 64);
         for piece in text.as_bytes().chunks(CAPTURE_CHUNK) {
             encode(FrameKind::Data, piece, &mut out);
         }
         encode_control(&Response::CaptureEnd { lines }, &mut out);
-        conn.stream.write_all(&out).await?;
+        conn.writer.write_all(&out).await?;
         Ok(())
     }
 
@@ -559,12 +436,20 @@ impl Server {
         if bytes.len() > MAX_FRAME_LEN {
             return Err(ConnError::Refused(
                 ErrorCode::BadRequest,
-                "input too large".into(),
+                format!(
+                    "input of {} bytes is too large: send at most {} MiB at a time",
+                    bytes.len(),
+                    MAX_FRAME_LEN >> 20
+                ),
             ));
         }
         let n = bytes.len();
-        self.shared.input.send(bytes).await.map_err(|_| {
-            ConnError::Refused(ErrorCode::Internal, "the session is shutting down".into())
+        self.shared.input.try_send(bytes).map_err(|e| {
+            let code = match e {
+                InputError::Full => ErrorCode::BadRequest,
+                InputError::Closed => ErrorCode::Internal,
+            };
+            ConnError::Refused(code, format!("session {}: {e}", self.shared.info.name))
         })?;
         Ok(n)
     }
@@ -576,39 +461,12 @@ impl Server {
     }
 }
 
-/// Closes without losing our last frame: closing a Unix socket that still
-/// has unread input makes the peer's read fail with ECONNRESET, and the
-/// error frame would never be seen. So: shut down writing, then discard
-/// what the peer still sends, for a moment and a bounded amount.
-async fn linger(conn: &mut Conn) {
-    const LINGER: Duration = Duration::from_secs(1);
-    const LINGER_BYTES: usize = 4 << 20;
-    let _ = conn.stream.shutdown().await;
-    let _ = tokio::time::timeout(LINGER, async {
-        let mut discarded = 0;
-        while discarded < LINGER_BYTES {
-            match conn.stream.read(&mut conn.buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => discarded += n,
-            }
-        }
+/// A client's terminal size, within the bounds a configured size has.
+fn checked(size: berth_proto::Size) -> Result<berth_proto::Size, ConnError> {
+    size.check().map_err(|m| {
+        ConnError::Refused(
+            ErrorCode::BadRequest,
+            format!("{m}; closing the connection"),
+        )
     })
-    .await;
-}
-
-fn request_name(r: &Request) -> &'static str {
-    match r {
-        Request::Hello { .. } => "hello",
-        Request::Capture(_) => "capture",
-        Request::Send { .. } => "send",
-        Request::Status => "status",
-        Request::Restart => "restart",
-        Request::Stop => "stop",
-        Request::Start => "start",
-        Request::Reconfigure { .. } => "reconfigure",
-        Request::Attach(_) => "attach",
-        Request::Resize { .. } => "resize",
-        Request::Detach => "detach",
-        Request::Daemon(_) => "daemon",
-    }
 }

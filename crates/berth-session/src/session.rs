@@ -92,7 +92,7 @@ pub struct Shared {
     /// The PTY master, for ioctls (foreground process group, window size).
     pub pty: OwnedFd,
     /// Keyboard input for the program, written in order by one task.
-    pub input: mpsc::Sender<Vec<u8>>,
+    pub input: crate::input::InputSender,
     pub commands: mpsc::Sender<Command>,
     /// Signalled whenever a client leaves.
     pub client_left: Notify,
@@ -105,7 +105,7 @@ impl Shared {
         info: HostInfo,
         session: Session,
         pty: OwnedFd,
-        input: mpsc::Sender<Vec<u8>>,
+        input: crate::input::InputSender,
         commands: mpsc::Sender<Command>,
     ) -> Self {
         Self {

@@ -218,7 +218,11 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     notify::ready(&last_status);
 
     let (jobs_tx, mut jobs) = mpsc::channel::<control::Job>(64);
-    tokio::spawn(control::serve(listener, jobs_tx));
+    tokio::spawn(control::serve(
+        listener,
+        jobs_tx,
+        berth_config::defaults::HANDSHAKE_TIMEOUT,
+    ));
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -1,0 +1,332 @@
+//! The server side of a connection, for every berth socket (session hosts
+//! and berthd's control socket): headers, the handshake deadline, frames
+//! with a deadline once begun, error replies the peer gets to read, and a
+//! per-uid limit on open connections.
+//!
+//! One implementation, so every socket keeps the same bounds: before a
+//! peer is authorized a connection holds a read buffer of [`READ_CHUNK`]
+//! and frames of at most [`MAX_FRAME_BEFORE_AUTH`]; the handshake must end
+//! within the server's deadline; a frame that has begun must end within
+//! [`FRAME_DEADLINE`]; a uid holds at most [`MAX_CONNECTIONS_PER_UID`]
+//! connections at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+use tokio::time::Instant;
+
+use crate::{
+    decode, encode_control, Decoder, ErrorCode, Frame, FrameError, Header, HeaderError, Request,
+    Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+};
+
+/// A frame whose first byte arrived must be complete this soon: a peer
+/// cannot hold a half-sent frame (and its buffer) open.
+pub const FRAME_DEADLINE: Duration = Duration::from_secs(10);
+/// Longest frame before the peer is authorized; a hello is a few dozen bytes.
+pub const MAX_FRAME_BEFORE_AUTH: usize = 4 * 1024;
+/// Bytes read from the socket at a time.
+pub const READ_CHUNK: usize = 8 * 1024;
+/// Open connections one uid may hold on one socket.
+pub const MAX_CONNECTIONS_PER_UID: usize = 64;
+/// How long a refused peer has to read our error frame.
+const LINGER: Duration = Duration::from_secs(1);
+/// What a refused peer may still send while we wait for it to read.
+const LINGER_BYTES: usize = 4 << 20;
+
+/// Why a connection ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The peer is told `message` in an error frame, then the connection closes.
+    #[error("{1}")]
+    Refused(ErrorCode, String),
+    #[error("connection closed")]
+    Closed,
+}
+
+impl From<FrameError> for ConnError {
+    fn from(e: FrameError) -> Self {
+        ConnError::Refused(
+            ErrorCode::Malformed,
+            format!("malformed input: {e}; closing the connection"),
+        )
+    }
+}
+
+/// Frames from a stream, each begun frame under [`FRAME_DEADLINE`].
+pub struct FrameReader<R> {
+    reader: R,
+    decoder: Decoder,
+    buf: Vec<u8>,
+    /// When the frame being received began, while one is incomplete.
+    begun: Option<Instant>,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    pub fn new(reader: R, limit: usize) -> Self {
+        Self {
+            reader,
+            decoder: Decoder::with_limit(limit),
+            buf: vec![0; READ_CHUNK],
+            begun: None,
+        }
+    }
+
+    /// The next frame. Waiting between frames is unbounded (an attached
+    /// client may be idle for days); a begun frame must end in time.
+    pub async fn next(&mut self) -> Result<Frame, ConnError> {
+        loop {
+            if let Some(frame) = self.decoder.next_frame()? {
+                self.begun = (self.decoder.pending() > 0).then(Instant::now);
+                return Ok(frame);
+            }
+            let read = self.reader.read(&mut self.buf);
+            let n = match self.begun {
+                None => read.await?,
+                Some(begun) => tokio::time::timeout_at(begun + FRAME_DEADLINE, read)
+                    .await
+                    .map_err(|_| {
+                        ConnError::Refused(
+                            ErrorCode::Timeout,
+                            format!(
+                                "a frame was not finished within {}s; closing the connection",
+                                FRAME_DEADLINE.as_secs()
+                            ),
+                        )
+                    })??,
+            };
+            if n == 0 {
+                return Err(ConnError::Closed);
+            }
+            self.decoder.extend(&self.buf[..n]);
+            self.begun.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// The next frame as a request; input data outside an attach is refused.
+    pub async fn request(&mut self) -> Result<Request, ConnError> {
+        match self.next().await? {
+            Frame::Control(payload) => Ok(decode::<Request>(&payload)?),
+            Frame::Data(_) => Err(ConnError::Refused(
+                ErrorCode::BadRequest,
+                "input data outside an attached session; closing the connection".into(),
+            )),
+        }
+    }
+}
+
+/// One accepted connection: frames in, control messages out.
+pub struct ServerConn {
+    pub reader: FrameReader<OwnedReadHalf>,
+    pub writer: OwnedWriteHalf,
+}
+
+impl ServerConn {
+    /// A connection from a peer not yet authorized: small frames only.
+    pub fn new(stream: UnixStream) -> Self {
+        let (reader, writer) = stream.into_split();
+        Self {
+            reader: FrameReader::new(reader, MAX_FRAME_BEFORE_AUTH),
+            writer,
+        }
+    }
+
+    /// Sends our header, then takes the peer's header and its hello within
+    /// `deadline`. `speaker` names this side in a version mismatch
+    /// ("session ci-runner", "berthd").
+    pub async fn handshake(&mut self, deadline: Duration, speaker: &str) -> Result<(), ConnError> {
+        self.writer.write_all(&Header::ours().to_bytes()).await?;
+        tokio::time::timeout(deadline, self.header_and_hello(speaker))
+            .await
+            .map_err(|_| {
+                ConnError::Refused(
+                    ErrorCode::Timeout,
+                    format!(
+                        "handshake not finished within {}s; closing the connection",
+                        deadline.as_secs_f64()
+                    ),
+                )
+            })?
+    }
+
+    async fn header_and_hello(&mut self, speaker: &str) -> Result<(), ConnError> {
+        let mut header = [0u8; HEADER_LEN];
+        self.reader
+            .reader
+            .read_exact(&mut header)
+            .await
+            .map_err(|_| ConnError::Closed)?;
+        match Header::check(&header) {
+            Ok(_) => {}
+            Err(HeaderError::NotBerth) => {
+                return Err(ConnError::Refused(
+                    ErrorCode::Malformed,
+                    "not a berth client: bad protocol header; closing the connection".into(),
+                ))
+            }
+            Err(HeaderError::VersionMismatch { theirs, .. }) => {
+                return Err(ConnError::Refused(
+                    ErrorCode::Version,
+                    format!(
+                        "protocol version mismatch: {speaker} speaks version {PROTOCOL_VERSION}, the client speaks version {theirs}; use a berth of the same version"
+                    ),
+                ))
+            }
+        }
+        match self.reader.request().await? {
+            Request::Hello { .. } => Ok(()),
+            other => Err(ConnError::Refused(
+                ErrorCode::BadRequest,
+                format!(
+                    "expected hello first, got {}; closing the connection",
+                    other.name()
+                ),
+            )),
+        }
+    }
+
+    /// The peer is allowed in: frames up to the protocol's cap from now on.
+    pub fn authorized(&mut self) {
+        self.reader.decoder.set_limit(MAX_FRAME_LEN);
+    }
+
+    pub async fn reply(&mut self, response: &Response) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        encode_control(response, &mut out);
+        self.writer.write_all(&out).await
+    }
+
+    /// Ends the connection after `error` (if any), so that the peer reads
+    /// it: closing a Unix socket that still has unread input makes the
+    /// peer's read fail with ECONNRESET and the error frame is lost. So:
+    /// send, shut down writing, then discard what the peer still sends,
+    /// for a moment and a bounded amount.
+    pub async fn close(mut self, error: Option<&ConnError>) {
+        if let Some(ConnError::Refused(code, message)) = error {
+            let _ = self
+                .reply(&Response::Error {
+                    code: *code,
+                    message: message.clone(),
+                })
+                .await;
+        }
+        let _ = self.writer.shutdown().await;
+        let reader = &mut self.reader;
+        let _ = tokio::time::timeout(LINGER, async {
+            let mut discarded = 0;
+            while discarded < LINGER_BYTES {
+                match reader.reader.read(&mut reader.buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => discarded += n,
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Refuses a connection before any handshake: our header (so any
+    /// client can read what follows), the error, and the close.
+    pub async fn refuse_at_once(mut self, code: ErrorCode, message: String) {
+        let _ = self.writer.write_all(&Header::ours().to_bytes()).await;
+        self.close(Some(&ConnError::Refused(code, message))).await;
+    }
+}
+
+/// Open connections per uid on one socket.
+#[derive(Default)]
+pub struct ConnLimit {
+    open: Mutex<HashMap<u32, usize>>,
+}
+
+/// A connection's place under [`ConnLimit`]; given back on drop.
+pub struct ConnSlot {
+    limit: Arc<ConnLimit>,
+    uid: u32,
+}
+
+impl ConnLimit {
+    /// A place for one more connection of `uid`, or the refusal to send.
+    pub fn admit(self: &Arc<Self>, uid: u32) -> Result<ConnSlot, String> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(uid).or_default();
+        if *count >= MAX_CONNECTIONS_PER_UID {
+            return Err(format!(
+                "too many connections from uid {uid}: at most {MAX_CONNECTIONS_PER_UID} at once; close some and try again"
+            ));
+        }
+        *count += 1;
+        Ok(ConnSlot {
+            limit: Arc::clone(self),
+            uid,
+        })
+    }
+
+    /// Connections `uid` holds now.
+    pub fn open(&self, uid: u32) -> usize {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.get(&uid).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let mut open = self.limit.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.uid) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.uid);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uid_holds_a_bounded_number_of_connections() {
+        let limit = Arc::new(ConnLimit::default());
+        let slots: Vec<_> = (0..MAX_CONNECTIONS_PER_UID)
+            .map(|_| limit.admit(1000).unwrap())
+            .collect();
+        assert_eq!(
+            limit.admit(1000).err().unwrap(),
+            "too many connections from uid 1000: at most 64 at once; close some and try again"
+        );
+        // Other uids are not affected; a closed connection frees its place.
+        assert!(limit.admit(1001).is_ok());
+        drop(slots);
+        assert_eq!(limit.open(1000), 0);
+        assert!(limit.admit(1000).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_begun_frame_must_end_in_time_an_idle_peer_may_wait() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let mut reader = FrameReader::new(ours, MAX_FRAME_LEN);
+        // Idle for longer than the deadline, then a whole frame: fine.
+        let idle = tokio::spawn(async move {
+            tokio::time::sleep(FRAME_DEADLINE * 3).await;
+            theirs.write_all(&[0, 0, 0, 2, 2, b'x']).await.unwrap();
+            // Then half a frame, and nothing more.
+            theirs.write_all(&[0, 0, 0, 9, 2, b'y']).await.unwrap();
+            theirs
+        });
+        assert_eq!(reader.next().await.unwrap(), Frame::Data(b"x".to_vec()));
+        let _theirs = idle.await.unwrap();
+        match reader.next().await {
+            Err(ConnError::Refused(ErrorCode::Timeout, m)) => assert_eq!(
+                m,
+                "a frame was not finished within 10s; closing the connection"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
