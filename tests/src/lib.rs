@@ -77,8 +77,24 @@ impl Env {
     /// Starts `berth-session --name NAME` with `extra` flags and `-- command`,
     /// and waits until it answers.
     pub fn host(&self, name: &str, extra: &[&str], command: &[&str]) -> Host {
+        self.host_in(name, extra, command, Command::new(bin("berth-session")))
+    }
+
+    /// The same, with the host's address space limited to `bytes` (through
+    /// prlimit): an attack that makes it allocate without bound fails there
+    /// rather than exhausting the machine.
+    pub fn host_limited(&self, name: &str, extra: &[&str], command: &[&str], bytes: u64) -> Host {
+        let mut prlimit = Command::new("prlimit");
+        prlimit
+            .arg(format!("--as={bytes}"))
+            .arg("--")
+            .arg(bin("berth-session"));
+        self.host_in(name, extra, command, prlimit)
+    }
+
+    fn host_in(&self, name: &str, extra: &[&str], command: &[&str], mut run: Command) -> Host {
         let stderr = std::fs::File::create(self.path(&format!("{name}.host.err"))).unwrap();
-        let child = Command::new(bin("berth-session"))
+        let child = run
             .arg("--name")
             .arg(name)
             .arg("--socket")
@@ -201,6 +217,22 @@ impl Host {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// The host's resident memory, in bytes.
+    pub fn rss(&self) -> u64 {
+        rss(self.pid())
+    }
+}
+
+/// A process's resident memory, in bytes (VmRSS).
+pub fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status");
+    kb * 1024
 }
 
 /// Like [`wait_for`] but returns `None` on timeout, for callers that explain.

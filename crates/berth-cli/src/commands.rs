@@ -334,7 +334,7 @@ fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
         Ok(Response::Sessions { sessions }) => sessions,
         Ok(other) => bail!("unexpected reply from berthd: {other:?}"),
         Err(e) => {
-            if crate::connect::is_denied(&e) {
+            if !crate::connect::is_not_running(&e) {
                 // Not the end: the sockets may still let this user in. Say
                 // why the list may be partial.
                 eprintln!("berth: {e:#}; listing the session sockets instead");

@@ -116,6 +116,11 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
     }
 }
 
+/// Whether berthd was simply not there (every such message starts so).
+pub fn is_not_running(e: &anyhow::Error) -> bool {
+    format!("{e:#}").starts_with("berthd is not running")
+}
+
 /// Whether a failure was a refusal of rights (every such message starts so).
 pub fn is_denied(e: &anyhow::Error) -> bool {
     format!("{e:#}").starts_with("permission denied")

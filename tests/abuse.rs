@@ -1,0 +1,265 @@
+//! Attacks on the real binaries, each under a bound that must hold: hosts
+//! run with their address space limited (prlimit), so an unbounded
+//! allocation fails the test instead of exhausting the machine.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use berth_e2e::daemon::Daemon;
+use berth_e2e::wire::*;
+use berth_e2e::*;
+use berth_proto::{encode, encode_control, AttachRequest, ErrorCode, FrameKind, Request, Size};
+
+/// Address space a host gets in these tests: far above what it needs
+/// (tens of MiB), far below what an unbounded attack would take.
+const HOST_LIMIT: u64 = 1 << 30;
+/// Resident memory a host may reach under any attack here.
+const RSS_BOUND: u64 = 64 << 20;
+
+fn shell(env: &Env, name: &str) -> Host {
+    let host = env.host_limited(
+        name,
+        &["--handshake-timeout", "1s"],
+        &["bash", "--norc", "--noprofile", "-i"],
+        HOST_LIMIT,
+    );
+    host.send(&["echo alive-$((20+1))", "Enter"]);
+    host.wait_screen("alive-21");
+    host
+}
+
+fn connect(env: &Env, name: &str) -> UnixStream {
+    UnixStream::connect(env.socket(name)).unwrap()
+}
+
+fn request(req: &Request) -> Vec<u8> {
+    let mut out = hello();
+    encode_control(req, &mut out);
+    out
+}
+
+fn attach(size: Size) -> Request {
+    Request::Attach(AttachRequest {
+        read_only: false,
+        detach_others: false,
+        size: Some(size),
+    })
+}
+
+fn out_of_range(cols: u16, rows: u16) -> (ErrorCode, String) {
+    (
+        ErrorCode::BadRequest,
+        format!("terminal size {cols}x{rows} is out of range: columns and rows must be between 2 and 1000; closing the connection"),
+    )
+}
+
+#[test]
+fn client_sizes_are_held_to_the_configs_bounds() {
+    let env = Env::new();
+    let host = shell(&env, "sized");
+    let pid = host.status()["pid"].clone();
+    for (cols, rows) in [(65535, 65535), (0, 0), (1001, 40), (120, 1)] {
+        let mut s = connect(&env, "sized");
+        s.write_all(&request(&attach(Size { cols, rows }))).unwrap();
+        assert_eq!(error_then_close(s), out_of_range(cols, rows));
+    }
+    // A resize while attached, too.
+    let mut s = connect(&env, "sized");
+    let mut bytes = request(&attach(Size { cols: 80, rows: 24 }));
+    encode_control(
+        &Request::Resize {
+            cols: 5000,
+            rows: 5,
+        },
+        &mut bytes,
+    );
+    s.write_all(&bytes).unwrap();
+    assert_eq!(error_then_close(s), out_of_range(5000, 5));
+    host.wait_status("the size back at its own", |s| s["size"]["cols"] == 120);
+    assert_eq!(host.status()["pid"], pid, "the program was not disturbed");
+    assert!(host.rss() < RSS_BOUND, "host RSS {}", host.rss());
+}
+
+#[test]
+fn silent_and_half_sent_connections_are_bounded_and_closed() {
+    let env = Env::new();
+    let host = shell(&env, "idle");
+    // One uid holds 64 connections at most; the next is told so at once.
+    let silent: Vec<UnixStream> = (0..64).map(|_| connect(&env, "idle")).collect();
+    let uid = nix::unistd::geteuid();
+    let refused = error_then_close(connect(&env, "idle"));
+    assert_eq!(
+        refused,
+        (
+            ErrorCode::Denied,
+            format!(
+                "too many connections from uid {uid}: at most 64 at once; close some and try again"
+            )
+        )
+    );
+    let out = env.berth(&["status", "idle"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("berth: too many connections from uid {uid}: at most 64 at once; close some and try again")
+    );
+    assert!(host.rss() < RSS_BOUND, "host RSS {}", host.rss());
+    // Each is closed when its handshake deadline passes.
+    for s in silent {
+        assert_eq!(
+            error_then_close(s),
+            (
+                ErrorCode::Timeout,
+                "handshake not finished within 1s; closing the connection".into()
+            )
+        );
+    }
+    assert_eq!(host.status()["state"], "running");
+
+    // Before the hello, a frame may not be large.
+    let mut s = connect(&env, "idle");
+    let mut bytes = berth_proto::Header::ours().to_bytes().to_vec();
+    bytes.extend_from_slice(&(1u32 << 20).to_be_bytes());
+    s.write_all(&bytes).unwrap();
+    assert_eq!(
+        error_then_close(s),
+        (
+            ErrorCode::Malformed,
+            "malformed input: frame of 1048576 bytes exceeds the limit of 4096 bytes; closing the connection".into()
+        )
+    );
+    // After it, a frame that has begun must end.
+    let mut s = connect(&env, "idle");
+    let mut bytes = hello();
+    bytes.extend_from_slice(&[0, 0, 0, 100, 1, b'{']);
+    s.write_all(&bytes).unwrap();
+    assert_eq!(
+        error_then_close(s),
+        (
+            ErrorCode::Timeout,
+            "a frame was not finished within 10s; closing the connection".into()
+        )
+    );
+    assert!(host.rss() < RSS_BOUND, "host RSS {}", host.rss());
+}
+
+#[test]
+fn input_for_a_program_that_does_not_read_is_bounded() {
+    let env = Env::new();
+    // Raw mode: the terminal keeps what is typed (a canonical terminal
+    // discards the rest of an over-long line), and nobody reads it.
+    let host = env.host_limited(
+        "sink",
+        &[],
+        &["sh", "-c", "stty raw -echo; echo raw; exec sleep 100000"],
+        HOST_LIMIT,
+    );
+    host.wait_screen("raw");
+    // `send` is refused once 4 MiB wait, with the reason.
+    let text = "x".repeat(900 * 1024);
+    let mut client = berth_proto::sync::Client::handshake(connect(&env, "sink"), "abuse").unwrap();
+    let mut refusal = None;
+    for _ in 0..16 {
+        let send = Request::Send {
+            keys: vec![text.clone()],
+            literal: true,
+        };
+        if let Err(e) = client.call(&send) {
+            refusal = Some(e.to_string());
+            break;
+        }
+    }
+    assert_eq!(
+        refusal.expect("send refused before 16 x 900 KiB were queued"),
+        "session sink: the program is not reading its input: 4 MiB are waiting for it; try again once it reads"
+    );
+    // Filled to the last byte, the CLI is refused too.
+    // (A refusal ends its connection, so each size gets a new one.)
+    for piece in [64 * 1024, 4096, 256, 16, 1] {
+        let send = Request::Send {
+            keys: vec!["z".repeat(piece)],
+            literal: true,
+        };
+        let mut client =
+            berth_proto::sync::Client::handshake(connect(&env, "sink"), "abuse").unwrap();
+        while client.call(&send).is_ok() {}
+    }
+    let out = env.berth(&["send", "sink", "-l", "more"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: session sink: the program is not reading its input: 4 MiB are waiting for it; try again once it reads"
+    );
+    // An attached client is pushed back: its writes stop being taken.
+    let s = connect(&env, "sink");
+    (&s).write_all(&request(&attach(Size { cols: 80, rows: 24 })))
+        .unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut frame = Vec::new();
+    encode(FrameKind::Data, &vec![b'y'; 512 * 1024], &mut frame);
+    let mut written = 0usize;
+    while written < (64 << 20) {
+        match (&s).write_all(&frame) {
+            Ok(()) => written += frame.len(),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        written < (16 << 20),
+        "the host took {written} bytes of input the program never read"
+    );
+    assert!(host.rss() < RSS_BOUND, "host RSS {}", host.rss());
+    assert_eq!(host.status()["state"], "running");
+}
+
+#[test]
+fn the_control_socket_keeps_the_same_bounds() {
+    let d = Daemon::start("");
+    let control = d.runtime().join("control.sock");
+    let header_only = UnixStream::connect(&control).unwrap();
+    (&header_only)
+        .write_all(&berth_proto::Header::ours().to_bytes())
+        .unwrap();
+    let silent: Vec<UnixStream> = (0..63)
+        .map(|_| UnixStream::connect(&control).unwrap())
+        .collect();
+    let uid = nix::unistd::geteuid();
+    let out = d.berth(&["ls"]);
+    assert_eq!(
+        stderr(&out),
+        format!("berth: too many connections from uid {uid}: at most 64 at once; close some and try again; listing the session sockets instead")
+    );
+    assert_eq!(
+        error_then_close(header_only),
+        (
+            ErrorCode::Timeout,
+            "handshake not finished within 5s; closing the connection".into()
+        )
+    );
+    drop(silent);
+    // A bad header is named as such, and a bad frame gets an error frame.
+    let mut s = UnixStream::connect(&control).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(
+        error_then_close(s),
+        (
+            ErrorCode::Malformed,
+            "not a berth client: bad protocol header; closing the connection".into()
+        )
+    );
+    let mut s = UnixStream::connect(&control).unwrap();
+    let mut bytes = hello();
+    bytes.extend_from_slice(&[0, 0, 0, 1, 7]);
+    s.write_all(&bytes).unwrap();
+    assert_eq!(
+        error_then_close(s),
+        (
+            ErrorCode::Malformed,
+            "malformed input: unknown frame kind 7; closing the connection".into()
+        )
+    );
+    wait_for("berthd to answer again", DEADLINE, || {
+        d.berth(&["ls"]).status.success().then_some(())
+    });
+}
