@@ -263,3 +263,68 @@ fn the_control_socket_keeps_the_same_bounds() {
         d.berth(&["ls"]).status.success().then_some(())
     });
 }
+
+#[test]
+fn berthd_outlives_its_stderr_and_passes_nothing_inherited_on() {
+    let dir = tempfile::Builder::new()
+        .prefix("berthd-e2e-")
+        .tempdir()
+        .unwrap();
+    std::fs::write(
+        dir.path().join("berth.toml"),
+        r#"
+[session.fds]
+command = ["python3", "-c", "import os, time; print('fds', sorted(os.listdir('/proc/self/fd'))); time.sleep(100000)"]
+"#,
+    )
+    .unwrap();
+    // Launched with a stray descriptor 7 and stderr into a pipe whose
+    // reader goes away at once (as `berthd 2>&1 | head -1`).
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec 7</dev/null; exec \"$@\"")
+        .arg("sh")
+        .arg(bin("berthd"))
+        .arg("--user")
+        .arg("--config")
+        .arg(dir.path().join("berth.toml"))
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let mut d = Daemon {
+        child,
+        dir,
+        system: false,
+    };
+    d.wait_ready();
+    d.wait_running(&["fds"]);
+    // Every request is an audit line written into the broken pipe.
+    for _ in 0..20 {
+        assert!(d.berth(&["ls"]).status.success());
+    }
+    assert!(
+        d.child.try_wait().unwrap().is_none(),
+        "berthd is still running"
+    );
+    // The program has its terminal and nothing else (3 is its own listing).
+    let shown = wait_for("the program's descriptors", DEADLINE, || {
+        let out = d.berth(&["capture", "fds"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("fds [").then_some(text)
+    });
+    assert!(shown.contains("fds ['0', '1', '2', '3']"), "{shown}");
+    // The host logs to a file of its own, not to berthd's stderr.
+    let host_log = d.dir.path().join("logs").join("fds.host.log");
+    let log = wait_for("the host's own log", DEADLINE, || {
+        let log = std::fs::read_to_string(&host_log).ok()?;
+        log.contains("session host ready").then_some(log)
+    });
+    assert!(log.contains("session=fds"), "{log}");
+}

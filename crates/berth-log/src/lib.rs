@@ -4,6 +4,7 @@
 //! stderr otherwise. `BERTH_LOG` filters like `RUST_LOG`.
 #![deny(unsafe_code)]
 
+pub mod inherited;
 pub mod usage;
 
 use tracing_subscriber::layer::SubscriberExt;
@@ -41,6 +42,9 @@ pub fn init(identifier: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
+        // A closed stderr (a pipe whose reader left) loses lines, never
+        // takes the binary down: reporting the failure would panic.
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

@@ -37,6 +37,10 @@ pub struct Embedded {
     pub session_binary: PathBuf,
     pub mode: Mode,
     pub runtime: PathBuf,
+    /// Where each host's own log goes (`NAME.host.log`) when there is no
+    /// journal: never berthd's stderr, which may be a terminal or a pipe
+    /// that is gone long before the host.
+    pub log_dir: PathBuf,
 }
 
 impl Embedded {
@@ -77,7 +81,9 @@ impl Embedded {
         )?;
         let mut cmd = Command::new(&self.session_binary);
         cmd.arg("--listen-fd").arg(fd.to_string()).args(args);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(self.host_log(name)?);
         // berthd's own systemd conversation is not the host's.
         for var in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
             cmd.env_remove(var);
@@ -99,6 +105,18 @@ impl Embedded {
         };
         self.save(name, &record)?;
         Ok((child, record))
+    }
+
+    /// The host's stderr: its log file, appended to, readable by root only.
+    fn host_log(&self, name: &str) -> anyhow::Result<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.log_dir.join(format!("{name}.host.log"));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("failed to open {}", path.display()))
     }
 
     pub fn save(&self, name: &str, record: &Record) -> anyhow::Result<()> {

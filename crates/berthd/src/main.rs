@@ -54,6 +54,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // What berthd's launcher left open never reaches a host or a program.
+    berth_log::inherited::close_on_exec();
     let args: Args = berth_log::usage::parse_or_exit("berthd", 2);
     berth_log::init("berthd");
     let mode = if args.user {
@@ -197,6 +199,7 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
         session_binary: binary,
         mode,
         runtime: runtime_dir.clone(),
+        log_dir: log_dir.clone(),
     };
     let mut daemon = daemon::Daemon::new(config, mode, backend, systemd, log_dir);
     daemon.adopt().await?;
