@@ -328,3 +328,52 @@ command = ["python3", "-c", "import os, time; print('fds', sorted(os.listdir('/p
     });
     assert!(log.contains("session=fds"), "{log}");
 }
+
+#[test]
+fn a_host_ended_by_sigterm_leaves_no_socket_and_readers_exit_1() {
+    let mut d = Daemon::start(
+        "[session.one]\ncommand = [\"sleep\", \"100000\"]\n\n[session.two]\ncommand = [\"sleep\", \"100000\"]\n",
+    );
+    let rows = d.wait_running(&["one", "two"]);
+    // berthd is gone (hosts outlive it); then one host is terminated.
+    let _ = d.child.kill();
+    let _ = d.child.wait();
+    let reader = std::process::Command::new(bin("berth"))
+        .args(["attach", "-r", "two"])
+        .env("BERTH_RUNTIME_DIR", d.runtime())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let host = rows.iter().find(|r| r.0 == "one").unwrap().3.unwrap() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(host),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let socket = d.runtime().join("sessions").join("one.sock");
+    wait_for("the host to remove its socket", DEADLINE, || {
+        (!socket.exists()).then_some(())
+    });
+    let out = d.berth(&["ls"]);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !listed.contains("one") && listed.contains("two"),
+        "{listed}"
+    );
+    // A text reader ended by a signal says so and exits 1.
+    wait_for("the reader to be attached", DEADLINE, || {
+        let st = d.berth(&["status", "two", "--json"]);
+        let st: serde_json::Value = serde_json::from_slice(&st.stdout).ok()?;
+        (st["clients"].as_array()?.len() == 1).then_some(())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(reader.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = reader.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "[detached from two: berth got SIGTERM]");
+}

@@ -150,6 +150,29 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
     }
     let (stream, decoder) = session.into_parts();
     stream.set_read_timeout(None)?;
+    // A termination signal ends the stream like a detach, with exit 1 (no
+    // terminal to restore, but the reader is told why it ended).
+    let mut signals = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+    ] {
+        signals.add(s);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)?;
+    let signalled: Arc<OnceLock<Signal>> = Arc::new(OnceLock::new());
+    {
+        let signalled = Arc::clone(&signalled);
+        let wake = stream.try_clone()?;
+        std::thread::spawn(move || {
+            if let Ok(sig) = signals.wait() {
+                let _ = signalled.set(sig);
+                let _ = wake.shutdown(std::net::Shutdown::Both);
+            }
+        });
+    }
     let mut frames = FrameReader {
         stream,
         decoder,
@@ -183,7 +206,10 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
                 _ => {}
             },
             None => {
-                eprintln!("[lost connection to session {name}]");
+                match signalled.get() {
+                    Some(sig) => eprintln!("[detached from {name}: berth got {}]", sig.as_str()),
+                    None => eprintln!("[lost connection to session {name}]"),
+                }
                 return Ok(1);
             }
         }

@@ -412,8 +412,12 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
             if !seen.insert(name.clone()) {
                 continue;
             }
-            let row = match connect(&name, &path).and_then(|mut s| fetch_status(&name, &mut s)) {
-                Ok(st) => SessionSummary::from_status(st),
+            let status = crate::connect::connect_live(&name, &path)
+                .and_then(|s| s.map(|mut s| fetch_status(&name, &mut s)).transpose());
+            let row = match status {
+                // A socket nothing listens on is a session that is gone.
+                Ok(None) => continue,
+                Ok(Some(st)) => SessionSummary::from_status(st),
                 Err(e) if crate::connect::is_denied(&e) => {
                     SessionSummary::without_status(name, "denied", None)
                 }

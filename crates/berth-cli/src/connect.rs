@@ -18,6 +18,20 @@ pub type Session = Client<UnixStream>;
 /// Connects and handshakes with the session behind `path`.
 pub fn connect(name: &str, path: &Path) -> anyhow::Result<Session> {
     let stream = UnixStream::connect(path).map_err(|e| connect_error(name, path, e))?;
+    handshake(name, path, stream)
+}
+
+/// The same, but a socket nothing listens on (left by a host that is gone)
+/// is no session at all: `None`.
+pub fn connect_live(name: &str, path: &Path) -> anyhow::Result<Option<Session>> {
+    match UnixStream::connect(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(None),
+        Err(e) => Err(connect_error(name, path, e)),
+        Ok(stream) => handshake(name, path, stream).map(Some),
+    }
+}
+
+fn handshake(name: &str, path: &Path, stream: UnixStream) -> anyhow::Result<Session> {
     stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
     let client_name = format!("berth/{}", env!("CARGO_PKG_VERSION"));
     Client::handshake(stream, &client_name).map_err(|e| handshake_error(name, path, e))

@@ -29,7 +29,7 @@ pub async fn run(
     let crate::listener::Listener {
         listener,
         bound: _socket_file,
-    } = crate::listener::listen(inherited, &args.socket)?;
+    } = crate::listener::listen(inherited, &args.socket, args.listen_fd.is_some())?;
     let log = match &args.log {
         Some(path) => Some(
             OutputLog::open(path, args.log_max_size, args.log_keep)

@@ -14,7 +14,8 @@ const LISTEN_FDS_START: i32 = 3;
 
 pub struct Listener {
     pub listener: tokio::net::UnixListener,
-    /// Set when this process bound the socket and so removes it on exit.
+    /// Set when this process bound the socket (or was given it by berthd)
+    /// and so removes it on exit: no stale socket is left behind.
     pub bound: Option<BoundSocket>,
 }
 
@@ -29,11 +30,19 @@ impl Drop for BoundSocket {
 
 /// The inherited listening socket (see [`inherited`]), or a new one bound
 /// at `path`. Call inside the runtime.
-pub fn listen(inherited: Option<StdListener>, path: &Path) -> anyhow::Result<Listener> {
+///
+/// `owns_path`: the socket file at `path` is this host's to remove on exit
+/// even though it was passed in (berthd's `--listen-fd`); a socket systemd
+/// passes belongs to its socket unit and stays.
+pub fn listen(
+    inherited: Option<StdListener>,
+    path: &Path,
+    owns_path: bool,
+) -> anyhow::Result<Listener> {
     if let Some(l) = inherited {
         return Ok(Listener {
             listener: to_tokio(l)?,
-            bound: None,
+            bound: owns_path.then(|| BoundSocket(path.to_owned())),
         });
     }
     Ok(Listener {
