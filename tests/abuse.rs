@@ -274,15 +274,16 @@ fn berthd_outlives_its_stderr_and_passes_nothing_inherited_on() {
         dir.path().join("berth.toml"),
         r#"
 [session.fds]
-command = ["python3", "-c", "import os, time; print('fds', sorted(os.listdir('/proc/self/fd'))); time.sleep(100000)"]
+command = ["python3", "-c", "import os, resource, time; print('fds', sorted(os.listdir('/proc/self/fd'))); print('nofile', resource.getrlimit(resource.RLIMIT_NOFILE)); time.sleep(100000)"]
 "#,
     )
     .unwrap();
-    // Launched with a stray descriptor 7 and stderr into a pipe whose
-    // reader goes away at once (as `berthd 2>&1 | head -1`).
+    // Launched with a stray descriptor 7, a low soft descriptor limit, and
+    // stderr into a pipe whose reader goes away at once (as `berthd 2>&1 |
+    // head -1`).
     let mut child = std::process::Command::new("sh")
         .arg("-c")
-        .arg("exec 7</dev/null; exec \"$@\"")
+        .arg("exec 7</dev/null; ulimit -Sn 100; exec \"$@\"")
         .arg("sh")
         .arg(bin("berthd"))
         .arg("--user")
@@ -320,6 +321,22 @@ command = ["python3", "-c", "import os, time; print('fds', sorted(os.listdir('/p
         text.contains("fds [").then_some(text)
     });
     assert!(shown.contains("fds ['0', '1', '2', '3']"), "{shown}");
+    // berthd runs at its hard descriptor limit; the program starts with
+    // the conventional soft limit under the same hard one.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", d.child.id())).unwrap();
+    let open_files: Vec<u64> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(open_files[0], open_files[1], "{limits}");
+    let hard = open_files[1];
+    assert!(
+        shown.contains(&format!("nofile ({}, {hard})", hard.min(1024))),
+        "{shown}"
+    );
     // The host logs to a file of its own, not to berthd's stderr.
     let host_log = d.dir.path().join("logs").join("fds.host.log");
     let log = wait_for("the host's own log", DEADLINE, || {
@@ -376,4 +393,94 @@ fn a_host_ended_by_sigterm_leaves_no_socket_and_readers_exit_1() {
     let out = reader.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stderr(&out), "[detached from two: berth got SIGTERM]");
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie waiting for its reaper is as good as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn a_killed_host_leaves_no_program_behind() {
+    let d = Daemon::start(
+        r#"
+[session.stubborn]
+command = "trap '' HUP; sleep 100000 & echo child=$!; while true; do sleep 1; done"
+"#,
+    );
+    let rows = d.wait_running(&["stubborn"]);
+    let (program, host) = (rows[0].2.unwrap() as i32, rows[0].3.unwrap() as i32);
+    let child: i32 = wait_for("the child's pid", DEADLINE, || {
+        let text = String::from_utf8_lossy(&d.berth(&["capture", "stubborn"]).stdout).into_owned();
+        text.split("child=")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(host),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    wait_for("a new host", DEADLINE, || {
+        let rows = d.ls();
+        (rows[0].1 == "running" && rows[0].3 != Some(host as u64)).then_some(())
+    });
+    wait_for("the old program and its child to be gone", DEADLINE, || {
+        (!alive(program) && !alive(child)).then_some(())
+    });
+    assert!(
+        d.log()
+            .contains("processes the dead host's program left behind"),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_stopped_host_never_stalls_berthd() {
+    let d = Daemon::start(
+        "[session.frozen]\ncommand = [\"sleep\", \"100000\"]\n\n[session.other]\ncommand = [\"sleep\", \"100000\"]\n",
+    );
+    let rows = d.wait_running(&["frozen", "other"]);
+    let host = rows[0].3.unwrap() as i32;
+    let pid = nix::unistd::Pid::from_raw(host);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    // A stop of the frozen session waits on it (and then fails) ...
+    let stop = std::process::Command::new(bin("berth"))
+        .args(["stop", "frozen"])
+        .env("BERTH_RUNTIME_DIR", d.runtime())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // ... while berthd answers everyone else at once.
+    for _ in 0..5 {
+        let out = d.berth(&["ls"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(d.berth(&["stop", "other"]).status.success());
+        assert!(d.berth(&["start", "other"]).status.success());
+    }
+    let out = stop.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("berth: session \"frozen\" did not answer: "),
+        "{}",
+        stderr(&out)
+    );
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    // No audit line per status poll: berthd follows each host on one connection.
+    let log = std::fs::read_to_string(d.dir.path().join("logs").join("other.host.log")).unwrap();
+    let lines = log.matches("connection closed").count();
+    assert!(lines <= 25, "{lines} audit lines for 15 requests:\n{log}");
 }

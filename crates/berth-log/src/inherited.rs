@@ -33,3 +33,18 @@ fn set_cloexec(fd: RawFd) {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
     );
 }
+
+/// Raises the soft limit on open descriptors to the hard limit: berthd and
+/// hosts hold a socket per connection, and running out of descriptors
+/// must not be what decides whether a session looks alive. Returns the
+/// limit now in force.
+pub fn raise_descriptor_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0;
+    };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
+}

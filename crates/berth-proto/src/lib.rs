@@ -42,6 +42,8 @@ pub use frame::{encode, Decoder, Frame, FrameError, FrameKind, MAX_FRAME_LEN};
 pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, PROTOCOL_VERSION};
 pub use message::*;
 
+#[cfg(feature = "server")]
+pub mod client_async;
 pub mod keys;
 #[cfg(feature = "server")]
 pub mod server;

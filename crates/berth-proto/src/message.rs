@@ -25,6 +25,10 @@ pub enum Request {
         literal: bool,
     },
     Status,
+    /// Status now and again whenever the session's state changes (and every
+    /// few seconds, for uptime and the foreground command), until the
+    /// client closes: how berthd follows its hosts without polling.
+    Watch,
     /// Restart the program now (kills it if it runs), resetting the restart limit.
     Restart,
     /// Stop the program and keep it stopped; the host stays, with its
@@ -61,6 +65,7 @@ impl Request {
             Request::Capture(_) => "capture",
             Request::Send { .. } => "send",
             Request::Status => "status",
+            Request::Watch => "watch",
             Request::Restart => "restart",
             Request::Stop => "stop",
             Request::Start => "start",

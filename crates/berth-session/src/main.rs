@@ -3,6 +3,7 @@
 fn main() -> std::process::ExitCode {
     // Nothing inherited reaches the program; the listening socket stays ours.
     berth_log::inherited::close_on_exec();
+    berth_log::inherited::raise_descriptor_limit();
     let args: berth_session::args::Args = berth_log::usage::parse_or_exit("berth-session", 2);
     // Before the runtime or logging open any descriptor: fd 3 may be ours.
     let inherited = match berth_session::listener::inherited(args.listen_fd) {

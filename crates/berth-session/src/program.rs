@@ -106,11 +106,12 @@ impl ProgramSpec {
         let cwd = self
             .working_dir()
             .map_err(|why| format!("cannot start {program}: {why}"))?;
-        let mut cmd = pty_process::Command::new(program)
+        let cmd = pty_process::Command::new(program)
             .args(&self.command[1..])
             .env_clear()
             .envs(self.environment())
             .current_dir(&cwd);
+        let mut cmd = die_with_host(cmd);
         cmd.spawn_borrowed(pts).map_err(|e| {
             let why = match &e {
                 pty_process::Error::Io(io) => match io.kind() {
@@ -127,6 +128,47 @@ impl ProgramSpec {
             };
             format!("cannot start {program}: {why}")
         })
+    }
+}
+
+/// The program is killed when its host dies, however the host dies (a
+/// SIGKILL included): a program that ignores the terminal's hangup must
+/// not live on untracked beside the next host's program.
+///
+/// The kernel sends the signal when the *thread* that forked exits; the
+/// host runs on one thread (a current-thread runtime), which lives as long
+/// as the process.
+#[allow(unsafe_code)]
+fn die_with_host(cmd: pty_process::Command) -> pty_process::Command {
+    let host = nix::unistd::getpid();
+    // SAFETY: the closure runs between fork and exec and makes only
+    // async-signal-safe system calls (prctl, getrlimit, setrlimit,
+    // getppid); it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            program_descriptor_limit();
+            // The host may have died between fork and prctl: then do not
+            // start at all (the child ends with this error).
+            if nix::unistd::getppid() != host {
+                return Err(nix::errno::Errno::ESRCH.into());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The host raised its own descriptor limit (it serves many connections);
+/// the program starts with the conventional soft limit, as a systemd
+/// service does (some programs still use select(), which breaks past
+/// 1024). The hard limit stays: a program may raise it again.
+fn program_descriptor_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    const SOFT: u64 = 1024;
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft > SOFT {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, SOFT.min(hard), hard);
+        }
     }
 }
 

@@ -21,6 +21,9 @@ use crate::peer::{AccessPolicy, Peer};
 use crate::session::{Command, Shared};
 use berth_config::access::denial;
 
+/// A watcher hears the status at least this often (uptime, foreground).
+const WATCH_REFRESH: Duration = Duration::from_secs(2);
+
 /// Capture text is sent in data frames of at most this size.
 const CAPTURE_CHUNK: usize = 256 * 1024;
 
@@ -164,6 +167,7 @@ impl Server {
                     let status = self.shared.status();
                     conn.reply(&Response::Status(Box::new(status))).await?;
                 }
+                Request::Watch => return self.watch(conn).await,
                 Request::Capture(req) => self.capture(conn, &req).await?,
                 Request::Send { keys, literal } => {
                     self.require_operator(access, audit, "send input")?;
@@ -382,6 +386,27 @@ impl Server {
         tokio::select! {
             r = send_output => r,
             r = receive_input => r,
+        }
+    }
+
+    /// Sends the status now and on every change, until the client closes.
+    async fn watch(&self, conn: &mut ServerConn) -> Result<(), ConnError> {
+        loop {
+            let changed = self.shared.state_changed.notified();
+            let status = self.shared.status();
+            conn.reply(&Response::Status(Box::new(status))).await?;
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep(WATCH_REFRESH) => {}
+                // Nothing more is expected: anything sent, or the close, ends it.
+                r = conn.reader.next() => {
+                    r?;
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "requests after watch; closing the connection".into(),
+                    ));
+                }
+            }
         }
     }
 

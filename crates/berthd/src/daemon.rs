@@ -53,6 +53,19 @@ impl Managed {
     }
 }
 
+/// Ends what is left of the last program `name`'s host ran.
+fn sweep(watcher: &crate::watch::Watcher, name: &str) {
+    if let Some((pid, uid)) = watcher.last_program(name) {
+        let killed = crate::orphans::end_session(pid, uid);
+        if killed > 0 {
+            tracing::warn!(session = %name, "ended {killed} processes the dead host's program left behind");
+        }
+    }
+}
+
+/// A host not heard from this long after its start is unreachable.
+const HOST_ANSWERS_WITHIN: Duration = Duration::from_secs(5);
+
 /// A host that ran this long is healthy again: its retry backoff resets.
 const HOST_STABLE: Duration = Duration::from_secs(60);
 
@@ -66,6 +79,22 @@ pub struct Daemon {
     pub log_dir: PathBuf,
     config: Option<Config>,
     managed: BTreeMap<String, Managed>,
+    /// Every managed session's latest status, pushed by its host.
+    watcher: crate::watch::Watcher,
+}
+
+/// The answer to a control request: now, or from a task of its own when
+/// it waits on a host (a `stop` waits for the program to end), so that
+/// berthd goes on serving meanwhile.
+pub enum Reply {
+    Now(Response),
+    Later(std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>),
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Self {
+        Reply::Now(r)
+    }
 }
 
 impl Daemon {
@@ -84,7 +113,20 @@ impl Daemon {
             log_dir,
             config: None,
             managed: BTreeMap::new(),
+            watcher: Default::default(),
         }
+    }
+
+    /// Starts managing `name` and following its host's status.
+    fn manage(&mut self, name: String, m: Managed) {
+        self.watcher.follow(&name, self.backend.socket(&name));
+        self.managed.insert(name, m);
+    }
+
+    /// Stops managing `name`.
+    fn unmanage(&mut self, name: &str) -> Option<Managed> {
+        self.watcher.forget(name);
+        self.managed.remove(name)
     }
 
     fn args(&self, s: &Session) -> Vec<String> {
@@ -131,30 +173,28 @@ impl Daemon {
             Some(sd) => {
                 let records: BTreeMap<String, Record> =
                     self.backend.records_any().into_iter().collect();
-                sd.running()
-                    .await?
-                    .into_iter()
-                    .map(|name| {
-                        let mut record = records.get(&name).cloned().unwrap_or(Record {
-                            host_pid: 0,
-                            args: vec![],
-                            adhoc: false,
-                            unit: Vec::new(),
-                            user: None,
-                        });
-                        record.host_pid = crate::status::query(&self.backend.socket(&name))
-                            .map_or(0, |st| st.host_pid);
-                        (name, record)
-                    })
-                    .collect()
+                let mut adopted = Vec::new();
+                for name in sd.running().await? {
+                    let mut record = records.get(&name).cloned().unwrap_or(Record {
+                        host_pid: 0,
+                        args: vec![],
+                        adhoc: false,
+                        unit: Vec::new(),
+                        user: None,
+                    });
+                    record.host_pid = crate::status::query(&self.backend.socket(&name))
+                        .await
+                        .map_or(0, |st| st.host_pid);
+                    adopted.push((name, record));
+                }
+                adopted
             }
             None => self.backend.records(),
         };
         for (name, record) in adopted {
             tracing::info!(session = %name, host_pid = record.host_pid, "adopted a running session host");
             let session = placeholder(&name, &record);
-            self.managed
-                .insert(name, Managed::new(session, record, None, 0));
+            self.manage(name, Managed::new(session, record, None, 0));
         }
         Ok(())
     }
@@ -214,14 +254,16 @@ impl Daemon {
             .collect();
         let mut p = plan(&wanted, &running, &pinned);
         for name in &p.stop {
-            self.stop_host(name).await;
-            self.managed.remove(name);
+            if let Err(e) = self.stop_host(name).await {
+                tracing::error!(session = %name, "{e}");
+            }
+            self.unmanage(name);
         }
         // Only the program changed: the host restarts it, the screen stays.
         // A host that cannot take it (gone, or too old) is replaced instead.
         for name in std::mem::take(&mut p.reconfigure) {
             let new_args = args[&name].clone();
-            match self.reconfigure(&name, &new_args) {
+            match self.reconfigure(&name, &new_args).await {
                 Ok(()) => {
                     let m = self.managed.get_mut(&name).expect("running");
                     m.session = config.sessions[&name].clone();
@@ -239,8 +281,10 @@ impl Daemon {
             }
         }
         for name in &p.restart {
-            self.stop_host(name).await;
-            self.managed.remove(name);
+            if let Err(e) = self.stop_host(name).await {
+                tracing::error!(session = %name, "{e}");
+            }
+            self.unmanage(name);
         }
         for name in p.start.iter().chain(p.restart.iter()) {
             let s = config.sessions[name].clone();
@@ -283,7 +327,7 @@ impl Daemon {
     }
 
     /// Sends a running host its new program settings.
-    fn reconfigure(&self, name: &str, args: &[String]) -> anyhow::Result<()> {
+    async fn reconfigure(&self, name: &str, args: &[String]) -> anyhow::Result<()> {
         let m = self.managed.get(name).context("not running")?;
         anyhow::ensure!(m.record.host_pid != 0, "its host is not running");
         crate::status::request(
@@ -292,6 +336,7 @@ impl Daemon {
                 args: args.to_vec(),
             },
         )
+        .await
         .map(|_| ())
     }
 
@@ -308,7 +353,7 @@ impl Daemon {
         match self.launch(&session, &args, adhoc).await {
             Ok((child, record)) => {
                 tracing::info!(session = %name, host_pid = record.host_pid, "started session host");
-                self.managed.insert(
+                self.manage(
                     name,
                     Managed::new(session, record, child, previous_failures),
                 );
@@ -324,7 +369,7 @@ impl Daemon {
                     unit: Vec::new(),
                     user: session.user.clone(),
                 };
-                self.managed.insert(
+                self.manage(
                     name,
                     Managed {
                         retry_at: Some(Instant::now() + delay),
@@ -372,8 +417,9 @@ impl Daemon {
             &s.access.group,
         )
         .await?;
-        let host_pid =
-            crate::status::query(&self.backend.socket(&s.name)).map_or(0, |st| st.host_pid);
+        let host_pid = crate::status::query(&self.backend.socket(&s.name))
+            .await
+            .map_or(0, |st| st.host_pid);
         let record = Record {
             host_pid,
             args: args.to_vec(),
@@ -385,27 +431,38 @@ impl Daemon {
         Ok((None, record))
     }
 
-    async fn stop_host(&mut self, name: &str) {
+    /// Stops the host of `name`; fails, saying so, if it is still running.
+    async fn stop_host(&mut self, name: &str) -> Result<(), String> {
         if let Some(sd) = &self.systemd {
             if let Err(e) = sd.stop(name).await {
                 tracing::error!(session = %name, "{e:#}");
+                return Err(format!("failed to stop session {name}: {e:#}"));
             }
             self.backend.forget(name);
             if let Some(m) = self.managed.get_mut(name) {
                 m.record.host_pid = 0;
             }
-            return;
+            return Ok(());
         }
         let Some(m) = self.managed.get_mut(name) else {
-            return;
+            return Ok(());
         };
-        if m.record.host_pid != 0 {
+        let pid = m.record.host_pid;
+        if pid != 0 {
             self.backend
-                .stop(name, m.record.host_pid, m.child.as_mut(), STOP_GRACE)
+                .stop(name, pid, m.child.as_mut(), STOP_GRACE)
                 .await;
+            if m.child.is_none() && alive(pid) {
+                return Err(format!(
+                    "the host of session {name} (pid {pid}) did not stop; it was left as it is"
+                ));
+            }
+            // A host killed after its grace could not end its program's children.
+            sweep(&self.watcher, name);
         }
         m.record.host_pid = 0;
         m.child = None;
+        Ok(())
     }
 
     /// Restarts hosts that died (the program's own restarts are the host's
@@ -435,6 +492,7 @@ impl Daemon {
                 m.failures += 1;
                 let delay = retry_delay(m.failures);
                 tracing::warn!(session = %name, host_pid = m.record.host_pid, "session host died; starting it again in {delay:?}");
+                sweep(&self.watcher, name);
                 m.record.host_pid = 0;
                 m.child = None;
                 m.retry_at = Some(now + delay);
@@ -445,7 +503,7 @@ impl Daemon {
             }
         }
         for name in to_start {
-            let m = self.managed.remove(&name).expect("listed above");
+            let m = self.unmanage(&name).expect("listed above");
             // The same command line it ran with: adopted and ad-hoc hosts
             // have no config to recompute it from.
             self.start_session(m.session, m.record.args, m.record.adhoc, m.failures)
@@ -454,7 +512,7 @@ impl Daemon {
     }
 
     /// Answers a control request from `caller`, after checking its rights.
-    pub async fn handle(&mut self, caller: &Caller, req: DaemonRequest) -> Response {
+    pub async fn handle(&mut self, caller: &Caller, req: DaemonRequest) -> Reply {
         let host = self.host_access();
         let decided = crate::rights::check(
             caller,
@@ -467,44 +525,58 @@ impl Daemon {
             return Response::Error {
                 code: ErrorCode::Denied,
                 message,
-            };
+            }
+            .into();
         }
         match req {
             DaemonRequest::List => Response::Sessions {
                 sessions: self.list_for(Some(caller)),
-            },
+            }
+            .into(),
             DaemonRequest::Reload => {
                 crate::notify::reloading();
                 let response = self.reload().await;
                 crate::notify::ready(&self.summary());
-                response
+                response.into()
             }
             DaemonRequest::New {
                 name,
                 user,
                 command,
-            } => self.new_session(caller, name, user, command).await,
+            } => self.new_session(caller, name, user, command).await.into(),
             DaemonRequest::Kill { name } => match self.managed.contains_key(&name) {
-                true => {
-                    self.stop_host(&name).await;
-                    self.managed.remove(&name);
-                    Response::Ok
-                }
-                false => self.no_such(&name),
+                true => match self.stop_host(&name).await {
+                    Ok(()) => {
+                        self.unmanage(&name);
+                        Response::Ok.into()
+                    }
+                    Err(message) => Response::Error {
+                        code: ErrorCode::Internal,
+                        message,
+                    }
+                    .into(),
+                },
+                false => self.no_such(&name).into(),
             },
             DaemonRequest::Stop { name } => self.stop_program(&name),
             DaemonRequest::Start { name } => self.start_program(&name).await,
             DaemonRequest::Restart { name } => match self.managed.contains_key(&name) {
                 true => {
-                    self.stop_host(&name).await;
+                    if let Err(message) = self.stop_host(&name).await {
+                        return Response::Error {
+                            code: ErrorCode::Internal,
+                            message,
+                        }
+                        .into();
+                    }
                     if let Some(m) = self.managed.get_mut(&name) {
                         m.stopped = false;
                         m.retry_at = Some(Instant::now());
                     }
                     self.tick().await;
-                    Response::Ok
+                    Response::Ok.into()
                 }
-                false => self.no_such(&name),
+                false => self.no_such(&name).into(),
             },
         }
     }
@@ -512,44 +584,50 @@ impl Daemon {
     /// `berth stop`: the host stops the program and keeps its screen,
     /// history and clients. A session whose host is not running (waiting
     /// to be started again) is simply not started.
-    fn stop_program(&mut self, name: &str) -> Response {
+    fn stop_program(&mut self, name: &str) -> Reply {
         let Some(m) = self.managed.get_mut(name) else {
-            return self.no_such(name);
+            return self.no_such(name).into();
         };
         if m.record.host_pid == 0 {
             m.stopped = true;
             m.retry_at = None;
-            return Response::Ok;
+            return Response::Ok.into();
         }
-        self.forward(name, &Request::Stop)
+        self.forward(name, Request::Stop)
     }
 
     /// `berth start`: the host starts its program again; a host that is
     /// not running is started now.
-    async fn start_program(&mut self, name: &str) -> Response {
+    async fn start_program(&mut self, name: &str) -> Reply {
         let Some(m) = self.managed.get_mut(name) else {
-            return self.no_such(name);
+            return self.no_such(name).into();
         };
         if m.record.host_pid != 0 {
-            return self.forward(name, &Request::Start);
+            return self.forward(name, Request::Start);
         }
         m.stopped = false;
         m.failures = 0;
         m.retry_at = Some(Instant::now());
         self.tick().await;
-        Response::Ok
+        Response::Ok.into()
     }
 
     /// Passes a request on to a session's host (berthd is root or the
     /// sessions' own user, so the host lets it; the caller was checked).
-    fn forward(&self, name: &str, req: &Request) -> Response {
-        match crate::status::request(&self.backend.socket(name), req) {
-            Ok(response) => response,
-            Err(e) => Response::Error {
-                code: ErrorCode::Internal,
-                message: format!("session {name:?} did not answer: {e:#}"),
-            },
-        }
+    /// The answer comes later, from a task: the host may take a while
+    /// (a stop waits for the program to end) and berthd goes on meanwhile.
+    fn forward(&self, name: &str, req: Request) -> Reply {
+        let socket = self.backend.socket(name);
+        let name = name.to_owned();
+        Reply::Later(Box::pin(async move {
+            match crate::status::request(&socket, &req).await {
+                Ok(response) => response,
+                Err(e) => Response::Error {
+                    code: ErrorCode::Internal,
+                    message: format!("session {name:?} did not answer: {e:#}"),
+                },
+            }
+        }))
     }
 
     fn no_such(&self, name: &str) -> Response {
@@ -642,8 +720,7 @@ impl Daemon {
         match self.launch(&session, &args, true).await {
             Ok((child, record)) => {
                 tracing::info!(session = %name, host_pid = record.host_pid, creator = %caller.user, "started ad-hoc session");
-                self.managed
-                    .insert(name, Managed::new(session, record, child, 0));
+                self.manage(name, Managed::new(session, record, child, 0));
                 Response::Ok
             }
             Err(e) => {
@@ -667,7 +744,7 @@ impl Daemon {
         }
     }
 
-    /// One summary per session, asking each host for its status. With a
+    /// One summary per session, from each host's latest status. With a
     /// caller, sessions it may not read show only their name, as "denied".
     pub fn list_for(&self, caller: Option<&Caller>) -> Vec<SessionSummary> {
         self.managed
@@ -681,14 +758,16 @@ impl Daemon {
                     return SessionSummary::without_status(name.clone(), "denied", None);
                 }
                 let status = (m.record.host_pid != 0)
-                    .then(|| crate::status::query(&self.backend.socket(name)))
+                    .then(|| self.watcher.status(name))
                     .flatten();
                 match status {
                     Some(st) => SessionSummary::from_status(st),
                     None => {
                         let state = if m.stopped {
                             "stopped"
-                        } else if m.record.host_pid == 0 {
+                        } else if m.record.host_pid == 0
+                            || m.started_at.elapsed() < HOST_ANSWERS_WITHIN
+                        {
                             "starting"
                         } else {
                             "unreachable"

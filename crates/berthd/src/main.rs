@@ -7,10 +7,12 @@ mod daemon;
 mod embedded;
 mod host_cmd;
 mod notify;
+mod orphans;
 mod reconcile;
 mod rights;
 mod status;
 mod systemd;
+mod watch;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -56,6 +58,7 @@ struct Args {
 fn main() -> ExitCode {
     // What berthd's launcher left open never reaches a host or a program.
     berth_log::inherited::close_on_exec();
+    berth_log::inherited::raise_descriptor_limit();
     let args: Args = berth_log::usage::parse_or_exit("berthd", 2);
     berth_log::init("berthd");
     let mode = if args.user {
@@ -247,8 +250,16 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
             }
             _ = watchdog.tick(), if watchdog_every.is_some() => notify::watchdog(),
             Some((caller, req, reply)) = jobs.recv() => {
-                let response = daemon.handle(&caller, req).await;
-                let _ = reply.send(response);
+                match daemon.handle(&caller, req).await {
+                    daemon::Reply::Now(response) => {
+                        let _ = reply.send(response);
+                    }
+                    daemon::Reply::Later(answer) => {
+                        tokio::spawn(async move {
+                            let _ = reply.send(answer.await);
+                        });
+                    }
+                }
             }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");

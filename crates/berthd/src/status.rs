@@ -1,40 +1,57 @@
-//! Asking a session host for its status over its socket.
+//! Asking a session host over its socket, without ever blocking berthd:
+//! every call is async and bounded in time.
 
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use berth_proto::sync::Client;
+use berth_proto::client_async::AsyncClient;
+use berth_proto::sync::ClientError;
 use berth_proto::{Request, Response, Status};
+
+/// A host must finish the handshake this soon.
+const HANDSHAKE: Duration = Duration::from_secs(5);
+/// A stop is answered once the program has ended: up to three stop graces
+/// (5 s each by default) and a drain.
+const REPLY: Duration = Duration::from_secs(60);
 
 /// Sends one request to the host behind `socket` and returns its answer
 /// (an error answer included); fails if it does not answer in time.
-pub fn request(socket: &Path, req: &Request) -> anyhow::Result<Response> {
-    let stream = UnixStream::connect(socket)?;
-    // A stop is answered once the program has ended: up to three stop
-    // graces (5 s each by default) and a drain.
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut client = Client::handshake(stream, "berthd")?;
-    match client.call(req) {
-        Ok(response) => Ok(response),
-        Err(berth_proto::sync::ClientError::Refused { code, message }) => {
-            Ok(Response::Error { code, message })
-        }
-        Err(e) => Err(e.into()),
+pub async fn request(socket: &Path, req: &Request) -> anyhow::Result<Response> {
+    let mut client = AsyncClient::connect(socket, "berthd", HANDSHAKE).await?;
+    match tokio::time::timeout(REPLY, client.call(req)).await {
+        Err(_) => anyhow::bail!("no answer within {}s", REPLY.as_secs()),
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(ClientError::Refused { code, message })) => Ok(Response::Error { code, message }),
+        Ok(Err(e)) => Err(e.into()),
     }
 }
 
 /// The host's status, or `None` if it does not answer within a second.
-pub fn query(socket: &Path) -> Option<Status> {
-    let stream = UnixStream::connect(socket).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    stream
-        .set_write_timeout(Some(Duration::from_secs(1)))
-        .ok()?;
-    let mut client = Client::handshake(stream, "berthd").ok()?;
-    match client.call(&Request::Status).ok()? {
-        Response::Status(st) => Some(*st),
-        _ => None,
+pub async fn query(socket: &Path) -> Option<Status> {
+    let ask = async {
+        let mut client = AsyncClient::connect(socket, "berthd", HANDSHAKE)
+            .await
+            .ok()?;
+        match client.call(&Request::Status).await.ok()? {
+            Response::Status(st) => Some(*st),
+            _ => None,
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(1), ask)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Follows a host: `on_status` for every status it pushes, until the
+/// connection ends (the host died or went away).
+pub async fn watch(socket: &Path, mut on_status: impl FnMut(Status)) -> anyhow::Result<()> {
+    let mut client = AsyncClient::connect(socket, "berthd", HANDSHAKE).await?;
+    client.send(&Request::Watch).await?;
+    loop {
+        match client.response().await? {
+            Response::Status(st) => on_status(*st),
+            other => anyhow::bail!("unexpected answer to watch: {other:?}"),
+        }
     }
 }
