@@ -76,7 +76,7 @@ fn an_invalid_reload_changes_nothing_and_says_where() {
     let err = stderr(&out);
     let config = d.config().display().to_string();
     assert!(
-        err.starts_with("berth: the configuration has 1 error; nothing was changed:"),
+        err.starts_with("berth: 1 error in the configuration; nothing was changed:"),
         "{err}"
     );
     assert!(

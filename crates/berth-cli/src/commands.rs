@@ -149,27 +149,14 @@ fn validate(config: Option<std::path::PathBuf>, system: bool) -> anyhow::Result<
     let checks = berth_config::Checks { mode };
     match berth_config::load(&path, checks) {
         Ok(config) => {
-            let names: Vec<&str> = config.sessions.keys().map(String::as_str).collect();
-            println!(
-                "{}: valid; {} session{} ({}) from {} file{}",
-                path.display(),
-                names.len(),
-                if names.len() == 1 { "" } else { "s" },
-                names.join(", "),
-                config.files.len(),
-                if config.files.len() == 1 { "" } else { "s" },
-            );
+            println!("{}", berth_config::valid_summary(&path, &config));
             Ok(0)
         }
         Err(errors) => {
             for e in &errors {
                 eprintln!("{e}");
             }
-            eprintln!(
-                "berth: {} error{} in the configuration; nothing was changed",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            );
+            eprintln!("berth: {}", berth_config::errors_summary(errors.len()));
             Ok(1)
         }
     }

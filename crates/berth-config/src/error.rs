@@ -54,3 +54,26 @@ impl Locator<'_> {
             + 1
     }
 }
+
+/// "1 error in the configuration; nothing was changed", the last line
+/// after the errors wherever a config is checked (validate, --check, reload).
+pub fn errors_summary(count: usize) -> String {
+    format!(
+        "{count} error{} in the configuration; nothing was changed",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// "PATH: valid; 2 sessions (a, b) from 1 file", wherever a config is checked.
+pub fn valid_summary(path: &Path, config: &crate::model::Config) -> String {
+    let names: Vec<&str> = config.sessions.keys().map(String::as_str).collect();
+    format!(
+        "{}: valid; {} session{} ({}) from {} file{}",
+        path.display(),
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        config.files.len(),
+        if config.files.len() == 1 { "" } else { "s" },
+    )
+}

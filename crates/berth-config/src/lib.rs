@@ -14,5 +14,5 @@ pub mod model;
 pub mod paths;
 pub mod values;
 
-pub use error::ConfigError;
+pub use error::{errors_summary, valid_summary, ConfigError};
 pub use load::{adhoc_session, load, Checks};

@@ -47,6 +47,9 @@ const LIMIT_KEYS: &[&str] = &["memory", "cpu", "tasks"];
 const SANDBOX_KEYS: &[&str] = &["no_new_privileges", "protect_system", "private_tmp"];
 const RESTART_LIMIT_KEYS: &[&str] = &["burst", "interval"];
 
+/// The longest path a Unix socket can be bound at (sun_path, less its NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
 /// How to check accounts named in the config.
 #[derive(Debug, Clone, Copy)]
 pub struct Checks {
@@ -160,6 +163,26 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
         };
         let mut found = found;
         found.sort();
+        if found.is_empty() {
+            // A pattern may match nothing yet (an empty sessions.d), but
+            // it must point somewhere: a literal file, or a directory.
+            let wild = pattern.contains(['*', '?', '[']);
+            let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+            if !wild {
+                errors.push(main_loc.error(
+                    at,
+                    format!("include {pattern:?}: no such file {}", full.display()),
+                ));
+            } else if !dir.is_dir() {
+                errors.push(main_loc.error(
+                    at,
+                    format!(
+                        "include {pattern:?}: no directory {}; create it or fix the pattern",
+                        dir.display()
+                    ),
+                ));
+            }
+        }
         for file in found {
             match std::fs::read_to_string(&file) {
                 Ok(t) => {
@@ -320,7 +343,7 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                 k.command_given = true;
                 k.command = match v.get_ref() {
                     DeValue::String(s) if !s.trim().is_empty() => {
-                        Some(Command::Shell(s.to_string()))
+                        usable(loc, e, "command", at, s).map(Command::Shell)
                     }
                     DeValue::Array(_) => match strings(loc, e, "command", v) {
                         Some(list) if !list.is_empty() && !list[0].is_empty() => {
@@ -346,6 +369,10 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                         ));
                         None
                     }
+                };
+                if let Some(why) = k.command.as_ref().and_then(too_long) {
+                    e.push(loc.error(at, why));
+                    k.command = None;
                 }
             }
             "user" => k.user = string(loc, e, name, v).map(|s| (s, at)),
@@ -577,11 +604,33 @@ fn resolve(
                     "user {u:?} needs system mode: berthd runs as {me}, which cannot switch users (run berthd as root, or drop the user key)"
                 )));
             }
-        } else if !create_user && nix::unistd::User::from_name(u).ok().flatten().is_none() {
-            errors.push(here(format!(
-                "user {u:?} does not exist: create it, or set create_user = true"
+        } else if nix::unistd::User::from_name(u).ok().flatten().is_none() {
+            if !create_user {
+                errors.push(here(format!(
+                    "user {u:?} does not exist: create it, or set create_user = true"
+                )));
+            } else if let Err(rule) = crate::accounts::check_account_name(u) {
+                // berthd would create it: useradd must take the name.
+                errors.push(here(format!("user {u:?} cannot be created: {rule}")));
+            }
+        }
+    }
+    let dynamic_user = k.dynamic_user.or(d.dynamic_user).unwrap_or(false);
+    if checks.mode == Mode::System && user.is_none() && !dynamic_user {
+        // berthd creates berth-NAME: useradd must take it.
+        let account = crate::accounts::service_account(name, None);
+        if let Err(rule) = crate::accounts::check_account_name(&account) {
+            errors.push(at_header(format!(
+                "session {name:?} would run as {account:?}, which cannot be created ({rule}): set user, or rename the session"
             )));
         }
+    }
+    let socket = crate::paths::session_socket(&crate::paths::runtime_dir(checks.mode), name);
+    if socket.as_os_str().len() > SOCKET_PATH_MAX {
+        errors.push(at_header(format!(
+            "session {name:?}: its socket {} would be longer than the {SOCKET_PATH_MAX} bytes a Unix socket path may have; choose a shorter name",
+            socket.display()
+        )));
     }
     let restart_delay = k
         .restart_delay
@@ -611,6 +660,19 @@ fn resolve(
         .or_else(|| d.observers.clone())
         .unwrap_or_default();
     let group = k.group.clone().or_else(|| d.group.clone());
+    if let Some((g, at)) = &group {
+        // The default group is created by berthd; any other must exist.
+        let missing = checks.mode == Mode::System
+            && g != defaults::ACCESS_GROUP
+            && nix::unistd::Group::from_name(g).ok().flatten().is_none();
+        if missing {
+            let at = if k.group.is_some() { *at } else { 0 };
+            errors.push(loc.error(
+                at,
+                format!("access.group {g:?} does not exist: create it (groupadd {g}), or leave the default {:?}", defaults::ACCESS_GROUP),
+            ));
+        }
+    }
     let listed: Vec<(Principal, usize)> = operators.iter().chain(&observers).cloned().collect();
     for (what, at) in unknown_principals(&listed, checks) {
         let at = if k.operators.is_some() || k.observers.is_some() {
@@ -629,7 +691,7 @@ fn resolve(
         user: user.map(|(u, _)| u),
         create_user,
         allow_root,
-        dynamic_user: k.dynamic_user.or(d.dynamic_user).unwrap_or(false),
+        dynamic_user,
         cwd: k.cwd.or(d.cwd.clone()),
         env: k.env.or(d.env.clone()).unwrap_or_default(),
         restart: k.restart.or(d.restart).unwrap_or(RestartMode::OnFailure),
@@ -743,7 +805,7 @@ fn string(
     v: &Spanned<DeValue>,
 ) -> Option<String> {
     match v.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
+        DeValue::String(s) => usable(loc, errors, key, v.span().start, s),
         other => {
             errors.push(loc.error(
                 v.span().start,
@@ -752,6 +814,49 @@ fn string(
             None
         }
     }
+}
+
+/// A string a program, path or account name can hold: no NUL character.
+fn usable(
+    loc: &Locator,
+    errors: &mut Vec<ConfigError>,
+    key: &str,
+    at: usize,
+    s: &str,
+) -> Option<String> {
+    if s.contains('\0') {
+        errors.push(loc.error(
+            at,
+            format!("{key}: contains a NUL character, which no argument, path or name can hold; remove it"),
+        ));
+        return None;
+    }
+    Some(s.to_owned())
+}
+
+/// Why the kernel would refuse to start `command` (E2BIG), if it would.
+fn too_long(command: &Command) -> Option<String> {
+    // MAX_ARG_STRLEN: one argument, its NUL included.
+    const ARG: usize = 128 * 1024;
+    // Well inside ARG_MAX (a quarter of the 8 MiB default stack), leaving
+    // room for the environment.
+    const TOTAL: usize = 1024 * 1024;
+    let args: Vec<&str> = match command {
+        Command::Argv(list) => list.iter().map(String::as_str).collect(),
+        // The shell gets it as one argument.
+        Command::Shell(line) => vec![line.as_str()],
+    };
+    if let Some(long) = args.iter().find(|a| a.len() >= ARG) {
+        return Some(format!(
+            "command: an argument of {} bytes is longer than the {} bytes the kernel takes in one argument",
+            long.len(),
+            ARG - 1
+        ));
+    }
+    let total: usize = args.iter().map(|a| a.len() + 1).sum();
+    (total > TOTAL).then(|| {
+        format!("command: {total} bytes of arguments are more than the {TOTAL} bytes berth starts a program with")
+    })
 }
 
 fn boolean(
@@ -813,7 +918,7 @@ fn strings(
             let mut out = Vec::new();
             for item in items.iter() {
                 match item.get_ref() {
-                    DeValue::String(s) => out.push(s.to_string()),
+                    DeValue::String(s) => out.push(usable(loc, errors, key, item.span().start, s)?),
                     other => {
                         errors.push(loc.error(
                             item.span().start,

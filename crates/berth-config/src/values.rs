@@ -6,6 +6,8 @@ use std::time::Duration;
 pub enum ValueError {
     #[error("bad duration {0:?}: expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\"")]
     Duration(String),
+    #[error("duration {0:?} is too long: at most 30d")]
+    TooLong(String),
     #[error("bad size {0:?}: expected bytes with an optional unit K, M or G (powers of 1024), like \"64M\"")]
     ByteSize(String),
     #[error(
@@ -49,8 +51,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
         };
         total = total.checked_add(part).ok_or_else(err)?;
     }
+    if total > MAX_DURATION {
+        return Err(ValueError::TooLong(text.to_owned()));
+    }
     Ok(total)
 }
+
+/// The longest duration any setting takes: adding it to a clock can never
+/// overflow, and nothing in berth waits longer.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86400);
 
 /// Formats a duration the way [`parse_duration`] reads it: `"500ms"`,
 /// `"4s"`, `"1m30s"`, `"2h"`.

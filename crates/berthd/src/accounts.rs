@@ -15,9 +15,7 @@ const NAME_MAX: usize = 32;
 
 /// The account a session runs as: `user`, or `berth-NAME`.
 pub fn account_name(s: &Session) -> String {
-    s.user
-        .clone()
-        .unwrap_or_else(|| format!("berth-{}", s.name))
+    berth_config::accounts::service_account(&s.name, s.user.as_deref())
 }
 
 /// Looks the account up, creating it as a system account when the config

@@ -212,9 +212,8 @@ impl Daemon {
                 return Response::Error {
                     code: ErrorCode::BadRequest,
                     message: format!(
-                        "the configuration has {} error{}; nothing was changed:\n{}",
-                        lines.len(),
-                        if lines.len() == 1 { "" } else { "s" },
+                        "{}:\n{}",
+                        berth_config::errors_summary(lines.len()),
                         lines.join("\n")
                     ),
                 };

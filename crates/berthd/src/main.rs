@@ -95,14 +95,14 @@ fn main() -> ExitCode {
 fn check(config: &std::path::Path, mode: Mode) -> ExitCode {
     match berth_config::load(config, berth_config::Checks { mode }) {
         Ok(c) => {
-            println!("{}: valid; {} sessions", config.display(), c.sessions.len());
+            println!("{}", berth_config::valid_summary(config, &c));
             ExitCode::SUCCESS
         }
         Err(errors) => {
             for e in &errors {
                 eprintln!("{e}");
             }
-            eprintln!("berthd: {} errors in the configuration", errors.len());
+            eprintln!("berthd: {}", berth_config::errors_summary(errors.len()));
             ExitCode::FAILURE
         }
     }

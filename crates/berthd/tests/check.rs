@@ -38,12 +38,18 @@ fn check_prints_every_error() {
         lines[2],
         format!("{file}:5:1: unknown key \"restrat\" in [session.b] (did you mean \"restart\"?)")
     );
-    assert_eq!(lines[3], "berthd: 3 errors in the configuration");
+    assert_eq!(
+        lines[3],
+        "berthd: 3 errors in the configuration; nothing was changed"
+    );
 
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/example.toml");
     let (code, out, _) = berthd(&["--user", "--check", "--config", example]);
     assert_eq!(code, Some(0));
-    assert!(out.ends_with(": valid; 3 sessions\n"), "{out}");
+    assert!(
+        out.ends_with(": valid; 3 sessions (monitor, repl, shell) from 3 files\n"),
+        "{out}"
+    );
 }
 
 #[test]
