@@ -32,13 +32,37 @@ impl std::fmt::Display for ConfigError {
 pub(crate) struct Locator<'a> {
     pub file: &'a Path,
     pub text: &'a str,
+    /// Where each line starts, built on the first error: locating many
+    /// errors stays linear in the file's size.
+    lines: std::cell::OnceCell<Vec<usize>>,
 }
 
-impl Locator<'_> {
+impl<'a> Locator<'a> {
+    pub fn new(file: &'a Path, text: &'a str) -> Self {
+        Self {
+            file,
+            text,
+            lines: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
     pub fn error(&self, offset: usize, message: impl Into<String>) -> ConfigError {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let offset = offset.min(self.text.len());
+        let line = self.line(offset);
+        let start = self.line_starts()[line - 1];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |l| l.chars().count())
+            + 1;
         ConfigError {
             file: self.file.to_owned(),
             line,
@@ -47,12 +71,43 @@ impl Locator<'_> {
         }
     }
 
+    /// The 1-based line of `offset`.
     pub fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())]
-            .matches('\n')
-            .count()
-            + 1
+        let offset = offset.min(self.text.len());
+        self.line_starts().partition_point(|&start| start <= offset)
     }
+}
+
+/// The largest config file read: far beyond any real config, small enough
+/// that checking it never holds berthd up.
+pub(crate) const MAX_FILE: u64 = 1 << 20;
+
+/// A config file's text: at most [`MAX_FILE`] bytes of UTF-8, or the error
+/// (with the line and column of the first byte that is not UTF-8).
+pub(crate) fn read_text(path: &Path, what: &str) -> Result<String, ConfigError> {
+    let whole = |message: String| ConfigError {
+        file: path.to_owned(),
+        line: 0,
+        col: 0,
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| whole(format!("cannot read {what}: {e}")))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE {
+        return Err(whole(format!(
+            "{what} is {size} bytes, more than the {MAX_FILE} a config file may have; split it with include"
+        )));
+    }
+    let mut bytes = Vec::new();
+    use std::io::Read;
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| whole(format!("cannot read {what}: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+        Locator::new(path, &text).error(valid, "not UTF-8 text here: a config file must be UTF-8")
+    })
 }
 
 /// "1 error in the configuration; nothing was changed", the last line

@@ -59,16 +59,9 @@ pub struct Checks {
 /// Loads `path` and its includes.
 pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     let mut errors = Vec::new();
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::error::read_text(path, "the config") {
         Ok(t) => t,
-        Err(e) => {
-            return Err(vec![ConfigError {
-                file: path.to_owned(),
-                line: 0,
-                col: 0,
-                message: format!("cannot read the config: {e}"),
-            }])
-        }
+        Err(e) => return Err(vec![e]),
     };
     let mut backend = Backend::Auto;
     let mut admins = Vec::new();
@@ -77,10 +70,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     let mut declared: Vec<(String, Keys, PathBuf, usize)> = Vec::new();
     // Every file's text, for locating errors found after parsing.
     let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
-    let main_loc = Locator {
-        file: path,
-        text: &text,
-    };
+    let main_loc = Locator::new(path, &text);
     let root = parse(&main_loc, &mut errors);
     let mut include_patterns = Vec::new();
     for (key, value) in root.iter() {
@@ -184,13 +174,10 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
             }
         }
         for file in found {
-            match std::fs::read_to_string(&file) {
+            match crate::error::read_text(&file, "included file") {
                 Ok(t) => {
                     files.push(file.clone());
-                    let loc = Locator {
-                        file: &file,
-                        text: &t,
-                    };
+                    let loc = Locator::new(&file, &t);
                     let root = parse(&loc, &mut errors);
                     for (key, value) in root.iter() {
                         match key.get_ref().as_ref() {
@@ -203,12 +190,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
                     }
                     texts.insert(file.clone(), t);
                 }
-                Err(e) => errors.push(ConfigError {
-                    file: file.clone(),
-                    line: 0,
-                    col: 0,
-                    message: format!("cannot read included file: {e}"),
-                }),
+                Err(e) => errors.push(e),
             }
         }
     }
@@ -217,10 +199,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     let mut sessions_out = BTreeMap::new();
     let mut first_seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for (name, k, file, at) in declared {
-        let loc = Locator {
-            file: &file,
-            text: texts.get(&file).map_or("", String::as_str),
-        };
+        let loc = Locator::new(&file, texts.get(&file).map_or("", String::as_str));
         let line = loc.line(at);
         if let Some((f, l)) = first_seen.get(&name) {
             errors.push(loc.error(
@@ -264,13 +243,19 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     }
 }
 
+/// The file's tables; empty when it has syntax errors (then only those
+/// are reported: what a broken file seems to say is not checked, so a
+/// missing `]` is not also an "unknown key" on the next line).
 fn parse<'i>(loc: &Locator<'i>, errors: &mut Vec<ConfigError>) -> DeTable<'i> {
     let (root, syntax) = DeTable::parse_recoverable(loc.text);
+    if syntax.is_empty() {
+        return root.into_inner();
+    }
     for e in syntax {
         let at = e.span().map_or(0, |s| s.start);
         errors.push(loc.error(at, format!("invalid TOML: {}", e.message().trim_end())));
     }
-    root.into_inner()
+    DeTable::default()
 }
 
 /// `[session.NAME]` tables.
@@ -835,28 +820,21 @@ fn usable(
 }
 
 /// Why the kernel would refuse to start `command` (E2BIG), if it would.
+/// (All arguments together fit: a config file is at most 1 MiB.)
 fn too_long(command: &Command) -> Option<String> {
     // MAX_ARG_STRLEN: one argument, its NUL included.
     const ARG: usize = 128 * 1024;
-    // Well inside ARG_MAX (a quarter of the 8 MiB default stack), leaving
-    // room for the environment.
-    const TOTAL: usize = 1024 * 1024;
     let args: Vec<&str> = match command {
         Command::Argv(list) => list.iter().map(String::as_str).collect(),
         // The shell gets it as one argument.
         Command::Shell(line) => vec![line.as_str()],
     };
-    if let Some(long) = args.iter().find(|a| a.len() >= ARG) {
-        return Some(format!(
-            "command: an argument of {} bytes is longer than the {} bytes the kernel takes in one argument",
-            long.len(),
-            ARG - 1
-        ));
-    }
-    let total: usize = args.iter().map(|a| a.len() + 1).sum();
-    (total > TOTAL).then(|| {
-        format!("command: {total} bytes of arguments are more than the {TOTAL} bytes berth starts a program with")
-    })
+    let long = args.iter().find(|a| a.len() >= ARG)?;
+    Some(format!(
+        "command: an argument of {} bytes is longer than the {} bytes the kernel takes in one argument",
+        long.len(),
+        ARG - 1
+    ))
 }
 
 fn boolean(
@@ -1010,10 +988,7 @@ pub fn adhoc_session(
         file: PathBuf::from("(berth new)"),
         line: 0,
     };
-    let loc = Locator {
-        file: &origin.file,
-        text: "",
-    };
+    let loc = Locator::new(&origin.file, "");
     let keys = Keys {
         command: Some(Command::Argv(command)),
         command_given: true,

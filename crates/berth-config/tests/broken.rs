@@ -60,12 +60,13 @@ fn table_of_broken_configs() {
         ("[session.a]\ncommand = [\"sle\\u0000ep\"]\n".into(), "DIR/berth.toml:2:12: command: contains a NUL character, which no argument, path or name can hold; remove it"),
         ("[session.a]\ncommand = \"echo \\u0000\"\n".into(), "DIR/berth.toml:2:11: command: contains a NUL character, which no argument, path or name can hold; remove it"),
         (format!("[session.a]\ncommand = [\"echo\", \"{}\"]\n", "x".repeat(200_000)), "DIR/berth.toml:2:11: command: an argument of 200000 bytes is longer than the 131071 bytes the kernel takes in one argument"),
-        (format!("[session.a]\ncommand = [{}\"x\"]\n", "\"0123456789012345678901234567890123456789\",".repeat(30_000)), "DIR/berth.toml:2:11: command: 1230002 bytes of arguments are more than the 1048576 bytes berth starts a program with"),
+        (format!("[session.a]\n{OK}{}", "# padding\n".repeat(110_000)), "DIR/berth.toml: the config is 1100031 bytes, more than the 1048576 a config file may have; split it with include"),
         (format!("[session.a]\n{OK}user = \"Bad User!\"\ncreate_user = true\n"), "DIR/berth.toml:3:8: user \"Bad User!\" cannot be created: an account name is 1 to 32 lowercase letters, digits, \"_\" or \"-\", not starting with a digit or \"-\""),
         (format!("[session.abcdefghijabcdefghijabcdefghij]\n{OK}"), "DIR/berth.toml:1:10: session \"abcdefghijabcdefghijabcdefghij\" would run as \"berth-abcdefghijabcdefghijabcdefghij\", which cannot be created (an account name is 1 to 32 lowercase letters, digits, \"_\" or \"-\", not starting with a digit or \"-\"): set user, or rename the session"),
         (format!("[session.a]\n{OK}access.group = \"no-such-group-berth\"\n"), "DIR/berth.toml:3:16: access.group \"no-such-group-berth\" does not exist: create it (groupadd no-such-group-berth), or leave the default \"berth\""),
         (format!("[session.a]\n{OK}restart_delay = \"106751991167301d\"\n"), "DIR/berth.toml:3:17: restart_delay: duration \"106751991167301d\" is too long: at most 30d"),
         ("[daemon]\ninclude = [\"nothing/*.toml\"]\n".into(), "DIR/berth.toml:2:11: include \"nothing/*.toml\": no directory DIR/nothing; create it or fix the pattern"),
+        ("[session.a\ncommand = [\"sleep\"]\n".into(), "DIR/berth.toml:1:11: invalid TOML: unclosed table, expected `]`"),
         ("[daemon]\ninclude = [\"extra.toml\"]\n".into(), "DIR/berth.toml:2:11: include \"extra.toml\": no such file DIR/extra.toml"),
         (format!("[session.a]\n{OK}access.observers = [\"group:no-such-group-berth\"]\n"), "DIR/berth.toml:3:20: session \"a\": access names unknown group \"no-such-group-berth\""),
         (format!("[session.a]\n{OK}user = \"no-such-user-berth\"\n"), "DIR/berth.toml:3:8: user \"no-such-user-berth\" does not exist: create it, or set create_user = true"),
@@ -148,4 +149,19 @@ fn a_valid_config_applies_defaults_and_includes() {
     assert_eq!(ci.limits.memory, Some(2 << 30));
     assert_eq!(ci.limits.cpu_percent, Some(150));
     assert!(Path::new(&ci.origin.file).ends_with("sessions.d/ci.toml"));
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(&path, b"[session.a]\ncommand = [\"a\"]\nuser = \"\xff\"\n").unwrap();
+    let errors = load(&path, SYSTEM).unwrap_err();
+    assert_eq!(
+        errors[0].to_string(),
+        format!(
+            "{}:3:9: not UTF-8 text here: a config file must be UTF-8",
+            path.display()
+        )
+    );
 }

@@ -202,7 +202,20 @@ impl Daemon {
     /// Loads the config and makes it so. An invalid config changes nothing.
     pub async fn reload(&mut self) -> Response {
         let checks = berth_config::Checks { mode: self.mode };
-        let config = match berth_config::load(&self.config_path, checks) {
+        // Checked on a thread of its own: a large config never holds up
+        // the control socket or the hosts' supervision.
+        let path = self.config_path.clone();
+        let loaded = tokio::task::spawn_blocking(move || berth_config::load(&path, checks))
+            .await
+            .unwrap_or_else(|e| {
+                Err(vec![berth_config::ConfigError {
+                    file: self.config_path.clone(),
+                    line: 0,
+                    col: 0,
+                    message: format!("checking the config failed: {e}"),
+                }])
+            });
+        let config = match loaded {
             Ok(c) => c,
             Err(errors) => {
                 let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
