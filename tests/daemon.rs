@@ -308,3 +308,31 @@ fn without_berthd_ls_scans_and_verbs_say_so() {
         )
     );
 }
+
+#[test]
+fn sandbox_no_new_privileges_applies_on_the_embedded_backend() {
+    let d = Daemon::start(
+        r#"
+[session.locked]
+command = ["sh", "-c", "grep NoNewPrivs /proc/self/status; exec sleep 100000"]
+
+[session.open]
+command = ["sh", "-c", "grep NoNewPrivs /proc/self/status; exec sleep 100000"]
+sandbox = { no_new_privileges = false }
+"#,
+    );
+    d.wait_running(&["locked", "open"]);
+    for (name, want) in [("locked", "1"), ("open", "0")] {
+        let shown = wait_for(&format!("{name}'s NoNewPrivs"), DEADLINE, || {
+            let out = d.berth(&["capture", name]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let value = text
+                .split("NoNewPrivs:")
+                .nth(1)?
+                .split_whitespace()
+                .next()?;
+            Some(value.to_owned())
+        });
+        assert_eq!(shown, want, "{name}");
+    }
+}

@@ -221,8 +221,9 @@ command = ["bash", "--norc", "--noprofile", "-i"]
 limits = { memory = "256M", tasks = 64 }
 
 [session.beta]
-command = "while true; do echo beta-one; sleep 1; done"
+command = "while true; do printf '\\033[1mbeta\\033[0m-one\\n'; sleep 1; done"
 sandbox = { private_tmp = false }
+log = "journal"
 
 [session.delta]
 command = ["sleep", "100000"]
@@ -336,6 +337,14 @@ fn berthd_under_a_real_systemd() {
         |s| s.contains("USER_UID=0") && s.contains("MESSAGE=connection closed"),
     );
 
+    // log = "journal": the program's lines, as shown, with SESSION=.
+    m.wait_for(
+        "beta's output in the journal",
+        "journalctl -o verbose --no-pager SESSION=beta SYSLOG_IDENTIFIER=berth-session",
+        |s| s.contains("MESSAGE=beta-one"),
+    );
+    assert_eq!(m.status_json("beta")["log"], "journal");
+
     // Restarting berthd: session pids unchanged.
     let pids = |m: &Machine| -> Vec<String> {
         ["alpha", "beta", "gamma"]
@@ -355,7 +364,7 @@ fn berthd_under_a_real_systemd() {
     );
 
     // systemctl reload with one changed session changes only that one.
-    m.ok("sed -i 's/beta-one/beta-two/' /etc/berth/berth.toml && systemctl reload berthd");
+    m.ok("sed -i 's/m-one/m-two/' /etc/berth/berth.toml && systemctl reload berthd");
     m.wait_for("beta's new program", "berth capture beta", |s| {
         s.contains("beta-two")
     });

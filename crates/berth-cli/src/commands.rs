@@ -146,7 +146,7 @@ fn validate(config: Option<std::path::PathBuf>, system: bool) -> anyhow::Result<
         true => paths::Mode::System,
         false => paths::mode_for_config(&path),
     };
-    let checks = berth_config::Checks { mode };
+    let checks = berth_config::Checks::new(mode);
     match berth_config::load(&path, checks) {
         Ok(config) => {
             println!("{}", berth_config::valid_summary(&path, &config));

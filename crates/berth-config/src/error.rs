@@ -71,6 +71,14 @@ impl<'a> Locator<'a> {
         }
     }
 
+    /// Where 1-based `line` starts.
+    pub fn offset_of_line(&self, line: usize) -> usize {
+        self.line_starts()
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The 1-based line of `offset`.
     pub fn line(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());

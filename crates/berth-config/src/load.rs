@@ -47,13 +47,29 @@ const LIMIT_KEYS: &[&str] = &["memory", "cpu", "tasks"];
 const SANDBOX_KEYS: &[&str] = &["no_new_privileges", "protect_system", "private_tmp"];
 const RESTART_LIMIT_KEYS: &[&str] = &["burst", "interval"];
 
+/// Where systemd-journald takes entries.
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
 /// The longest path a Unix socket can be bound at (sun_path, less its NUL).
 const SOCKET_PATH_MAX: usize = 107;
 
-/// How to check accounts named in the config.
+/// How to check a config: accounts as in `mode`, settings against the
+/// backend that will run the sessions.
 #[derive(Debug, Clone, Copy)]
 pub struct Checks {
     pub mode: Mode,
+    /// Whether sessions will be systemd units; `None`: as the config's
+    /// `[daemon] backend` decides on this machine.
+    pub systemd: Option<bool>,
+}
+
+impl Checks {
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            systemd: None,
+        }
+    }
 }
 
 /// Loads `path` and its includes.
@@ -64,6 +80,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
         Err(e) => return Err(vec![e]),
     };
     let mut backend = Backend::Auto;
+    let mut backend_at = 0;
     let mut admins = Vec::new();
     let mut files = vec![path.to_owned()];
     let mut defaults_keys = Keys::default();
@@ -83,16 +100,12 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
                     match k.get_ref().as_ref() {
                         "backend" => {
                             if let Some(s) = string(&main_loc, &mut errors, "backend", v) {
-                                match s.as_str() {
-                                    "auto" => backend = Backend::Auto,
-                                    "systemd" => backend = Backend::Systemd,
-                                    "embedded" => backend = Backend::Embedded,
-                                    _ => errors.push(main_loc.error(
-                                        v.span().start,
-                                        format!(
-                                            "bad backend {s:?}: expected auto, systemd or embedded"
-                                        ),
-                                    )),
+                                match Backend::parse(&s) {
+                                    Ok(b) => {
+                                        backend = b;
+                                        backend_at = v.span().start;
+                                    }
+                                    Err(m) => errors.push(main_loc.error(v.span().start, m)),
                                 }
                             }
                         }
@@ -196,6 +209,19 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     }
 
     texts.insert(path.to_owned(), text.clone());
+    let systemd = match checks.systemd {
+        Some(s) => s,
+        None => backend
+            .uses_systemd(checks.mode, Backend::systemd_booted())
+            .unwrap_or_else(|m| {
+                errors.push(main_loc.error(backend_at, format!("backend: {m}")));
+                true
+            }),
+    };
+    let checks = Checks {
+        systemd: Some(systemd),
+        ..checks
+    };
     let mut sessions_out = BTreeMap::new();
     let mut first_seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for (name, k, file, at) in declared {
@@ -227,6 +253,21 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
             &mut errors,
         ) {
             sessions_out.insert(name, s);
+        }
+    }
+    for s in sessions_out.values() {
+        for a in &s.after {
+            if !crate::model::is_unit_name(a) && !sessions_out.contains_key(a) {
+                let loc = Locator::new(
+                    &s.origin.file,
+                    texts.get(&s.origin.file).map_or("", String::as_str),
+                );
+                let at = loc.offset_of_line(s.origin.line);
+                errors.push(loc.error(
+                    at,
+                    format!("session {:?}: after names no session {a:?}: declare it, or name a systemd unit (like {a}.service)", s.name),
+                ));
+            }
         }
     }
     if errors.is_empty() {
@@ -286,6 +327,8 @@ fn sessions(
 /// Session keys as written (in `[defaults]` or a session), not yet merged.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Keys {
+    /// Keys written here that only the systemd backend applies, and where.
+    systemd_only: Vec<(&'static str, usize)>,
     command: Option<Command>,
     /// `command` was written, valid or not (so a bad one is not also "missing").
     command_given: bool,
@@ -303,6 +346,8 @@ pub(crate) struct Keys {
     size: Option<(u16, u16)>,
     size_policy: Option<SizePolicy>,
     log: Option<LogTarget>,
+    /// Where `log` was written.
+    log_at: usize,
     log_max_size: Option<u64>,
     log_keep: Option<u32>,
     operators: Option<Vec<(Principal, usize)>>,
@@ -363,7 +408,12 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
             "user" => k.user = string(loc, e, name, v).map(|s| (s, at)),
             "create_user" => k.create_user = boolean(loc, e, name, v),
             "allow_root" => k.allow_root = boolean(loc, e, name, v),
-            "dynamic_user" => k.dynamic_user = boolean(loc, e, name, v),
+            "dynamic_user" => {
+                k.dynamic_user = boolean(loc, e, name, v);
+                if k.dynamic_user == Some(true) {
+                    k.systemd_only.push(("dynamic_user", at));
+                }
+            }
             "cwd" => {
                 k.cwd = string(loc, e, name, v).and_then(|s| {
                     if s.starts_with('/') {
@@ -447,6 +497,7 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
             }
             "size_policy" => k.size_policy = parsed(loc, e, name, v, |s| s.parse()),
             "log" => {
+                k.log_at = at;
                 k.log = parsed(loc, e, name, v, |s| match s {
                     "file" => Ok(LogTarget::File),
                     "journal" => Ok(LogTarget::Journal),
@@ -484,10 +535,26 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                     }
                 }
             }
-            "after" => k.after = strings(loc, e, name, v),
+            "after" => {
+                k.after = strings(loc, e, name, v);
+                let units = k
+                    .after
+                    .iter()
+                    .flatten()
+                    .filter(|a| crate::model::is_unit_name(a));
+                if units.count() > 0 {
+                    k.systemd_only.push(("after (a systemd unit)", at));
+                }
+            }
             "limits" => {
                 if let Some(t) = table(loc, e, "limits", v) {
                     for (lk, lv) in t.iter() {
+                        if let Some(key) = ["limits.memory", "limits.cpu", "limits.tasks"]
+                            .into_iter()
+                            .find(|key| key[7..] == *lk.get_ref().as_ref())
+                        {
+                            k.systemd_only.push((key, lk.span().start));
+                        }
                         match lk.get_ref().as_ref() {
                             "memory" => {
                                 k.memory = parsed(loc, e, "limits.memory", lv, |s| {
@@ -520,9 +587,13 @@ fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: &DeTable) -
                                     boolean(loc, e, "sandbox.no_new_privileges", sv)
                             }
                             "private_tmp" => {
-                                k.private_tmp = boolean(loc, e, "sandbox.private_tmp", sv)
+                                k.private_tmp = boolean(loc, e, "sandbox.private_tmp", sv);
+                                k.systemd_only
+                                    .push(("sandbox.private_tmp", sk.span().start));
                             }
                             "protect_system" => {
+                                k.systemd_only
+                                    .push(("sandbox.protect_system", sk.span().start));
                                 k.protect_system =
                                     parsed(loc, e, "sandbox.protect_system", sv, |s| match s {
                                         "full" | "strict" | "yes" | "no" => Ok(s.to_owned()),
@@ -567,6 +638,26 @@ fn resolve(
         return None;
     };
     let before = errors.len();
+    if checks.systemd == Some(false) {
+        let embedded = |key: &str, from: &str| {
+            format!("{key}{from} is applied by the systemd backend only, and these sessions run on the embedded backend: remove it, or run berthd where systemd is PID 1 (backend = \"systemd\")")
+        };
+        for (key, at) in &k.systemd_only {
+            errors.push(loc.error(*at, embedded(key, "")));
+        }
+        for (key, _) in &d.systemd_only {
+            if !k.systemd_only.iter().any(|(own, _)| own == key) {
+                errors.push(at_header(embedded(key, " (from [defaults])")));
+            }
+        }
+    }
+    if k.log.or(d.log) == Some(LogTarget::Journal) && !Path::new(JOURNAL_SOCKET).exists() {
+        let at = if k.log.is_some() { k.log_at } else { header };
+        errors.push(loc.error(
+            at,
+            format!("log = \"journal\" needs systemd-journald, which is not running here (no {JOURNAL_SOCKET}): use log = \"file\""),
+        ));
+    }
     let user = k.user.clone().or_else(|| d.user.clone());
     let create_user = k.create_user.or(d.create_user).unwrap_or(false);
     let allow_root = k.allow_root.or(d.allow_root).unwrap_or(false);

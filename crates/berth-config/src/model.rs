@@ -13,6 +13,61 @@ pub enum Backend {
     Embedded,
 }
 
+/// Whether an `after` entry names a systemd unit (`network-online.target`,
+/// `postgresql.service`) rather than a berth session.
+pub fn is_unit_name(name: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        ".service",
+        ".target",
+        ".socket",
+        ".mount",
+        ".timer",
+        ".path",
+        ".slice",
+        ".scope",
+        ".device",
+        ".swap",
+        ".automount",
+    ];
+    SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+impl Backend {
+    /// Reads `auto`, `systemd` or `embedded` (the config key and berthd's flag).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(Backend::Auto),
+            "systemd" => Ok(Backend::Systemd),
+            "embedded" => Ok(Backend::Embedded),
+            other => Err(format!(
+                "bad backend {other:?}: expected auto, systemd or embedded"
+            )),
+        }
+    }
+
+    /// Whether systemd is PID 1 here (what sd_booted(3) checks).
+    pub fn systemd_booted() -> bool {
+        std::path::Path::new("/run/systemd/system").is_dir()
+    }
+
+    /// Whether sessions become systemd units: the one rule berthd applies
+    /// and `berth validate` predicts. `booted`: systemd is PID 1.
+    pub fn uses_systemd(self, mode: crate::paths::Mode, booted: bool) -> Result<bool, String> {
+        use crate::paths::Mode;
+        match self {
+            Backend::Auto => Ok(booted && mode == Mode::System),
+            Backend::Embedded => Ok(false),
+            Backend::Systemd if mode == Mode::User => Err(
+                "the systemd backend needs system mode (berthd as root, without --user); use the embedded backend".into(),
+            ),
+            Backend::Systemd if !booted => Err(
+                "the systemd backend needs systemd as PID 1, and it is not; use the embedded backend".into(),
+            ),
+            Backend::Systemd => Ok(true),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestartMode {
     Always,

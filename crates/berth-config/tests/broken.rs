@@ -5,7 +5,10 @@ use std::path::Path;
 use berth_config::paths::Mode;
 use berth_config::{load, Checks};
 
-const SYSTEM: Checks = Checks { mode: Mode::System };
+const SYSTEM: Checks = Checks {
+    mode: Mode::System,
+    systemd: Some(true),
+};
 
 /// Writes `main` (and includes) in a temp dir, loads it, returns the errors
 /// with the directory replaced by `DIR`.
@@ -68,6 +71,7 @@ fn table_of_broken_configs() {
         ("[daemon]\ninclude = [\"nothing/*.toml\"]\n".into(), "DIR/berth.toml:2:11: include \"nothing/*.toml\": no directory DIR/nothing; create it or fix the pattern"),
         ("[session.a\ncommand = [\"sleep\"]\n".into(), "DIR/berth.toml:1:11: invalid TOML: unclosed table, expected `]`"),
         ("[daemon]\ninclude = [\"extra.toml\"]\n".into(), "DIR/berth.toml:2:11: include \"extra.toml\": no such file DIR/extra.toml"),
+        (format!("[session.a]\n{OK}after = [\"nodb\"]\n"), "DIR/berth.toml:1:1: session \"a\": after names no session \"nodb\": declare it, or name a systemd unit (like nodb.service)"),
         (format!("[session.a]\n{OK}access.observers = [\"group:no-such-group-berth\"]\n"), "DIR/berth.toml:3:20: session \"a\": access names unknown group \"no-such-group-berth\""),
         (format!("[session.a]\n{OK}user = \"no-such-user-berth\"\n"), "DIR/berth.toml:3:8: user \"no-such-user-berth\" does not exist: create it, or set create_user = true"),
         (format!("[session.a]\n{OK}user = \"root\"\n"), "DIR/berth.toml:3:8: session \"a\" would run as root: set allow_root = true if you mean it, or choose a service account"),
@@ -164,4 +168,87 @@ fn bytes_that_are_not_utf8_are_located() {
             path.display()
         )
     );
+}
+
+#[test]
+fn settings_only_systemd_applies_are_refused_on_the_embedded_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(
+        &path,
+        "[defaults]\nlimits = { tasks = 64 }\n\n[session.a]\ncommand = [\"bash\"]\nlimits = { memory = \"1G\", cpu = \"50%\" }\nsandbox = { private_tmp = true, protect_system = \"strict\", no_new_privileges = true }\ndynamic_user = true\nafter = [\"b\"]\n\n[session.b]\ncommand = [\"bash\"]\nsandbox = { no_new_privileges = false }\n",
+    )
+    .unwrap();
+    let embedded = Checks {
+        mode: Mode::System,
+        systemd: Some(false),
+    };
+    let errors: Vec<String> = load(&path, embedded)
+        .unwrap_err()
+        .iter()
+        .map(|e| {
+            e.to_string()
+                .replace(&dir.path().display().to_string(), "DIR")
+        })
+        .collect();
+    let why = "is applied by the systemd backend only, and these sessions run on the embedded backend: remove it, or run berthd where systemd is PID 1 (backend = \"systemd\")";
+    assert_eq!(
+        errors,
+        [
+            format!("DIR/berth.toml:4:10: limits.tasks (from [defaults]) {why}"),
+            format!("DIR/berth.toml:6:12: limits.memory {why}"),
+            format!("DIR/berth.toml:6:27: limits.cpu {why}"),
+            format!("DIR/berth.toml:7:13: sandbox.private_tmp {why}"),
+            format!("DIR/berth.toml:7:33: sandbox.protect_system {why}"),
+            format!("DIR/berth.toml:8:16: dynamic_user {why}"),
+            format!("DIR/berth.toml:11:10: limits.tasks (from [defaults]) {why}"),
+        ]
+    );
+    // A unit in `after` is systemd's to order.
+    let unit = dir.path().join("unit.toml");
+    std::fs::write(
+        &unit,
+        "[session.a]\ncommand = [\"bash\"]\nafter = [\"network-online.target\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        load(&unit, embedded).unwrap_err()[0]
+            .to_string()
+            .replace(&dir.path().display().to_string(), "DIR"),
+        format!("DIR/unit.toml:3:9: after (a systemd unit) {why}")
+    );
+    // Under systemd the same file is valid.
+    let systemd = Checks {
+        mode: Mode::System,
+        systemd: Some(true),
+    };
+    assert!(load(&path, systemd).is_ok());
+    // And a backend that cannot run here is named at its key.
+    std::fs::write(&path, "[daemon]\nbackend = \"systemd\"\n").unwrap();
+    let user = Checks::new(Mode::User);
+    let errors = load(&path, user).unwrap_err();
+    assert_eq!(
+        errors[0].to_string().replace(&dir.path().display().to_string(), "DIR"),
+        "DIR/berth.toml:2:11: backend: the systemd backend needs system mode (berthd as root, without --user); use the embedded backend"
+    );
+}
+
+#[test]
+fn log_to_the_journal_needs_journald() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(
+        &path,
+        "[session.a]\ncommand = [\"bash\"]\nlog = \"journal\"\n",
+    )
+    .unwrap();
+    let result = load(&path, SYSTEM);
+    if Path::new("/run/systemd/journal/socket").exists() {
+        assert!(result.is_ok(), "{result:?}");
+    } else {
+        assert_eq!(
+            result.unwrap_err()[0].to_string(),
+            format!("{}:3:7: log = \"journal\" needs systemd-journald, which is not running here (no /run/systemd/journal/socket): use log = \"file\"", path.display())
+        );
+    }
 }

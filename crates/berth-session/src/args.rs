@@ -41,6 +41,13 @@ pub struct Args {
     /// Rotated log files to keep.
     #[arg(long, default_value_t = defaults::LOG_KEEP)]
     pub log_keep: u32,
+    /// The program and everything it starts can never gain privileges
+    /// (setuid binaries, file capabilities): PR_SET_NO_NEW_PRIVS.
+    #[arg(long)]
+    pub no_new_privileges: bool,
+    /// Program output to the journal, a line per entry with SESSION=NAME.
+    #[arg(long, conflicts_with = "log")]
+    pub log_journal: bool,
     /// Lines of history kept.
     #[arg(long, default_value_t = defaults::SCROLLBACK_LINES)]
     pub scrollback: usize,

@@ -54,6 +54,7 @@ pub async fn run(
         name: args.name.clone(),
         identity: identity.clone(),
         log: args.log.clone(),
+        journal: args.log_journal,
         stop_grace: args.stop_grace,
     };
     let session = Session::new(
@@ -111,8 +112,12 @@ pub async fn run(
             cwd: args.cwd,
             env: args.env,
             identity,
+            no_new_privileges: args.no_new_privileges,
         },
         log,
+        journal: args
+            .log_journal
+            .then(|| crate::journal_log::JournalLog::new(&args.name)),
         pts,
         reader,
         commands: cmd_rx,

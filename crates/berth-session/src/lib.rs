@@ -22,6 +22,7 @@ pub mod clients;
 pub mod history;
 pub mod host;
 pub mod input;
+pub mod journal_log;
 pub mod listener;
 pub mod output_log;
 pub mod peer;

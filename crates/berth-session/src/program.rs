@@ -62,6 +62,8 @@ pub struct ProgramSpec {
     /// Added to the base environment, overriding it.
     pub env: Vec<(String, String)>,
     pub identity: Identity,
+    /// PR_SET_NO_NEW_PRIVS for the program (`--no-new-privileges`).
+    pub no_new_privileges: bool,
 }
 
 impl ProgramSpec {
@@ -111,7 +113,7 @@ impl ProgramSpec {
             .env_clear()
             .envs(self.environment())
             .current_dir(&cwd);
-        let mut cmd = die_with_host(cmd);
+        let mut cmd = prepare_child(cmd, self.no_new_privileges);
         cmd.spawn_borrowed(pts).map_err(|e| {
             let why = match &e {
                 pty_process::Error::Io(io) => match io.kind() {
@@ -138,8 +140,9 @@ impl ProgramSpec {
 /// The kernel sends the signal when the *thread* that forked exits; the
 /// host runs on one thread (a current-thread runtime), which lives as long
 /// as the process.
+/// With `no_new_privileges`, the program can never gain privileges.
 #[allow(unsafe_code)]
-fn die_with_host(cmd: pty_process::Command) -> pty_process::Command {
+fn prepare_child(cmd: pty_process::Command, no_new_privileges: bool) -> pty_process::Command {
     let host = nix::unistd::getpid();
     // SAFETY: the closure runs between fork and exec and makes only
     // async-signal-safe system calls (prctl, getrlimit, setrlimit,
@@ -148,6 +151,9 @@ fn die_with_host(cmd: pty_process::Command) -> pty_process::Command {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
             program_descriptor_limit();
+            if no_new_privileges {
+                nix::sys::prctl::set_no_new_privs()?;
+            }
             // The host may have died between fork and prctl: then do not
             // start at all (the child ends with this error).
             if nix::unistd::getppid() != host {
@@ -187,6 +193,7 @@ mod tests {
                 home: home.into(),
                 shell: "/bin/sh".into(),
             },
+            no_new_privileges: true,
         }
     }
 

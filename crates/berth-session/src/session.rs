@@ -17,6 +17,8 @@ pub struct HostInfo {
     pub name: String,
     pub identity: Identity,
     pub log: Option<PathBuf>,
+    /// Output goes to the journal (`--log-journal`).
+    pub journal: bool,
     /// Between the signals that stop the program (HUP, TERM, KILL).
     pub stop_grace: std::time::Duration,
 }
@@ -258,7 +260,11 @@ impl Shared {
             last_exit: s.last_exit.clone(),
             clients: s.clients.infos(),
             size: Size { cols, rows },
-            log: self.info.log.as_ref().map(|p| p.display().to_string()),
+            log: match (&self.info.log, self.info.journal) {
+                (Some(p), _) => Some(p.display().to_string()),
+                (None, true) => Some("journal".into()),
+                (None, false) => None,
+            },
             foreground: s.pid.and(foreground),
             uptime_s: s
                 .started

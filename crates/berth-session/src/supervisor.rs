@@ -32,6 +32,8 @@ pub struct Supervisor {
     pub spec: ProgramSpec,
     pub policy: RestartPolicy,
     pub log: Option<OutputLog>,
+    /// `log = "journal"`.
+    pub journal: Option<crate::journal_log::JournalLog>,
     pub pts: pty_process::Pts,
     pub reader: pty_process::OwnedReadPty,
     pub commands: mpsc::Receiver<Command>,
@@ -296,6 +298,9 @@ impl Supervisor {
 
     /// Logs, parses and shows program output.
     fn output(&mut self, bytes: &[u8]) {
+        if let Some(journal) = &mut self.journal {
+            journal.write(bytes);
+        }
         let log_error = self.log.as_mut().map(|log| {
             log.write(bytes);
             log.error()

@@ -201,7 +201,10 @@ impl Daemon {
 
     /// Loads the config and makes it so. An invalid config changes nothing.
     pub async fn reload(&mut self) -> Response {
-        let checks = berth_config::Checks { mode: self.mode };
+        let checks = berth_config::Checks {
+            mode: self.mode,
+            systemd: Some(self.systemd.is_some()),
+        };
         // Checked on a thread of its own: a large config never holds up
         // the control socket or the hosts' supervision.
         let path = self.config_path.clone();
@@ -298,7 +301,12 @@ impl Daemon {
             }
             self.unmanage(name);
         }
-        for name in p.start.iter().chain(p.restart.iter()) {
+        // In `after` order: the embedded backend's reading of it (systemd
+        // orders units itself).
+        let starting: Vec<String> = p.start.iter().chain(p.restart.iter()).cloned().collect();
+        let starting =
+            crate::reconcile::start_order(&starting, |n| config.sessions[n].after.clone());
+        for name in &starting {
             let s = config.sessions[name].clone();
             let args = args[name].clone();
             self.start_session(s, args, false, 0).await;
@@ -713,7 +721,10 @@ impl Daemon {
                 "berthd has no valid configuration loaded; fix it and run berth reload".into(),
             );
         };
-        let checks = berth_config::Checks { mode: self.mode };
+        let checks = berth_config::Checks {
+            mode: self.mode,
+            systemd: Some(self.systemd.is_some()),
+        };
         let mut session = match berth_config::adhoc_session(config, &name, command, user, checks) {
             Ok(s) => s,
             Err(message) => return bad(message),

@@ -59,6 +59,12 @@ pub fn host_args(
     for (k, v) in &s.env {
         flag("env", format!("{k}={v}"));
     }
+    if s.log == LogTarget::Journal {
+        a.push("--log-journal".into());
+    }
+    if s.sandbox.no_new_privileges {
+        a.push("--no-new-privileges".into());
+    }
     a.push("--".into());
     a.extend(s.command.argv());
     a
@@ -126,7 +132,12 @@ pub fn unit_settings(s: &Session) -> Vec<String> {
         v.push(format!("TasksMax={t}"));
     }
     for a in &s.after {
-        v.push(format!("After={a}"));
+        // A session is its unit; anything else is a unit already.
+        if berth_config::model::is_unit_name(a) {
+            v.push(format!("After={a}"));
+        } else {
+            v.push(format!("After={}", crate::systemd::service(a)));
+        }
     }
     v
 }
@@ -193,7 +204,7 @@ mod tests {
         let line = a.join(" ");
         assert_eq!(
             line,
-            "--name ci --socket /r/sessions/ci.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100 --size 80x24 --size-policy smallest --restart always --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --env A=1 -- run --once"
+            "--name ci --socket /r/sessions/ci.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100 --size 80x24 --size-policy smallest --restart always --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --env A=1 --no-new-privileges -- run --once"
         );
     }
 
@@ -204,7 +215,7 @@ mod tests {
         let a = host_args(&s, Path::new("/s.sock"), Path::new("/logs"), None, false);
         assert_eq!(
             host_part(&a).join(" "),
-            "--name ci --socket /s.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100"
+            "--name ci --socket /s.sock --log /logs/ci.log --log-max-size 1024 --log-keep 2 --scrollback 100 --no-new-privileges"
         );
         let mut t = s.clone();
         t.command = Command::Argv(vec!["other".into()]);

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use berth_config::model::Backend;
 use berth_config::paths::{self, Mode};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
@@ -38,9 +39,10 @@ struct Args {
     /// Runtime directory (sessions/, control.sock).
     #[arg(long, env = "BERTH_RUNTIME_DIR")]
     runtime_dir: Option<PathBuf>,
-    /// auto (systemd where it is PID 1, else embedded), embedded or systemd.
-    #[arg(long, default_value = "auto")]
-    backend: String,
+    /// auto (systemd where it is PID 1, else embedded), embedded or systemd
+    /// (default: the config's [daemon] backend, else auto).
+    #[arg(long)]
+    backend: Option<String>,
     /// Stay in the foreground (berthd always does; for service managers and scripts).
     #[arg(long)]
     foreground: bool,
@@ -93,7 +95,7 @@ fn main() -> ExitCode {
 }
 
 fn check(config: &std::path::Path, mode: Mode) -> ExitCode {
-    match berth_config::load(config, berth_config::Checks { mode }) {
+    match berth_config::load(config, berth_config::Checks::new(mode)) {
         Ok(c) => {
             println!("{}", berth_config::valid_summary(config, &c));
             ExitCode::SUCCESS
@@ -123,18 +125,23 @@ fn session_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
-    let use_systemd = match args.backend.as_str() {
-        "auto" => systemd::booted() && mode == Mode::System,
-        "embedded" => false,
-        "systemd" if mode == Mode::User => bail!(
-            "the systemd backend needs system mode (berthd as root, without --user); use --backend embedded"
-        ),
-        "systemd" if !systemd::booted() => bail!(
-            "the systemd backend needs systemd as PID 1, and it is not; use --backend embedded"
-        ),
-        "systemd" => true,
-        other => bail!("bad backend {other:?}: expected auto, embedded or systemd"),
+    // The flag wins; else the config's [daemon] backend (an invalid config
+    // is reported by the first reload below).
+    let backend = match &args.backend {
+        Some(flag) => Backend::parse(flag).map_err(|m| anyhow::anyhow!("--backend: {m}"))?,
+        // (Read without judging it: whether it can run here is decided below.)
+        None => berth_config::load(
+            &config,
+            berth_config::Checks {
+                mode,
+                systemd: Some(false),
+            },
+        )
+        .map_or(Backend::Auto, |c| c.backend),
     };
+    let use_systemd = backend
+        .uses_systemd(mode, systemd::booted())
+        .map_err(|m| anyhow::anyhow!("{m}"))?;
     let runtime_dir = args
         .runtime_dir
         .clone()

@@ -51,9 +51,46 @@ pub fn plan(
     p
 }
 
+/// `names` in an order where each comes after the ones its `after` lists
+/// (among `names`; others are already running or not declared): the
+/// embedded backend's reading of `after`, which is start order, as
+/// systemd's After= is. A cycle is broken in name order.
+pub fn start_order(names: &[String], after: impl Fn(&str) -> Vec<String>) -> Vec<String> {
+    let mut order: Vec<String> = Vec::with_capacity(names.len());
+    let mut left: Vec<String> = names.to_vec();
+    while !left.is_empty() {
+        let ready = left
+            .iter()
+            .position(|n| after(n).iter().all(|dep| !left.contains(dep) || dep == n));
+        // Nothing ready: a cycle; take the first to break it.
+        let next = left.remove(ready.unwrap_or(0));
+        order.push(next);
+    }
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_start_after_the_ones_they_name() {
+        let names: Vec<String> = ["app", "db", "proxy", "x"].map(String::from).to_vec();
+        let after = |n: &str| match n {
+            "app" => vec!["db".to_owned(), "elsewhere".to_owned()],
+            "proxy" => vec!["app".to_owned()],
+            "x" => vec!["x".to_owned()],
+            _ => vec![],
+        };
+        assert_eq!(start_order(&names, after), ["db", "app", "proxy", "x"]);
+        // A cycle still starts everything.
+        let cyclic = |n: &str| match n {
+            "app" => vec!["db".to_owned()],
+            "db" => vec!["app".to_owned()],
+            _ => vec![],
+        };
+        assert_eq!(start_order(&names, cyclic), ["proxy", "x", "app", "db"]);
+    }
 
     fn m(items: &[(&str, &str, &str)]) -> BTreeMap<String, Fingerprint> {
         items

@@ -20,7 +20,7 @@ pub struct Systemd {
 
 /// Whether systemd runs this machine (PID 1 is systemd).
 pub fn booted() -> bool {
-    sd_notify::booted().unwrap_or(false)
+    berth_config::model::Backend::systemd_booted()
 }
 
 pub fn service(name: &str) -> String {
