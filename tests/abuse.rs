@@ -484,3 +484,83 @@ fn a_stopped_host_never_stalls_berthd() {
     let lines = log.matches("connection closed").count();
     assert!(lines <= 25, "{lines} audit lines for 15 requests:\n{log}");
 }
+
+#[test]
+fn a_log_that_cannot_be_written_resumes_with_the_exact_gap_and_no_torn_line() {
+    let env = Env::new();
+    let log = env.path("gap.log");
+    let go = env.path("go");
+    // 100 lines at once, then (once `go` exists) 60 more, one every 200 ms:
+    // each line is 51 bytes on the terminal (LF becomes CR LF).
+    let program = format!(
+        "import os, time\n\
+         for i in range(1, 101): print('line-%04d-' % i + 'x' * 39)\n\
+         while not os.path.exists('{}'): time.sleep(0.05)\n\
+         for i in range(101, 161): print('line-%04d-' % i + 'x' * 39); time.sleep(0.2)\n\
+         time.sleep(100000)\n",
+        go.display()
+    );
+    // The log may grow to 4000 bytes, like a disk that fills up mid-line.
+    let host = env.host_under_prlimit(
+        "gap",
+        &["--log", log.to_str().unwrap()],
+        &["python3", "-u", "-c", &program],
+        &["--fsize=4000"],
+    );
+    host.wait_status("the log paused", |s| s["log_error"].is_string());
+    assert!(
+        host.status()["log_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("output log paused: cannot write "),
+        "{}",
+        host.status()
+    );
+    // The operator makes room: what was logged is kept aside, the log is
+    // emptied (the host appends, so it writes at the start again).
+    let before = std::fs::read_to_string(&log).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    std::fs::write(&go, "").unwrap();
+    let after = wait_for("the last line in the log", DEADLINE, || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.contains("line-0160-").then_some(text)
+    });
+    let text = before + &after;
+    // Every line is whole: a program line of 51 bytes, or one [berth] line.
+    let mut markers = Vec::new();
+    let mut logged = 0;
+    let mut numbers = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("[berth] ") {
+            markers.push(rest.to_owned());
+            continue;
+        }
+        assert_eq!(line.len(), 51, "a torn line: {line:?}\n{text}");
+        assert!(
+            line.starts_with("line-") && line.ends_with("x\r\n"),
+            "{line:?}"
+        );
+        numbers.push(line[5..9].parse::<u32>().unwrap());
+        logged += line.len();
+    }
+    assert_eq!(markers.len(), 1, "{text}");
+    // The gap is said exactly: all 160 lines were printed.
+    let missing = 160 * 51 - logged;
+    assert!(
+        markers[0].starts_with(&format!(
+            "{missing} bytes of output were not logged (cannot write "
+        )),
+        "{}",
+        markers[0]
+    );
+    // In order, with one gap.
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    assert_eq!(numbers[0], 1);
+    assert_eq!(*numbers.last().unwrap(), 160);
+    assert_eq!(host.status()["log_error"], serde_json::Value::Null);
+}

@@ -84,11 +84,19 @@ impl Env {
     /// prlimit): an attack that makes it allocate without bound fails there
     /// rather than exhausting the machine.
     pub fn host_limited(&self, name: &str, extra: &[&str], command: &[&str], bytes: u64) -> Host {
+        self.host_under_prlimit(name, extra, command, &[&format!("--as={bytes}")])
+    }
+
+    /// The same under any prlimit(1) `limits` (`--fsize=1000`, ...).
+    pub fn host_under_prlimit(
+        &self,
+        name: &str,
+        extra: &[&str],
+        command: &[&str],
+        limits: &[&str],
+    ) -> Host {
         let mut prlimit = Command::new("prlimit");
-        prlimit
-            .arg(format!("--as={bytes}"))
-            .arg("--")
-            .arg(bin("berth-session"));
+        prlimit.args(limits).arg("--").arg(bin("berth-session"));
         self.host_in(name, extra, command, prlimit)
     }
 

@@ -100,6 +100,10 @@ pub async fn run(
     // A hangup of the terminal berthd started us from must not end the session.
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move { while hup.recv().await.is_some() {} });
+    // Nor a file size limit reached by the output log: the write fails
+    // (EFBIG) and the log pauses, as on a full disk.
+    let mut xfsz = signal(SignalKind::from_raw(nix::libc::SIGXFSZ))?;
+    tokio::spawn(async move { while xfsz.recv().await.is_some() {} });
 
     tracing::info!(session = %args.name, socket = %args.socket.display(), user = %identity.user, "session host ready");
     // Serving its socket: ready, as far as systemd is concerned.

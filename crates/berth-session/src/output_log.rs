@@ -3,6 +3,9 @@
 //! Writing never fails from the caller's point of view: a write error (a
 //! full disk) pauses the log with a warning and the session runs on; the
 //! log retries a few seconds later and says how much it could not keep.
+//! A gap is never silent: a line the error cut is ended, a `[berth]` line
+//! gives the exact number of bytes not logged, and logging resumes at the
+//! start of a line (the rest of a line whose start was lost is counted).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -27,12 +30,19 @@ pub struct OutputLog {
     paused: Option<Paused>,
     /// Output not yet written; see [`BATCH`].
     pending: Vec<u8>,
+    /// The file ends with a newline (or is empty).
+    at_line_start: bool,
+    /// Where the file's last line starts: an error in the middle of a line
+    /// cuts the file back to here, so no line is left torn.
+    line_start: u64,
 }
 
 struct Paused {
     since: Instant,
     error: String,
     dropped: u64,
+    /// The last byte not logged ended a line: resuming starts at a line.
+    dropped_ends_line: bool,
 }
 
 impl OutputLog {
@@ -51,6 +61,8 @@ impl OutputLog {
             keep,
             paused: None,
             pending: Vec::new(),
+            at_line_start: true,
+            line_start: size,
         })
     }
 
@@ -106,30 +118,48 @@ impl OutputLog {
     }
 
     /// Appends `bytes` to the file, rotating first if they would overflow it.
-    fn write_now(&mut self, bytes: &[u8]) {
+    fn write_now(&mut self, mut bytes: &[u8]) {
         if let Some(p) = &mut self.paused {
             if p.since.elapsed() < RETRY_AFTER {
                 p.dropped += bytes.len() as u64;
+                p.dropped_ends_line = bytes.last() == Some(&b'\n');
                 return;
+            }
+            // Resume at the start of a line: the rest of a line whose
+            // start was lost is lost too.
+            if !p.dropped_ends_line {
+                match bytes.iter().position(|&b| b == b'\n') {
+                    Some(nl) => {
+                        p.dropped += nl as u64 + 1;
+                        p.dropped_ends_line = true;
+                        bytes = &bytes[nl + 1..];
+                    }
+                    None => {
+                        p.dropped += bytes.len() as u64;
+                        return;
+                    }
+                }
             }
         }
         if self.size > 0 && self.size + bytes.len() as u64 > self.max_size {
             if let Err(e) = self.rotate() {
-                self.pause(
-                    format!("cannot rotate {}: {e}", self.path.display()),
-                    bytes.len(),
-                );
+                self.pause(format!("cannot rotate {}: {e}", self.path.display()), bytes);
                 return;
             }
         }
-        let Some(file) = self.file.as_mut() else {
-            self.pause(format!("{} is not open", self.path.display()), bytes.len());
-            return;
-        };
-        match file.write_all(bytes) {
-            Ok(()) => {
-                self.size += bytes.len() as u64;
-                if let Some(p) = self.paused.take() {
+        if let Some(p) = &self.paused {
+            // The gap, said in the log itself, on a line of its own.
+            let mut marker = String::new();
+            if !self.at_line_start {
+                marker.push('\n');
+            }
+            marker.push_str(&format!(
+                "[berth] {} bytes of output were not logged ({})\n",
+                p.dropped, p.error
+            ));
+            match self.append(marker.as_bytes()) {
+                Ok(()) => {
+                    let p = self.paused.take().expect("paused");
                     tracing::warn!(
                         log = %self.path.display(),
                         dropped = p.dropped,
@@ -137,26 +167,91 @@ impl OutputLog {
                         p.dropped
                     );
                 }
+                Err((_, e)) => {
+                    let error = format!("cannot write {}: {e}", self.path.display());
+                    self.pause(error, bytes);
+                    return;
+                }
             }
-            Err(e) => self.pause(
-                format!("cannot write {}: {e}", self.path.display()),
-                bytes.len(),
-            ),
+        }
+        if let Err((written, e)) = self.append(bytes) {
+            let error = format!("cannot write {}: {e}", self.path.display());
+            let cut = self.untear();
+            self.pause(error, &bytes[written..]);
+            if let Some(p) = &mut self.paused {
+                p.dropped += cut;
+            }
         }
     }
 
-    fn pause(&mut self, error: String, lost: usize) {
+    /// Writes `bytes` to the file; on an error, also how many were written.
+    fn append(&mut self, bytes: &[u8]) -> Result<(), (usize, std::io::Error)> {
+        let Some(file) = self.file.as_mut() else {
+            let e = std::io::Error::other(format!("{} is not open", self.path.display()));
+            return Err((0, e));
+        };
+        let mut written = 0;
+        let result = loop {
+            if written == bytes.len() {
+                break Ok(());
+            }
+            match file.write(&bytes[written..]) {
+                Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let before = self.size;
+        self.size += written as u64;
+        if let Some(nl) = bytes[..written].iter().rposition(|&b| b == b'\n') {
+            self.line_start = before + nl as u64 + 1;
+        }
+        if written > 0 {
+            self.at_line_start = bytes[written - 1] == b'\n';
+        }
+        result.map_err(|e| (written, e))
+    }
+
+    /// After an error in the middle of a line: cuts the file back to the
+    /// line's start (a smaller file is allowed on a full disk and past a
+    /// size limit). Returns the bytes taken out, or 0 when the line stays
+    /// (it is then ended before the `[berth]` line).
+    fn untear(&mut self) -> u64 {
+        if self.at_line_start {
+            return 0;
+        }
+        let Some(file) = self.file.as_mut() else {
+            return 0;
+        };
+        let cut = self.size - self.line_start;
+        if file.set_len(self.line_start).is_err() {
+            return 0;
+        }
+        self.size = self.line_start;
+        self.at_line_start = true;
+        cut
+    }
+
+    /// Pauses the log (or extends the pause) after `lost` could not be written.
+    fn pause(&mut self, error: String, lost: &[u8]) {
+        let ends_line = lost.last().map(|&b| b == b'\n');
         match &mut self.paused {
             Some(p) => {
                 p.since = Instant::now();
-                p.dropped += lost as u64;
+                p.dropped += lost.len() as u64;
+                if let Some(e) = ends_line {
+                    p.dropped_ends_line = e;
+                }
             }
             None => {
                 tracing::warn!(log = %self.path.display(), "{error}; output logging paused, the session keeps running");
                 self.paused = Some(Paused {
                     since: Instant::now(),
                     error,
-                    dropped: lost as u64,
+                    dropped: lost.len() as u64,
+                    // Nothing lost yet: resuming starts where the file stands.
+                    dropped_ends_line: ends_line.unwrap_or(self.at_line_start),
                 });
             }
         }
@@ -178,6 +273,8 @@ impl OutputLog {
         }
         self.file = Some(open_append(&self.path)?);
         self.size = 0;
+        self.at_line_start = true;
+        self.line_start = 0;
         Ok(())
     }
 }
