@@ -85,6 +85,7 @@ fn client_sizes_are_held_to_the_configs_bounds() {
 fn silent_and_half_sent_connections_are_bounded_and_closed() {
     let env = Env::new();
     let host = shell(&env, "idle");
+    let baseline = host.rss();
     // One uid holds 64 connections at most; the next is told so at once.
     let silent: Vec<UnixStream> = (0..64).map(|_| connect(&env, "idle")).collect();
     let uid = nix::unistd::geteuid();
@@ -116,6 +117,10 @@ fn silent_and_half_sent_connections_are_bounded_and_closed() {
         );
     }
     assert_eq!(host.status()["state"], "running");
+    // Their memory goes back to the system once they are closed.
+    wait_for("the host's memory back near where it was", DEADLINE, || {
+        (host.rss() < baseline + (4 << 20)).then_some(())
+    });
 
     // Before the hello, a frame may not be large.
     let mut s = connect(&env, "idle");

@@ -73,7 +73,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Self {
             reader,
             decoder: Decoder::with_limit(limit),
-            buf: vec![0; READ_CHUNK],
+            // Allocated on the first read: a connection refused before it
+            // sent anything costs no buffer.
+            buf: Vec::new(),
             begun: None,
         }
     }
@@ -85,6 +87,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if let Some(frame) = self.decoder.next_frame()? {
                 self.begun = (self.decoder.pending() > 0).then(Instant::now);
                 return Ok(frame);
+            }
+            if self.buf.is_empty() {
+                self.buf = vec![0; READ_CHUNK];
             }
             let read = self.reader.read(&mut self.buf);
             let n = match self.begun {
@@ -217,11 +222,14 @@ impl ServerConn {
                 .await;
         }
         let _ = self.writer.shutdown().await;
-        let reader = &mut self.reader;
+        // The read buffer goes now; discarding needs only a small one.
+        self.reader.buf = Vec::new();
+        let reader = &mut self.reader.reader;
         let _ = tokio::time::timeout(LINGER, async {
+            let mut sink = [0u8; 512];
             let mut discarded = 0;
             while discarded < LINGER_BYTES {
-                match reader.reader.read(&mut reader.buf).await {
+                match reader.read(&mut sink).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => discarded += n,
                 }
@@ -265,6 +273,12 @@ impl ConnLimit {
             limit: Arc::clone(self),
             uid,
         })
+    }
+
+    /// Connections open now, all uids together.
+    pub fn total(&self) -> usize {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.values().sum()
     }
 
     /// Connections `uid` holds now.

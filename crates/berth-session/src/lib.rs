@@ -24,6 +24,7 @@ pub mod host;
 pub mod input;
 pub mod journal_log;
 pub mod listener;
+pub mod memory;
 pub mod output_log;
 pub mod peer;
 pub mod plain;

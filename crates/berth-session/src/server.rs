@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_proto::server::{ConnError, ConnLimit, ServerConn};
+use berth_proto::server::{ConnError, ConnLimit, ConnSlot, ServerConn};
 use berth_proto::{
     decode, encode, encode_control, keys, Access, AttachRequest, CaptureRequest, ClientInfo,
     ClientMode, ErrorCode, Frame, FrameKind, Request, Response, MAX_FRAME_LEN,
@@ -65,8 +65,31 @@ impl Server {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    let this = Arc::clone(&self);
-                    tokio::spawn(async move { this.connection(stream).await });
+                    let uid = match stream.peer_cred() {
+                        Ok(cred) => cred.uid(),
+                        Err(e) => {
+                            tracing::warn!(session = %self.shared.info.name, "cannot read peer credentials: {e}");
+                            continue;
+                        }
+                    };
+                    // Over the limit: refused at once, before anything is
+                    // looked up or allocated for the connection.
+                    match self.limit.admit(uid) {
+                        Ok(slot) => {
+                            let this = Arc::clone(&self);
+                            tokio::spawn(async move { this.connection(stream, slot).await });
+                        }
+                        Err(message) => {
+                            tracing::info!(
+                                target: "berth::audit",
+                                session = %self.shared.info.name,
+                                user_uid = uid,
+                                "connection refused: {message}"
+                            );
+                            let conn = ServerConn::new(stream);
+                            tokio::spawn(conn.refuse_at_once(ErrorCode::Denied, message));
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(session = %self.shared.info.name, "accept failed: {e}");
@@ -76,7 +99,7 @@ impl Server {
         }
     }
 
-    async fn connection(&self, stream: UnixStream) {
+    async fn connection(&self, stream: UnixStream, slot: ConnSlot) {
         let peer = match crate::peer::from_stream(&stream) {
             Ok(p) => p,
             Err(e) => {
@@ -94,18 +117,12 @@ impl Server {
             ignored_bytes: 0,
             started: Instant::now(),
         };
-        let result = match self.limit.admit(audit.peer.uid) {
-            Ok(_slot) => {
-                let result = self.handle(&mut conn, &mut audit).await;
-                conn.close(result.as_ref().err()).await;
-                result
-            }
-            Err(message) => {
-                conn.refuse_at_once(ErrorCode::Denied, message.clone())
-                    .await;
-                Err(ConnError::Refused(ErrorCode::Denied, message))
-            }
-        };
+        let result = self.handle(&mut conn, &mut audit).await;
+        conn.close(result.as_ref().err()).await;
+        drop(slot);
+        if self.limit.total() == 0 {
+            crate::memory::release();
+        }
         let outcome = match &result {
             Ok(()) | Err(ConnError::Closed) => "closed".to_owned(),
             Err(ConnError::Refused(_, message)) => format!("refused: {message}"),
