@@ -444,6 +444,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
     };
     let session_requests: &[(&str, &str)] = &[
         ("status", r#"{"type":"status"}"#),
+        ("watch", r#"{"type":"watch"}"#),
         ("capture", r#"{"type":"capture"}"#),
         (
             "send",
@@ -479,7 +480,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
     for user in [OP_A, OBS_A, OP_B, STRANGER, OUTSIDER, ADMIN] {
         for (verb, request) in session_requests {
             let allowed = match *verb {
-                "status" | "capture" | "attach" => matches!(user, OP_A | OBS_A),
+                "status" | "watch" | "capture" | "attach" => matches!(user, OP_A | OBS_A),
                 "reconfigure" => false,
                 _ => user == OP_A,
             };
