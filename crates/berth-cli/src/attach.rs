@@ -75,19 +75,7 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
     let (stream, decoder) = session.into_parts();
     stream.set_read_timeout(None)?;
 
-    // Signals are taken by the signal thread only; block them everywhere
-    // before any thread starts so every thread inherits the mask.
-    let mut signals = SigSet::empty();
-    for s in [
-        Signal::SIGWINCH,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-    ] {
-        signals.add(s);
-    }
-    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)?;
+    let signals = take_signals(&[Signal::SIGWINCH])?;
 
     let _raw = RawMode::enter()?;
     let writer = Arc::new(Mutex::new(stream.try_clone()?));
@@ -152,16 +140,7 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
     stream.set_read_timeout(None)?;
     // A termination signal ends the stream like a detach, with exit 1 (no
     // terminal to restore, but the reader is told why it ended).
-    let mut signals = SigSet::empty();
-    for s in [
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-    ] {
-        signals.add(s);
-    }
-    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)?;
+    let signals = take_signals(&[])?;
     let signalled: Arc<OnceLock<Signal>> = Arc::new(OnceLock::new());
     {
         let signalled = Arc::clone(&signalled);
@@ -314,6 +293,26 @@ fn input_thread(writer: Arc<Mutex<UnixStream>>, prefix: u8, read_only: bool) {
             return;
         }
     }
+}
+
+/// The termination signals (and `extra`), blocked in this thread before
+/// any other starts, so every thread inherits the mask and only the one
+/// that waits on the returned set takes them.
+fn take_signals(extra: &[Signal]) -> anyhow::Result<SigSet> {
+    let mut signals = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+    ]
+    .iter()
+    .chain(extra)
+    {
+        signals.add(*s);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)?;
+    Ok(signals)
 }
 
 /// Window changes become resize requests; termination signals end the attach.

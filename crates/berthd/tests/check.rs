@@ -54,29 +54,33 @@ fn check_prints_every_error() {
 
 #[test]
 fn unavailable_backend_is_refused_before_anything_starts() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("berth.toml");
-    std::fs::write(&config, "[session.a]\ncommand = [\"sleep\", \"100\"]\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_berthd"))
-        .args([
-            "--user",
-            "--backend",
-            "systemd",
-            "--config",
-            config.to_str().unwrap(),
-        ])
-        .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "berthd: the systemd backend needs system mode (berthd as root, without --user); use the embedded backend"
-    );
-    assert!(
-        !dir.path().join("run/sessions").exists(),
-        "nothing was started"
-    );
+    // Asked for by the flag, or by the config's [daemon] backend.
+    for (config_text, flags) in [
+        (
+            "[session.a]\ncommand = [\"sleep\", \"100\"]\n",
+            &["--backend", "systemd"][..],
+        ),
+        ("[daemon]\nbackend = \"systemd\"\n", &[][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("berth.toml");
+        std::fs::write(&config, config_text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_berthd"))
+            .args(["--user", "--config", config.to_str().unwrap()])
+            .args(flags)
+            .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            "berthd: the systemd backend needs system mode (berthd as root, without --user); use the embedded backend"
+        );
+        assert!(
+            !dir.path().join("run/sessions").exists(),
+            "nothing was started"
+        );
+    }
 }
 
 #[test]
@@ -84,21 +88,4 @@ fn a_bad_flag_is_one_line() {
     let (code, out, err) = berthd(&["--bogus"]);
     assert_eq!((code, out.as_str()), (Some(2), ""));
     assert_eq!(err, "berthd: unknown flag '--bogus' (see berthd --help)\n");
-}
-
-#[test]
-fn the_configs_backend_is_the_one_berthd_uses() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("berth.toml");
-    std::fs::write(&config, "[daemon]\nbackend = \"systemd\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_berthd"))
-        .args(["--user", "--config", config.to_str().unwrap()])
-        .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "berthd: the systemd backend needs system mode (berthd as root, without --user); use the embedded backend"
-    );
 }
