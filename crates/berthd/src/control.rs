@@ -87,12 +87,12 @@ async fn requests(
         };
         let (verb, session) = describe(&req);
         let (tx, rx) = oneshot::channel();
-        let internal =
-            |_| ConnError::Refused(ErrorCode::Internal, "berthd is shutting down".into());
+        let shutting_down =
+            || ConnError::Refused(ErrorCode::Internal, "berthd is shutting down".into());
         jobs.send((caller.clone(), req, tx))
             .await
-            .map_err(|_| internal(()))?;
-        let response = rx.await.map_err(|_| internal(()))?;
+            .map_err(|_| shutting_down())?;
+        let response = rx.await.map_err(|_| shutting_down())?;
         let outcome = match &response {
             Response::Error {
                 code: ErrorCode::Denied,
