@@ -569,3 +569,57 @@ fn a_log_that_cannot_be_written_resumes_with_the_exact_gap_and_no_torn_line() {
     assert_eq!(*numbers.last().unwrap(), 160);
     assert_eq!(host.status()["log_error"], serde_json::Value::Null);
 }
+
+#[test]
+fn berthd_keeps_descriptors_for_its_own_work() {
+    let dir = tempfile::Builder::new()
+        .prefix("berthd-e2e-")
+        .tempdir()
+        .unwrap();
+    std::fs::write(
+        dir.path().join("berth.toml"),
+        "[session.s1]\ncommand = [\"sleep\", \"100000\"]\n",
+    )
+    .unwrap();
+    // 64 descriptors in all: connections may take 32 of them.
+    let child = std::process::Command::new("prlimit")
+        .args(["--nofile=64:64", "--"])
+        .arg(bin("berthd"))
+        .arg("--user")
+        .arg("--config")
+        .arg(dir.path().join("berth.toml"))
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("berthd.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon {
+        child,
+        dir,
+        system: false,
+    };
+    d.wait_ready();
+    let host = d.wait_running(&["s1"])[0].3;
+    let control = d.runtime().join("control.sock");
+    let held: Vec<UnixStream> = (0..32)
+        .map(|_| UnixStream::connect(&control).unwrap())
+        .collect();
+    let refused = error_then_close(UnixStream::connect(&control).unwrap());
+    assert_eq!(
+        refused,
+        (
+            ErrorCode::Denied,
+            "too many connections: 32 are open, the most this server takes at once; try again shortly".into()
+        )
+    );
+    drop(held);
+    // berthd went on with its own work: the session is the same, kill works.
+    let rows = d.wait_running(&["s1"]);
+    assert_eq!(rows[0].3, host, "the host was never taken for dead");
+    let out = d.berth(&["kill", "s1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("s1 gone", DEADLINE, || d.ls().is_empty().then_some(()));
+}

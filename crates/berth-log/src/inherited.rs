@@ -34,6 +34,12 @@ fn set_cloexec(fd: RawFd) {
     );
 }
 
+/// The soft limit on open descriptors now in force.
+pub fn descriptor_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft)
+}
+
 /// Raises the soft limit on open descriptors to the hard limit: berthd and
 /// hosts hold a socket per connection, and running out of descriptors
 /// must not be what decides whether a session looks alive. Returns the

@@ -246,10 +246,21 @@ impl ServerConn {
     }
 }
 
-/// Open connections per uid on one socket.
-#[derive(Default)]
+/// Open connections per uid on one socket, and all together.
 pub struct ConnLimit {
     open: Mutex<HashMap<u32, usize>>,
+    /// Connections of all uids together: a server keeps the rest of its
+    /// descriptors for its own work (see [`ConnLimit::for_descriptors`]).
+    max_total: usize,
+}
+
+impl Default for ConnLimit {
+    fn default() -> Self {
+        Self {
+            open: Mutex::default(),
+            max_total: usize::MAX,
+        }
+    }
 }
 
 /// A connection's place under [`ConnLimit`]; given back on drop.
@@ -259,9 +270,27 @@ pub struct ConnSlot {
 }
 
 impl ConnLimit {
+    /// Limits for a server that may hold `descriptors` open: connections
+    /// take at most half, the other half stays for the server's own work
+    /// (its hosts, its logs, its children), so many accounts together can
+    /// exhaust neither.
+    pub fn for_descriptors(descriptors: u64) -> Self {
+        let half = usize::try_from(descriptors / 2).unwrap_or(usize::MAX);
+        Self {
+            max_total: half.max(8),
+            ..Self::default()
+        }
+    }
+
     /// A place for one more connection of `uid`, or the refusal to send.
     pub fn admit(self: &Arc<Self>, uid: u32) -> Result<ConnSlot, String> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = open.values().sum();
+        if total >= self.max_total {
+            return Err(format!(
+                "too many connections: {total} are open, the most this server takes at once; try again shortly"
+            ));
+        }
         let count = open.entry(uid).or_default();
         if *count >= MAX_CONNECTIONS_PER_UID {
             return Err(format!(
@@ -319,6 +348,18 @@ mod tests {
         drop(slots);
         assert_eq!(limit.open(1000), 0);
         assert!(limit.admit(1000).is_ok());
+    }
+
+    #[test]
+    fn all_uids_together_leave_half_the_descriptors_free() {
+        let limit = Arc::new(ConnLimit::for_descriptors(40));
+        let slots: Vec<_> = (0..20).map(|uid| limit.admit(uid).unwrap()).collect();
+        assert_eq!(
+            limit.admit(99).err().unwrap(),
+            "too many connections: 20 are open, the most this server takes at once; try again shortly"
+        );
+        drop(slots);
+        assert!(limit.admit(99).is_ok());
     }
 
     #[tokio::test(start_paused = true)]

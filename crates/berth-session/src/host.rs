@@ -83,7 +83,9 @@ pub async fn run(
             observers: args.observers.clone(),
         },
         handshake_timeout: args.handshake_timeout,
-        limit: Default::default(),
+        limit: Arc::new(berth_proto::server::ConnLimit::for_descriptors(
+            berth_log::inherited::descriptor_limit(),
+        )),
     });
     tokio::spawn(Arc::clone(&server).serve(listener));
 

@@ -17,7 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 pub type Job = (Caller, DaemonRequest, oneshot::Sender<Response>);
 
 pub async fn serve(listener: UnixListener, jobs: mpsc::Sender<Job>, handshake: Duration) {
-    let limit = Arc::new(ConnLimit::default());
+    let limit = Arc::new(ConnLimit::for_descriptors(
+        berth_log::inherited::descriptor_limit(),
+    ));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
