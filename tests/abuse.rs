@@ -271,45 +271,23 @@ fn the_control_socket_keeps_the_same_bounds() {
 
 #[test]
 fn berthd_outlives_its_stderr_and_passes_nothing_inherited_on() {
-    let dir = tempfile::Builder::new()
-        .prefix("berthd-e2e-")
-        .tempdir()
-        .unwrap();
-    std::fs::write(
-        dir.path().join("berth.toml"),
+    // Launched with a stray descriptor 7, a low soft descriptor limit, and
+    // stderr into a pipe whose reader goes away at once (as `berthd 2>&1 |
+    // head -1`).
+    let mut d = Daemon::start_via(
         r#"
 [session.fds]
 command = ["python3", "-c", "import os, resource, time; print('fds', sorted(os.listdir('/proc/self/fd'))); print('nofile', resource.getrlimit(resource.RLIMIT_NOFILE)); time.sleep(100000)"]
 "#,
-    )
-    .unwrap();
-    // Launched with a stray descriptor 7, a low soft descriptor limit, and
-    // stderr into a pipe whose reader goes away at once (as `berthd 2>&1 |
-    // head -1`).
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("exec 7</dev/null; ulimit -Sn 100; exec \"$@\"")
-        .arg("sh")
-        .arg(bin("berthd"))
-        .arg("--user")
-        .arg("--config")
-        .arg(dir.path().join("berth.toml"))
-        .arg("--log-dir")
-        .arg(dir.path().join("logs"))
-        .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
-        .env("XDG_STATE_HOME", dir.path().join("state"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stderr.take());
-    let mut d = Daemon {
-        child,
-        dir,
-        system: false,
-    };
-    d.wait_ready();
+        &[
+            "sh",
+            "-c",
+            "exec 7</dev/null; ulimit -Sn 100; exec \"$@\"",
+            "sh",
+        ],
+        Some(std::process::Stdio::piped()),
+    );
+    drop(d.child.stderr.take());
     d.wait_running(&["fds"]);
     // Every request is an audit line written into the broken pipe.
     for _ in 0..20 {
@@ -572,36 +550,12 @@ fn a_log_that_cannot_be_written_resumes_with_the_exact_gap_and_no_torn_line() {
 
 #[test]
 fn berthd_keeps_descriptors_for_its_own_work() {
-    let dir = tempfile::Builder::new()
-        .prefix("berthd-e2e-")
-        .tempdir()
-        .unwrap();
-    std::fs::write(
-        dir.path().join("berth.toml"),
-        "[session.s1]\ncommand = [\"sleep\", \"100000\"]\n",
-    )
-    .unwrap();
     // 64 descriptors in all: connections may take 32 of them.
-    let child = std::process::Command::new("prlimit")
-        .args(["--nofile=64:64", "--"])
-        .arg(bin("berthd"))
-        .arg("--user")
-        .arg("--config")
-        .arg(dir.path().join("berth.toml"))
-        .arg("--log-dir")
-        .arg(dir.path().join("logs"))
-        .env("BERTH_RUNTIME_DIR", dir.path().join("run"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("berthd.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut d = Daemon {
-        child,
-        dir,
-        system: false,
-    };
-    d.wait_ready();
+    let d = Daemon::start_via(
+        "[session.s1]\ncommand = [\"sleep\", \"100000\"]\n",
+        &["prlimit", "--nofile=64:64", "--"],
+        None,
+    );
     let host = d.wait_running(&["s1"])[0].3;
     let control = d.runtime().join("control.sock");
     let held: Vec<UnixStream> = (0..32)

@@ -24,6 +24,17 @@ impl Daemon {
     }
 
     fn start_mode(config: &str, system: bool) -> Self {
+        Self::start_with(config, system, &[], None)
+    }
+
+    /// berthd in user mode started through `launcher` (a command that ends
+    /// by running the rest of its arguments: `prlimit --nofile=64:64 --`),
+    /// with `stderr` instead of the log file when given.
+    pub fn start_via(config: &str, launcher: &[&str], stderr: Option<Stdio>) -> Self {
+        Self::start_with(config, false, launcher, stderr)
+    }
+
+    fn start_with(config: &str, system: bool, launcher: &[&str], stderr: Option<Stdio>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("berthd-e2e-")
             .tempdir()
@@ -32,7 +43,7 @@ impl Daemon {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut d = Self {
-            child: spawn(dir.path(), system),
+            child: spawn(dir.path(), system, launcher, stderr),
             dir,
             system,
         };
@@ -72,7 +83,7 @@ impl Daemon {
     pub fn crash_and_restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.dir.path(), self.system);
+        self.child = spawn(self.dir.path(), self.system, &[], None);
         self.wait_ready();
     }
 
@@ -136,13 +147,20 @@ impl Daemon {
     }
 }
 
-fn spawn(dir: &Path, system: bool) -> Child {
+fn spawn(dir: &Path, system: bool, launcher: &[&str], stderr: Option<Stdio>) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("berthd.log"))
         .unwrap();
-    let mut cmd = Command::new(bin("berthd"));
+    let mut cmd = match launcher {
+        [] => Command::new(bin("berthd")),
+        [program, args @ ..] => {
+            let mut c = Command::new(program);
+            c.args(args).arg(bin("berthd"));
+            c
+        }
+    };
     if !system {
         cmd.arg("--user");
     }
@@ -154,7 +172,7 @@ fn spawn(dir: &Path, system: bool) -> Child {
         .env("XDG_STATE_HOME", dir.join("state"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(log)
+        .stderr(stderr.unwrap_or_else(|| log.into()))
         .spawn()
         .expect("spawn berthd")
 }
