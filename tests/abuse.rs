@@ -461,7 +461,33 @@ fn a_stopped_host_never_stalls_berthd() {
         "{}",
         stderr(&out)
     );
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    // Killing the frozen host waits out its grace, then SIGKILLs it; berthd
+    // answers everyone else meanwhile.
+    let kill = std::process::Command::new(bin("berth"))
+        .args(["kill", "frozen"])
+        .env("BERTH_RUNTIME_DIR", d.runtime())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !d.berth(&["ls"]).stdout.windows(8).any(|w| w == b"stopping") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "frozen never shown stopping"
+        );
+    }
+    for _ in 0..3 {
+        assert!(d.berth(&["ls"]).status.success());
+        assert!(d.berth(&["stop", "other"]).status.success());
+        assert!(d.berth(&["start", "other"]).status.success());
+    }
+    let out = kill.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!alive(host), "the frozen host outlived its kill");
+    let listed = String::from_utf8_lossy(&d.berth(&["ls"]).stdout).into_owned();
+    assert!(!listed.contains("frozen"), "{listed}");
     // No audit line per status poll: berthd follows each host on one connection.
     let log = std::fs::read_to_string(d.dir.path().join("logs").join("other.host.log")).unwrap();
     let lines = log.matches("connection closed").count();

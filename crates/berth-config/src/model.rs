@@ -258,12 +258,46 @@ pub struct Session {
 }
 
 impl Session {
-    /// Whether a running session must restart to take `other`: any setting
-    /// but where it was declared.
-    pub fn differs_from(&self, other: &Session) -> bool {
-        let mut a = self.clone();
-        a.origin = other.origin.clone();
-        &a != other
+    /// A session with every setting at its default (`defaults.rs`): what a
+    /// host known only by its record is taken to be until the config
+    /// names it.
+    pub fn with_defaults(name: &str, command: Command) -> Self {
+        use crate::defaults as d;
+        Self {
+            name: name.to_owned(),
+            command,
+            user: None,
+            create_user: false,
+            allow_root: false,
+            dynamic_user: false,
+            cwd: None,
+            env: BTreeMap::new(),
+            restart: RestartMode::OnFailure,
+            restart_delay: d::RESTART_DELAY,
+            restart_max_delay: d::RESTART_MAX_DELAY,
+            restart_limit: RestartLimit {
+                burst: d::RESTART_LIMIT_BURST,
+                interval: d::RESTART_LIMIT_INTERVAL,
+            },
+            scrollback: d::SCROLLBACK_LINES,
+            size: (d::COLS, d::ROWS),
+            size_policy: SizePolicy::Smallest,
+            log: LogTarget::File,
+            log_max_size: d::LOG_MAX_SIZE,
+            log_keep: d::LOG_KEEP,
+            access: Access {
+                operators: Vec::new(),
+                observers: Vec::new(),
+                group: d::ACCESS_GROUP.to_owned(),
+            },
+            after: Vec::new(),
+            limits: Limits::default(),
+            sandbox: Sandbox::default(),
+            origin: Origin {
+                file: PathBuf::new(),
+                line: 0,
+            },
+        }
     }
 }
 

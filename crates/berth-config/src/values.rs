@@ -61,6 +61,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
 /// overflow, and nothing in berth waits longer.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 86400);
 
+/// The wait before attempt `failures + 1` after `failures` failures in a
+/// row: `first`, doubling each time, never more than `max`. One rule for
+/// the host's program restarts and berthd's host restarts.
+pub fn backoff(first: Duration, max: Duration, failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures.max(1) - 1).unwrap_or(u32::MAX);
+    first.checked_mul(factor).unwrap_or(max).min(max)
+}
+
 /// Formats a duration the way [`parse_duration`] reads it: `"500ms"`,
 /// `"4s"`, `"1m30s"`, `"2h"`.
 pub fn format_duration(d: Duration) -> String {

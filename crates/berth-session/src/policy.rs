@@ -76,12 +76,7 @@ impl Restarts {
         }
         self.recent.push_back(now);
         self.consecutive += 1;
-        let factor = 1u32.checked_shl(self.consecutive - 1).unwrap_or(u32::MAX);
-        let after = policy
-            .delay
-            .checked_mul(factor)
-            .unwrap_or(policy.max_delay)
-            .min(policy.max_delay);
+        let after = berth_config::values::backoff(policy.delay, policy.max_delay, self.consecutive);
         Decision::Restart {
             after,
             attempt: self.recent.len() as u32,

@@ -98,3 +98,40 @@ pub fn access_group(s: &Session) -> anyhow::Result<Group> {
     }
     Group::from_name(name)?.with_context(|| format!("groupadd created no group {name}"))
 }
+
+/// In system mode: the session's account (created if allowed) and socket
+/// group, and its log directory owned by the account; returns their uid
+/// and gid. `systemd_allocates`: a dynamic account that systemd makes, with
+/// its log directory, when the unit starts (0 stands for it here). Blocks
+/// on useradd and groupadd: call it off the daemon's loop.
+pub fn prepare(
+    s: &Session,
+    mode: berth_config::paths::Mode,
+    log_dir: &Path,
+    systemd_allocates: bool,
+) -> anyhow::Result<Option<(u32, u32)>> {
+    if mode != berth_config::paths::Mode::System {
+        return Ok(None);
+    }
+    if s.dynamic_user && systemd_allocates {
+        let group = access_group(s)?;
+        return Ok(Some((0, group.gid.as_raw())));
+    }
+    let user = ensure_account(s)?;
+    let group = access_group(s)?;
+    if s.log == berth_config::model::LogTarget::File {
+        let log = crate::host_cmd::log_path(s, log_dir, true);
+        let dir = log.parent().expect("log path has a directory");
+        std::fs::create_dir_all(dir)?;
+        nix::unistd::chown(dir, Some(user.uid), Some(user.gid))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750))?;
+    }
+    Ok(Some((user.uid.as_raw(), group.gid.as_raw())))
+}
+
+/// Whether the session's account exists now (before a first start that
+/// may create it).
+pub fn account_exists(s: &Session) -> bool {
+    User::from_name(&account_name(s)).ok().flatten().is_some()
+}

@@ -136,7 +136,7 @@ pub fn unit_settings(s: &Session) -> Vec<String> {
         if berth_config::model::is_unit_name(a) {
             v.push(format!("After={a}"));
         } else {
-            v.push(format!("After={}", crate::systemd::service(a)));
+            v.push(format!("After={}", crate::backend::systemd::service(a)));
         }
     }
     v

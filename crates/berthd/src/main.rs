@@ -2,16 +2,16 @@
 #![deny(unsafe_code)]
 
 mod accounts;
+mod backend;
 mod control;
 mod daemon;
-mod embedded;
 mod host_cmd;
 mod notify;
 mod orphans;
 mod reconcile;
+mod records;
 mod rights;
 mod status;
-mod systemd;
 mod watch;
 
 use std::os::unix::fs::PermissionsExt;
@@ -140,7 +140,7 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
         .map_or(Backend::Auto, |c| c.backend),
     };
     let use_systemd = backend
-        .uses_systemd(mode, systemd::booted())
+        .uses_systemd(mode, backend::systemd::booted())
         .map_err(|m| anyhow::anyhow!("{m}"))?;
     let runtime_dir = args
         .runtime_dir
@@ -196,24 +196,45 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     let listener =
         listener.with_context(|| format!("failed to bind {}", control_path.display()))?;
 
-    let binary = session_binary(args.session_binary)?;
-    let systemd = match use_systemd {
-        true => Some(systemd::Systemd::connect(binary.clone()).await?),
-        false => None,
-    };
-    tracing::info!(
-        backend = if use_systemd { "systemd" } else { "embedded" },
-        "berthd starting"
-    );
-    let backend = embedded::Embedded {
-        session_binary: binary,
+    let layout = backend::Layout {
         mode,
         runtime: runtime_dir.clone(),
-        log_dir: log_dir.clone(),
+        log_dir,
+        session_binary: session_binary(args.session_binary)?,
     };
-    let mut daemon = daemon::Daemon::new(config, mode, backend, systemd, log_dir);
+    match use_systemd {
+        true => {
+            let backend = backend::systemd::Systemd::connect(layout).await?;
+            serve(backend, config, mode, listener, &control_path).await?
+        }
+        false => {
+            let backend = backend::embedded::Embedded::new(layout);
+            serve(backend, config, mode, listener, &control_path).await?
+        }
+    }
+    // Sessions do not depend on berthd: they keep running.
+    notify::stopping();
+    let _ = std::fs::remove_file(&control_path);
+    tracing::info!("berthd stopping; sessions keep running");
+    Ok(())
+}
+
+/// Adopts what runs, applies the config, then serves until SIGTERM/SIGINT.
+async fn serve<B: backend::Backend>(
+    backend: B,
+    config: PathBuf,
+    mode: Mode,
+    listener: tokio::net::UnixListener,
+    control_path: &std::path::Path,
+) -> anyhow::Result<()> {
+    tracing::info!(backend = backend.name(), "berthd starting");
+    let runtime_dir = backend.layout().runtime.clone();
+    let mut daemon = daemon::Daemon::new(backend, config, mode);
     daemon.adopt().await?;
-    if let berth_proto::Response::Error { message, .. } = daemon.reload().await {
+    let handle = daemon.handle();
+    let (jobs_tx, jobs) = mpsc::channel::<control::Job>(64);
+    tokio::spawn(daemon.run(jobs));
+    if let berth_proto::Response::Error { message, .. } = handle.apply_config().await {
         bail!("{message}");
     }
     // The control socket's file gate: the berth group may open it (the
@@ -222,15 +243,13 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     if mode == Mode::System {
         if let Ok(Some(group)) = nix::unistd::Group::from_name(berth_config::defaults::ACCESS_GROUP)
         {
-            nix::unistd::chown(&control_path, None, Some(group.gid))?;
-            std::fs::set_permissions(&control_path, std::fs::Permissions::from_mode(0o660))?;
+            nix::unistd::chown(control_path, None, Some(group.gid))?;
+            std::fs::set_permissions(control_path, std::fs::Permissions::from_mode(0o660))?;
         }
     }
-    let mut last_status = daemon.summary();
-    tracing::info!(runtime = %runtime_dir.display(), "berthd ready; {last_status}");
-    notify::ready(&last_status);
-
-    let (jobs_tx, mut jobs) = mpsc::channel::<control::Job>(64);
+    let status = handle.summary().await;
+    tracing::info!(runtime = %runtime_dir.display(), "berthd ready; {status}");
+    notify::ready(&status);
     tokio::spawn(control::serve(
         listener,
         jobs_tx,
@@ -239,49 +258,16 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    // STATUS= asks every host; a few seconds apart is current enough.
-    let mut status_tick = tokio::time::interval(std::time::Duration::from_secs(2));
-    let watchdog_every = notify::watchdog_interval();
-    let mut watchdog =
-        tokio::time::interval(watchdog_every.unwrap_or(std::time::Duration::from_secs(3600)));
     loop {
         tokio::select! {
-            _ = tick.tick() => daemon.tick().await,
-            _ = status_tick.tick() => {
-                let now = daemon.summary();
-                if now != last_status {
-                    notify::status(&now);
-                    last_status = now;
-                }
-            }
-            _ = watchdog.tick(), if watchdog_every.is_some() => notify::watchdog(),
-            Some((caller, req, reply)) = jobs.recv() => {
-                match daemon.handle(&caller, req).await {
-                    daemon::Reply::Now(response) => {
-                        let _ = reply.send(response);
-                    }
-                    daemon::Reply::Later(answer) => {
-                        tokio::spawn(async move {
-                            let _ = reply.send(answer.await);
-                        });
-                    }
-                }
-            }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
-                notify::reloading();
-                let _ = daemon.reload().await;
-                last_status = daemon.summary();
-                notify::ready(&last_status);
+                let handle = handle.clone();
+                tokio::spawn(async move { handle.reload().await });
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
     }
-    // Sessions do not depend on berthd: they keep running.
-    notify::stopping();
-    let _ = std::fs::remove_file(&control_path);
-    tracing::info!("berthd stopping; sessions keep running");
     Ok(())
 }

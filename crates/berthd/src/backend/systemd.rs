@@ -5,7 +5,8 @@
 //! host that dies (`Restart=on-failure`); the program's restarts stay the
 //! host's job. This is the only module that talks D-Bus.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use berth_config::model::Session;
@@ -13,9 +14,15 @@ use futures_util::StreamExt;
 use zbus::{OwnedVariant, Variant};
 use zbus_systemd::systemd1::ManagerProxy;
 
+use super::{Backend, Host, Layout, Program, Started};
+use crate::reconcile::Fingerprint;
+use crate::records::{Record, Records};
+
+#[derive(Clone)]
 pub struct Systemd {
     manager: ManagerProxy<'static>,
-    pub session_binary: PathBuf,
+    layout: Layout,
+    records: Records,
 }
 
 /// Whether systemd runs this machine (PID 1 is systemd).
@@ -40,7 +47,7 @@ fn prop<'a>(key: &str, value: impl Into<Variant<'a>>) -> (String, OwnedVariant) 
 }
 
 impl Systemd {
-    pub async fn connect(session_binary: PathBuf) -> anyhow::Result<Self> {
+    pub async fn connect(layout: Layout) -> anyhow::Result<Self> {
         let conn = zbus::Connection::system()
             .await
             .context("failed to connect to the system bus")?;
@@ -50,14 +57,18 @@ impl Systemd {
             .subscribe()
             .await
             .context("failed to subscribe to systemd")?;
+        let records = Records {
+            runtime: layout.runtime.clone(),
+        };
         Ok(Self {
             manager,
-            session_binary,
+            layout,
+            records,
         })
     }
 
     /// Session units systemd has running (or restarting), by session name.
-    pub async fn running(&self) -> anyhow::Result<Vec<String>> {
+    async fn running(&self) -> anyhow::Result<Vec<String>> {
         let units = self
             .manager
             .list_units_by_patterns(
@@ -78,7 +89,7 @@ impl Systemd {
     }
 
     /// Starts the socket and service units and waits for systemd's verdict.
-    pub async fn start(
+    async fn start_units(
         &self,
         s: &Session,
         socket: &Path,
@@ -104,7 +115,8 @@ impl Systemd {
             prop("SocketMode", 0o660u32),
             prop("RemoveOnStop", true),
         ];
-        let mut argv = vec![self.session_binary.display().to_string()];
+        let binary = self.layout.session_binary.display().to_string();
+        let mut argv = vec![binary.clone()];
         argv.extend(args.iter().cloned());
         let mut service_props = vec![
             prop("Description", format!("berth session {name}")),
@@ -112,10 +124,7 @@ impl Systemd {
             prop("Type", "notify"),
             prop("NotifyAccess", "main"),
             prop("User", account),
-            prop(
-                "ExecStart",
-                vec![(self.session_binary.display().to_string(), argv, false)],
-            ),
+            prop("ExecStart", vec![(binary, argv, false)]),
             prop("Restart", "on-failure"),
             prop("KillMode", "control-group"),
             prop("NoNewPrivileges", s.sandbox.no_new_privileges),
@@ -158,7 +167,7 @@ impl Systemd {
         };
         if let Err(e) = started {
             // Leave nothing behind that would block the next attempt.
-            let _ = self.stop(name).await;
+            let _ = self.stop_units(name).await;
             let _ = self.manager.reset_failed_unit(service(name)).await;
             let _ = self.manager.reset_failed_unit(socket_unit(name)).await;
             return Err(e).with_context(|| format!("starting {}", service(name)));
@@ -167,7 +176,7 @@ impl Systemd {
     }
 
     /// Stops the service and its socket.
-    pub async fn stop(&self, name: &str) -> anyhow::Result<()> {
+    async fn stop_units(&self, name: &str) -> anyhow::Result<()> {
         let mut jobs = self.manager.receive_job_removed().await?;
         for unit in [service(name), socket_unit(name)] {
             match self.manager.stop_unit(unit.clone(), "replace".into()).await {
@@ -176,6 +185,106 @@ impl Systemd {
             }
         }
         Ok(())
+    }
+}
+
+impl Backend for Systemd {
+    fn name(&self) -> &'static str {
+        "systemd"
+    }
+
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The unit's User= makes the host the account.
+    fn args(&self, s: &Session) -> Vec<String> {
+        self.layout.host_args(s, false)
+    }
+
+    fn unit(&self, s: &Session) -> Vec<String> {
+        crate::host_cmd::unit_settings(s)
+    }
+
+    /// A unit's command line is fixed when it is created: every change
+    /// needs a new host.
+    fn fingerprint(&self, args: &[String], unit: &[String]) -> Fingerprint {
+        let mut host = args.to_vec();
+        host.extend(unit.iter().cloned());
+        Fingerprint {
+            host,
+            program: args.to_vec(),
+        }
+    }
+
+    async fn start(&self, s: Session, args: Vec<String>, adhoc: bool) -> anyhow::Result<Started> {
+        let (layout, session) = (self.layout.clone(), s.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::accounts::prepare(&session, layout.mode, &layout.log_dir, true)
+        })
+        .await??;
+        let account = crate::accounts::account_name(&s);
+        let socket = self.socket(&s.name);
+        self.start_units(&s, &socket, &args, &account, &s.access.group)
+            .await?;
+        let host_pid = crate::status::query(&socket)
+            .await
+            .map_or(0, |st| st.host_pid);
+        let record = Record {
+            host_pid,
+            unit: self.unit(&s),
+            args,
+            adhoc,
+            user: s.user.clone(),
+        };
+        self.records.save(&s.name, &record)?;
+        Ok(Started {
+            record,
+            child: None,
+        })
+    }
+
+    /// systemd's KillMode=control-group ends everything the host started.
+    async fn stop(
+        &self,
+        name: String,
+        _host: Host,
+        _program: Option<Program>,
+    ) -> Result<(), String> {
+        if let Err(e) = self.stop_units(&name).await {
+            tracing::error!(session = %name, "{e:#}");
+            return Err(format!("failed to stop session {name}: {e:#}"));
+        }
+        self.records.forget(&name);
+        Ok(())
+    }
+
+    /// systemd restarts a unit whose host died (Restart=on-failure).
+    fn exited(&self, _host: &mut Host) -> bool {
+        false
+    }
+
+    /// The running `berth-session@*` units are the truth; records only add
+    /// what the units do not say (the command line, ad hoc or not).
+    async fn adopt(&self) -> anyhow::Result<Vec<(String, Record)>> {
+        let records: BTreeMap<String, Record> = self.records.all().into_iter().collect();
+        let mut adopted = Vec::new();
+        for name in self.running().await? {
+            let mut record = records.get(&name).cloned().unwrap_or_default();
+            record.host_pid = crate::status::query(&self.socket(&name))
+                .await
+                .map_or(0, |st| st.host_pid);
+            adopted.push((name, record));
+        }
+        Ok(adopted)
+    }
+
+    fn save(&self, name: &str, record: &Record) -> anyhow::Result<()> {
+        self.records.save(name, record)
+    }
+
+    fn forget(&self, name: &str) {
+        self.records.forget(name)
     }
 }
 

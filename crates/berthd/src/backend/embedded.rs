@@ -1,0 +1,247 @@
+//! The embedded backend: berthd binds each session's socket and starts its
+//! host itself. Hosts detach (their own session, see berth-session's main)
+//! and outlive berthd; their records let a new berthd adopt them.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use berth_config::defaults::STOP_GRACE;
+use berth_config::model::Session;
+use berth_config::paths::Mode;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::time::Instant;
+
+use super::{Backend, Host, Layout, Program, Started};
+use crate::reconcile::Fingerprint;
+use crate::records::{Record, Records};
+
+/// How long a host that got SIGKILL may take to be gone.
+const KILLED_WITHIN: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Embedded {
+    layout: Layout,
+    records: Records,
+    /// Held from binding a socket to spawning its host: the host inherits
+    /// exactly that descriptor, never one bound for another start.
+    spawning: Arc<Mutex<()>>,
+}
+
+impl Embedded {
+    pub fn new(layout: Layout) -> Self {
+        let records = Records {
+            runtime: layout.runtime.clone(),
+        };
+        Self {
+            layout,
+            records,
+            spawning: Arc::default(),
+        }
+    }
+
+    /// Prepares the account and starts the host (blocking).
+    fn start_now(&self, s: &Session, args: &[String], adhoc: bool) -> anyhow::Result<Started> {
+        let owner = crate::accounts::prepare(s, self.layout.mode, &self.layout.log_dir, false)?;
+        let name = &s.name;
+        let socket = self.socket(name);
+        let _one = self.spawning.lock().unwrap_or_else(|e| e.into_inner());
+        let listener = bind(&socket, self.layout.mode)?;
+        if let Some((uid, gid)) = owner {
+            nix::unistd::chown(
+                &socket,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .with_context(|| format!("failed to give {} to its account", socket.display()))?;
+        }
+        let fd = listener.as_raw_fd();
+        // The child inherits exactly this descriptor (see `spawning`), and
+        // berthd closes its copy right after.
+        nix::fcntl::fcntl(
+            &listener,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )?;
+        let binary = &self.layout.session_binary;
+        let mut cmd = Command::new(binary);
+        cmd.arg("--listen-fd").arg(fd.to_string()).args(args);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(self.host_log(name)?);
+        // berthd's own systemd conversation is not the host's.
+        for var in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+            cmd.env_remove(var);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("failed to start {} for session {name}", binary.display()));
+        drop(listener);
+        let child = child?;
+        let record = Record {
+            host_pid: child.id(),
+            args: args.to_vec(),
+            adhoc,
+            unit: Vec::new(),
+            user: s.user.clone(),
+        };
+        self.records.save(name, &record)?;
+        Ok(Started {
+            record,
+            child: Some(child),
+        })
+    }
+
+    /// The host's stderr: its log file, appended to, readable by root only;
+    /// never berthd's stderr, which may be a terminal or a pipe that is
+    /// gone long before the host.
+    fn host_log(&self, name: &str) -> anyhow::Result<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.layout.log_dir.join(format!("{name}.host.log"));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("failed to open {}", path.display()))
+    }
+}
+
+impl Backend for Embedded {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn args(&self, s: &Session) -> Vec<String> {
+        self.layout.host_args(s, true)
+    }
+
+    fn fingerprint(&self, args: &[String], unit: &[String]) -> Fingerprint {
+        let mut host = crate::host_cmd::host_part(args);
+        host.extend(unit.iter().cloned());
+        Fingerprint {
+            host,
+            program: args.to_vec(),
+        }
+    }
+
+    async fn start(&self, s: Session, args: Vec<String>, adhoc: bool) -> anyhow::Result<Started> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.start_now(&s, &args, adhoc)).await?
+    }
+
+    /// SIGTERM (the host hangs up, terminates, then kills its program, a
+    /// grace period apart), then SIGKILL if it lingers.
+    async fn stop(&self, name: String, host: Host, program: Option<Program>) -> Result<(), String> {
+        let Host { pid, mut child } = host;
+        let signal = |s| kill(Pid::from_raw(pid as i32), s);
+        let gone = |child: &mut Option<Child>| match child {
+            Some(c) => c.try_wait().ok().flatten().is_some(),
+            None => !alive(pid),
+        };
+        let _ = signal(Signal::SIGTERM);
+        if !wait_until(Instant::now() + STOP_GRACE * 3, || gone(&mut child)).await {
+            tracing::warn!(session = %name, host_pid = pid, "host did not stop in time; killing it");
+            let _ = signal(Signal::SIGKILL);
+            if !wait_until(Instant::now() + KILLED_WITHIN, || gone(&mut child)).await {
+                return Err(format!(
+                    "the host of session {name} (pid {pid}) did not stop; it was left as it is"
+                ));
+            }
+        }
+        // A host killed after its grace could not end its program's children.
+        if let Some(program) = program {
+            self.sweep(name.clone(), program).await;
+        }
+        self.records.forget(&name);
+        Ok(())
+    }
+
+    fn exited(&self, host: &mut Host) -> bool {
+        match host.child.as_mut() {
+            Some(c) => c.try_wait().ok().flatten().is_some(),
+            None => !alive(host.pid),
+        }
+    }
+
+    async fn sweep(&self, name: String, (pid, uid): Program) {
+        let killed = tokio::task::spawn_blocking(move || crate::orphans::end_session(pid, uid))
+            .await
+            .unwrap_or(0);
+        if killed > 0 {
+            tracing::warn!(session = %name, "ended {killed} processes the dead host's program left behind");
+        }
+    }
+
+    async fn adopt(&self) -> anyhow::Result<Vec<(String, Record)>> {
+        Ok(self.records.live(alive))
+    }
+
+    fn save(&self, name: &str, record: &Record) -> anyhow::Result<()> {
+        self.records.save(name, record)
+    }
+
+    fn forget(&self, name: &str) {
+        self.records.forget(name)
+    }
+}
+
+/// Polls `done` until it holds or `deadline` passes; whether it held.
+async fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether `pid` runs (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    if pid == 0 || kill(Pid::from_raw(pid as i32), None).is_err() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Binds a session socket: 0600 in user mode; 0660 in system mode, where the
+/// caller gives it to the service account and the access group.
+fn bind(path: &Path, mode: Mode) -> anyhow::Result<UnixListener> {
+    if path.symlink_metadata().is_ok() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "{} is in use by a session berthd did not start; stop it first",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("failed to remove stale socket {}", path.display()))?;
+    }
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let listener = UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let listener = listener.with_context(|| format!("failed to bind {}", path.display()))?;
+    let perm = if mode == Mode::System { 0o660 } else { 0o600 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    Ok(listener)
+}

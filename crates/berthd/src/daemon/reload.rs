@@ -1,0 +1,209 @@
+//! Reload: the config is read and checked off the loop, the loop decides
+//! what must change (`apply`, a pure plan from reconcile.rs), and the
+//! changes are made as actions, so that `ls` and every other request are
+//! answered while a large config is checked or a host takes its time to
+//! stop. One reload runs at a time.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_config::model::{Config, Session};
+use berth_proto::{ErrorCode, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use super::actions::Action;
+use super::{Daemon, Msg};
+use crate::backend::Backend;
+use crate::reconcile::{plan, Fingerprint, Plan};
+
+/// What a config asks to change, and what to change it to.
+pub struct Applied {
+    plan: Plan,
+    sessions: BTreeMap<String, Session>,
+    args: BTreeMap<String, Vec<String>>,
+}
+
+/// How the rest of berthd (signals, the first reload, control tasks)
+/// talks to the daemon's loop.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::UnboundedSender<Msg>,
+    config_path: PathBuf,
+    checks: berth_config::Checks,
+    one_reload: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Handle {
+    pub(super) fn new(
+        tx: mpsc::UnboundedSender<Msg>,
+        config_path: PathBuf,
+        checks: berth_config::Checks,
+    ) -> Self {
+        Self {
+            tx,
+            config_path,
+            checks,
+            one_reload: Arc::default(),
+        }
+    }
+
+    /// Asks the loop and waits for its answer.
+    async fn ask<T>(&self, msg: impl FnOnce(oneshot::Sender<T>) -> Msg) -> Option<T> {
+        let (done, answer) = oneshot::channel();
+        self.tx.send(msg(done)).ok()?;
+        answer.await.ok()
+    }
+
+    /// Queues an action for `name` and waits until it is done.
+    async fn act(&self, name: &str, action: Action) -> Response {
+        let name = name.to_owned();
+        self.ask(|done| Msg::Act {
+            name,
+            action,
+            done: Some(done),
+        })
+        .await
+        .unwrap_or(Response::Ok)
+    }
+
+    /// "4 sessions: 3 running, ..." (see listing.rs).
+    pub async fn summary(&self) -> String {
+        self.ask(Msg::Summary).await.unwrap_or_default()
+    }
+
+    /// A reload asked for by signal or by `berth reload`: systemd is told.
+    pub async fn reload(&self) -> Response {
+        crate::notify::reloading();
+        let response = self.apply_config().await;
+        crate::notify::ready(&self.summary().await);
+        response
+    }
+
+    /// Loads the config and makes it so. An invalid config changes nothing.
+    pub async fn apply_config(&self) -> Response {
+        let _one = self.one_reload.lock().await;
+        let (path, checks) = (self.config_path.clone(), self.checks);
+        let loaded = tokio::task::spawn_blocking(move || berth_config::load(&path, checks))
+            .await
+            .unwrap_or_else(|e| {
+                Err(vec![berth_config::ConfigError {
+                    file: self.config_path.clone(),
+                    line: 0,
+                    col: 0,
+                    message: format!("checking the config failed: {e}"),
+                }])
+            });
+        let config = match loaded {
+            Ok(c) => c,
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                for l in &lines {
+                    tracing::error!("{l}");
+                }
+                return Response::Error {
+                    code: ErrorCode::BadRequest,
+                    message: format!(
+                        "{}:\n{}",
+                        berth_config::errors_summary(lines.len()),
+                        lines.join("\n")
+                    ),
+                };
+            }
+        };
+        let config = Box::new(config);
+        let Some(Applied {
+            mut plan,
+            sessions,
+            args,
+        }) = self.ask(|done| Msg::Apply { config, done }).await
+        else {
+            return Response::Ok;
+        };
+        let stops = plan
+            .stop
+            .iter()
+            .map(|name| self.act(name, Action::StopHost { forget: true }));
+        futures_util::future::join_all(stops).await;
+        // Only the program changed: the host restarts it, the screen stays.
+        // A host that cannot take it (gone, or too old) is replaced instead.
+        for name in std::mem::take(&mut plan.reconfigure) {
+            let action = Action::Reconfigure {
+                session: Box::new(sessions[&name].clone()),
+                args: args[&name].clone(),
+            };
+            match self.act(&name, action).await {
+                Response::Error { message, .. } => {
+                    tracing::warn!(session = %name, "cannot reconfigure the running host ({message}); replacing it");
+                    plan.restart.push(name);
+                }
+                _ => plan.reconfigure.push(name),
+            }
+        }
+        // In `after` order, each started before the next: the embedded
+        // backend's reading of it (systemd orders units itself).
+        let starting: Vec<String> = plan.start.iter().chain(&plan.restart).cloned().collect();
+        for name in crate::reconcile::start_order(&starting, |n| sessions[n].after.clone()) {
+            let (session, args) = (Box::new(sessions[&name].clone()), args[&name].clone());
+            if plan.restart.contains(&name) {
+                self.act(&name, Action::StopHost { forget: false }).await;
+                self.act(&name, Action::Update { session, args }).await;
+            } else if self.tx.send(Msg::Add { session, args }).is_err() {
+                break;
+            }
+            self.act(&name, Action::StartHost).await;
+        }
+        let mut changed = plan.restart.clone();
+        changed.extend(plan.reconfigure.iter().cloned());
+        changed.sort();
+        tracing::info!(added = ?plan.start, removed = ?plan.stop, replaced = ?plan.restart, reconfigured = ?plan.reconfigure, "configuration applied");
+        Response::Reloaded {
+            added: plan.start,
+            removed: plan.stop,
+            changed,
+            unchanged: plan.keep,
+        }
+    }
+}
+
+impl<B: Backend> Daemon<B> {
+    /// Takes `config` as the wanted state and says what must change.
+    pub(super) fn apply(&mut self, config: Config) -> Applied {
+        let b = &self.backend;
+        let args: BTreeMap<String, Vec<String>> = config
+            .sessions
+            .values()
+            .map(|s| (s.name.clone(), b.args(s)))
+            .collect();
+        let wanted: BTreeMap<String, Fingerprint> = config
+            .sessions
+            .values()
+            .map(|s| (s.name.clone(), b.fingerprint(&args[&s.name], &b.unit(s))))
+            .collect();
+        let running: BTreeMap<String, Fingerprint> = self
+            .managed
+            .iter()
+            .map(|(n, m)| (n.clone(), b.fingerprint(&m.record.args, &m.record.unit)))
+            .collect();
+        let pinned: Vec<String> = self
+            .managed
+            .iter()
+            .filter(|(_, m)| m.record.adhoc)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let plan = plan(&wanted, &running, &pinned);
+        // Sessions kept: take the config's copy (adopted ones had a placeholder).
+        for name in &plan.keep {
+            if let (Some(m), Some(s)) = (self.managed.get_mut(name), config.sessions.get(name)) {
+                m.session = s.clone();
+            }
+        }
+        let sessions = config.sessions.clone();
+        self.config = Some(config);
+        Applied {
+            plan,
+            sessions,
+            args,
+        }
+    }
+}

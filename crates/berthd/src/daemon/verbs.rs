@@ -1,0 +1,206 @@
+//! Control requests: the caller's rights checked (rights.rs), then each
+//! verb answered now or queued as an action on its session.
+
+use berth_config::access::{Caller, HostAccess, SessionAccess};
+use berth_config::model::{Principal, Session};
+use berth_config::paths::Mode;
+use berth_proto::{DaemonRequest, ErrorCode, Response};
+
+use super::actions::Action;
+use super::{Daemon, Done, Managed};
+use crate::backend::{Backend, Started};
+use crate::control::Job;
+use crate::records::Record;
+
+fn bad(message: String) -> Response {
+    Response::Error {
+        code: ErrorCode::BadRequest,
+        message,
+    }
+}
+
+impl<B: Backend> Daemon<B> {
+    /// Answers a control request from `caller`, after checking its rights.
+    pub(super) fn on_job(&mut self, (caller, req, done): Job) {
+        let host = self.host_access();
+        let decided = crate::rights::check(
+            &caller,
+            &req,
+            &host,
+            |name| self.session_access(name),
+            &self.config_path,
+        );
+        if let Err(message) = decided {
+            let _ = done.send(Response::Error {
+                code: ErrorCode::Denied,
+                message,
+            });
+            return;
+        }
+        let session = |name: &str| self.managed.contains_key(name);
+        match req {
+            DaemonRequest::List => {
+                let _ = done.send(Response::Sessions {
+                    sessions: self.list_for(Some(&caller)),
+                });
+            }
+            DaemonRequest::Reload => {
+                let handle = self.handle();
+                tokio::spawn(async move {
+                    let _ = done.send(handle.reload().await);
+                });
+            }
+            DaemonRequest::New {
+                name,
+                user,
+                command,
+            } => self.new_session(&caller, name, user, command, done),
+            DaemonRequest::Kill { name }
+            | DaemonRequest::Stop { name }
+            | DaemonRequest::Start { name }
+            | DaemonRequest::Restart { name }
+                if !session(&name) =>
+            {
+                let _ = done.send(self.no_such(&name));
+            }
+            DaemonRequest::Kill { name } => {
+                self.act(&name, Action::StopHost { forget: true }, Some(done))
+            }
+            DaemonRequest::Stop { name } => self.act(&name, Action::StopProgram, Some(done)),
+            DaemonRequest::Start { name } => self.act(&name, Action::StartProgram, Some(done)),
+            DaemonRequest::Restart { name } => {
+                self.act(&name, Action::StopHost { forget: false }, None);
+                self.act(&name, Action::StartHost, Some(done));
+            }
+        }
+    }
+
+    pub(super) fn no_such(&self, name: &str) -> Response {
+        let names: Vec<&str> = self.managed.keys().map(String::as_str).collect();
+        bad(berth_config::values::no_session(name, &names))
+    }
+
+    /// Who may run host-wide verbs.
+    fn host_access(&self) -> HostAccess {
+        HostAccess {
+            daemon_uid: nix::unistd::geteuid().as_raw(),
+            admins: self
+                .config
+                .as_ref()
+                .map(|c| c.admins.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A session's access lists, as its host checks them.
+    pub(super) fn session_access(&self, name: &str) -> Option<SessionAccess> {
+        let m = self.managed.get(name)?;
+        let owner_uid = match self.mode {
+            Mode::User => Some(nix::unistd::geteuid().as_raw()),
+            Mode::System => {
+                let account = crate::accounts::account_name(&m.session);
+                nix::unistd::User::from_name(&account)
+                    .ok()
+                    .flatten()
+                    .map(|u| u.uid.as_raw())
+            }
+        };
+        Some(SessionAccess {
+            owner_uid,
+            operators: m.session.access.operators.clone(),
+            observers: m.session.access.observers.clone(),
+        })
+    }
+
+    /// `berth new`: an ad-hoc session, resolved like a declared one (the
+    /// config's defaults and checks) with its creator as an operator. A
+    /// refused or failed `new` leaves nothing behind: no account, no
+    /// socket, no record, no entry in `ls`.
+    fn new_session(
+        &mut self,
+        caller: &Caller,
+        name: String,
+        user: Option<String>,
+        command: Vec<String>,
+        done: Done,
+    ) {
+        let refuse = |done: Done, message: String| {
+            let _ = done.send(bad(message));
+        };
+        if self.managed.contains_key(&name) {
+            return refuse(
+                done,
+                format!("session {name:?} already exists (see berth ls)"),
+            );
+        }
+        if user.as_deref() == Some("root") {
+            return refuse(done,
+                "berth new does not run sessions as root: declare the session in the config with user = \"root\" and allow_root = true if you mean it".into(),
+            );
+        }
+        let Some(config) = &self.config else {
+            return refuse(
+                done,
+                "berthd has no valid configuration loaded; fix it and run berth reload".into(),
+            );
+        };
+        let checks = berth_config::Checks {
+            mode: self.mode,
+            systemd: Some(self.backend.name() == "systemd"),
+        };
+        let mut session = match berth_config::adhoc_session(config, &name, command, user, checks) {
+            Ok(s) => s,
+            Err(message) => return refuse(done, message),
+        };
+        let me = nix::unistd::geteuid().as_raw();
+        let creator = Principal::User(caller.user.clone());
+        if caller.uid != 0 && caller.uid != me && !session.access.operators.contains(&creator) {
+            session.access.operators.push(creator);
+        }
+        tracing::info!(session = %name, creator = %caller.user, "starting ad-hoc session");
+        let record = Record {
+            args: self.backend.args(&session),
+            adhoc: true,
+            user: session.user.clone(),
+            ..Default::default()
+        };
+        let mut m = Managed::new(session, record);
+        m.creating = true;
+        self.manage(name.clone(), m);
+        self.act(&name, Action::StartHost, Some(done));
+    }
+}
+
+/// The first start of an ad-hoc session: on failure, what the start made
+/// is removed again (its socket and record, its empty log directory, and
+/// the account if this start created it).
+pub(super) async fn first_start<B: Backend>(
+    backend: &B,
+    mode: Mode,
+    session: Session,
+    args: Vec<String>,
+) -> anyhow::Result<Started> {
+    let system = mode == Mode::System;
+    let check = session.clone();
+    let existed = system
+        && tokio::task::spawn_blocking(move || crate::accounts::account_exists(&check))
+            .await
+            .unwrap_or(true);
+    let kept = session.clone();
+    let result = backend.start(session, args, true).await;
+    if result.is_err() {
+        backend.forget(&kept.name);
+        if system {
+            let log_dir = backend.layout().log_dir.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let log = crate::host_cmd::log_path(&kept, &log_dir, true);
+                let _ = std::fs::remove_dir(log.parent().expect("log path has a directory"));
+                if !existed {
+                    crate::accounts::remove_created(&kept);
+                }
+            })
+            .await;
+        }
+    }
+    result
+}
