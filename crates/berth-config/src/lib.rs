@@ -3,7 +3,6 @@
 //! This crate does no I/O beyond reading files and the environment: the
 //! TOML schema ([`load`]), the value parsers (durations, sizes, terminal
 //! sizes), the defaults, and path resolution.
-#![deny(unsafe_code)]
 
 pub mod access;
 pub mod accounts;

@@ -13,7 +13,6 @@
 //! - [`listener`], [`server`], [`peer`]: the socket, connections, who connects;
 //! - [`session`]: the state they share and the status it reports;
 //! - [`account`]: becoming the service account before anything else.
-#![deny(unsafe_code)]
 
 pub mod account;
 pub mod args;

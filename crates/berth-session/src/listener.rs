@@ -1,16 +1,11 @@
 //! The session socket: adopted from the supervisor (LISTEN_FDS, as systemd
 //! socket activation passes it) or bound here.
-// Adopting an inherited descriptor is the one unsafe operation of the host.
-#![allow(unsafe_code)]
 
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener as StdListener;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-
-/// First descriptor passed by socket activation (`SD_LISTEN_FDS_START`).
-const LISTEN_FDS_START: i32 = 3;
 
 pub struct Listener {
     pub listener: tokio::net::UnixListener,
@@ -60,24 +55,23 @@ fn to_tokio(l: StdListener) -> anyhow::Result<tokio::net::UnixListener> {
 /// passes it: it cannot know the pid for LISTEN_PID before exec), or fd 3
 /// when `LISTEN_FDS` is set and `LISTEN_PID` is this process (systemd).
 /// Call first thing, before anything else opens descriptors.
+// Adopting an inherited descriptor takes unsafe code (see the SAFETY notes).
+#[allow(unsafe_code)]
 pub fn inherited(listen_fd: Option<i32>) -> anyhow::Result<Option<StdListener>> {
-    let pid_ok = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-        .is_some_and(|p| p == std::process::id());
-    let count = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|n| n.parse::<i32>().ok())
-        .unwrap_or(0);
+    // sd-notify reads LISTEN_PID and LISTEN_FDS (none unless LISTEN_PID is
+    // this process).
+    let passed = sd_notify::listen_fds().context("socket activation")?;
+    let count = passed.len();
+    let first = passed.into_iter().next();
     // These describe this process only: never pass them to the program.
     std::env::remove_var("LISTEN_PID");
     std::env::remove_var("LISTEN_FDS");
     std::env::remove_var("LISTEN_FDNAMES");
-    let fd = match listen_fd {
-        Some(fd) => fd,
-        None if pid_ok && count == 1 => LISTEN_FDS_START,
-        None if pid_ok && count > 1 => bail!("expected one socket in LISTEN_FDS, got {count}"),
-        None => return Ok(None),
+    let fd = match (listen_fd, first) {
+        (Some(fd), _) => fd,
+        (None, Some(fd)) if count == 1 => fd,
+        (None, Some(_)) => bail!("expected one socket in LISTEN_FDS, got {count}"),
+        (None, None) => return Ok(None),
     };
     if fd < 3 {
         bail!("--listen-fd {fd}: descriptors 0 to 2 are stdin, stdout and stderr");
@@ -113,32 +107,17 @@ fn bind(path: &Path) -> anyhow::Result<StdListener> {
                 .with_context(|| format!("failed to create {}", dir.display()))?;
         }
     }
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) => {
-            use std::os::unix::fs::FileTypeExt;
-            if !meta.file_type().is_socket() {
-                bail!(
-                    "{} exists and is not a socket; remove it or choose another --socket",
-                    path.display()
-                );
-            }
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                bail!(
-                    "{} is in use by a running session; stop it first or choose another --socket",
-                    path.display()
-                );
-            }
-            std::fs::remove_file(path)
-                .with_context(|| format!("failed to remove stale socket {}", path.display()))?;
+    use berth_proto::socket::BindError;
+    berth_proto::socket::bind_fresh(path).map_err(|e| match e {
+        BindError::InUse(_) => anyhow::anyhow!(
+            "{} is in use by a running session; stop it first or choose another --socket",
+            path.display()
+        ),
+        BindError::NotSocket(_) => {
+            anyhow::anyhow!("{e}; remove it or choose another --socket")
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("failed to inspect {}", path.display())),
-    }
-    // The socket is born 0600: no window in which others could connect.
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-    let result = StdListener::bind(path);
-    nix::sys::stat::umask(old);
-    result.with_context(|| format!("failed to bind {}", path.display()))
+        e => e.into(),
+    })
 }
 
 use std::os::unix::fs::DirBuilderExt;

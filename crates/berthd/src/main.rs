@@ -1,5 +1,4 @@
 //! `berthd`: reads the declared sessions and keeps them running.
-#![deny(unsafe_code)]
 
 mod accounts;
 mod backend;
@@ -181,20 +180,15 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     )?;
 
     let control_path = paths::control_socket(&runtime_dir);
-    if control_path.exists() {
-        if std::os::unix::net::UnixStream::connect(&control_path).is_ok() {
-            bail!(
-                "another berthd is running (it answers on {})",
-                control_path.display()
-            );
-        }
-        std::fs::remove_file(&control_path)?;
-    }
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-    let listener = tokio::net::UnixListener::bind(&control_path);
-    nix::sys::stat::umask(old);
-    let listener =
-        listener.with_context(|| format!("failed to bind {}", control_path.display()))?;
+    let listener = berth_proto::socket::bind_fresh(&control_path).map_err(|e| match e {
+        berth_proto::socket::BindError::InUse(_) => anyhow::anyhow!(
+            "another berthd is running (it answers on {})",
+            control_path.display()
+        ),
+        e => e.into(),
+    })?;
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::UnixListener::from_std(listener)?;
 
     let layout = backend::Layout {
         mode,

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use berth_config::defaults::STOP_GRACE;
 use berth_config::model::Session;
 use berth_config::paths::Mode;
@@ -227,20 +227,15 @@ pub fn alive(pid: u32) -> bool {
 /// Binds a session socket: 0600 in user mode; 0660 in system mode, where the
 /// caller gives it to the service account and the access group.
 fn bind(path: &Path, mode: Mode) -> anyhow::Result<UnixListener> {
-    if path.symlink_metadata().is_ok() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            bail!(
-                "{} is in use by a session berthd did not start; stop it first",
-                path.display()
-            );
-        }
-        std::fs::remove_file(path)
-            .with_context(|| format!("failed to remove stale socket {}", path.display()))?;
-    }
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-    let listener = UnixListener::bind(path);
-    nix::sys::stat::umask(old);
-    let listener = listener.with_context(|| format!("failed to bind {}", path.display()))?;
+    use berth_proto::socket::BindError;
+    let listener = berth_proto::socket::bind_fresh(path).map_err(|e| match e {
+        BindError::InUse(_) => anyhow::anyhow!(
+            "{} is in use by a session berthd did not start; stop it first",
+            path.display()
+        ),
+        BindError::NotSocket(_) => anyhow::anyhow!("{e}; remove it"),
+        e => e.into(),
+    })?;
     let perm = if mode == Mode::System { 0o660 } else { 0o600 };
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
     Ok(listener)
