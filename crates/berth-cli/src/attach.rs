@@ -36,11 +36,6 @@ enum End {
     Lost,
 }
 
-/// Modes a program may have left on, turned off on the way out, so the
-/// user's shell gets its terminal back as it was.
-const RESET_MODES: &str =
-    "\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
-
 /// Whether the user's terminal can host an interactive attach.
 pub fn check_terminal(opts: &Options) -> anyhow::Result<bool> {
     use std::io::IsTerminal;
@@ -103,7 +98,9 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
     let end = output_loop(stream, decoder, &signalled, &view);
     drop(_raw);
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(RESET_MODES.as_bytes());
+    // Modes a program may have left on, turned off on the way out, so the
+    // user's shell gets its terminal back as it was.
+    let _ = out.write_all(berth_proto::keys::SANE_MODES.as_bytes());
     if view.lock().map_or(true, |v| v.on_alternate_screen()) {
         let _ = out.write_all(b"\x1b[?1049l");
     }

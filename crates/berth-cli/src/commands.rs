@@ -146,20 +146,8 @@ fn validate(config: Option<std::path::PathBuf>, system: bool) -> anyhow::Result<
         true => paths::Mode::System,
         false => paths::mode_for_config(&path),
     };
-    let checks = berth_config::Checks::new(mode);
-    match berth_config::load(&path, checks) {
-        Ok(config) => {
-            println!("{}", berth_config::valid_summary(&path, &config));
-            Ok(0)
-        }
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!("berth: {}", berth_config::errors_summary(errors.len()));
-            Ok(1)
-        }
-    }
+    let valid = berth_config::check_and_print(&path, berth_config::Checks::new(mode), "berth");
+    Ok(if valid { 0 } else { 1 })
 }
 
 fn has(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> u8 {

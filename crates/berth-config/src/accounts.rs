@@ -42,3 +42,10 @@ pub fn check_account_name(name: &str) -> Result<(), String> {
         Err(ACCOUNT_NAME_RULE.to_owned())
     }
 }
+
+/// The refusal for a session whose `user` does not exist and may not be
+/// created: the config check says it, and berthd when the account went
+/// away after the check.
+pub fn missing_user(name: &str) -> String {
+    format!("user {name:?} does not exist: create it, or set create_user = true")
+}

@@ -11,6 +11,8 @@ pub struct ConfigError {
     pub message: String,
 }
 
+impl std::error::Error for ConfigError {}
+
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.line == 0 {
@@ -139,4 +141,24 @@ pub fn valid_summary(path: &Path, config: &crate::model::Config) -> String {
         config.files.len(),
         if config.files.len() == 1 { "" } else { "s" },
     )
+}
+
+/// `berth validate` and `berthd --check`, one implementation: checks the
+/// config at `path`, prints the summary (stdout) or every error and then
+/// the count (stderr, the count prefixed with `program`); whether it is
+/// valid.
+pub fn check_and_print(path: &Path, checks: crate::Checks, program: &str) -> bool {
+    match crate::load(path, checks) {
+        Ok(config) => {
+            println!("{}", valid_summary(path, &config));
+            true
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{program}: {}", errors_summary(errors.len()));
+            false
+        }
+    }
 }

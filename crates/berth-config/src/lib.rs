@@ -13,5 +13,5 @@ pub mod model;
 pub mod paths;
 pub mod values;
 
-pub use error::{errors_summary, valid_summary, ConfigError};
+pub use error::{check_and_print, errors_summary, valid_summary, ConfigError};
 pub use load::{adhoc_session, load, Checks};

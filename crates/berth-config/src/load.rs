@@ -682,9 +682,7 @@ fn resolve(
             }
         } else if nix::unistd::User::from_name(u).ok().flatten().is_none() {
             if !create_user {
-                errors.push(here(format!(
-                    "user {u:?} does not exist: create it, or set create_user = true"
-                )));
+                errors.push(here(crate::accounts::missing_user(u)));
             } else if let Err(rule) = crate::accounts::check_account_name(u) {
                 // berthd would create it: useradd must take the name.
                 errors.push(here(format!("user {u:?} cannot be created: {rule}")));

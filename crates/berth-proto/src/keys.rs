@@ -6,6 +6,14 @@
 //! `ESC O A`, otherwise `ESC [ A`. Words that are not key names are sent as
 //! they are, as `tmux send-keys` does.
 
+/// Sequences that put a terminal back to a sane state after a program left
+/// it in the middle of something: default attributes, visible cursor,
+/// normal cursor keys and keypad, no mouse reporting, no bracketed paste.
+/// The host shows them to clients when a program ends; the CLI writes them
+/// when an attach ends.
+pub const SANE_MODES: &str =
+    "\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
+
 /// The program's input modes that change what keys send.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Modes {

@@ -17,16 +17,11 @@ use std::fmt::Write as _;
 use berth_proto::CaptureRequest;
 use vt100::capture::{basic_formatted_rows, basic_formatted_to_plain, BasicFormattedCaptureState};
 
-use berth_proto::keys::Modes;
+use berth_proto::keys::{Modes, SANE_MODES};
 
 use crate::plain::{rows_of, Absorbed, PlainLines};
 use crate::{capture, history::History};
 
-/// Sequences that put a terminal back to a sane state after a program died
-/// in the middle of something: default attributes, visible cursor, normal
-/// cursor keys and keypad, no mouse reporting, no bracketed paste.
-const SANE_MODES: &str =
-    "\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
 /// Leaves the alternate screen. Only sent when on it: outside it, this
 /// sequence also restores a saved cursor position and would overwrite output.
 const LEAVE_ALTERNATE: &str = "\x1b[?1049l";

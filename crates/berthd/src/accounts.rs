@@ -26,7 +26,7 @@ pub fn ensure_account(s: &Session) -> anyhow::Result<User> {
         return Ok(u);
     }
     if s.user.is_some() && !s.create_user {
-        bail!("user {name:?} does not exist: create it, or set create_user = true");
+        bail!("{}", berth_config::accounts::missing_user(&name));
     }
     if name.len() > NAME_MAX {
         bail!("the default account {name:?} is longer than {NAME_MAX} characters: set user = \"...\" for session {}", s.name);

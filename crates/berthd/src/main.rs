@@ -94,18 +94,9 @@ fn main() -> ExitCode {
 }
 
 fn check(config: &std::path::Path, mode: Mode) -> ExitCode {
-    match berth_config::load(config, berth_config::Checks::new(mode)) {
-        Ok(c) => {
-            println!("{}", berth_config::valid_summary(config, &c));
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!("berthd: {}", berth_config::errors_summary(errors.len()));
-            ExitCode::FAILURE
-        }
+    match berth_config::check_and_print(config, berth_config::Checks::new(mode), "berthd") {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
     }
 }
 
