@@ -4,7 +4,7 @@
 //! owns the PTY and the program on it, the screen and history, the output
 //! log and the session socket. Code map:
 //!
-//! - [`terminal`], [`history`], [`capture`]: what the screen shows and showed;
+//! - [`terminal`] (and its `capture`), [`history`]: what the screen shows and showed;
 //! - [`policy`]: when to restart (pure);
 //! - [`clients`]: attached clients, their bounded backlog and size policy;
 //! - [`program`]: starting the program on the PTY with a clean environment;
@@ -16,7 +16,6 @@
 
 pub mod account;
 pub mod args;
-pub mod capture;
 pub mod clients;
 pub mod history;
 pub mod host;
