@@ -436,9 +436,10 @@ fn homeless_accounts_and_adhoc_sessions_in_system_mode() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.starts_with(
-            "berth: failed to start session \"bt3fail\": failed to remove stale socket"
-        ),
+        err.starts_with(&format!(
+            "berth: failed to start session \"bt3fail\": {} exists and is not a socket; remove it",
+            d.runtime().join("sessions/bt3fail.sock").display()
+        )),
         "{err}"
     );
     assert!(err.ends_with("; nothing was left behind"), "{err}");
