@@ -439,14 +439,7 @@ fn a_stopped_host_never_stalls_berthd() {
     let pid = nix::unistd::Pid::from_raw(host);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
     // A stop of the frozen session waits on it (and then fails) ...
-    let stop = std::process::Command::new(bin("berth"))
-        .args(["stop", "frozen"])
-        .env("BERTH_RUNTIME_DIR", d.runtime())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let stop = d.berth_spawn(&["stop", "frozen"]);
     // ... while berthd answers everyone else at once.
     for _ in 0..5 {
         let out = d.berth(&["ls"]);
@@ -463,14 +456,7 @@ fn a_stopped_host_never_stalls_berthd() {
     );
     // Killing the frozen host waits out its grace, then SIGKILLs it; berthd
     // answers everyone else meanwhile.
-    let kill = std::process::Command::new(bin("berth"))
-        .args(["kill", "frozen"])
-        .env("BERTH_RUNTIME_DIR", d.runtime())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let kill = d.berth_spawn(&["kill", "frozen"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !d.berth(&["ls"]).stdout.windows(8).any(|w| w == b"stopping") {
         assert!(

@@ -63,6 +63,19 @@ impl Daemon {
         berth_in(&self.runtime(), args)
     }
 
+    /// `berth ARGS` running in the background (its stderr piped), for a
+    /// verb that waits while the test does something else.
+    pub fn berth_spawn(&self, args: &[&str]) -> Child {
+        Command::new(bin("berth"))
+            .args(args)
+            .env("BERTH_RUNTIME_DIR", self.runtime())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run berth")
+    }
+
     /// Waits until berthd answers `berth ls` itself.
     pub fn wait_ready(&mut self) {
         let control = self.runtime().join("control.sock");
