@@ -143,6 +143,8 @@ pub struct Daemon<B: Backend> {
     backend: Arc<B>,
     config_path: PathBuf,
     mode: Mode,
+    /// How configs are checked: this mode, this backend.
+    checks: berth_config::Checks,
     config: Option<Config>,
     managed: BTreeMap<String, Managed>,
     /// Every managed session's latest status, pushed by its host.
@@ -165,6 +167,7 @@ impl<B: Backend> Daemon<B> {
             backend: Arc::new(backend),
             config_path,
             mode,
+            checks,
             config: None,
             managed: BTreeMap::new(),
             watcher: Default::default(),

@@ -144,14 +144,11 @@ impl<B: Backend> Daemon<B> {
                 "berthd has no valid configuration loaded; fix it and run berth reload".into(),
             );
         };
-        let checks = berth_config::Checks {
-            mode: self.mode,
-            systemd: Some(self.backend.name() == "systemd"),
-        };
-        let mut session = match berth_config::adhoc_session(config, &name, command, user, checks) {
-            Ok(s) => s,
-            Err(message) => return refuse(done, message),
-        };
+        let mut session =
+            match berth_config::adhoc_session(config, &name, command, user, self.checks) {
+                Ok(s) => s,
+                Err(message) => return refuse(done, message),
+            };
         let me = nix::unistd::geteuid().as_raw();
         let creator = Principal::User(caller.user.clone());
         if caller.uid != 0 && caller.uid != me && !session.access.operators.contains(&creator) {
