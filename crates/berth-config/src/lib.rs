@@ -11,6 +11,7 @@ mod error;
 mod load;
 pub mod model;
 pub mod paths;
+pub mod spec;
 pub mod values;
 
 pub use error::{check_and_print, errors_summary, valid_summary, ConfigError};

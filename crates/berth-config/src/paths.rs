@@ -106,6 +106,16 @@ pub fn session_socket(runtime: &Path, name: &str) -> PathBuf {
     sessions_dir(runtime).join(format!("{name}.sock"))
 }
 
+/// A session's output log. In system mode each session has a directory of
+/// its own, owned by its account, so the unprivileged host can rotate its
+/// files.
+pub fn session_log(log_dir: &Path, name: &str, mode: Mode) -> PathBuf {
+    match mode {
+        Mode::System => log_dir.join(name).join(format!("{name}.log")),
+        Mode::User => log_dir.join(format!("{name}.log")),
+    }
+}
+
 /// Runtime directories the CLI searches, most specific first: an explicit
 /// override, then the user's own, then the system's, so a non-root operator
 /// reaches system sessions with no flags.

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::args::Args;
 use crate::output_log::OutputLog;
 use crate::peer::AccessPolicy;
-use crate::program::{Identity, ProgramSpec};
+use crate::program::{Identity, Launch};
 use crate::server::Server;
 use crate::session::{Command, HostInfo, Session, Shared};
 use crate::supervisor::Supervisor;
@@ -22,6 +22,8 @@ pub async fn run(
     args: Args,
     inherited: Option<std::os::unix::net::UnixListener>,
 ) -> anyhow::Result<()> {
+    let from_berthd = args.listen_fd.is_some();
+    let args = args.spec;
     if let Some(user) = &args.user {
         crate::account::become_user(user)?;
     }
@@ -29,7 +31,7 @@ pub async fn run(
     let crate::listener::Listener {
         listener,
         bound: _socket_file,
-    } = crate::listener::listen(inherited, &args.socket, args.listen_fd.is_some())?;
+    } = crate::listener::listen(inherited, &args.socket, from_berthd)?;
     let log = match &args.log {
         Some(path) => Some(
             OutputLog::open(path, args.log_max_size, args.log_keep)
@@ -39,7 +41,7 @@ pub async fn run(
     };
 
     let (pty, pts) = pty_process::open().context("failed to open a pty")?;
-    let (cols, rows) = args.size;
+    let (cols, rows) = args.program.size;
     pty.resize(pty_process::Size::new(rows, cols))
         .context("failed to size the pty")?;
     let pty_fd = pty
@@ -59,8 +61,8 @@ pub async fn run(
     };
     let session = Session::new(
         Terminal::new(cols, rows, args.scrollback),
-        args.size_policy,
-        args.command.clone(),
+        args.program.size_policy,
+        args.program.command.clone(),
     );
     let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
 
@@ -112,11 +114,11 @@ pub async fn run(
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let supervisor = Supervisor {
         shared,
-        policy: args.restart_policy(),
-        spec: ProgramSpec {
-            command: args.command,
-            cwd: args.cwd,
-            env: args.env,
+        policy: crate::args::restart_policy(&args.program),
+        spec: Launch {
+            command: args.program.command,
+            cwd: args.program.cwd,
+            env: args.program.env,
             identity,
             no_new_privileges: args.no_new_privileges,
         },

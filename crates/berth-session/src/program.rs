@@ -56,7 +56,7 @@ const FALLBACK_SHELL: &str = "/bin/sh";
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct ProgramSpec {
+pub struct Launch {
     pub command: Vec<String>,
     pub cwd: Option<PathBuf>,
     /// Added to the base environment, overriding it.
@@ -66,7 +66,7 @@ pub struct ProgramSpec {
     pub no_new_privileges: bool,
 }
 
-impl ProgramSpec {
+impl Launch {
     /// The base environment (nothing from the host's own), then `env`.
     pub fn environment(&self) -> Vec<(String, String)> {
         let id = &self.identity;
@@ -182,8 +182,8 @@ fn program_descriptor_limit() {
 mod tests {
     use super::*;
 
-    fn spec(home: &str, cwd: Option<&str>) -> ProgramSpec {
-        ProgramSpec {
+    fn spec(home: &str, cwd: Option<&str>) -> Launch {
+        Launch {
             command: vec!["bash".into()],
             cwd: cwd.map(PathBuf::from),
             env: vec![],

@@ -235,10 +235,13 @@ impl Server {
                             ),
                         ));
                     }
-                    let parsed = crate::args::Args::from_request(&args)
-                        .map_err(|m| ConnError::Refused(ErrorCode::BadRequest, m))?;
-                    let settings = parsed.program_settings();
-                    self.command(Command::Reconfigure(Box::new(settings)))
+                    let spec = berth_config::spec::HostSpec::from_args(&args).map_err(|m| {
+                        ConnError::Refused(
+                            ErrorCode::BadRequest,
+                            format!("bad reconfigure request: {m}"),
+                        )
+                    })?;
+                    self.command(Command::Reconfigure(Box::new(spec.program)))
                         .await?;
                     conn.reply(&Response::Ok).await?;
                 }

@@ -83,7 +83,7 @@ pub enum Command {
     /// Start the program if it is not running.
     Start,
     /// New program settings from a reload: restart the program with them.
-    Reconfigure(Box<crate::args::ProgramSettings>),
+    Reconfigure(Box<berth_config::spec::ProgramSpec>),
     /// Stop the program and end the session (the host exits).
     Shutdown,
 }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::output_log::OutputLog;
 use crate::policy::{Decision, Outcome, RestartPolicy, Restarts};
-use crate::program::ProgramSpec;
+use crate::program::Launch;
 use crate::session::{Command, Shared};
 
 /// After the program exits, output still in flight through the line
@@ -29,7 +29,7 @@ const READ_CHUNK: usize = 64 * 1024;
 
 pub struct Supervisor {
     pub shared: Arc<Shared>,
-    pub spec: ProgramSpec,
+    pub spec: Launch,
     pub policy: RestartPolicy,
     pub log: Option<OutputLog>,
     /// `log = "journal"`.
@@ -261,11 +261,11 @@ impl Supervisor {
     }
 
     /// Takes a reload's program settings; the next start uses them.
-    fn apply(&mut self, p: crate::args::ProgramSettings) {
+    fn apply(&mut self, p: berth_config::spec::ProgramSpec) {
+        self.policy = crate::args::restart_policy(&p);
         self.spec.command = p.command;
         self.spec.cwd = p.cwd;
         self.spec.env = p.env;
-        self.policy = p.restart;
         let mut s = self.shared.lock();
         s.command = self.spec.command.clone();
         s.default_size = berth_proto::Size {

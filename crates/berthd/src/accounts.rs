@@ -120,7 +120,7 @@ pub fn prepare(
     let user = ensure_account(s)?;
     let group = access_group(s)?;
     if s.log == berth_config::model::LogTarget::File {
-        let log = crate::host_cmd::log_path(s, log_dir, true);
+        let log = berth_config::paths::session_log(log_dir, &s.name, mode);
         let dir = log.parent().expect("log path has a directory");
         std::fs::create_dir_all(dir)?;
         nix::unistd::chown(dir, Some(user.uid), Some(user.gid))?;

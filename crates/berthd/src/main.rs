@@ -4,7 +4,6 @@ mod accounts;
 mod backend;
 mod control;
 mod daemon;
-mod host_cmd;
 mod notify;
 mod orphans;
 mod reconcile;

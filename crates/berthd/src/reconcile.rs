@@ -2,13 +2,36 @@
 
 use std::collections::BTreeMap;
 
-/// What a session is, in two parts: what its host is (account, socket,
-/// access, log, history; under systemd the unit too) and what its program
-/// is (command, environment, cwd, restart policy, size).
+use berth_config::spec::Changes;
+
+/// A host as it was (or would be) started: its command line, and the
+/// settings of its unit under systemd ("MemoryMax=1G"; none otherwise).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint {
-    pub host: Vec<String>,
-    pub program: Vec<String>,
+pub struct HostLine {
+    pub args: Vec<String>,
+    pub unit: Vec<String>,
+}
+
+/// Which settings differ between a running host and the wanted one. With
+/// `reconfigurable` false (a unit's command line is fixed when it is
+/// created) every change needs a new host.
+pub fn changes(running: &HostLine, wanted: &HostLine, reconfigurable: bool) -> Changes {
+    let mut c = berth_config::spec::compare(&running.args, &wanted.args);
+    let key = |setting: &String| setting.split('=').next().unwrap_or_default().to_owned();
+    let mut unit: Vec<String> = running
+        .unit
+        .iter()
+        .filter(|x| !wanted.unit.contains(x))
+        .chain(wanted.unit.iter().filter(|x| !running.unit.contains(x)))
+        .map(key)
+        .collect();
+    unit.sort();
+    unit.dedup();
+    c.host.extend(unit);
+    if !reconfigurable {
+        c.host.append(&mut c.program);
+    }
+    c
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -20,24 +43,36 @@ pub struct Plan {
     /// Only the program changed: restart it inside the running host.
     pub reconfigure: Vec<String>,
     pub keep: Vec<String>,
+    /// What changed, for each session restarted or reconfigured.
+    pub changes: BTreeMap<String, Changes>,
 }
 
 /// `wanted`: sessions the config declares. `running`: sessions with a live
 /// host. `pinned`: running sessions that stay whatever the config says
 /// (ad-hoc sessions from `berth new`).
 pub fn plan(
-    wanted: &BTreeMap<String, Fingerprint>,
-    running: &BTreeMap<String, Fingerprint>,
+    wanted: &BTreeMap<String, HostLine>,
+    running: &BTreeMap<String, HostLine>,
     pinned: &[String],
+    reconfigurable: bool,
 ) -> Plan {
     let mut p = Plan::default();
     for (name, want) in wanted {
-        match running.get(name) {
-            None => p.start.push(name.clone()),
-            Some(current) if current == want => p.keep.push(name.clone()),
-            Some(current) if current.host == want.host => p.reconfigure.push(name.clone()),
-            Some(_) => p.restart.push(name.clone()),
+        let Some(current) = running.get(name) else {
+            p.start.push(name.clone());
+            continue;
+        };
+        let c = changes(current, want, reconfigurable);
+        if c.is_empty() {
+            p.keep.push(name.clone());
+            continue;
         }
+        if c.host.is_empty() {
+            p.reconfigure.push(name.clone());
+        } else {
+            p.restart.push(name.clone());
+        }
+        p.changes.insert(name.clone(), c);
     }
     for name in running.keys() {
         if !wanted.contains_key(name) {
@@ -92,39 +127,47 @@ mod tests {
         assert_eq!(start_order(&names, cyclic), ["proxy", "x", "app", "db"]);
     }
 
-    fn m(items: &[(&str, &str, &str)]) -> BTreeMap<String, Fingerprint> {
-        items
-            .iter()
-            .map(|(k, host, program)| {
-                let f = Fingerprint {
-                    host: vec![host.to_string()],
-                    program: vec![program.to_string()],
-                };
-                (k.to_string(), f)
-            })
-            .collect()
+    fn line(scrollback: &str, command: &str, unit: &[&str]) -> HostLine {
+        let args = format!("--name x --socket /s --scrollback {scrollback} -- {command}");
+        HostLine {
+            args: args.split(' ').map(str::to_owned).collect(),
+            unit: unit.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+
+    fn m(items: &[(&str, HostLine)]) -> BTreeMap<String, HostLine> {
+        items.iter().map(|(k, l)| (k.to_string(), l.clone())).collect()
     }
 
     #[test]
     fn added_removed_changed_unchanged() {
         let wanted = m(&[
-            ("a", "1", "p"),
-            ("b", "2", "p"),
-            ("c", "3", "new"),
-            ("new", "9", "p"),
+            ("a", line("1", "p", &[])),
+            ("b", line("2", "p", &[])),
+            ("c", line("3", "new", &[])),
+            ("u", line("3", "p", &["MemoryMax=2G"])),
+            ("new", line("9", "p", &[])),
         ]);
         let running = m(&[
-            ("a", "1", "p"),
-            ("b", "changed", "p"),
-            ("c", "3", "old"),
-            ("gone", "3", "p"),
-            ("adhoc", "4", "p"),
+            ("a", line("1", "p", &[])),
+            ("b", line("7", "p", &[])),
+            ("c", line("3", "old", &[])),
+            ("u", line("3", "p", &["MemoryMax=1G"])),
+            ("gone", line("3", "p", &[])),
+            ("adhoc", line("4", "p", &[])),
         ]);
-        let p = plan(&wanted, &running, &["adhoc".to_string()]);
+        let p = plan(&wanted, &running, &["adhoc".to_string()], true);
         assert_eq!(p.start, ["new"]);
-        assert_eq!(p.restart, ["b"]);
+        assert_eq!(p.restart, ["b", "u"]);
         assert_eq!(p.reconfigure, ["c"]);
         assert_eq!(p.stop, ["gone"]);
         assert_eq!(p.keep, ["a", "adhoc"]);
+        assert_eq!(p.changes["b"].to_string(), "scrollback");
+        assert_eq!(p.changes["c"].to_string(), "command");
+        assert_eq!(p.changes["u"].to_string(), "MemoryMax");
+        // A unit's command line is fixed: the program's change replaces it.
+        let p = plan(&wanted, &running, &[], false);
+        assert_eq!(p.restart, ["b", "c", "u"]);
+        assert!(p.reconfigure.is_empty());
     }
 }

@@ -19,7 +19,6 @@ use nix::unistd::Pid;
 use tokio::time::Instant;
 
 use super::{Backend, Host, Layout, Program, Started};
-use crate::reconcile::Fingerprint;
 use crate::records::{Record, Records};
 
 /// How long a host that got SIGKILL may take to be gone.
@@ -123,15 +122,6 @@ impl Backend for Embedded {
 
     fn args(&self, s: &Session) -> Vec<String> {
         self.layout.host_args(s, true)
-    }
-
-    fn fingerprint(&self, args: &[String], unit: &[String]) -> Fingerprint {
-        let mut host = crate::host_cmd::host_part(args);
-        host.extend(unit.iter().cloned());
-        Fingerprint {
-            host,
-            program: args.to_vec(),
-        }
     }
 
     async fn start(&self, s: Session, args: Vec<String>, adhoc: bool) -> anyhow::Result<Started> {

@@ -16,8 +16,8 @@ use std::process::Child;
 
 use berth_config::model::Session;
 use berth_config::paths::Mode;
+use berth_config::spec::HostSpec;
 
-use crate::reconcile::Fingerprint;
 use crate::records::Record;
 
 /// A running host, as the daemon holds it.
@@ -53,18 +53,16 @@ impl Layout {
         berth_config::paths::session_socket(&self.runtime, name)
     }
 
+    pub fn log(&self, name: &str) -> PathBuf {
+        berth_config::paths::session_log(&self.log_dir, name, self.mode)
+    }
+
     /// The host's command line. `switch_account`: the host itself becomes
     /// the session's account (system mode, when no service manager does).
     pub fn host_args(&self, s: &Session, switch_account: bool) -> Vec<String> {
         let system = self.mode == Mode::System;
         let account = (system && switch_account).then(|| crate::accounts::account_name(s));
-        crate::host_cmd::host_args(
-            s,
-            &self.socket(&s.name),
-            &self.log_dir,
-            account.as_deref(),
-            system,
-        )
+        HostSpec::for_session(s, self.socket(&s.name), Some(self.log(&s.name)), account).to_args()
     }
 }
 
@@ -86,9 +84,11 @@ pub trait Backend: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// What of a host's command line and unit needs a new host when it
-    /// changes, and what the running host can take (reconcile::plan).
-    fn fingerprint(&self, args: &[String], unit: &[String]) -> Fingerprint;
+    /// Whether a running host can take a new program (`Reconfigure`); a
+    /// backend whose hosts' command lines are fixed replaces them instead.
+    fn reconfigures(&self) -> bool {
+        true
+    }
 
     /// Creates what the host needs (account, socket, log directory) and
     /// starts it.
@@ -126,4 +126,37 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes the record and socket of a session that is gone.
     fn forget(&self, name: &str);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_config::model::{Command, Principal};
+
+    fn layout(mode: Mode) -> Layout {
+        Layout {
+            mode,
+            runtime: "/run/berth".into(),
+            log_dir: "/var/log/berth".into(),
+            session_binary: "berth-session".into(),
+        }
+    }
+
+    #[test]
+    fn only_a_system_host_without_a_service_manager_switches_account() {
+        let mut s = Session::with_defaults("ci", Command::Argv(vec!["run".into()]));
+        s.access.operators = vec![Principal::Group("oncall".into())];
+        let spec = |mode, switch| {
+            HostSpec::from_args(&layout(mode).host_args(&s, switch)).expect("a line berthd wrote parses")
+        };
+        let embedded = spec(Mode::System, true);
+        assert_eq!(embedded.user.as_deref(), Some("berth-ci"));
+        assert_eq!(embedded.socket, PathBuf::from("/run/berth/sessions/ci.sock"));
+        assert_eq!(embedded.log, Some(PathBuf::from("/var/log/berth/ci/ci.log")));
+        assert_eq!(embedded.operators, s.access.operators);
+        assert_eq!(spec(Mode::System, false).user, None);
+        let user = spec(Mode::User, true);
+        assert_eq!(user.user, None);
+        assert_eq!(user.log, Some(PathBuf::from("/var/log/berth/ci.log")));
+    }
 }

@@ -15,7 +15,6 @@ use zbus::{OwnedVariant, Variant};
 use zbus_systemd::systemd1::ManagerProxy;
 
 use super::{Backend, Host, Layout, Program, Started};
-use crate::reconcile::Fingerprint;
 use crate::records::{Record, Records};
 
 #[derive(Clone)]
@@ -203,18 +202,13 @@ impl Backend for Systemd {
     }
 
     fn unit(&self, s: &Session) -> Vec<String> {
-        crate::host_cmd::unit_settings(s)
+        unit_settings(s)
     }
 
     /// A unit's command line is fixed when it is created: every change
     /// needs a new host.
-    fn fingerprint(&self, args: &[String], unit: &[String]) -> Fingerprint {
-        let mut host = args.to_vec();
-        host.extend(unit.iter().cloned());
-        Fingerprint {
-            host,
-            program: args.to_vec(),
-        }
+    fn reconfigures(&self) -> bool {
+        false
     }
 
     async fn start(&self, s: Session, args: Vec<String>, adhoc: bool) -> anyhow::Result<Started> {
@@ -308,4 +302,33 @@ async fn wait_job(
         };
     }
     bail!("lost the connection to systemd while waiting for a job")
+}
+
+/// Settings of a session that live in its systemd unit, not in the host's
+/// command line; part of the "changed?" fingerprint so a reload applies them.
+pub fn unit_settings(s: &Session) -> Vec<String> {
+    let mut v = vec![
+        format!("DynamicUser={}", s.dynamic_user),
+        format!("NoNewPrivileges={}", s.sandbox.no_new_privileges),
+        format!("ProtectSystem={}", s.sandbox.protect_system),
+        format!("PrivateTmp={}", s.sandbox.private_tmp),
+    ];
+    if let Some(m) = s.limits.memory {
+        v.push(format!("MemoryMax={m}"));
+    }
+    if let Some(c) = s.limits.cpu_percent {
+        v.push(format!("CPUQuota={c}%"));
+    }
+    if let Some(t) = s.limits.tasks {
+        v.push(format!("TasksMax={t}"));
+    }
+    for a in &s.after {
+        // A session is its unit; anything else is a unit already.
+        if berth_config::model::is_unit_name(a) {
+            v.push(format!("After={a}"));
+        } else {
+            v.push(format!("After={}", service(a)));
+        }
+    }
+    v
 }

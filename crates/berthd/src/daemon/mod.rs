@@ -332,23 +332,14 @@ fn retry_delay(failures: u32) -> Duration {
 /// config is read, or ad hoc): enough to restart it with the same flags,
 /// and its access lists, which decide who may control it.
 fn placeholder(name: &str, record: &Record) -> Session {
-    let argv: Vec<String> = record
-        .args
-        .iter()
-        .skip_while(|a| *a != "--")
-        .skip(1)
-        .cloned()
-        .collect();
-    let principals = |flag: &str| -> Vec<berth_config::model::Principal> {
-        crate::host_cmd::flag_values(&record.args, flag)
-            .into_iter()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
+    let spec = berth_config::spec::HostSpec::from_args(&record.args).ok();
+    let argv = spec.as_ref().map(|h| h.program.command.clone()).unwrap_or_default();
     let mut s =
         berth_config::model::Session::with_defaults(name, berth_config::model::Command::Argv(argv));
     s.user = record.user.clone();
-    s.access.operators = principals("--operator");
-    s.access.observers = principals("--observer");
+    if let Some(spec) = spec {
+        s.access.operators = spec.operators;
+        s.access.observers = spec.observers;
+    }
     s
 }

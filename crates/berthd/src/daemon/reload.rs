@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::actions::Action;
 use super::{Daemon, Msg};
 use crate::backend::Backend;
-use crate::reconcile::{plan, Fingerprint, Plan};
+use crate::reconcile::{plan, HostLine, Plan};
 
 /// What a config asks to change, and what to change it to.
 pub struct Applied {
@@ -156,6 +156,9 @@ impl Handle {
         let mut changed = plan.restart.clone();
         changed.extend(plan.reconfigure.iter().cloned());
         changed.sort();
+        for (name, what) in &plan.changes {
+            tracing::info!(session = %name, settings = %what, "session changed");
+        }
         tracing::info!(added = ?plan.start, removed = ?plan.stop, replaced = ?plan.restart, reconfigured = ?plan.reconfigure, "configuration applied");
         Response::Reloaded {
             added: plan.start,
@@ -175,15 +178,27 @@ impl<B: Backend> Daemon<B> {
             .values()
             .map(|s| (s.name.clone(), b.args(s)))
             .collect();
-        let wanted: BTreeMap<String, Fingerprint> = config
+        let wanted: BTreeMap<String, HostLine> = config
             .sessions
             .values()
-            .map(|s| (s.name.clone(), b.fingerprint(&args[&s.name], &b.unit(s))))
+            .map(|s| {
+                let line = HostLine {
+                    args: args[&s.name].clone(),
+                    unit: b.unit(s),
+                };
+                (s.name.clone(), line)
+            })
             .collect();
-        let running: BTreeMap<String, Fingerprint> = self
+        let running: BTreeMap<String, HostLine> = self
             .managed
             .iter()
-            .map(|(n, m)| (n.clone(), b.fingerprint(&m.record.args, &m.record.unit)))
+            .map(|(n, m)| {
+                let line = HostLine {
+                    args: m.record.args.clone(),
+                    unit: m.record.unit.clone(),
+                };
+                (n.clone(), line)
+            })
             .collect();
         let pinned: Vec<String> = self
             .managed
@@ -191,7 +206,7 @@ impl<B: Backend> Daemon<B> {
             .filter(|(_, m)| m.record.adhoc)
             .map(|(n, _)| n.clone())
             .collect();
-        let plan = plan(&wanted, &running, &pinned);
+        let plan = plan(&wanted, &running, &pinned, b.reconfigures());
         // Sessions kept: take the config's copy (adopted ones had a placeholder).
         for name in &plan.keep {
             if let (Some(m), Some(s)) = (self.managed.get_mut(name), config.sessions.get(name)) {

@@ -18,7 +18,6 @@ use tokio::time::Instant;
 use super::{Daemon, Handle};
 use crate::backend::{Backend, Host, Layout, Program, Started};
 use crate::control::Job;
-use crate::reconcile::Fingerprint;
 use crate::records::Record;
 
 /// What the fake backend did and is told to do.
@@ -87,13 +86,6 @@ impl Backend for Fake {
 
     fn args(&self, s: &Session) -> Vec<String> {
         self.layout.host_args(s, false)
-    }
-
-    fn fingerprint(&self, args: &[String], _unit: &[String]) -> Fingerprint {
-        Fingerprint {
-            host: crate::host_cmd::host_part(args),
-            program: args.to_vec(),
-        }
     }
 
     fn start(

@@ -188,9 +188,8 @@ pub(super) async fn first_start<B: Backend>(
     if result.is_err() {
         backend.forget(&kept.name);
         if system {
-            let log_dir = backend.layout().log_dir.clone();
+            let log = backend.layout().log(&kept.name);
             let _ = tokio::task::spawn_blocking(move || {
-                let log = crate::host_cmd::log_path(&kept, &log_dir, true);
                 let _ = std::fs::remove_dir(log.parent().expect("log path has a directory"));
                 if !existed {
                     crate::accounts::remove_created(&kept);
