@@ -33,26 +33,6 @@ pub fn resolve(
     s as usize..(e + 1) as usize
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use LineBound::*;
-
-    #[test]
-    fn default_is_the_visible_screen() {
-        assert_eq!(resolve(None, None, 100, 24), 100..124);
-    }
-
-    #[test]
-    fn negatives_reach_history_and_clamp() {
-        assert_eq!(resolve(Some(Line(-10)), None, 100, 24), 90..124);
-        assert_eq!(resolve(Some(Line(-1000)), Some(Line(-1)), 100, 24), 0..100);
-        assert_eq!(resolve(Some(Edge), Some(Edge), 100, 24), 0..124);
-        assert_eq!(resolve(Some(Line(5)), Some(Line(999)), 0, 24), 5..24);
-        assert_eq!(resolve(Some(Line(3)), Some(Line(1)), 0, 24), 1..4);
-    }
-}
-
 /// One line of a capture before assembly.
 struct Line {
     text: String,
@@ -194,4 +174,24 @@ fn assemble(lines: Vec<Line>, req: &CaptureRequest) -> (String, usize) {
         count += 1;
     }
     (out, count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LineBound::*;
+
+    #[test]
+    fn default_is_the_visible_screen() {
+        assert_eq!(resolve(None, None, 100, 24), 100..124);
+    }
+
+    #[test]
+    fn negatives_reach_history_and_clamp() {
+        assert_eq!(resolve(Some(Line(-10)), None, 100, 24), 90..124);
+        assert_eq!(resolve(Some(Line(-1000)), Some(Line(-1)), 100, 24), 0..100);
+        assert_eq!(resolve(Some(Edge), Some(Edge), 100, 24), 0..124);
+        assert_eq!(resolve(Some(Line(5)), Some(Line(999)), 0, 24), 5..24);
+        assert_eq!(resolve(Some(Line(3)), Some(Line(1)), 0, 24), 1..4);
+    }
 }
