@@ -8,14 +8,11 @@
 
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{bail, Context};
-use berth_proto::{
-    decode, encode, encode_control, AttachRequest, Decoder, Frame, FrameKind, Request, Response,
-    Size,
-};
+use berth_proto::sync::{Event, Input};
+use berth_proto::{AttachRequest, Request, Size};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
 use crate::connect::{request_error, Session};
@@ -54,31 +51,27 @@ pub fn check_terminal(opts: &Options) -> anyhow::Result<bool> {
 /// Attaches with the terminal in raw mode until detach; returns the exit code.
 pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::Result<u8> {
     let size = terminal_size();
-    session
-        .send(&Request::Attach(AttachRequest {
+    let attached = session
+        .attach(AttachRequest {
             read_only: opts.read_only,
             detach_others: opts.detach_others,
             size: Some(size),
-        }))
+        })
         .map_err(|e| request_error(name, e))?;
-    let (read_only, session_size) = match session.response().map_err(|e| request_error(name, e))? {
-        Response::Attached { read_only, size } => (read_only, size),
-        other => bail!("unexpected reply from session {name:?}: {other:?}"),
-    };
+    let read_only = attached.read_only;
     // Draws the session into this terminal, cropped when it is smaller.
-    let view = Arc::new(Mutex::new(Viewport::new(session_size, size)));
-    let (stream, decoder) = session.into_parts();
-    stream.set_read_timeout(None)?;
+    let view = Arc::new(Mutex::new(Viewport::new(attached.size, size)));
+    session.stream().set_read_timeout(None)?;
 
     let signals = take_signals(&[Signal::SIGWINCH])?;
 
     let _raw = RawMode::enter()?;
-    let writer = Arc::new(Mutex::new(stream.try_clone()?));
+    let writer = Arc::new(Mutex::new(session.input()?));
     let signalled: Arc<OnceLock<Signal>> = Arc::new(OnceLock::new());
     {
         let writer = Arc::clone(&writer);
         let signalled = Arc::clone(&signalled);
-        let wake = stream.try_clone()?;
+        let wake = session.input()?;
         let view = Arc::clone(&view);
         std::thread::spawn(move || {
             signal_thread(signals, writer, signalled, wake, read_only, view)
@@ -95,7 +88,7 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
             "[attached to {name} read-only: you may only observe it]"
         ));
     }
-    let end = output_loop(stream, decoder, &signalled, &view);
+    let end = output_loop(&mut session, &signalled, &view);
     drop(_raw);
     let mut out = std::io::stdout().lock();
     // Modes a program may have left on, turned off on the way out, so the
@@ -123,65 +116,53 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
 /// escape sequences removed.
 pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::Result<u8> {
     session
-        .send(&Request::Attach(AttachRequest {
+        .attach(AttachRequest {
             read_only: true,
             detach_others: opts.detach_others,
             size: None,
-        }))
+        })
         .map_err(|e| request_error(name, e))?;
-    match session.response().map_err(|e| request_error(name, e))? {
-        Response::Attached { .. } => {}
-        other => bail!("unexpected reply from session {name:?}: {other:?}"),
-    }
-    let (stream, decoder) = session.into_parts();
-    stream.set_read_timeout(None)?;
+    session.stream().set_read_timeout(None)?;
     // A termination signal ends the stream like a detach, with exit 1 (no
     // terminal to restore, but the reader is told why it ended).
     let signals = take_signals(&[])?;
     let signalled: Arc<OnceLock<Signal>> = Arc::new(OnceLock::new());
     {
         let signalled = Arc::clone(&signalled);
-        let wake = stream.try_clone()?;
+        let wake = session.input()?;
         std::thread::spawn(move || {
             if let Ok(sig) = signals.wait() {
                 let _ = signalled.set(sig);
-                let _ = wake.shutdown(std::net::Shutdown::Both);
+                wake.close();
             }
         });
     }
-    let mut frames = FrameReader {
-        stream,
-        decoder,
-        buf: vec![0; 64 * 1024],
-    };
     let stdout = std::io::stdout();
     let mut first = true;
     let mut plain = strip_ansi_escapes::Writer::new(stdout.lock());
     loop {
-        match frames.next() {
-            Some(Frame::Data(bytes)) if first => {
+        match session.event() {
+            Ok(Event::Output(bytes)) if first => {
                 // The first data frame is the screen, already plain text.
                 first = false;
                 let mut out = stdout.lock();
                 out.write_all(&bytes).context("failed to write output")?;
                 out.flush()?;
             }
-            Some(Frame::Data(bytes)) => {
+            Ok(Event::Output(bytes)) => {
                 plain.write_all(&bytes).context("failed to write output")?;
                 plain.flush()?;
             }
-            Some(Frame::Control(payload)) => match decode::<Response>(&payload) {
-                Ok(Response::Ended { .. }) => {
-                    eprintln!("[session {name} ended]");
-                    return Ok(0);
-                }
-                Ok(Response::Detached { reason }) => {
-                    eprintln!("[detached from {name}: {reason}]");
-                    return Ok(0);
-                }
-                _ => {}
-            },
-            None => {
+            Ok(Event::Ended) => {
+                eprintln!("[session {name} ended]");
+                return Ok(0);
+            }
+            Ok(Event::Detached(reason)) => {
+                eprintln!("[detached from {name}: {reason}]");
+                return Ok(0);
+            }
+            Ok(Event::Resized(_)) => {}
+            Err(_) => {
                 match signalled.get() {
                     Some(sig) => eprintln!("[detached from {name}: berth got {}]", sig.as_str()),
                     None => eprintln!("[lost connection to session {name}]"),
@@ -192,79 +173,29 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
     }
 }
 
-struct FrameReader {
-    stream: UnixStream,
-    decoder: Decoder,
-    buf: Vec<u8>,
-}
-
-impl FrameReader {
-    /// The next frame; `None` when the connection ends or breaks.
-    fn next(&mut self) -> Option<Frame> {
-        loop {
-            match self.decoder.next_frame() {
-                Ok(Some(f)) => return Some(f),
-                Ok(None) => {}
-                Err(_) => return None,
-            }
-            match self.stream.read(&mut self.buf) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.decoder.extend(&self.buf[..n]),
-            }
-        }
-    }
-}
-
-fn output_loop(
-    stream: UnixStream,
-    decoder: Decoder,
-    signalled: &OnceLock<Signal>,
-    view: &Mutex<Viewport>,
-) -> End {
-    let mut frames = FrameReader {
-        stream,
-        decoder,
-        buf: vec![0; 64 * 1024],
-    };
+fn output_loop(session: &mut Session, signalled: &OnceLock<Signal>, view: &Mutex<Viewport>) -> End {
     loop {
-        let Some(frame) = frames.next() else {
+        let Ok(event) = session.event() else {
             return signalled.get().map_or(End::Lost, |s| End::Signal(*s));
         };
-        match frame {
-            Frame::Data(bytes) => {
-                let Ok(mut view) = view.lock() else {
-                    return End::Lost;
-                };
-                let shown = view.output(&bytes);
-                if write_out(&shown).is_err() {
-                    return End::Lost;
-                }
-            }
-            Frame::Control(payload) => match decode::<Response>(&payload) {
-                Ok(Response::Resized { size }) => {
-                    let Ok(mut view) = view.lock() else {
-                        return End::Lost;
-                    };
-                    let shown = view.session_resized(size);
-                    if write_out(&shown).is_err() {
-                        return End::Lost;
-                    }
-                }
-                Ok(Response::Detached { reason }) => return End::Detached(reason),
-                Ok(Response::Ended { .. }) => return End::Ended,
-                Ok(Response::Error { message, .. }) => return End::Detached(message),
-                _ => {}
-            },
+        let shown = match event {
+            Event::Output(bytes) => view.lock().map(|mut v| v.output(&bytes)),
+            Event::Resized(size) => view.lock().map(|mut v| v.session_resized(size)),
+            Event::Detached(reason) => return End::Detached(reason),
+            Event::Ended => return End::Ended,
+        };
+        let Ok(shown) = shown else { return End::Lost };
+        if write_out(&shown).is_err() {
+            return End::Lost;
         }
     }
 }
 
 /// Keystrokes to the session; the prefix then `d` detaches.
-fn input_thread(writer: Arc<Mutex<UnixStream>>, prefix: u8, read_only: bool) {
+fn input_thread(writer: Arc<Mutex<Input>>, prefix: u8, read_only: bool) {
     let mut keys = DetachKeys::new(prefix);
     let mut buf = [0u8; 4096];
     let mut stdin = std::io::stdin().lock();
-    let mut frame = Vec::new();
     let mut input = Vec::new();
     loop {
         let n = match stdin.read(&mut buf) {
@@ -272,21 +203,13 @@ fn input_thread(writer: Arc<Mutex<UnixStream>>, prefix: u8, read_only: bool) {
             Ok(n) => n,
         };
         input.clear();
-        frame.clear();
         let detach = n == 0 || keys.feed(&buf[..n], &mut input);
-        if !read_only && !input.is_empty() {
-            encode(FrameKind::Data, &input, &mut frame);
+        let Ok(mut w) = writer.lock() else { return };
+        if !read_only && !input.is_empty() && w.keys(&input).is_err() {
+            return;
         }
         if detach {
-            encode_control(&Request::Detach, &mut frame);
-        }
-        if !frame.is_empty() {
-            let Ok(mut w) = writer.lock() else { return };
-            if w.write_all(&frame).is_err() {
-                return;
-            }
-        }
-        if detach {
+            let _ = w.request(&Request::Detach);
             return;
         }
     }
@@ -315,9 +238,9 @@ fn take_signals(extra: &[Signal]) -> anyhow::Result<SigSet> {
 /// Window changes become resize requests; termination signals end the attach.
 fn signal_thread(
     signals: SigSet,
-    writer: Arc<Mutex<UnixStream>>,
+    writer: Arc<Mutex<Input>>,
     signalled: Arc<OnceLock<Signal>>,
-    wake: UnixStream,
+    wake: Input,
     read_only: bool,
     view: Arc<Mutex<Viewport>>,
 ) {
@@ -332,16 +255,14 @@ fn signal_thread(
                 continue;
             }
             let Size { cols, rows } = size;
-            let mut frame = Vec::new();
-            encode_control(&Request::Resize { cols, rows }, &mut frame);
             if let Ok(mut w) = writer.lock() {
-                let _ = w.write_all(&frame);
+                let _ = w.request(&Request::Resize { cols, rows });
             }
             continue;
         }
         let _ = signalled.set(sig);
         // Wakes the output loop, which then restores the terminal.
-        let _ = wake.shutdown(std::net::Shutdown::Both);
+        wake.close();
         return;
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use berth_proto::{
-    CaptureRequest, DaemonRequest, Frame, Request, Response, SessionSummary, State, Status,
+    CaptureRequest, DaemonRequest, Request, Response, SessionSummary, State, Status,
 };
 
 use crate::cli::{Cli, Cmd};
@@ -165,19 +165,7 @@ fn capture(
     json: bool,
 ) -> anyhow::Result<u8> {
     let mut s = open(name, socket, runtime)?;
-    s.send(&Request::Capture(req.clone()))
-        .map_err(|e| request_error(name, e))?;
-    let mut text = Vec::new();
-    loop {
-        match s.frame().map_err(|e| request_error(name, e))? {
-            Frame::Data(bytes) => text.extend_from_slice(&bytes),
-            Frame::Control(payload) => match berth_proto::decode::<Response>(&payload)? {
-                Response::CaptureEnd { .. } => break,
-                Response::Error { message, .. } => bail!("{message}"),
-                other => bail!("unexpected reply from session {name:?}: {other:?}"),
-            },
-        }
-    }
+    let text = s.capture(req).map_err(|e| request_error(name, e))?;
     let mut out = std::io::stdout().lock();
     if json {
         let text = String::from_utf8_lossy(&text);
@@ -209,10 +197,7 @@ fn send(
 }
 
 fn fetch_status(name: &str, s: &mut Session) -> anyhow::Result<Status> {
-    match call(name, s, &Request::Status)? {
-        Response::Status(st) => Ok(*st),
-        other => bail!("unexpected reply from session {name:?}: {other:?}"),
-    }
+    s.status().map_err(|e| request_error(name, e))
 }
 
 fn status(

@@ -53,6 +53,14 @@ pub fn encode(kind: FrameKind, payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(payload);
 }
 
+/// Appends `bytes` as data frames, as many as the cap needs (none for none).
+pub fn encode_data(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + PREFIX_LEN);
+    for piece in bytes.chunks(MAX_FRAME_LEN - 1) {
+        encode(FrameKind::Data, piece, out);
+    }
+}
+
 /// Accumulates bytes from a stream and yields whole frames.
 #[derive(Debug)]
 pub struct Decoder {

@@ -37,7 +37,7 @@ mod frame;
 mod header;
 mod message;
 
-pub use frame::{encode, Decoder, Frame, FrameError, FrameKind, MAX_FRAME_LEN};
+pub use frame::{encode, encode_data, Decoder, Frame, FrameError, FrameKind, MAX_FRAME_LEN};
 pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, PROTOCOL_VERSION};
 pub use message::*;
 

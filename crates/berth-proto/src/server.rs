@@ -116,14 +116,29 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// The next frame as a request; input data outside an attach is refused.
     pub async fn request(&mut self) -> Result<Request, ConnError> {
-        match self.next().await? {
-            Frame::Control(payload) => Ok(decode::<Request>(&payload)?),
-            Frame::Data(_) => Err(ConnError::Refused(
+        match self.incoming().await? {
+            Incoming::Request(request) => Ok(request),
+            Incoming::Input(_) => Err(ConnError::Refused(
                 ErrorCode::BadRequest,
                 "input data outside an attached session; closing the connection".into(),
             )),
         }
     }
+
+    /// The next thing an attached client sends.
+    pub async fn incoming(&mut self) -> Result<Incoming, ConnError> {
+        Ok(match self.next().await? {
+            Frame::Control(payload) => Incoming::Request(decode::<Request>(&payload)?),
+            Frame::Data(bytes) => Incoming::Input(bytes),
+        })
+    }
+}
+
+/// What a client sends: keyboard input, or a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    Input(Vec<u8>),
+    Request(Request),
 }
 
 /// One accepted connection: frames in, control messages out.

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_proto::server::{ConnError, ConnLimit, ConnSlot, ServerConn};
+use berth_proto::server::{ConnError, ConnLimit, ConnSlot, Incoming, ServerConn};
 use berth_proto::{
-    decode, encode, encode_control, keys, Access, AttachRequest, CaptureRequest, ClientInfo,
-    ClientMode, ErrorCode, Frame, FrameKind, Request, Response, MAX_FRAME_LEN,
+    encode, encode_control, encode_data, keys, Access, AttachRequest, CaptureRequest, ClientInfo,
+    ClientMode, ErrorCode, FrameKind, Request, Response, MAX_FRAME_LEN,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
@@ -23,9 +23,6 @@ use berth_config::access::denial;
 
 /// A watcher hears the status at least this often (uptime, foreground).
 const WATCH_REFRESH: Duration = Duration::from_secs(2);
-
-/// Capture text is sent in data frames of at most this size.
-const CAPTURE_CHUNK: usize = 256 * 1024;
 
 pub struct Server {
     pub shared: Arc<Shared>,
@@ -322,9 +319,7 @@ impl Server {
                 },
                 &mut out,
             );
-            for piece in first.chunks(MAX_FRAME_LEN - 1) {
-                encode(FrameKind::Data, piece, &mut out);
-            }
+            encode_data(&first, &mut out);
             (id, inbox)
         };
         let _leave = LeaveOnDrop {
@@ -364,17 +359,17 @@ impl Server {
         };
         let receive_input = async {
             loop {
-                match reader.next().await? {
-                    Frame::Data(bytes) if read_only => {
+                match reader.incoming().await? {
+                    Incoming::Input(bytes) if read_only => {
                         audit.ignored_bytes += bytes.len();
                     }
-                    Frame::Data(bytes) => {
+                    Incoming::Input(bytes) => {
                         audit.input_bytes += bytes.len();
                         if self.shared.input.send(bytes).await.is_err() {
                             return Ok(());
                         }
                     }
-                    Frame::Control(payload) => match decode::<Request>(&payload)? {
+                    Incoming::Request(request) => match request {
                         Request::Resize { cols, rows } => {
                             let size = checked(berth_proto::Size { cols, rows })?;
                             if !read_only {
@@ -443,10 +438,8 @@ impl Server {
             }
             s.term.redraw()
         };
-        let mut frame = Vec::with_capacity(redraw.len() + 16);
-        for piece in redraw.chunks(MAX_FRAME_LEN - 1) {
-            encode(FrameKind::Data, piece, &mut frame);
-        }
+        let mut frame = Vec::new();
+        encode_data(&redraw, &mut frame);
         writer.write_all(&frame).await?;
         Ok(())
     }
@@ -463,10 +456,8 @@ impl Server {
 
     async fn capture(&self, conn: &mut ServerConn, req: &CaptureRequest) -> Result<(), ConnError> {
         let (text, lines) = self.shared.lock().term.capture(req);
-        let mut out = Vec::with_capacity(text.len() + 64);
-        for piece in text.as_bytes().chunks(CAPTURE_CHUNK) {
-            encode(FrameKind::Data, piece, &mut out);
-        }
+        let mut out = Vec::new();
+        encode_data(text.as_bytes(), &mut out);
         encode_control(&Response::CaptureEnd { lines }, &mut out);
         conn.writer.write_all(&out).await?;
         Ok(())
