@@ -32,9 +32,13 @@ pub fn connect_live(name: &str, path: &Path) -> anyhow::Result<Option<Session>> 
 }
 
 fn handshake(name: &str, path: &Path, stream: UnixStream) -> anyhow::Result<Session> {
-    stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
-    let client_name = format!("berth/{}", env!("CARGO_PKG_VERSION"));
-    Client::handshake(stream, &client_name).map_err(|e| handshake_error(name, path, e))
+    greet(stream, REPLY_TIMEOUT).map_err(|e| handshake_error(name, path, e))
+}
+
+/// The handshake as this berth, waiting at most `timeout` for each reply.
+fn greet(stream: UnixStream, timeout: Duration) -> Result<Session, ClientError> {
+    stream.set_read_timeout(Some(timeout))?;
+    Client::handshake(stream, &format!("berth/{}", env!("CARGO_PKG_VERSION")))
 }
 
 fn connect_error(name: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
@@ -108,11 +112,9 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
             continue;
         }
         match UnixStream::connect(&path) {
+            // berthd may wait on hosts before it answers (kill, reload).
             Ok(stream) => {
-                stream.set_read_timeout(Some(REPLY_TIMEOUT * 4))?;
-                let client_name = format!("berth/{}", env!("CARGO_PKG_VERSION"));
-                return Client::handshake(stream, &client_name)
-                    .map_err(|e| request_error("berthd", e));
+                return greet(stream, REPLY_TIMEOUT * 4).map_err(|e| request_error("berthd", e))
             }
             Err(e) => last = Some((path, e)),
         }

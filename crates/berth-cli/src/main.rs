@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod connect;
 mod locate;
+mod render;
 mod viewport;
 
 use std::process::ExitCode;

@@ -136,7 +136,10 @@ mod tests {
     }
 
     fn m(items: &[(&str, HostLine)]) -> BTreeMap<String, HostLine> {
-        items.iter().map(|(k, l)| (k.to_string(), l.clone())).collect()
+        items
+            .iter()
+            .map(|(k, l)| (k.to_string(), l.clone()))
+            .collect()
     }
 
     #[test]

@@ -271,7 +271,11 @@ pub fn compare(running: &[String], wanted: &[String]) -> Changes {
     };
     let program = differing(&old.program.to_args(), &new.program.to_args());
     let host = differing(
-        &HostSpec { program: new.program.clone(), ..old }.to_args(),
+        &HostSpec {
+            program: new.program.clone(),
+            ..old
+        }
+        .to_args(),
         &new.to_args(),
     );
     Changes { host, program }
@@ -285,7 +289,9 @@ fn differing(a: &[String], b: &[String]) -> Vec<String> {
         let mut i = 0;
         while i < end {
             let flag = line[i].trim_start_matches("--").to_owned();
-            let value = line.get(i + 1).filter(|v| !v.starts_with("--") && i + 1 < end);
+            let value = line
+                .get(i + 1)
+                .filter(|v| !v.starts_with("--") && i + 1 < end);
             map.entry(flag).or_default().extend(value.cloned());
             i += 1 + usize::from(value.is_some());
         }

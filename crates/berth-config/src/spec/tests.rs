@@ -21,7 +21,10 @@ fn a_spec_survives_its_command_line() {
         name: "ci".into(),
         socket: "/r/ci.sock".into(),
         user: Some("svc-ci".into()),
-        operators: vec![Principal::Group("oncall".into()), Principal::User("alice".into())],
+        operators: vec![
+            Principal::Group("oncall".into()),
+            Principal::User("alice".into()),
+        ],
         observers: vec![Principal::Group("dev".into())],
         log: Some("/logs/ci.log".into()),
         log_max_size: 1024,
@@ -66,7 +69,12 @@ fn defaults_are_the_configs() {
 
 #[test]
 fn the_line_reads_as_the_flags_it_sets() {
-    let spec = HostSpec::for_session(&session(), "/r/ci.sock".into(), Some("/logs/ci.log".into()), None);
+    let spec = HostSpec::for_session(
+        &session(),
+        "/r/ci.sock".into(),
+        Some("/logs/ci.log".into()),
+        None,
+    );
     assert_eq!(
         spec.to_args().join(" "),
         "--name ci --socket /r/ci.sock --log /logs/ci.log --log-max-size 67108864 --log-keep 5 --no-new-privileges --scrollback 10000 --handshake-timeout 5s --stop-grace 5s --size 120x40 --size-policy smallest --restart on-failure --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --env A=1 -- run --once"
@@ -76,7 +84,8 @@ fn the_line_reads_as_the_flags_it_sets() {
 #[test]
 fn compare_names_what_changed_and_whose_it_is() {
     let s = session();
-    let line = |s: &Session| HostSpec::for_session(s, "/s.sock".into(), Some("/l".into()), None).to_args();
+    let line =
+        |s: &Session| HostSpec::for_session(s, "/s.sock".into(), Some("/l".into()), None).to_args();
     assert!(compare(&line(&s), &line(&s)).is_empty());
 
     let mut t = s.clone();
@@ -100,7 +109,11 @@ fn compare_names_what_changed_and_whose_it_is() {
 
 #[test]
 fn bad_lines_get_one_line_errors() {
-    let e = HostSpec::from_args(&args("--name ci --socket /s --restart sometimes -- sh")).unwrap_err();
-    assert!(e.starts_with("invalid value 'sometimes' for '--restart <RESTART>'"), "{e}");
+    let e =
+        HostSpec::from_args(&args("--name ci --socket /s --restart sometimes -- sh")).unwrap_err();
+    assert!(
+        e.starts_with("invalid value 'sometimes' for '--restart <RESTART>'"),
+        "{e}"
+    );
     assert!(!e.contains('\n'));
 }

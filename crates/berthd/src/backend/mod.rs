@@ -147,12 +147,19 @@ mod tests {
         let mut s = Session::with_defaults("ci", Command::Argv(vec!["run".into()]));
         s.access.operators = vec![Principal::Group("oncall".into())];
         let spec = |mode, switch| {
-            HostSpec::from_args(&layout(mode).host_args(&s, switch)).expect("a line berthd wrote parses")
+            HostSpec::from_args(&layout(mode).host_args(&s, switch))
+                .expect("a line berthd wrote parses")
         };
         let embedded = spec(Mode::System, true);
         assert_eq!(embedded.user.as_deref(), Some("berth-ci"));
-        assert_eq!(embedded.socket, PathBuf::from("/run/berth/sessions/ci.sock"));
-        assert_eq!(embedded.log, Some(PathBuf::from("/var/log/berth/ci/ci.log")));
+        assert_eq!(
+            embedded.socket,
+            PathBuf::from("/run/berth/sessions/ci.sock")
+        );
+        assert_eq!(
+            embedded.log,
+            Some(PathBuf::from("/var/log/berth/ci/ci.log"))
+        );
         assert_eq!(embedded.operators, s.access.operators);
         assert_eq!(spec(Mode::System, false).user, None);
         let user = spec(Mode::User, true);

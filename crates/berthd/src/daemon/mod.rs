@@ -333,7 +333,10 @@ fn retry_delay(failures: u32) -> Duration {
 /// and its access lists, which decide who may control it.
 fn placeholder(name: &str, record: &Record) -> Session {
     let spec = berth_config::spec::HostSpec::from_args(&record.args).ok();
-    let argv = spec.as_ref().map(|h| h.program.command.clone()).unwrap_or_default();
+    let argv = spec
+        .as_ref()
+        .map(|h| h.program.command.clone())
+        .unwrap_or_default();
     let mut s =
         berth_config::model::Session::with_defaults(name, berth_config::model::Command::Argv(argv));
     s.user = record.user.clone();

@@ -1,0 +1,228 @@
+//! Attached clients: the first screen and the live stream under one lock,
+//! input and resizes from read-write clients, redraws for clients that
+//! fell behind, and status watchers.
+
+use std::time::Duration;
+
+use berth_proto::server::{ConnError, Incoming, ServerConn};
+use berth_proto::{
+    encode, encode_control, encode_data, Access, AttachRequest, CaptureRequest, ClientInfo,
+    ClientMode, ErrorCode, FrameKind, Request, Response,
+};
+use tokio::io::AsyncWriteExt;
+
+use super::{Audit, Server};
+use crate::clients::{Inbox, Out};
+use crate::session::Shared;
+
+/// A watcher hears the status at least this often (uptime, foreground).
+const WATCH_REFRESH: Duration = Duration::from_secs(2);
+
+/// Removes an attached client however its connection ends.
+struct LeaveOnDrop<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        self.shared.remove_client(self.id);
+    }
+}
+
+impl Server {
+    /// Serves an attached client until it detaches, is detached, or the
+    /// session ends.
+    pub(super) async fn attach(
+        &self,
+        conn: &mut ServerConn,
+        req: AttachRequest,
+        access: Access,
+        audit: &mut Audit,
+    ) -> Result<(), ConnError> {
+        if let Some(size) = req.size {
+            checked(size)?;
+        }
+        let read_only = req.read_only || access == Access::Observer || req.size.is_none();
+        if req.detach_others && read_only {
+            return Err(ConnError::Refused(
+                ErrorCode::Denied,
+                format!(
+                    "permission denied: {} attaches read-only to {} and cannot detach others",
+                    audit.peer.user, self.shared.info.name
+                ),
+            ));
+        }
+        let mode = if read_only {
+            ClientMode::ReadOnly
+        } else {
+            ClientMode::ReadWrite
+        };
+        audit.mode = Some(mode);
+        let info = ClientInfo {
+            uid: audit.peer.uid,
+            user: audit.peer.user.clone(),
+            pid: audit.peer.pid,
+            mode,
+        };
+        // Register, take the first screen and answer under one lock: no
+        // output can fall between the screen and the live stream.
+        let mut out = Vec::new();
+        let (id, mut inbox) = {
+            let mut s = self.shared.lock();
+            let (id, inbox) = s.clients.add(info, if read_only { None } else { req.size });
+            if req.detach_others {
+                let reason = format!(
+                    "detached by {} (uid {}) attaching with -d",
+                    audit.peer.user, audit.peer.uid
+                );
+                s.clients.detach_others(id, &reason);
+            }
+            self.shared.apply_size(&mut s);
+            let (cols, rows) = s.term.size();
+            let first = match req.size {
+                Some(_) => s.term.redraw(),
+                None => s.term.capture(&CaptureRequest::default()).0.into_bytes(),
+            };
+            encode_control(
+                &Response::Attached {
+                    size: berth_proto::Size { cols, rows },
+                    read_only,
+                },
+                &mut out,
+            );
+            encode_data(&first, &mut out);
+            (id, inbox)
+        };
+        let _leave = LeaveOnDrop {
+            shared: &self.shared,
+            id,
+        };
+        let ServerConn { reader, writer } = conn;
+        writer.write_all(&out).await?;
+
+        let send_output = async {
+            let mut frame = Vec::new();
+            loop {
+                let Some(next) = inbox.rx.recv().await else {
+                    return Ok::<(), ConnError>(());
+                };
+                frame.clear();
+                match next {
+                    Out::Data(bytes) => {
+                        encode(FrameKind::Data, &bytes, &mut frame);
+                        writer.write_all(&frame).await?;
+                        inbox.sent(bytes.len());
+                    }
+                    Out::Notice(response) => {
+                        encode_control(&response, &mut frame);
+                        writer.write_all(&frame).await?;
+                    }
+                    Out::Last(response) => {
+                        encode_control(&response, &mut frame);
+                        writer.write_all(&frame).await?;
+                        return Ok(());
+                    }
+                }
+                if inbox.is_lagging() {
+                    self.resync(&mut inbox, writer).await?;
+                }
+            }
+        };
+        let receive_input = async {
+            loop {
+                match reader.incoming().await? {
+                    Incoming::Input(bytes) if read_only => {
+                        audit.ignored_bytes += bytes.len();
+                    }
+                    Incoming::Input(bytes) => {
+                        audit.input_bytes += bytes.len();
+                        if self.shared.input.send(bytes).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Incoming::Request(request) => match request {
+                        Request::Resize { cols, rows } => {
+                            let size = checked(berth_proto::Size { cols, rows })?;
+                            if !read_only {
+                                let mut s = self.shared.lock();
+                                s.clients.set_size(id, size);
+                                self.shared.apply_size(&mut s);
+                            }
+                        }
+                        Request::Detach => {
+                            self.shared.lock().clients.finish(
+                                id,
+                                Response::Detached {
+                                    reason: "detached".into(),
+                                },
+                            );
+                            // The writer sends it after any queued output and ends.
+                            std::future::pending::<()>().await;
+                        }
+                        other => {
+                            return Err(ConnError::Refused(
+                                ErrorCode::BadRequest,
+                                format!("{} while attached; closing the connection", other.name()),
+                            ))
+                        }
+                    },
+                }
+            }
+        };
+        tokio::select! {
+            r = send_output => r,
+            r = receive_input => r,
+        }
+    }
+
+    /// Sends the status now and on every change, until the client closes.
+    pub(super) async fn watch(&self, conn: &mut ServerConn) -> Result<(), ConnError> {
+        loop {
+            let changed = self.shared.state_changed.notified();
+            let status = self.shared.status();
+            conn.reply(&Response::Status(Box::new(status))).await?;
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep(WATCH_REFRESH) => {}
+                // Nothing more is expected: anything sent, or the close, ends it.
+                r = conn.reader.next() => {
+                    r?;
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "requests after watch; closing the connection".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Sends a full redraw to a client that missed output, once it caught up.
+    async fn resync(
+        &self,
+        inbox: &mut Inbox,
+        writer: &mut (impl AsyncWriteExt + Unpin),
+    ) -> Result<(), ConnError> {
+        let redraw = {
+            let mut s = self.shared.lock();
+            if !inbox.take_resync() {
+                return Ok(());
+            }
+            s.term.redraw()
+        };
+        let mut frame = Vec::new();
+        encode_data(&redraw, &mut frame);
+        writer.write_all(&frame).await?;
+        Ok(())
+    }
+}
+
+/// A client's terminal size, within the bounds a configured size has.
+fn checked(size: berth_proto::Size) -> Result<berth_proto::Size, ConnError> {
+    size.check().map_err(|m| {
+        ConnError::Refused(
+            ErrorCode::BadRequest,
+            format!("{m}; closing the connection"),
+        )
+    })
+}
