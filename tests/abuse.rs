@@ -169,6 +169,7 @@ fn input_for_a_program_that_does_not_read_is_bounded() {
         let send = Request::Send {
             keys: vec![text.clone()],
             literal: true,
+            wait: None,
         };
         if let Err(e) = client.call(&send) {
             refusal = Some(e.to_string());
@@ -185,6 +186,7 @@ fn input_for_a_program_that_does_not_read_is_bounded() {
         let send = Request::Send {
             keys: vec!["z".repeat(piece)],
             literal: true,
+            wait: None,
         };
         let mut client =
             berth_proto::sync::Client::handshake(connect(&env, "sink"), "abuse").unwrap();

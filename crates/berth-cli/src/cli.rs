@@ -23,14 +23,15 @@ pub struct Cli {
 pub enum Cmd {
     /// List sessions (scans session sockets).
     Ls {
-        /// JSON array of {name, state, pid, user, restarts, clients, uptime_s}.
+        /// JSON array of {name, state, pid, user, restarts, clients, uptime_s, foreground}.
         #[arg(long)]
         json: bool,
     },
     /// Attach your terminal to a session; detach with Ctrl-b d.
     Attach {
-        /// The session's name (see berth ls).
-        name: String,
+        /// The session's name (see berth ls); without it, the session with
+        /// the most recent output or input among those you may attach to.
+        name: Option<String>,
         /// Read-only: watch, never type or resize. Into a pipe, streams text.
         #[arg(short = 'r', long)]
         read_only: bool,
@@ -62,9 +63,64 @@ pub enum Cmd {
         /// Join lines the terminal wrapped.
         #[arg(short = 'J', long)]
         join: bool,
-        /// {"session", "lines": [...]}.
+        /// Only lines after this sequence number (from a previous --json
+        /// capture, send --json or wait --json), to the end of the screen.
+        #[arg(long, value_name = "SEQ", conflicts_with = "start")]
+        since: Option<u64>,
+        /// {"session", "size", "cursor", "alternate_screen", "first_seq", "lines": [{"seq", "text", "wrapped"}]}.
         #[arg(long)]
         json: bool,
+    },
+    /// Wait until output matching a regular expression appears; exit 0 when
+    /// it does, 1 on timeout, 2 on errors.
+    Wait {
+        /// The session's name (see berth ls).
+        name: String,
+        /// The regular expression, matched against each line as plain text.
+        #[arg(short = 'm', long = "match", value_name = "REGEX")]
+        pattern: String,
+        /// Give up after this long (e.g. 30s, 2m); default: wait as long as it takes.
+        #[arg(short = 't', long, value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
+        /// Match lines after this sequence number, even if they are already
+        /// there (default: only output that arrives after the call).
+        #[arg(long, value_name = "SEQ")]
+        since: Option<u64>,
+        /// Also match what is on the screen already.
+        #[arg(long)]
+        screen: bool,
+        /// {"matched", "seq", "text"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the session's output log through its host (no file permissions needed).
+    Logs {
+        /// The session's name (see berth ls).
+        name: String,
+        /// Keep printing what is written, across rotation, like tail -F.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// Strip escape sequences (colours, cursor movement).
+        #[arg(long)]
+        plain: bool,
+        /// Only the last LINES lines (default: the whole current log file).
+        #[arg(short = 'n', long = "lines", value_name = "LINES")]
+        lines: Option<usize>,
+    },
+    /// Run a command at the session's shell prompt, print exactly its output
+    /// and exit with its status (needs bash or zsh with shell integration).
+    Run {
+        /// The session's name (see berth ls).
+        name: String,
+        /// Give up waiting after this long (exit 124; the command keeps running).
+        #[arg(short = 't', long, value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
+        /// {"output", "status", "first_seq", "last_seq", "duration_ms"}.
+        #[arg(long)]
+        json: bool,
+        /// The command line, after `--` (words are joined with spaces).
+        #[arg(last = true, required = true, num_args = 1..)]
+        command: Vec<String>,
     },
     /// Type keys into the session: tmux key names (Enter, C-c, Up, F1...), other words literally.
     Send {
@@ -73,6 +129,16 @@ pub enum Cmd {
         /// Send every word literally, even key names.
         #[arg(short = 'l', long)]
         literal: bool,
+        /// Print {"seq"}: the line the cursor was on, for wait --since and capture --since.
+        #[arg(long)]
+        json: bool,
+        /// Then wait for output matching this regular expression after the
+        /// line the keys were typed on (exit 0 matched, 1 timeout, 2 errors).
+        #[arg(short = 'w', long = "wait", value_name = "REGEX")]
+        wait: Option<String>,
+        /// With --wait: give up after this long.
+        #[arg(short = 't', long, value_parser = parse_duration, requires = "wait")]
+        timeout: Option<std::time::Duration>,
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
         keys: Vec<String>,
     },
@@ -80,7 +146,7 @@ pub enum Cmd {
     Status {
         /// The session's name (see berth ls).
         name: String,
-        /// {"name", "state", "pid", "user", "command", "restarts", "last_exit", "clients", "size", "log", "foreground"}.
+        /// {"name", "state", "pid", "user", "command", "restarts", "last_exit", "clients", "size", "log", "foreground", "shell", ...}.
         #[arg(long)]
         json: bool,
     },
@@ -136,4 +202,8 @@ fn parse_bound(s: &str) -> Result<LineBound, String> {
     s.parse::<i64>()
         .map(LineBound::Line)
         .map_err(|_| format!("bad line number {s:?}: expected an integer (0 = top of the screen, negative = history) or \"-\""))
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    berth_config::values::parse_duration(s).map_err(|e| e.to_string())
 }

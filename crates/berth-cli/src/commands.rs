@@ -3,12 +3,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use berth_proto::{CaptureRequest, DaemonRequest, Request, Response, SessionSummary, Status};
 
 use crate::cli::{Cli, Cmd};
 use crate::connect::{connect, request_error, Session};
 use crate::locate;
+use crate::scripting;
 
 /// Runs one command; the value is the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -30,6 +31,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             // Refuse a missing terminal before connecting or touching anything.
             let interactive = crate::attach::check_terminal(&opts)?;
+            let name = match name {
+                Some(name) => name,
+                None => most_recent(runtime)?,
+            };
             let session = open(&name, socket, runtime)?;
             if interactive {
                 crate::attach::interactive(&name, session, &opts)
@@ -43,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             end,
             escapes,
             join,
+            since,
             json,
         } => {
             let req = CaptureRequest {
@@ -50,14 +56,65 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 end,
                 escapes,
                 join,
+                since,
             };
-            capture(&name, socket, runtime, &req, json)
+            scripting::capture(&name, open(&name, socket, runtime)?, &req, json)
         }
         Cmd::Send {
             name,
             literal,
+            json,
+            wait,
+            timeout,
             keys,
-        } => send(&name, socket, runtime, keys, literal),
+        } => {
+            let waits = wait.is_some();
+            let send = || {
+                let args = scripting::SendArgs {
+                    keys,
+                    literal,
+                    json,
+                    wait,
+                    timeout,
+                };
+                scripting::send(&name, open(&name, socket, runtime)?, args)
+            };
+            match waits {
+                true => scripting::guarded(send),
+                false => send(),
+            }
+        }
+        Cmd::Wait {
+            name,
+            pattern,
+            timeout,
+            since,
+            screen,
+            json,
+        } => scripting::guarded(|| {
+            let args = scripting::WaitArgs {
+                pattern,
+                timeout,
+                since,
+                screen,
+                json,
+            };
+            scripting::wait(&name, open(&name, socket, runtime)?, args)
+        }),
+        Cmd::Run {
+            name,
+            timeout,
+            json,
+            command,
+        } => scripting::guarded(|| {
+            scripting::run(&name, open(&name, socket, runtime)?, command, timeout, json)
+        }),
+        Cmd::Logs {
+            name,
+            follow,
+            plain,
+            lines,
+        } => scripting::logs(&name, open(&name, socket, runtime)?, follow, plain, lines),
         Cmd::Status { name, json } => status(&name, socket, runtime, json),
         Cmd::Validate { config, system } => validate(config, system),
         Cmd::Reload => match daemon(runtime, DaemonRequest::Reload)? {
@@ -155,45 +212,6 @@ fn has(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> u8 {
     }
 }
 
-fn capture(
-    name: &str,
-    socket: Option<&Path>,
-    runtime: Option<&Path>,
-    req: &CaptureRequest,
-    json: bool,
-) -> anyhow::Result<u8> {
-    let mut s = open(name, socket, runtime)?;
-    let text = s.capture(req).map_err(|e| request_error(name, e))?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        let text = String::from_utf8_lossy(&text);
-        let lines: Vec<&str> = text.lines().collect();
-        let value = serde_json::json!({ "session": s.session, "lines": lines });
-        writeln!(out, "{value}")?;
-    } else {
-        out.write_all(&text)?;
-    }
-    out.flush().context("failed to write the capture")?;
-    Ok(0)
-}
-
-fn send(
-    name: &str,
-    socket: Option<&Path>,
-    runtime: Option<&Path>,
-    keys: Vec<String>,
-    literal: bool,
-) -> anyhow::Result<u8> {
-    let size: usize = keys.iter().map(String::len).sum();
-    let limit = berth_proto::MAX_FRAME_LEN / 2;
-    if size > limit {
-        bail!("input too large: {size} bytes in one send; send at most {limit} bytes at a time");
-    }
-    let mut s = open(name, socket, runtime)?;
-    call(name, &mut s, &Request::Send { keys, literal })?;
-    Ok(0)
-}
-
 fn fetch_status(name: &str, s: &mut Session) -> anyhow::Result<Status> {
     s.status().map_err(|e| request_error(name, e))
 }
@@ -249,9 +267,26 @@ fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Sessions found by their sockets, each asked for its status.
-fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
-    let mut rows = Vec::new();
+/// The session with the latest output or input among those the caller
+/// may attach to (read-only counts).
+fn most_recent(runtime: Option<&Path>) -> anyhow::Result<String> {
+    let mut best: Option<(u64, String)> = None;
+    for (name, status) in statuses(runtime) {
+        if let Ok(st) = status {
+            let at = st.active_at_ms.unwrap_or(0);
+            if best.as_ref().is_none_or(|(b, _)| at > *b) {
+                best = Some((at, name));
+            }
+        }
+    }
+    best.map(|(_, name)| name).ok_or_else(|| {
+        anyhow::anyhow!("no session you may attach to (see berth ls); name one: berth attach NAME")
+    })
+}
+
+/// Every live session socket, each asked for its status.
+fn statuses(runtime: Option<&Path>) -> Vec<(String, anyhow::Result<Status>)> {
+    let mut found = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for dir in locate::runtime_dirs(runtime) {
         for (name, path) in locate::list(&dir) {
@@ -260,17 +295,27 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
             }
             let status = crate::connect::connect_live(&name, &path)
                 .and_then(|s| s.map(|mut s| fetch_status(&name, &mut s)).transpose());
-            let row = match status {
+            match status {
                 // A socket nothing listens on is a session that is gone.
                 Ok(None) => continue,
-                Ok(Some(st)) => SessionSummary::from_status(st),
-                Err(e) if crate::connect::is_denied(&e) => {
-                    SessionSummary::without_status(name, "denied", None)
-                }
-                Err(_) => SessionSummary::without_status(name, "unreachable", None),
-            };
-            rows.push(row);
+                Ok(Some(st)) => found.push((name, Ok(st))),
+                Err(e) => found.push((name, Err(e))),
+            }
         }
     }
-    rows
+    found
+}
+
+/// Sessions found by their sockets, each asked for its status.
+fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
+    statuses(runtime)
+        .into_iter()
+        .map(|(name, status)| match status {
+            Ok(st) => SessionSummary::from_status(st),
+            Err(e) if crate::connect::is_denied(&e) => {
+                SessionSummary::without_status(name, "denied", None)
+            }
+            Err(_) => SessionSummary::without_status(name, "unreachable", None),
+        })
+        .collect()
 }

@@ -7,13 +7,19 @@ mod commands;
 mod connect;
 mod locate;
 mod render;
+mod scripting;
 mod viewport;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // One line, like every other error, instead of clap's block.
-    let cli: cli::Cli = berth_log::usage::parse_or_exit("berth", 1);
+    let usage = if scripting::verb_in(std::env::args()) {
+        i32::from(scripting::ERROR)
+    } else {
+        1
+    };
+    let cli: cli::Cli = berth_log::usage::parse_or_exit("berth", usage);
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

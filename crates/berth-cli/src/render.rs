@@ -65,6 +65,31 @@ pub fn status(st: &Status) -> String {
         ),
         ("host pid", st.host_pid.to_string()),
     ];
+    if let Some(shell) = &st.shell {
+        let state = match (shell.at_prompt, shell.running_since) {
+            (true, _) => "at prompt".to_owned(),
+            (false, Some(since)) => format!(
+                "running {} (since {})",
+                shell.last_command.as_deref().unwrap_or("a command"),
+                local_time(since / 1000)
+            ),
+            (false, None) => "busy".to_owned(),
+        };
+        lines.push(("shell", state));
+        if let Some(status) = shell.last_status {
+            let last = shell
+                .last_command
+                .as_deref()
+                .filter(|_| shell.running_since.is_none());
+            lines.push((
+                "last cmd",
+                match last {
+                    Some(cmd) => format!("{cmd} (exit {status})"),
+                    None => format!("exit {status}"),
+                },
+            ));
+        }
+    }
     if let Some(err) = &st.last_error {
         lines.push(("error", err.clone()));
     }
@@ -77,7 +102,7 @@ pub fn status(st: &Status) -> String {
 /// The `ls` table; the NAME and USER columns are as wide as their longest entry.
 pub fn ls(rows: &[SessionSummary]) -> String {
     let dash = || "-".to_owned();
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -88,11 +113,19 @@ pub fn ls(rows: &[SessionSummary]) -> String {
                 r.uptime_s.map_or_else(dash, human_secs),
                 r.restarts.map_or_else(dash, |n| n.to_string()),
                 r.clients.map_or_else(dash, |n| n.to_string()),
+                r.foreground.clone().unwrap_or_else(dash),
             ]
         })
         .collect();
     let head = [
-        "NAME", "STATE", "PID", "USER", "UPTIME", "RESTARTS", "CLIENTS",
+        "NAME",
+        "STATE",
+        "PID",
+        "USER",
+        "UPTIME",
+        "RESTARTS",
+        "CLIENTS",
+        "FOREGROUND",
     ]
     .map(str::to_owned);
     let width = |i: usize, min: usize| {
@@ -103,12 +136,12 @@ pub fn ls(rows: &[SessionSummary]) -> String {
             .max()
             .unwrap_or(min)
     };
-    let (name_w, state_w, user_w) = (width(0, 20), width(1, 11), width(3, 12));
+    let (name_w, state_w, user_w, fg_w) = (width(0, 20), width(1, 11), width(3, 12), width(7, 10));
     let mut text = String::new();
     for c in std::iter::once(&head).chain(cells.iter()) {
         text.push_str(&format!(
-            "{:<name_w$} {:<state_w$} {:>8} {:<user_w$} {:>8} {:>8} {:>8}",
-            c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+            "{:<name_w$} {:<state_w$} {:>8} {:<user_w$} {:>8} {:>8} {:>8} {:<fg_w$}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
         ));
         text.push('\n');
     }

@@ -238,6 +238,8 @@ pub struct Session {
     pub create_user: bool,
     pub allow_root: bool,
     pub dynamic_user: bool,
+    /// bash and zsh sessions mark prompts and commands (OSC 133).
+    pub shell_integration: bool,
     pub cwd: Option<PathBuf>,
     pub env: BTreeMap<String, String>,
     pub restart: RestartMode,
@@ -270,6 +272,7 @@ impl Session {
             create_user: false,
             allow_root: false,
             dynamic_user: false,
+            shell_integration: crate::defaults::SHELL_INTEGRATION,
             cwd: None,
             env: BTreeMap::new(),
             restart: RestartMode::OnFailure,

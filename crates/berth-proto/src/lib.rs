@@ -44,6 +44,7 @@ pub use message::*;
 #[cfg(feature = "server")]
 pub mod client_async;
 pub mod keys;
+pub mod scripting;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::frame::{encode, FrameError, FrameKind};
+use crate::scripting::{CaptureInfo, LogsRequest, RunRequest, RunResult, ShellState, WaitRequest};
 
 /// Client to host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +24,17 @@ pub enum Request {
         /// Every key is literal text, as `tmux send-keys -l`.
         #[serde(default)]
         literal: bool,
+        /// Then wait for output, from the line the keys were typed on
+        /// ([`Response::Matched`] or [`Response::WaitTimedOut`]; else [`Response::Sent`]).
+        #[serde(default)]
+        wait: Option<WaitRequest>,
     },
+    /// Answered by [`Response::Matched`] or [`Response::WaitTimedOut`].
+    Wait(WaitRequest),
+    /// The output log: data frames, then [`Response::LogEnd`] (never, when following).
+    Logs(LogsRequest),
+    /// Type a command at the shell's prompt; answered by [`Response::Ran`].
+    Run(RunRequest),
     Status,
     /// Status now and again whenever the session's state changes (and every
     /// few seconds, for uptime and the foreground command), until the
@@ -64,6 +75,9 @@ impl Request {
             Request::Hello { .. } => "hello",
             Request::Capture(_) => "capture",
             Request::Send { .. } => "send",
+            Request::Wait(_) => "wait",
+            Request::Logs(_) => "logs",
+            Request::Run(_) => "run",
             Request::Status => "status",
             Request::Watch => "watch",
             Request::Restart => "restart",
@@ -118,6 +132,10 @@ pub struct CaptureRequest {
     /// Join lines the terminal wrapped (tmux `-J`).
     #[serde(default)]
     pub join: bool,
+    /// Only lines after this sequence number (see [`CaptureInfo`]), to the
+    /// end of the screen or `end`; `start` is not used.
+    #[serde(default)]
+    pub since: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +170,26 @@ pub enum Response {
     Status(Box<Status>),
     CaptureEnd {
         lines: usize,
+        /// Numbers, cursor and size (hosts before it sent none).
+        #[serde(default)]
+        info: Option<Box<CaptureInfo>>,
     },
+    /// Keys sent; `seq` is the cursor's line when they were queued.
+    Sent {
+        seq: u64,
+    },
+    /// A line matched a wait.
+    Matched {
+        seq: u64,
+        text: String,
+    },
+    /// Nothing matched in time; `seq` is the cursor's line then.
+    WaitTimedOut {
+        seq: u64,
+    },
+    /// The end of a log that is not followed.
+    LogEnd,
+    Ran(Box<RunResult>),
     /// Attached: a data frame with the full screen follows, then live
     /// output. `read_only` is true when the client asked for it or may
     /// only observe.
@@ -209,6 +246,9 @@ pub struct SessionSummary {
     /// In backoff: seconds until the program starts again.
     #[serde(default)]
     pub restart_in_s: Option<u64>,
+    /// The PTY's foreground process ("bash", "vim").
+    #[serde(default)]
+    pub foreground: Option<String>,
 }
 
 /// What a connected client may do.
@@ -359,6 +399,12 @@ pub struct Status {
     pub log_error: Option<String>,
     /// The `berth-session` process.
     pub host_pid: u32,
+    /// Shell integration: prompt, last command and its status.
+    #[serde(default)]
+    pub shell: Option<ShellState>,
+    /// Unix time in milliseconds of the last output or input.
+    #[serde(default)]
+    pub active_at_ms: Option<u64>,
 }
 
 impl SessionSummary {
@@ -374,6 +420,7 @@ impl SessionSummary {
             uptime_s: st.uptime_s,
             host_pid: Some(st.host_pid),
             restart_in_s: st.restart_in_ms.map(|ms| ms.div_ceil(1000)),
+            foreground: st.foreground,
         }
     }
 
@@ -389,6 +436,7 @@ impl SessionSummary {
             uptime_s: None,
             host_pid,
             restart_in_s: None,
+            foreground: None,
         }
     }
 }
@@ -413,12 +461,16 @@ mod tests {
         let json = serde_json::to_string(&Request::Send {
             keys: vec!["ls".into(), "Enter".into()],
             literal: false,
+            wait: None,
         })
         .unwrap();
         assert_eq!(
             json,
-            r#"{"type":"send","keys":["ls","Enter"],"literal":false}"#
+            r#"{"type":"send","keys":["ls","Enter"],"literal":false,"wait":null}"#
         );
+        // What an older client sends still reads.
+        let old: Request = serde_json::from_str(r#"{"type":"send","keys":["ls"]}"#).unwrap();
+        assert!(matches!(old, Request::Send { wait: None, .. }));
         let capture: Request =
             serde_json::from_str(r#"{"type":"capture","start":{"line":-5},"end":"edge"}"#).unwrap();
         assert_eq!(

@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
+use crate::scripting::{CaptureInfo, LogsRequest, RunRequest, RunResult, WaitRequest};
 use crate::{
     decode, encode_control, encode_data, Access, AttachRequest, CaptureRequest, Decoder, Frame,
     FrameError, Header, HeaderError, Request, Response, Size, Status, HEADER_LEN,
@@ -123,20 +124,90 @@ impl<S: Read + Write> Client<S> {
         }
     }
 
-    /// A capture: its text, gathered from the data frames before the end.
-    pub fn capture(&mut self, req: &CaptureRequest) -> Result<Vec<u8>, ClientError> {
+    /// A capture: its text, gathered from the data frames before the end,
+    /// and its numbers.
+    pub fn capture(&mut self, req: &CaptureRequest) -> Result<Captured, ClientError> {
         self.send(&Request::Capture(req.clone()))?;
         let mut text = Vec::new();
+        let end = self.data_until(|bytes| {
+            text.extend_from_slice(bytes);
+            Ok(())
+        })?;
+        match end {
+            Response::CaptureEnd { info, .. } => Ok(Captured {
+                text,
+                info: info.map(|i| *i),
+            }),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Data frames to `sink` until a control message, which is returned.
+    fn data_until(
+        &mut self,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<Response, ClientError> {
         loop {
             match self.frame()? {
-                Frame::Data(bytes) => text.extend_from_slice(&bytes),
-                Frame::Control(payload) => {
-                    return match reply(&payload)? {
-                        Response::CaptureEnd { .. } => Ok(text),
-                        other => Err(unexpected(other)),
-                    }
-                }
+                Frame::Data(bytes) => sink(&bytes)?,
+                Frame::Control(payload) => return reply(&payload),
             }
+        }
+    }
+
+    /// Types keys; with `wait`, answers once output matches (or not in time).
+    pub fn send_keys(
+        &mut self,
+        keys: Vec<String>,
+        literal: bool,
+        wait: Option<WaitRequest>,
+    ) -> Result<Sent, ClientError> {
+        let waits = wait.is_some();
+        match self.call(&Request::Send {
+            keys,
+            literal,
+            wait,
+        })? {
+            Response::Sent { seq } if !waits => Ok(Sent::At(seq)),
+            // A host from before sequence numbers.
+            Response::Ok if !waits => Ok(Sent::At(0)),
+            other if waits => self.waited(other).map(Sent::Waited),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Waits for matching output.
+    pub fn wait(&mut self, req: WaitRequest) -> Result<Waited, ClientError> {
+        let answer = self.call(&Request::Wait(req))?;
+        self.waited(answer)
+    }
+
+    fn waited(&mut self, answer: Response) -> Result<Waited, ClientError> {
+        match answer {
+            Response::Matched { seq, text } => Ok(Waited::Matched { seq, text }),
+            Response::WaitTimedOut { seq } => Ok(Waited::TimedOut { seq }),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Runs a command at the shell's prompt.
+    pub fn run(&mut self, req: RunRequest) -> Result<RunResult, ClientError> {
+        match self.call(&Request::Run(req))? {
+            Response::Ran(result) => Ok(*result),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The output log to `sink`; following, until the connection ends.
+    pub fn logs(
+        &mut self,
+        req: LogsRequest,
+        sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<(), ClientError> {
+        self.send(&Request::Logs(req))?;
+        match self.data_until(sink)? {
+            Response::LogEnd => Ok(()),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -175,6 +246,28 @@ impl Client<UnixStream> {
             stream: self.stream.try_clone()?,
         })
     }
+}
+
+/// A capture's text and numbers (`None` from a host before them).
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub text: Vec<u8>,
+    pub info: Option<CaptureInfo>,
+}
+
+/// How a `send` went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Typed; the cursor's line then.
+    At(u64),
+    Waited(Waited),
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited {
+    Matched { seq: u64, text: String },
+    TimedOut { seq: u64 },
 }
 
 /// What an attach began with.

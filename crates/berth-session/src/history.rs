@@ -21,6 +21,9 @@ pub struct History {
     /// Offset (wrapping) of `bytes[0]`; advances as old lines are dropped.
     base: u32,
     capacity: usize,
+    /// Lines ever pushed: the sequence number the next line gets. Line
+    /// numbers only grow, whatever is dropped (scripts wait from them).
+    pushed: u64,
 }
 
 impl History {
@@ -31,7 +34,19 @@ impl History {
             wrapped: VecDeque::new(),
             base: 0,
             capacity,
+            pushed: 0,
         }
+    }
+
+    /// The sequence number of the oldest line held (of the next line when
+    /// none is held).
+    pub fn first_seq(&self) -> u64 {
+        self.pushed - self.ends.len() as u64
+    }
+
+    /// The sequence number the next line pushed gets: the top screen row's.
+    pub fn next_seq(&self) -> u64 {
+        self.pushed
     }
 
     pub fn len(&self) -> usize {
@@ -44,6 +59,7 @@ impl History {
 
     /// Appends one line (UTF-8 text), dropping the oldest beyond capacity.
     pub fn push(&mut self, text: &[u8], wrapped: bool) {
+        self.pushed += 1;
         if self.capacity == 0 {
             return;
         }
@@ -101,6 +117,11 @@ mod tests {
         assert_eq!(h.line(0), ("line 2".into(), false));
         assert_eq!(h.line(1), ("line 3".into(), true));
         assert_eq!(h.line(2), ("line 4".into(), false));
+        // Numbers go on from the lines dropped.
+        assert_eq!((h.first_seq(), h.next_seq()), (2, 5));
+        let mut none = History::new(0);
+        none.push(b"x", false);
+        assert_eq!((none.first_seq(), none.next_seq()), (1, 1));
     }
 
     #[test]

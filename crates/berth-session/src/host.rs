@@ -56,6 +56,7 @@ pub async fn run(
         name: args.name.clone(),
         identity: identity.clone(),
         log: args.log.clone(),
+        log_keep: args.log_keep,
         journal: args.log_journal,
         stop_grace: args.stop_grace,
     };
@@ -121,6 +122,11 @@ pub async fn run(
             env: args.program.env,
             identity,
             no_new_privileges: args.no_new_privileges,
+            shell_integration: crate::shell_integration::when(
+                args.program.shell_integration,
+                None,
+                &args.name,
+            ),
         },
         log,
         journal: args

@@ -294,7 +294,8 @@ fn open_append(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-fn numbered(path: &Path, i: u32) -> PathBuf {
+/// The `i`th rotated file (1 is the newest): `NAME.log.1`.
+pub fn numbered(path: &Path, i: u32) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(format!(".{i}"));
     PathBuf::from(s)

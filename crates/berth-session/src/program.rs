@@ -64,6 +64,8 @@ pub struct Launch {
     pub identity: Identity,
     /// PR_SET_NO_NEW_PRIVS for the program (`--no-new-privileges`).
     pub no_new_privileges: bool,
+    /// bash and zsh start with OSC 133 marks (`--shell-integration`).
+    pub shell_integration: Option<std::sync::Arc<crate::shell_integration::ShellIntegration>>,
 }
 
 impl Launch {
@@ -108,10 +110,22 @@ impl Launch {
         let cwd = self
             .working_dir()
             .map_err(|why| format!("cannot start {program}: {why}"))?;
+        let mut env = self.environment();
+        let wrapped = self
+            .shell_integration
+            .as_ref()
+            .and_then(|si| si.wrap(&self.command, &env));
+        let command = match wrapped {
+            Some((command, extra)) => {
+                env.extend(extra);
+                command
+            }
+            None => self.command.clone(),
+        };
         let cmd = pty_process::Command::new(program)
-            .args(&self.command[1..])
+            .args(&command[1..])
             .env_clear()
-            .envs(self.environment())
+            .envs(env)
             .current_dir(&cwd);
         let mut cmd = prepare_child(cmd, self.no_new_privileges);
         cmd.spawn_borrowed(pts).map_err(|e| {
@@ -194,6 +208,7 @@ mod tests {
                 shell: "/bin/sh".into(),
             },
             no_new_privileges: true,
+            shell_integration: None,
         }
     }
 

@@ -17,6 +17,8 @@ pub struct HostInfo {
     pub name: String,
     pub identity: Identity,
     pub log: Option<PathBuf>,
+    /// Rotated log files kept beside it.
+    pub log_keep: u32,
     /// Output goes to the journal (`--log-journal`).
     pub journal: bool,
     /// Between the signals that stop the program (HUP, TERM, KILL).
@@ -39,6 +41,10 @@ pub struct Session {
     pub clients: Clients,
     /// The size while no read-write client is attached.
     pub default_size: Size,
+    /// What the shell integration marks say.
+    pub shell: crate::shell::Shell,
+    /// The last output or input.
+    pub active_at: Option<std::time::SystemTime>,
 }
 
 impl Session {
@@ -57,6 +63,8 @@ impl Session {
             log_error: None,
             clients: Clients::new(size_policy),
             default_size: Size { cols, rows },
+            shell: Default::default(),
+            active_at: None,
         }
     }
 
@@ -64,6 +72,11 @@ impl Session {
     pub fn output(&mut self, bytes: &[u8]) {
         self.term.process(bytes);
         self.clients.broadcast(bytes);
+        let marks = self.term.take_marks();
+        if !marks.is_empty() {
+            self.shell.on_marks(marks, &mut self.term);
+        }
+        self.active_at = Some(std::time::SystemTime::now());
     }
 
     /// A `[berth] ...` line in the screen and on every client.
@@ -100,6 +113,10 @@ pub struct Shared {
     pub client_left: Notify,
     /// Signalled whenever the state changes (see [`Shared::publish`]).
     pub state_changed: Notify,
+    /// Signalled whenever output was taken in (for `wait`).
+    pub output_arrived: Notify,
+    /// Signalled whenever the output log may have grown (for `logs -f`).
+    pub log_written: Notify,
 }
 
 impl Shared {
@@ -118,6 +135,8 @@ impl Shared {
             commands,
             client_left: Notify::new(),
             state_changed: Notify::new(),
+            output_arrived: Notify::new(),
+            log_written: Notify::new(),
         }
     }
 
@@ -277,6 +296,8 @@ impl Shared {
             last_error: s.last_error.clone(),
             log_error: s.log_error.clone(),
             host_pid: std::process::id(),
+            shell: s.shell.state(),
+            active_at_ms: s.active_at.map(crate::shell::unix_ms),
         }
     }
 }

@@ -266,6 +266,11 @@ impl Supervisor {
         self.spec.command = p.command;
         self.spec.cwd = p.cwd;
         self.spec.env = p.env;
+        self.spec.shell_integration = crate::shell_integration::when(
+            p.shell_integration,
+            self.spec.shell_integration.take(),
+            &self.shared.info.name,
+        );
         let mut s = self.shared.lock();
         s.command = self.spec.command.clone();
         s.default_size = berth_proto::Size {
@@ -294,6 +299,8 @@ impl Supervisor {
         if let Some(err) = log_error {
             s.log_error = err;
         }
+        drop(s);
+        self.shared.log_written.notify_waiters();
     }
 
     /// Logs, parses and shows program output.
@@ -309,6 +316,11 @@ impl Supervisor {
         s.output(bytes);
         if let Some(err) = log_error {
             s.log_error = err;
+        }
+        drop(s);
+        self.shared.output_arrived.notify_waiters();
+        if self.log.is_some() {
+            self.shared.log_written.notify_waiters();
         }
     }
 

@@ -24,6 +24,7 @@ pub(crate) struct Keys {
     pub(super) create_user: Option<bool>,
     pub(super) allow_root: Option<bool>,
     pub(super) dynamic_user: Option<bool>,
+    pub(super) shell_integration: Option<bool>,
     pub(super) cwd: Option<PathBuf>,
     pub(super) env: Option<BTreeMap<String, String>>,
     pub(super) restart: Option<RestartMode>,
@@ -96,6 +97,7 @@ pub(super) fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: 
             "user" => k.user = string(loc, e, name, v).map(|s| (s, at)),
             "create_user" => k.create_user = boolean(loc, e, name, v),
             "allow_root" => k.allow_root = boolean(loc, e, name, v),
+            "shell_integration" => k.shell_integration = boolean(loc, e, name, v),
             "dynamic_user" => {
                 k.dynamic_user = boolean(loc, e, name, v);
                 if k.dynamic_user == Some(true) {

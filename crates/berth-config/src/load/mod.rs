@@ -34,6 +34,7 @@ const SESSION_KEYS: &[&str] = &[
     "create_user",
     "allow_root",
     "dynamic_user",
+    "shell_integration",
     "cwd",
     "env",
     "restart",

@@ -85,6 +85,10 @@ pub(super) fn resolve(
         }
     }
     let dynamic_user = k.dynamic_user.or(d.dynamic_user).unwrap_or(false);
+    let shell_integration = k
+        .shell_integration
+        .or(d.shell_integration)
+        .unwrap_or(defaults::SHELL_INTEGRATION);
     if checks.mode == Mode::System && user.is_none() && !dynamic_user {
         // berthd creates berth-NAME: useradd must take it.
         let account = crate::accounts::service_account(name, None);
@@ -161,6 +165,7 @@ pub(super) fn resolve(
         create_user,
         allow_root,
         dynamic_user,
+        shell_integration,
         cwd: k.cwd.or(d.cwd.clone()),
         env: k.env.or(d.env.clone()).unwrap_or_default(),
         restart: k.restart.or(d.restart).unwrap_or(RestartMode::OnFailure),

@@ -95,6 +95,10 @@ pub struct ProgramSpec {
     /// Working directory of the program (default: the account's home).
     #[arg(long)]
     pub cwd: Option<PathBuf>,
+    /// bash and zsh mark prompts and commands (OSC 133), for `berth run`
+    /// and `status`; injected at the shell's start, no rc file touched.
+    #[arg(long, default_value_t = defaults::SHELL_INTEGRATION, action = clap::ArgAction::Set)]
+    pub shell_integration: bool,
     /// Extra environment for the program, KEY=VALUE; repeatable.
     #[arg(long = "env", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
@@ -145,6 +149,7 @@ impl HostSpec {
                 restart_burst: s.restart_limit.burst,
                 restart_interval: s.restart_limit.interval,
                 cwd: s.cwd.clone(),
+                shell_integration: s.shell_integration,
                 env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 command: s.command.argv(),
             },
@@ -207,6 +212,7 @@ impl ProgramSpec {
         if let Some(cwd) = &self.cwd {
             a.value("cwd", cwd.display());
         }
+        a.value("shell-integration", self.shell_integration);
         for (k, v) in &self.env {
             a.value("env", format!("{k}={v}"));
         }

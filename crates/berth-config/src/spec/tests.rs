@@ -43,6 +43,7 @@ fn a_spec_survives_its_command_line() {
             restart_burst: 9,
             restart_interval: Duration::from_secs(30),
             cwd: Some("/srv".into()),
+            shell_integration: false,
             env: vec![("A".into(), "1".into()), ("B".into(), "x=y".into())],
             command: args("run --once -- x"),
         },
@@ -77,7 +78,7 @@ fn the_line_reads_as_the_flags_it_sets() {
     );
     assert_eq!(
         spec.to_args().join(" "),
-        "--name ci --socket /r/ci.sock --log /logs/ci.log --log-max-size 67108864 --log-keep 5 --no-new-privileges --scrollback 10000 --handshake-timeout 5s --stop-grace 5s --size 120x40 --size-policy smallest --restart on-failure --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --env A=1 -- run --once"
+        "--name ci --socket /r/ci.sock --log /logs/ci.log --log-max-size 67108864 --log-keep 5 --no-new-privileges --scrollback 10000 --handshake-timeout 5s --stop-grace 5s --size 120x40 --size-policy smallest --restart on-failure --restart-delay 1s --restart-max-delay 1m --restart-burst 5 --restart-interval 5m --shell-integration true --env A=1 -- run --once"
     );
 }
 

@@ -82,7 +82,7 @@ impl Server {
             let (cols, rows) = s.term.size();
             let first = match req.size {
                 Some(_) => s.term.redraw(),
-                None => s.term.capture(&CaptureRequest::default()).0.into_bytes(),
+                None => s.term.capture(&CaptureRequest::default()).text.into_bytes(),
             };
             encode_control(
                 &Response::Attached {

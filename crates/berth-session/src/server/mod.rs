@@ -8,19 +8,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use berth_proto::server::{ConnError, ConnLimit, ConnSlot, ServerConn};
-use berth_proto::{
-    encode_control, encode_data, keys, Access, CaptureRequest, ClientMode, ErrorCode, Request,
-    Response, MAX_FRAME_LEN,
-};
-use tokio::io::AsyncWriteExt;
+use berth_proto::{Access, ClientMode, ErrorCode, Request, Response};
 use tokio::net::UnixStream;
 
-use crate::input::InputError;
 use crate::peer::{AccessPolicy, Peer};
 use crate::session::{Command, Shared};
 use berth_config::access::denial;
 
 mod attach;
+mod scripting;
+
+use scripting::Waiter;
 
 pub struct Server {
     pub shared: Arc<Shared>,
@@ -169,12 +167,29 @@ impl Server {
                 }
                 Request::Watch => return self.watch(conn).await,
                 Request::Capture(req) => self.capture(conn, &req).await?,
-                Request::Send { keys, literal } => {
+                Request::Send {
+                    keys,
+                    literal,
+                    wait,
+                } => {
                     self.require_operator(access, audit, "send input")?;
-                    let bytes = self.send(&keys, literal).await?;
+                    let (bytes, seq, waiter) = self.send(&keys, literal, wait.as_ref())?;
                     audit.input_bytes += bytes;
-                    conn.reply(&Response::Ok).await?;
+                    match waiter {
+                        Some(waiter) => self.wait(conn, waiter).await?,
+                        None => conn.reply(&Response::Sent { seq }).await?,
+                    }
                 }
+                Request::Wait(req) => {
+                    let waiter = Waiter::new(&req, &mut self.shared.lock().term, None)?;
+                    self.wait(conn, waiter).await?;
+                }
+                Request::Run(req) => {
+                    self.require_operator(access, audit, "run commands in it")?;
+                    audit.input_bytes += req.command.len();
+                    self.run(conn, &req).await?;
+                }
+                Request::Logs(req) => return self.logs(conn, &req).await,
                 Request::Restart => {
                     self.require_operator(access, audit, "restart it")?;
                     self.command(Command::Restart).await?;
@@ -253,42 +268,6 @@ impl Server {
                 denial(&audit.peer, Some(access), &self.shared.info.name, what),
             )),
         }
-    }
-
-    async fn capture(&self, conn: &mut ServerConn, req: &CaptureRequest) -> Result<(), ConnError> {
-        let (text, lines) = self.shared.lock().term.capture(req);
-        let mut out = Vec::new();
-        encode_data(text.as_bytes(), &mut out);
-        encode_control(&Response::CaptureEnd { lines }, &mut out);
-        conn.writer.write_all(&out).await?;
-        Ok(())
-    }
-
-    async fn send(&self, keys: &[String], literal: bool) -> Result<usize, ConnError> {
-        let modes = self.shared.lock().term.modes();
-        let mut bytes = Vec::new();
-        for key in keys {
-            bytes.extend(keys::translate(key, literal, modes));
-        }
-        if bytes.len() > MAX_FRAME_LEN {
-            return Err(ConnError::Refused(
-                ErrorCode::BadRequest,
-                format!(
-                    "input of {} bytes is too large: send at most {} MiB at a time",
-                    bytes.len(),
-                    MAX_FRAME_LEN >> 20
-                ),
-            ));
-        }
-        let n = bytes.len();
-        self.shared.input.try_send(bytes).map_err(|e| {
-            let code = match e {
-                InputError::Full => ErrorCode::BadRequest,
-                InputError::Closed => ErrorCode::Internal,
-            };
-            ConnError::Refused(code, format!("session {}: {e}", self.shared.info.name))
-        })?;
-        Ok(n)
     }
 
     async fn command(&self, cmd: Command) -> Result<(), ConnError> {

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use berth_proto::CaptureRequest;
+use berth_proto::scripting::{CaptureInfo, Cursor};
+use berth_proto::{CaptureRequest, Size};
 use vt100::capture::{basic_formatted_rows, basic_formatted_to_plain};
 
 use super::{nz, Terminal};
@@ -39,14 +40,29 @@ struct Line {
     wrapped: bool,
 }
 
+/// A capture: `\n`-terminated lines, and their numbers.
+pub struct Captured {
+    pub text: String,
+    pub lines: usize,
+    pub info: CaptureInfo,
+}
+
 impl Terminal {
-    /// Text of the requested lines, `\n`-terminated, and how many lines.
-    pub fn capture(&mut self, req: &CaptureRequest) -> (String, usize) {
+    /// The requested lines.
+    pub fn capture(&mut self, req: &CaptureRequest) -> Captured {
         self.apply_plain();
         let history = &self.parser.callbacks().history;
+        let first_seq = history.first_seq();
         let screen = self.parser.screen();
         let (cols, rows) = self.size();
-        let range = resolve(req.start, req.end, history.len(), rows as usize);
+        let mut range = resolve(req.start, req.end, history.len(), rows as usize);
+        let mut missed = 0;
+        if let Some(since) = req.since {
+            let wanted = since.saturating_add(1);
+            missed = first_seq.saturating_sub(wanted);
+            let start = wanted.saturating_sub(first_seq).min(range.end as u64);
+            range.start = start as usize;
+        }
         let mut lines = Vec::with_capacity(range.len());
         let hist_end = range.end.min(history.len());
         for i in range.start..hist_end {
@@ -72,7 +88,29 @@ impl Terminal {
                 }
             }
         }
-        assemble(lines, req)
+        let (row, col) = screen.cursor_position();
+        let cursor = Cursor {
+            row,
+            col,
+            visible: !screen.hide_cursor(),
+            seq: history.next_seq() + u64::from(row),
+        };
+        let alternate_screen = screen.alternate_screen();
+        let (text, numbered) = assemble(lines, req);
+        let seq_of = |i: usize| first_seq + (range.start + i) as u64;
+        Captured {
+            text,
+            lines: numbered.len(),
+            info: CaptureInfo {
+                size: Size { cols, rows },
+                cursor,
+                alternate_screen,
+                first_seq,
+                seqs: numbered.iter().map(|(i, _)| seq_of(*i)).collect(),
+                wrapped: numbered.iter().map(|(_, w)| *w).collect(),
+                missed,
+            },
+        }
     }
 }
 
@@ -146,11 +184,13 @@ fn visible_formatted(
 
 /// Joins lines as tmux prints them: one per line, wrapped ones merged with
 /// `join`, trailing spaces trimmed in plain text, attributes reset after
-/// every line that set any.
-fn assemble(lines: Vec<Line>, req: &CaptureRequest) -> (String, usize) {
+/// every line that set any. Per line printed: the index of its first row,
+/// and whether its last row wrapped.
+fn assemble(lines: Vec<Line>, req: &CaptureRequest) -> (String, Vec<(usize, bool)>) {
     let mut out = String::new();
     let mut current = String::new();
-    let mut count = 0;
+    let mut numbered = Vec::new();
+    let mut first = 0;
     let n = lines.len();
     for (i, line) in lines.into_iter().enumerate() {
         if req.escapes {
@@ -171,9 +211,10 @@ fn assemble(lines: Vec<Line>, req: &CaptureRequest) -> (String, usize) {
         }
         let _ = writeln!(out, "{current}");
         current.clear();
-        count += 1;
+        numbered.push((first, line.wrapped));
+        first = i + 1;
     }
-    (out, count)
+    (out, numbered)
 }
 
 #[cfg(test)]

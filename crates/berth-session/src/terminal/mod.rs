@@ -19,7 +19,8 @@ use berth_proto::keys::{Modes, SANE_MODES};
 use crate::history::History;
 use crate::plain::{rows_of, Absorbed, PlainLines};
 
-mod capture;
+pub mod capture;
+mod lines;
 #[cfg(test)]
 mod tests;
 
@@ -59,9 +60,64 @@ struct Scrollback {
     scrolled: u64,
     /// Rows scrolled off now are blank filler: not history.
     mute: bool,
+    /// Shell integration marks (OSC 133) seen and not yet taken.
+    marks: Vec<(Mark, Pos)>,
+}
+
+/// A place in the output: a line's sequence number and a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub seq: u64,
+    pub col: u16,
+}
+
+/// The OSC 133 marks a shell (or any program) writes around prompts and
+/// commands, as VS Code, WezTerm and kitty read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// `A`: the prompt starts.
+    PromptStart,
+    /// `B`: the prompt ends; what is typed next is the command.
+    CommandStart,
+    /// `C`: the command runs; its output starts here.
+    OutputStart,
+    /// `D[;status]`: the command ended.
+    Finished(Option<i32>),
+}
+
+impl Mark {
+    fn parse(params: &[&[u8]]) -> Option<Self> {
+        if params.first() != Some(&&b"133"[..]) {
+            return None;
+        }
+        Some(match params.get(1)?.first()? {
+            b'A' => Self::PromptStart,
+            b'B' => Self::CommandStart,
+            b'C' => Self::OutputStart,
+            b'D' => Self::Finished(
+                params
+                    .get(2)
+                    .and_then(|s| std::str::from_utf8(s).ok())
+                    .and_then(|s| s.parse().ok()),
+            ),
+            _ => return None,
+        })
+    }
 }
 
 impl vt100::Callbacks for Scrollback {
+    fn unhandled_osc(&mut self, screen: &mut vt100::Screen, params: &[&[u8]]) {
+        if let Some(mark) = Mark::parse(params) {
+            let (row, col) = screen.cursor_position();
+            let seq = self.history.next_seq() + u64::from(row);
+            // Bounded: a program spraying marks between two reads keeps the latest.
+            if self.marks.len() >= 1024 {
+                self.marks.remove(0);
+            }
+            self.marks.push((mark, Pos { seq, col }));
+        }
+    }
+
     fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
         if alternate_screen || self.mute {
             return;
@@ -113,6 +169,7 @@ impl Terminal {
             scratch: String::new(),
             scrolled: 0,
             mute: false,
+            marks: Vec::new(),
         };
         Self {
             parser: vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, callbacks),
@@ -295,6 +352,21 @@ impl Terminal {
     pub fn modes(&self) -> Modes {
         Modes {
             application_cursor: self.parser.screen().application_cursor(),
+        }
+    }
+
+    /// The OSC 133 marks seen since the last call, in order.
+    pub fn take_marks(&mut self) -> Vec<(Mark, Pos)> {
+        std::mem::take(&mut self.parser.callbacks_mut().marks)
+    }
+
+    /// Where the cursor is.
+    pub fn cursor(&mut self) -> Pos {
+        self.apply_plain();
+        let (row, col) = self.parser.screen().cursor_position();
+        Pos {
+            seq: self.parser.callbacks().history.next_seq() + u64::from(row),
+            col,
         }
     }
 

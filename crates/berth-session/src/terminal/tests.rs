@@ -23,8 +23,9 @@ fn cap(
         end,
         escapes: e,
         join: j,
+        since: None,
     })
-    .0
+    .text
 }
 
 #[test]
@@ -116,10 +117,14 @@ fn observe(t: &mut Terminal) -> (String, String, String, (u16, u16), usize) {
         end: Some(Edge),
         escapes,
         join,
+        since: None,
     };
+    // Line numbers too: the fast path must number lines as the emulator does.
+    let numbered =
+        |c: super::capture::Captured| format!("{}{:?}{:?}", c.text, c.info.seqs, c.info.cursor);
     (
-        t.capture(&all(true, false)).0,
-        t.capture(&all(false, true)).0,
+        numbered(t.capture(&all(true, false))),
+        numbered(t.capture(&all(false, true))),
         t.screen().state_formatted(),
         t.screen().cursor_position(),
         t.history_len(),
@@ -248,9 +253,81 @@ fn binary_junk_does_not_panic_and_history_is_bounded() {
     }
     t.process(&junk);
     assert!(t.history_len() <= 50);
-    let (_, n) = t.capture(&CaptureRequest {
-        start: Some(Edge),
-        ..Default::default()
-    });
+    let n = t
+        .capture(&CaptureRequest {
+            start: Some(Edge),
+            ..Default::default()
+        })
+        .lines;
     assert!(n <= 74);
+}
+
+#[test]
+fn line_numbers_only_grow_across_trimming() {
+    let mut t = Terminal::new(20, 4, 5);
+    for i in 0..12 {
+        t.process(format!("line {i}\r\n").as_bytes());
+    }
+    // 12 lines and a blank bottom row on a 4-row screen: 9 scrolled off,
+    // 5 kept.
+    let all = CaptureRequest {
+        start: Some(berth_proto::LineBound::Edge),
+        ..Default::default()
+    };
+    let c = t.capture(&all);
+    assert_eq!(c.info.first_seq, 4);
+    assert_eq!(c.info.seqs, (4..13).collect::<Vec<u64>>());
+    assert_eq!(c.text.lines().next(), Some("line 4"));
+    assert_eq!(c.info.cursor.seq, 12);
+    assert_eq!((c.info.cursor.row, c.info.cursor.col), (3, 0));
+    // Since 9: lines 10 on; since 1: lines 2 and 3 already left history.
+    let mut since = |s| {
+        t.capture(&CaptureRequest {
+            since: Some(s),
+            ..Default::default()
+        })
+    };
+    let c = since(9);
+    assert_eq!(
+        c.text.lines().collect::<Vec<_>>(),
+        ["line 10", "line 11", ""]
+    );
+    assert_eq!((c.info.seqs[0], c.info.missed), (10, 0));
+    let c = since(1);
+    assert_eq!((c.info.seqs[0], c.info.missed), (4, 2));
+}
+
+#[test]
+fn wrapped_rows_are_one_line_numbered_by_its_first_row() {
+    let mut t = Terminal::new(10, 8, 100);
+    t.process(b"$ echo 0123456789abcd\r\nout\r\n$ ");
+    let l = t.lines_from(0);
+    assert_eq!(l.lines[0], (0, "$ echo 0123456789abcd".to_owned()));
+    assert_eq!(l.lines[1], (3, "out".to_owned()));
+    assert_eq!(l.lines[2], (4, "$".to_owned()));
+    // The rest of a line that started before is not a line of its own.
+    assert_eq!(t.lines_from(1).lines[0], (3, "out".to_owned()));
+    let from = super::Pos { seq: 0, col: 2 };
+    let to = t.cursor();
+    assert_eq!(to, super::Pos { seq: 4, col: 2 });
+    assert_eq!(t.text_between(from, to).0, "echo 0123456789abcd\nout\n$");
+}
+
+#[test]
+fn shell_marks_are_seen_where_the_cursor_is() {
+    let mut t = Terminal::new(20, 4, 100);
+    t.process(b"\x1b]133;A\x07$ \x1b]133;B\x07ls\r\n\x1b]133;C\x07a b\r\n\x1b]133;D;2\x07");
+    let marks = t.take_marks();
+    use super::{Mark, Pos};
+    assert_eq!(
+        marks,
+        [
+            (Mark::PromptStart, Pos { seq: 0, col: 0 }),
+            (Mark::CommandStart, Pos { seq: 0, col: 2 }),
+            (Mark::OutputStart, Pos { seq: 1, col: 0 }),
+            (Mark::Finished(Some(2)), Pos { seq: 2, col: 0 }),
+        ]
+    );
+    assert!(t.take_marks().is_empty());
+    assert_eq!(t.text_between(marks[2].1, marks[3].1).0, "a b\n");
 }

@@ -1,0 +1,106 @@
+//! Messages for programs that drive sessions: numbered captures, waiting
+//! for output, the output log, and command results from shell integration.
+//! Every shape here is stable JSON (in `--json` output too): keys are added,
+//! never renamed or removed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Size;
+
+/// What a capture's text was taken from, sent with [`crate::Response::CaptureEnd`].
+///
+/// Every line that ever scrolled into history or sits on the screen has a
+/// sequence number that only grows: history lines keep theirs, the top row
+/// of the screen has the number the next line to scroll off will get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureInfo {
+    pub size: Size,
+    pub cursor: Cursor,
+    pub alternate_screen: bool,
+    /// The oldest line still in history.
+    pub first_seq: u64,
+    /// Per line of the capture text: its sequence number (of its first
+    /// row when wrapped rows were joined).
+    pub seqs: Vec<u64>,
+    /// Per line: whether the terminal wrapped it into the next.
+    pub wrapped: Vec<bool>,
+    /// Lines a `since` asked for that have already left history.
+    #[serde(default)]
+    pub missed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Screen row, 0 at the top.
+    pub row: u16,
+    pub col: u16,
+    pub visible: bool,
+    /// The sequence number of the cursor's row.
+    pub seq: u64,
+}
+
+/// Wait until output matching `pattern` (a regular expression, matched
+/// against each line as plain text, wrapped rows joined) appears.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitRequest {
+    pub pattern: String,
+    /// Match lines after this sequence number, wherever they are now. Without
+    /// it, only output that arrives after the request.
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// Also match what is on the screen already.
+    #[serde(default)]
+    pub screen: bool,
+    /// Give up after this long (answered by [`crate::Response::WaitTimedOut`]).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Run a command at the shell's prompt and report how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// One line, typed as it is, then Enter.
+    pub command: String,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A command's result, from the shell's OSC 133 marks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Exactly the command's output (plain text, wrapped rows joined).
+    pub output: String,
+    /// The command's exit status, as the shell reported it.
+    pub status: i32,
+    /// The lines the output covers (equal when it printed nothing).
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub duration_ms: u64,
+    /// Output lines that left history before the command ended.
+    #[serde(default)]
+    pub missed: u64,
+}
+
+/// What the shell integration (OSC 133) says about the session's shell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShellState {
+    /// The shell shows its prompt and waits for a command.
+    pub at_prompt: bool,
+    pub last_command: Option<String>,
+    pub last_status: Option<i32>,
+    /// Unix time in milliseconds when the running command started.
+    pub running_since: Option<u64>,
+}
+
+/// The session's output log, through the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogsRequest {
+    /// Only the last this many lines (of the current file and the rotated
+    /// ones before it).
+    #[serde(default)]
+    pub lines: Option<usize>,
+    /// Go on sending what is written, across rotation, until the client
+    /// closes.
+    #[serde(default)]
+    pub follow: bool,
+}

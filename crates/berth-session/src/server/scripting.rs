@@ -1,0 +1,333 @@
+//! The verbs programs drive a session with: numbered captures, `send`
+//! (and `send --wait`), `wait`, `run` at the shell's prompt, and `logs`.
+//! Each waits on the host's own signals (output arrived, the log grew, a
+//! command ended), never on a timer of its own but the caller's timeout.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use berth_proto::scripting::{LogsRequest, RunRequest, WaitRequest};
+use berth_proto::server::{ConnError, ServerConn};
+use berth_proto::{
+    encode_control, encode_data, keys, CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
+
+use super::Server;
+use crate::input::InputError;
+use crate::terminal::Terminal;
+
+/// Longest pattern a client may ask for, compiled.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A wait for output matching a pattern.
+pub struct Waiter {
+    regex: regex::Regex,
+    /// Lines from this number on are candidates.
+    from: u64,
+    /// Lines as they were when the wait began: they match only once changed.
+    unchanged: HashMap<u64, String>,
+    deadline: Option<Instant>,
+}
+
+impl Waiter {
+    /// `sent`: the cursor's line when `send --wait` queued its keys, which
+    /// takes the place of `since`.
+    pub fn new(
+        req: &WaitRequest,
+        term: &mut Terminal,
+        sent: Option<u64>,
+    ) -> Result<Self, ConnError> {
+        let regex = regex::RegexBuilder::new(&req.pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| {
+                let why = e.to_string();
+                let why = why
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim()
+                    .trim_start_matches("error: ");
+                ConnError::Refused(
+                    ErrorCode::BadRequest,
+                    format!("bad regular expression {:?}: {why}", req.pattern),
+                )
+            })?;
+        let mut unchanged = HashMap::new();
+        let from = match (sent.or(req.since), req.screen) {
+            (Some(since), _) => since.saturating_add(1),
+            (None, true) => term.lines_from(u64::MAX).settled.min(term.cursor().seq),
+            (None, false) => {
+                // Only what arrives from now on: the cursor's line and
+                // those below match once they change.
+                let from = term.cursor().seq;
+                unchanged.extend(term.lines_from(from).lines);
+                from
+            }
+        };
+        Ok(Self {
+            regex,
+            from,
+            unchanged,
+            deadline: req
+                .timeout_ms
+                .map(|ms| Instant::now() + Duration::from_millis(ms)),
+        })
+    }
+
+    /// The first candidate line that matches; lines that can no longer
+    /// change are not looked at again.
+    fn check(&mut self, term: &mut Terminal) -> Option<(u64, String)> {
+        let lines = term.lines_from(self.from);
+        for (seq, text) in lines.lines {
+            if self.unchanged.get(&seq) == Some(&text) {
+                continue;
+            }
+            if self.regex.is_match(&text) {
+                return Some((seq, text));
+            }
+        }
+        self.from = self.from.max(lines.settled);
+        None
+    }
+}
+
+impl Server {
+    pub(super) async fn capture(
+        &self,
+        conn: &mut ServerConn,
+        req: &CaptureRequest,
+    ) -> Result<(), ConnError> {
+        let captured = self.shared.lock().term.capture(req);
+        let mut out = Vec::new();
+        encode_data(captured.text.as_bytes(), &mut out);
+        encode_control(
+            &Response::CaptureEnd {
+                lines: captured.lines,
+                info: Some(Box::new(captured.info)),
+            },
+            &mut out,
+        );
+        conn.writer.write_all(&out).await?;
+        Ok(())
+    }
+
+    /// Queues keys; the cursor's line then, and the wait that starts there.
+    pub(super) fn send(
+        &self,
+        keys: &[String],
+        literal: bool,
+        wait: Option<&WaitRequest>,
+    ) -> Result<(usize, u64, Option<Waiter>), ConnError> {
+        let mut s = self.shared.lock();
+        let modes = s.term.modes();
+        let mut bytes = Vec::new();
+        for key in keys {
+            bytes.extend(keys::translate(key, literal, modes));
+        }
+        if bytes.len() > MAX_FRAME_LEN {
+            return Err(ConnError::Refused(
+                ErrorCode::BadRequest,
+                format!(
+                    "input of {} bytes is too large: send at most {} MiB at a time",
+                    bytes.len(),
+                    MAX_FRAME_LEN >> 20
+                ),
+            ));
+        }
+        // Compiled before anything is typed: a bad pattern types nothing.
+        let seq = s.term.cursor().seq;
+        let waiter = wait
+            .map(|w| Waiter::new(w, &mut s.term, Some(seq)))
+            .transpose()?;
+        let n = bytes.len();
+        self.type_in(bytes)?;
+        s.active_at = Some(std::time::SystemTime::now());
+        Ok((n, seq, waiter))
+    }
+
+    fn type_in(&self, bytes: Vec<u8>) -> Result<(), ConnError> {
+        self.shared.input.try_send(bytes).map_err(|e| {
+            let code = match e {
+                InputError::Full => ErrorCode::BadRequest,
+                InputError::Closed => ErrorCode::Internal,
+            };
+            ConnError::Refused(code, format!("session {}: {e}", self.shared.info.name))
+        })
+    }
+
+    /// Answers when a line matches, or when the wait's time is up.
+    pub(super) async fn wait(
+        &self,
+        conn: &mut ServerConn,
+        mut waiter: Waiter,
+    ) -> Result<(), ConnError> {
+        loop {
+            let arrived = self.shared.output_arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let found = {
+                let mut s = self.shared.lock();
+                waiter.check(&mut s.term)
+            };
+            if let Some((seq, text)) = found {
+                return Ok(conn.reply(&Response::Matched { seq, text }).await?);
+            }
+            let deadline = waiter.deadline;
+            tokio::select! {
+                _ = arrived => {}
+                _ = until(deadline) => {
+                    let seq = self.shared.lock().term.cursor().seq;
+                    return Ok(conn.reply(&Response::WaitTimedOut { seq }).await?);
+                }
+                r = conn.reader.next() => {
+                    r?;
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "requests while waiting; closing the connection".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Types a command at the shell's prompt and answers with its result.
+    pub(super) async fn run(
+        &self,
+        conn: &mut ServerConn,
+        req: &RunRequest,
+    ) -> Result<(), ConnError> {
+        let name = &self.shared.info.name;
+        let refuse = |m: String| ConnError::Refused(ErrorCode::BadRequest, m);
+        if req.command.trim().is_empty() {
+            return Err(refuse("berth run needs a command".into()));
+        }
+        if req.command.chars().any(char::is_control) {
+            return Err(refuse(
+                "the command must be one line without control characters (use berth send for keys)"
+                    .into(),
+            ));
+        }
+        let (done, result) = tokio::sync::oneshot::channel();
+        {
+            let mut s = self.shared.lock();
+            let cursor = s.term.cursor();
+            s.shell.ready_for(name, cursor).map_err(refuse)?;
+            let mut bytes = Vec::new();
+            // Pasted when the shell takes pastes, so nothing in it is a key
+            // binding (a tab completing, a `!` expanding in the editor).
+            let paste = s.term.screen().bracketed_paste();
+            if paste {
+                bytes.extend_from_slice(b"\x1b[200~");
+            }
+            bytes.extend_from_slice(req.command.as_bytes());
+            if paste {
+                bytes.extend_from_slice(b"\x1b[201~");
+            }
+            bytes.push(b'\r');
+            self.type_in(bytes)?;
+            s.shell.running(done);
+            s.active_at = Some(std::time::SystemTime::now());
+        }
+        let deadline = req
+            .timeout_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms));
+        tokio::select! {
+            r = result => match r {
+                Ok(result) => Ok(conn.reply(&Response::Ran(Box::new(result))).await?),
+                Err(_) => Err(ConnError::Refused(
+                    ErrorCode::Internal,
+                    format!("session {name} ended before the command did"),
+                )),
+            },
+            _ = until(deadline) => {
+                self.shared.lock().shell.abandon();
+                Err(ConnError::Refused(
+                    ErrorCode::Timeout,
+                    format!(
+                        "the command is still running in session {name} after {}; it was not stopped",
+                        berth_config::values::format_duration(Duration::from_millis(req.timeout_ms.unwrap_or(0)))
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Sends the output log, then (following) what is written next, until
+    /// the client closes.
+    pub(super) async fn logs(
+        &self,
+        conn: &mut ServerConn,
+        req: &LogsRequest,
+    ) -> Result<(), ConnError> {
+        let name = &self.shared.info.name;
+        let Some(path) = self.shared.info.log.clone() else {
+            let message = if self.shared.info.journal {
+                format!("session {name} logs to the journal: journalctl SESSION={name}")
+            } else {
+                format!("session {name} keeps no output log (log = \"none\"); berth capture {name} -S - shows its history")
+            };
+            return Err(ConnError::Refused(ErrorCode::BadRequest, message));
+        };
+        // Listening before the file is opened: nothing written in between is missed.
+        let written = self.shared.log_written.notified();
+        tokio::pin!(written);
+        written.as_mut().enable();
+        let keep = self.shared.info.log_keep;
+        let lines = req.lines;
+        let opened = tokio::task::spawn_blocking(move || {
+            crate::log_reader::LogReader::open(&path, keep, lines)
+        })
+        .await
+        .map_err(|e| ConnError::Refused(ErrorCode::Internal, e.to_string()))?;
+        let (text, mut reader) = opened.map_err(|e| {
+            ConnError::Refused(
+                ErrorCode::Internal,
+                format!("cannot read the output log of session {name}: {e}"),
+            )
+        })?;
+        let mut out = Vec::new();
+        encode_data(&text, &mut out);
+        if !req.follow {
+            encode_control(&Response::LogEnd, &mut out);
+            conn.writer.write_all(&out).await?;
+            return Ok(());
+        }
+        conn.writer.write_all(&out).await?;
+        loop {
+            tokio::select! {
+                _ = &mut written => {}
+                r = conn.reader.next() => {
+                    r?;
+                    return Err(ConnError::Refused(
+                        ErrorCode::BadRequest,
+                        "requests while following the log; closing the connection".into(),
+                    ));
+                }
+            }
+            written.set(self.shared.log_written.notified());
+            written.as_mut().enable();
+            let new = reader.read_new().map_err(|e| {
+                ConnError::Refused(
+                    ErrorCode::Internal,
+                    format!("cannot read the output log of session {name}: {e}"),
+                )
+            })?;
+            if !new.is_empty() {
+                out.clear();
+                encode_data(&new, &mut out);
+                conn.writer.write_all(&out).await?;
+            }
+        }
+    }
+}
+
+/// Resolves at `deadline`, never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

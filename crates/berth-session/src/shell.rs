@@ -1,0 +1,130 @@
+//! What the shell integration marks (OSC 133) say: whether the shell is at
+//! its prompt, the command it runs, and how each command ended. Fed by the
+//! marks the terminal saw, in order; answers `berth run` when its command
+//! ends.
+
+use std::time::{Instant, SystemTime};
+
+use berth_proto::scripting::{RunResult, ShellState};
+use tokio::sync::oneshot;
+
+use crate::terminal::{Mark, Pos, Terminal};
+
+#[derive(Default)]
+pub struct Shell {
+    /// Marks were seen: the program speaks OSC 133.
+    integrated: bool,
+    at_prompt: bool,
+    /// Where the command line starts (after the prompt, mark B).
+    input_at: Option<Pos>,
+    /// The running command: where its output starts (mark C), and when.
+    output_at: Option<(Pos, Instant, SystemTime)>,
+    last_command: Option<String>,
+    last_status: Option<i32>,
+    /// A `run` typed its command and waits for it to end.
+    run: Option<oneshot::Sender<RunResult>>,
+}
+
+impl Shell {
+    pub fn on_marks(&mut self, marks: Vec<(Mark, Pos)>, term: &mut Terminal) {
+        for (mark, pos) in marks {
+            self.integrated = true;
+            match mark {
+                Mark::PromptStart => self.at_prompt = true,
+                Mark::CommandStart => {
+                    self.at_prompt = true;
+                    self.input_at = Some(pos);
+                }
+                Mark::OutputStart => {
+                    if let Some(input) = self.input_at.take() {
+                        let (text, _) = term.text_between(input, pos);
+                        let command = text.replace('\n', " ").trim().to_owned();
+                        self.last_command = (!command.is_empty()).then_some(command);
+                    }
+                    self.at_prompt = false;
+                    self.output_at = Some((pos, Instant::now(), SystemTime::now()));
+                }
+                Mark::Finished(status) => self.finished(status, pos, term),
+            }
+        }
+    }
+
+    /// Mark D. A D without a C is a prompt redrawn after an empty line,
+    /// unless a `run` waits: then the shell refused the line (a syntax
+    /// error) and what it printed is after the command line.
+    fn finished(&mut self, status: Option<i32>, pos: Pos, term: &mut Terminal) {
+        let start = match self.output_at.take() {
+            Some(start) => start,
+            None if self.run.is_some() => {
+                let line = self.input_at.map_or(pos.seq, |p| p.seq + 1).min(pos.seq);
+                (Pos { seq: line, col: 0 }, Instant::now(), SystemTime::now())
+            }
+            None => return,
+        };
+        let status = status.unwrap_or(0);
+        self.last_status = Some(status);
+        let Some(run) = self.run.take() else { return };
+        let (output, missed) = term.text_between(start.0, pos);
+        let _ = run.send(RunResult {
+            output,
+            status,
+            first_seq: start.0.seq,
+            last_seq: pos.seq.max(start.0.seq),
+            duration_ms: start.1.elapsed().as_millis() as u64,
+            missed,
+        });
+    }
+
+    /// Whether a command may be typed now (the cursor where the command
+    /// line starts: nothing typed yet); the refusal says why not.
+    pub fn ready_for(&self, session: &str, cursor: Pos) -> Result<(), String> {
+        if !self.integrated {
+            return Err(format!(
+                "session {session} shows no shell integration marks (OSC 133): berth run needs bash or zsh with shell_integration on, or a program that writes the marks"
+            ));
+        }
+        if self.run.is_some() {
+            return Err(format!(
+                "session {session} is running a command from another berth run; wait for it"
+            ));
+        }
+        match self.input_at {
+            Some(at) if self.at_prompt && self.output_at.is_none() && at == cursor => Ok(()),
+            Some(_) if self.at_prompt && self.output_at.is_none() => Err(format!(
+                "session {session} has input typed at its prompt; clear it (berth send {session} C-u) and try again"
+            )),
+            _ => Err(format!(
+                "session {session} is not at a prompt (a command is running{}); nothing was typed",
+                self.last_command
+                    .as_ref()
+                    .filter(|_| self.output_at.is_some())
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+
+    /// A `run` typed its command: the result goes to `done`.
+    pub fn running(&mut self, done: oneshot::Sender<RunResult>) {
+        self.run = Some(done);
+    }
+
+    /// A `run` gave up waiting.
+    pub fn abandon(&mut self) {
+        self.run = None;
+    }
+
+    pub fn state(&self) -> Option<ShellState> {
+        self.integrated.then(|| ShellState {
+            at_prompt: self.at_prompt && self.output_at.is_none() && self.run.is_none(),
+            last_command: self.last_command.clone(),
+            last_status: self.last_status,
+            running_since: self.output_at.map(|(_, _, at)| unix_ms(at)),
+        })
+    }
+}
+
+pub fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,147 @@
+//! Shell integration: bash and zsh started so that they mark prompts and
+//! commands with OSC 133 (what `berth run` and `status` read), the way VS
+//! Code and WezTerm do it: through the shell's own startup (bash's
+//! `--rcfile`, zsh's `ZDOTDIR`), reading the user's files first and
+//! changing none of them. The files live in a private directory of the
+//! host's, removed with it.
+
+use std::path::Path;
+
+const BASH_RC: &str = include_str!("bash.rc");
+const ZSH_FILES: [(&str, &str); 3] = [
+    (".zshenv", include_str!("zshenv")),
+    (".zprofile", include_str!("zprofile")),
+    (".zshrc", include_str!("zshrc")),
+];
+
+/// A shell's command line and the environment it needs added.
+pub type Wrapped = (Vec<String>, Vec<(String, String)>);
+
+/// The integration files, written once per host.
+#[derive(Debug)]
+pub struct ShellIntegration {
+    dir: tempfile::TempDir,
+}
+
+/// The integration a program starts with: `current` while `enabled`, made
+/// on first need. A host that cannot write the files runs its shells
+/// without marks, saying so.
+pub fn when(
+    enabled: bool,
+    current: Option<std::sync::Arc<ShellIntegration>>,
+    session: &str,
+) -> Option<std::sync::Arc<ShellIntegration>> {
+    if !enabled {
+        return None;
+    }
+    if current.is_some() {
+        return current;
+    }
+    match ShellIntegration::new() {
+        Ok(si) => Some(std::sync::Arc::new(si)),
+        Err(e) => {
+            tracing::warn!(%session, "shell integration is off: cannot write its files: {e}");
+            None
+        }
+    }
+}
+
+impl ShellIntegration {
+    pub fn new() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("berth-shell-").tempdir()?;
+        std::fs::write(dir.path().join("bash.rc"), BASH_RC)?;
+        std::fs::create_dir(dir.path().join("zsh"))?;
+        for (name, text) in ZSH_FILES {
+            std::fs::write(dir.path().join("zsh").join(name), text)?;
+        }
+        Ok(Self { dir })
+    }
+
+    /// The command and extra environment that start `command` with the
+    /// marks, or `None` when it is not an interactive bash or zsh.
+    /// `env`: the program's environment (its `ZDOTDIR`, `HOME`).
+    pub fn wrap(
+        &self,
+        command: &[String],
+        env: &[(String, String)],
+    ) -> Option<Wrapped> {
+        let (program, args) = command.split_first()?;
+        let shell = Path::new(program).file_name()?.to_str()?;
+        let shell = shell.strip_prefix('-').unwrap_or(shell);
+        // Only a plain interactive shell: with a script or -c there is no prompt.
+        if !args
+            .iter()
+            .all(|a| ["-i", "-l", "--login"].contains(&a.as_str()))
+        {
+            return None;
+        }
+        let login = args.iter().any(|a| a != "-i");
+        let lookup = |k: &str| {
+            env.iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        match shell {
+            "bash" => {
+                let rc = self.dir.path().join("bash.rc").display().to_string();
+                let mut extra = Vec::new();
+                if login {
+                    extra.push(("BERTH_SHELL_LOGIN".to_owned(), "1".to_owned()));
+                }
+                Some((
+                    vec![program.clone(), "--rcfile".into(), rc, "-i".into()],
+                    extra,
+                ))
+            }
+            "zsh" => {
+                let theirs = lookup("ZDOTDIR")
+                    .or_else(|| lookup("HOME"))
+                    .unwrap_or_default();
+                let ours = self.dir.path().join("zsh").display().to_string();
+                let extra = vec![
+                    ("BERTH_ZDOTDIR".to_owned(), theirs),
+                    ("ZDOTDIR".to_owned(), ours),
+                ];
+                Some((command.to_vec(), extra))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn only_interactive_bash_and_zsh_are_wrapped() {
+        let si = ShellIntegration::new().unwrap();
+        let home = [("HOME".to_owned(), "/home/a".to_owned())];
+        let (cmd, env) = si.wrap(&argv("/bin/bash"), &home).unwrap();
+        assert_eq!(
+            cmd[1..],
+            argv(&format!("--rcfile {}/bash.rc -i", si.dir.path().display()))[..]
+        );
+        assert!(env.is_empty());
+        let (_, env) = si.wrap(&argv("bash -l"), &home).unwrap();
+        assert_eq!(env, [("BERTH_SHELL_LOGIN".to_owned(), "1".to_owned())]);
+        let (cmd, env) = si.wrap(&argv("zsh"), &home).unwrap();
+        assert_eq!(cmd, argv("zsh"));
+        assert_eq!(env[0], ("BERTH_ZDOTDIR".to_owned(), "/home/a".to_owned()));
+        assert!(si.dir.path().join("zsh/.zshrc").is_file());
+        for other in [
+            "bash -c true",
+            "bash script.sh",
+            "python3",
+            "fish",
+            "zsh -c x",
+        ] {
+            assert_eq!(si.wrap(&argv(other), &home), None, "{other}");
+        }
+    }
+}
