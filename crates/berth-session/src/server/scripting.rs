@@ -58,7 +58,7 @@ impl Waiter {
         let mut unchanged = HashMap::new();
         let from = match (sent.or(req.since), req.screen) {
             (Some(since), _) => since.saturating_add(1),
-            (None, true) => term.lines_from(u64::MAX).settled.min(term.cursor().seq),
+            (None, true) => term.screen_top(),
             (None, false) => {
                 // Only what arrives from now on: the cursor's line and
                 // those below match once they change.

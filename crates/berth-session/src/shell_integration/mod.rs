@@ -60,11 +60,7 @@ impl ShellIntegration {
     /// The command and extra environment that start `command` with the
     /// marks, or `None` when it is not an interactive bash or zsh.
     /// `env`: the program's environment (its `ZDOTDIR`, `HOME`).
-    pub fn wrap(
-        &self,
-        command: &[String],
-        env: &[(String, String)],
-    ) -> Option<Wrapped> {
+    pub fn wrap(&self, command: &[String], env: &[(String, String)]) -> Option<Wrapped> {
         let (program, args) = command.split_first()?;
         let shell = Path::new(program).file_name()?.to_str()?;
         let shell = shell.strip_prefix('-').unwrap_or(shell);

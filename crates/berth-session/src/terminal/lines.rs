@@ -28,6 +28,12 @@ pub struct Lines {
 }
 
 impl Terminal {
+    /// The number of the screen's top row.
+    pub fn screen_top(&mut self) -> u64 {
+        self.apply_plain();
+        self.parser.callbacks().history.next_seq()
+    }
+
     /// Rows numbered `from` on (history, then the screen).
     fn rows_from(&mut self, from: u64) -> (Vec<Row>, u64) {
         self.apply_plain();

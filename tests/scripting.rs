@@ -1,0 +1,549 @@
+//! What scripts and agents do, end to end, with real bash, zsh and python3
+//! in real sessions: numbered captures, `wait` (alone and after `send`),
+//! `run` with shell integration, `logs`, and the exit codes they promise.
+//! Nothing here is timed: every wait has a deadline, none is a sleep.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use berth_e2e::*;
+use serde_json::Value;
+
+fn json(out: &std::process::Output) -> Value {
+    assert!(!out.stdout.is_empty(), "no output; stderr: {}", stderr(out));
+    serde_json::from_slice(&out.stdout).expect("one JSON value")
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A bash session with shell integration and an empty home (no rc files of
+/// the machine's), at its first prompt.
+fn bash(env: &Env, name: &str) -> Host {
+    let home = env.path(&format!("{name}-home"));
+    std::fs::create_dir_all(&home).unwrap();
+    let host = env.host(
+        name,
+        &["--env", &format!("HOME={}", home.display())],
+        &["bash"],
+    );
+    host.wait_status("the shell at its prompt", |s| {
+        s["shell"]["at_prompt"] == true
+    });
+    host
+}
+
+#[test]
+fn wait_since_never_misses_output_that_came_right_after_send() {
+    let env = Env::new();
+    let host = env.host(
+        "fast",
+        &[],
+        &[
+            "python3",
+            "-u",
+            "-c",
+            "import sys\nfor l in sys.stdin: print('got-' + l.strip(), flush=True)",
+        ],
+    );
+    for i in 0..20 {
+        // The answer is printed within microseconds of the keys, long
+        // before `wait` connects: --since still sees it.
+        let sent = json(&host.berth(&["send", "fast", "--json", &format!("n{i}"), "Enter"]));
+        let seq = sent["seq"]
+            .as_u64()
+            .expect("send --json gives seq")
+            .to_string();
+        let out = host.berth(&[
+            "wait",
+            "fast",
+            "--since",
+            &seq,
+            "-m",
+            &format!("^got-n{i}$"),
+            "-t",
+            "20s",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let w = json(&out);
+        assert_eq!(w["matched"], true);
+        assert_eq!(w["text"], format!("got-n{i}"));
+        assert!(w["seq"].as_u64().unwrap() > seq.parse().unwrap());
+    }
+    // send --wait does both at once, without a race.
+    let out = host.berth(&[
+        "send",
+        "fast",
+        "--wait",
+        "^got-both$",
+        "-t",
+        "20s",
+        "both",
+        "Enter",
+    ]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "got-both\n".to_owned())
+    );
+}
+
+#[test]
+fn wait_exit_codes_and_messages() {
+    let env = Env::new();
+    let host = env.host("w", &[], &["sh", "-c", "echo already-here; exec cat"]);
+    host.wait_screen("already-here");
+    // Default: only what arrives after the call; --screen also what is there.
+    let out = host.berth(&["wait", "w", "-m", "already", "-t", "300ms"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: nothing matched in session w before the timeout"
+    );
+    let out = host.berth(&["wait", "w", "-m", "already", "-t", "300ms", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["matched"], false);
+    let out = host.berth(&["wait", "w", "--screen", "-m", "al+ready-h"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "already-here\n".to_owned())
+    );
+    // A wait that is under way sees output that arrives later.
+    let mut waiting = Command::new(bin("berth"))
+        .args(["wait", "w", "-m", "^later$", "-t", "30s"])
+        .env("BERTH_RUNTIME_DIR", env.runtime())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Typed until the waiter has seen it: cat echoes each line back.
+    wait_for("the wait to see new output", DEADLINE, || {
+        host.send(&["later", "Enter"]);
+        waiting.try_wait().unwrap().map(|_| ())
+    });
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "later\n".to_owned())
+    );
+    // Errors exit 2, in one line.
+    let out = host.berth(&["wait", "w", "-m", "(unclosed"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: bad regular expression \"(unclosed\": unclosed group"
+    );
+    let out = env.berth(&["wait", "nosuch", "-m", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("berth: no session \"nosuch\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.berth(&["wait", "w"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("berth: wait needs --match <REGEX>"),
+        "{}",
+        stderr(&out)
+    );
+    let out = host.berth(&["send", "w", "--wait", "(", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: bad regular expression \"(\": unclosed group"
+    );
+    // A bad pattern typed nothing.
+    assert!(!host.capture(&[]).lines().any(|l| l == "x"));
+}
+
+#[test]
+fn run_reports_exactly_the_commands_output_and_status() {
+    let env = Env::new();
+    let host = bash(&env, "sh");
+    run_trio(&host);
+}
+
+#[test]
+fn run_in_zsh() {
+    if !std::path::Path::new("/usr/bin/zsh").exists() && !std::path::Path::new("/bin/zsh").exists()
+    {
+        assert!(
+            std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() != Ok("1"),
+            "zsh is not installed"
+        );
+        eprintln!("SKIPPED run_in_zsh: zsh is not installed");
+        return;
+    }
+    let env = Env::new();
+    let home = env.path("z-home");
+    std::fs::create_dir_all(&home).unwrap();
+    // A user .zshrc that sets its own prompt: read, and still marked.
+    std::fs::write(home.join(".zshrc"), "PS1='zsh> '\nexport FROM_ZSHRC=yes\n").unwrap();
+    let host = env.host(
+        "z",
+        &["--env", &format!("HOME={}", home.display())],
+        &["zsh"],
+    );
+    host.wait_status("zsh at its prompt", |s| s["shell"]["at_prompt"] == true);
+    run_trio(&host);
+    let out = host.berth(&["run", "z", "--", "echo $FROM_ZSHRC"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "yes\n".to_owned())
+    );
+}
+
+fn run_trio(host: &Host) {
+    let name = host.name.as_str();
+    let out = host.berth(&["run", name, "--", "true"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), String::new()),
+        "{}",
+        stderr(&out)
+    );
+    let out = host.berth(&["run", name, "--", "false"]);
+    assert_eq!((out.status.code(), stdout(&out)), (Some(1), String::new()));
+    let out = host.berth(&["run", name, "--", "no-such-command-berth"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stdout(&out).contains("no-such-command-berth"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("not found"), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    let out = host.berth(&["run", name, "--", "echo one; echo two"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "one\ntwo\n".to_owned())
+    );
+    let out = host.berth(&[
+        "run",
+        name,
+        "--json",
+        "--",
+        "echo",
+        "json;",
+        "exit_with() { return $1; };",
+        "exit_with 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let r = json(&out);
+    assert_eq!(r["output"], "json\n");
+    assert_eq!(r["status"], 3);
+    assert!(r["last_seq"].as_u64() >= r["first_seq"].as_u64());
+    assert!(r["duration_ms"].is_u64());
+    let st = host.status();
+    assert_eq!(st["shell"]["at_prompt"], true);
+    assert_eq!(st["shell"]["last_status"], 3);
+    assert_eq!(
+        st["shell"]["last_command"],
+        "echo json; exit_with() { return $1; }; exit_with 3"
+    );
+}
+
+#[test]
+fn run_refuses_a_busy_session_and_gives_up_on_time() {
+    let env = Env::new();
+    let host = bash(&env, "busy");
+    host.send(&["sleep 300", "Enter"]);
+    let st = host.wait_status("sleep to run", |s| s["shell"]["at_prompt"] == false);
+    assert!(st["shell"]["running_since"].is_u64());
+    let before = host.capture(&["-S", "-"]);
+    let out = host.berth(&["run", "busy", "--", "echo typed"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: session busy is not at a prompt (a command is running: sleep 300); nothing was typed"
+    );
+    assert_eq!(host.capture(&["-S", "-"]), before, "nothing was typed");
+    host.send(&["C-c"]);
+    host.wait_status("the prompt again", |s| s["shell"]["at_prompt"] == true);
+    // Half a line typed at the prompt: refused too.
+    host.send(&["-l", "partial"]);
+    host.wait_screen("partial");
+    let out = host.berth(&["run", "busy", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: session busy has input typed at its prompt; clear it (berth send busy C-u) and try again"
+    );
+    host.send(&["C-u"]);
+    // On timeout: 124, and the command goes on.
+    let out = host.berth(&["run", "busy", "-t", "300ms", "--", "sleep 300"]);
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(
+        stderr(&out),
+        "berth: the command is still running in session busy after 300ms; it was not stopped"
+    );
+    assert_eq!(host.status()["shell"]["at_prompt"], false);
+    // A program without shell integration: said so.
+    let py = env.host("py", &[], &["python3", "-i", "-q"]);
+    py.wait_screen(">>>");
+    let out = py.berth(&["run", "py", "--", "1+1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: session py shows no shell integration marks (OSC 133): berth run needs bash or zsh with shell_integration on, or a program that writes the marks"
+    );
+    // Turned off: bash runs without marks.
+    let plain = env.host(
+        "plain",
+        &["--shell-integration", "false"],
+        &["bash", "--norc", "-i"],
+    );
+    plain.send(&["echo up", "Enter"]);
+    plain.wait_screen("up");
+    assert_eq!(plain.status()["shell"], Value::Null);
+}
+
+#[test]
+fn line_numbers_survive_restarts_and_history_trimming() {
+    let env = Env::new();
+    let host = env.host(
+        "num",
+        &["--scrollback", "5", "--size", "20x4", "--restart", "always"],
+        &["sh", "-c", "seq 1 12; exec cat"],
+    );
+    host.wait_screen("12");
+    let first = json(&host.berth(&["capture", "num", "--json", "-S", "-"]));
+    let seqs: Vec<u64> = first["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        first["first_seq"].as_u64().unwrap() > 0,
+        "history was trimmed: {first}"
+    );
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert_eq!(first["size"], serde_json::json!({"cols": 20, "rows": 4}));
+    assert!(first["cursor"]["visible"].is_boolean());
+    assert_eq!(first["alternate_screen"], false);
+    let last = *seqs.last().unwrap();
+    host.berth(&["restart", "num"]);
+    host.wait_status("a restart", |s| {
+        s["restarts"] == 1 && s["state"] == "running"
+    });
+    // The new run's output goes on from the numbers the old one reached.
+    host.send(&["after-restart", "Enter"]);
+    host.wait_screen("after-restart");
+    let again = json(&host.berth(&[
+        "capture",
+        "num",
+        "--json",
+        "--since",
+        &first["cursor"]["seq"].to_string(),
+    ]));
+    let new: Vec<u64> = again["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        new.iter()
+            .all(|s| *s > first["cursor"]["seq"].as_u64().unwrap()),
+        "{again}"
+    );
+    assert!(again["first_seq"].as_u64() >= first["first_seq"].as_u64());
+    assert!(again["cursor"]["seq"].as_u64().unwrap() > last);
+    // Lines asked for that left history are counted, not silently skipped.
+    let old = json(&host.berth(&["capture", "num", "--json", "--since", "0"]));
+    assert!(old["missed"].as_u64().unwrap() > 0, "{old}");
+}
+
+#[test]
+fn logs_read_through_the_host_and_follow_rotation() {
+    let env = Env::new();
+    let log = env.path("lg.log");
+    let host = env.host(
+        "lg",
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--log-max-size",
+            "1K",
+            "--log-keep",
+            "3",
+        ],
+        &["sh", "-c", "printf '\\033[1mbold\\033[0m one\\n'; exec cat"],
+    );
+    host.wait_screen("bold one");
+    // The log has the escapes; --plain removes them.
+    let out = wait_for("the log to hold the first line", DEADLINE, || {
+        let out = host.berth(&["logs", "lg"]);
+        stdout(&out).contains("one").then_some(out)
+    });
+    assert!(
+        stdout(&out).contains("\x1b[1mbold\x1b[0m one"),
+        "{:?}",
+        stdout(&out)
+    );
+    let out = host.berth(&["logs", "lg", "--plain", "-n", "1"]);
+    assert_eq!(stdout(&out), "bold one\n");
+    // Following: everything written next, across two rotations, in order.
+    let mut follow = Command::new(bin("berth"))
+        .args(["logs", "lg", "-f", "-n", "0"])
+        .env("BERTH_RUNTIME_DIR", env.runtime())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = BufReader::new(follow.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    for i in 0..60 {
+        let line = format!("follow-{i:02}-{}", "x".repeat(40));
+        host.send(&["-l", &line]);
+        host.send(&["Enter"]);
+        // cat echoes it: the line is the typed one and cat's copy.
+        while seen
+            .iter()
+            .filter(|l: &&String| l.trim_end() == line)
+            .count()
+            < 2
+        {
+            let got = rx.recv_timeout(DEADLINE).expect("logs -f went quiet");
+            seen.push(got);
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(
+        std::fs::metadata(format!("{}.2", log.display())).is_ok(),
+        "the log rotated twice"
+    );
+    let order: Vec<&String> = seen.iter().filter(|l| l.starts_with("follow-")).collect();
+    assert_eq!(order.len(), 120, "{seen:?}");
+    // Errors: a session that keeps no log.
+    let nolog = env.host("nolog", &[], &["cat"]);
+    let out = nolog.berth(&["logs", "nolog"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "berth: session nolog keeps no output log (log = \"none\"); berth capture nolog -S - shows its history");
+    let _ = Duration::ZERO;
+}
+
+#[test]
+fn attach_without_a_name_and_the_foreground_column() {
+    let env = Env::new();
+    let _a = env.host(
+        "older",
+        &[],
+        &["sh", "-c", "echo older-screen; exec sleep 100000"],
+    );
+    let b = env.host("newer", &[], &["cat"]);
+    b.send(&["newer-screen", "Enter"]);
+    b.wait_screen("newer-screen");
+    // attach -r into a pipe: the most recently active session's screen.
+    let mut attach = Command::new(bin("berth"))
+        .args(["attach", "-r"])
+        .env("BERTH_RUNTIME_DIR", env.runtime())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(attach.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = attach.kill();
+    let _ = attach.wait();
+    assert_eq!(first, "newer-screen\n");
+    let ls = stdout(&env.berth(&["ls"]));
+    let head = ls.lines().next().unwrap();
+    assert!(head.contains("FOREGROUND"), "{ls}");
+    let row = ls.lines().find(|l| l.starts_with("older")).unwrap();
+    assert_eq!(row.split_whitespace().nth(7), Some("sleep"), "{ls}");
+    let rows: Value = serde_json::from_slice(&env.berth(&["ls", "--json"]).stdout).unwrap();
+    let newer = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "newer")
+        .unwrap();
+    assert_eq!(newer["foreground"], "cat");
+}
+
+#[test]
+fn an_observer_may_wait_and_read_but_never_run_or_type() {
+    if skip_unless_root(
+        "an_observer_may_wait_and_read_but_never_run_or_type",
+        &["/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let home = env.path("obs-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let host = env.host(
+        "watched",
+        &[
+            "--observer",
+            "nobody",
+            "--env",
+            &format!("HOME={}", home.display()),
+        ],
+        &["bash"],
+    );
+    host.wait_status("the prompt", |s| s["shell"]["at_prompt"] == true);
+    for dir in [env.runtime().to_owned(), env.runtime().join("sessions")] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        env.socket("watched"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(bin("berth"))
+            .args(args)
+            .env("BERTH_RUNTIME_DIR", env.runtime())
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["run", "watched", "--", "touch /tmp/berth-pwned"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: permission denied: nobody is an observer of watched and cannot run commands in it"
+    );
+    let out = as_nobody(&["send", "watched", "--wait", "x", "echo pwned", "Enter"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: permission denied: nobody is an observer of watched and cannot send input"
+    );
+    // Reading is allowed: wait and capture.
+    let out = as_nobody(&["wait", "watched", "--screen", "-m", "[#$] ?$", "-t", "20s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The same through a raw client: the host refuses, whatever the CLI does.
+    let raw = Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(bin("raw-client"))
+        .arg(env.socket("watched"))
+        .arg(r#"{"type":"run","command":"touch /tmp/berth-pwned"}"#)
+        .output()
+        .unwrap();
+    let answer = stdout(&raw);
+    assert!(
+        answer.contains("\"denied\"") && answer.contains("cannot run commands"),
+        "{answer}"
+    );
+    assert!(!std::path::Path::new("/tmp/berth-pwned").exists());
+    assert!(!host.capture(&["-S", "-"]).contains("pwned"));
+}
