@@ -547,3 +547,37 @@ fn an_observer_may_wait_and_read_but_never_run_or_type() {
     assert!(!std::path::Path::new("/tmp/berth-pwned").exists());
     assert!(!host.capture(&["-S", "-"]).contains("pwned"));
 }
+
+#[test]
+fn the_agent_loop_example_runs() {
+    let d = berth_e2e::daemon::Daemon::start("");
+    let bins = bin("berth").parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bins.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/agent_loop.py");
+    let out = Command::new("python3")
+        .arg(&example)
+        .arg("ex")
+        .env("PATH", path)
+        .env("BERTH_RUNTIME_DIR", d.runtime())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("py> 6 * 7\n42\n"), "{text}");
+    assert!(
+        text.contains("py> len(words), words[-1]\n(3, 'sessions')\n"),
+        "{text}"
+    );
+    assert!(text.contains("[exit 3]"), "{text}");
+    assert!(
+        text.ends_with("agent loop: all results and exit codes as expected\n"),
+        "{text}"
+    );
+    // It cleaned up after itself.
+    assert!(!stdout(&d.berth(&["ls"])).contains("ex-py"));
+}

@@ -23,6 +23,18 @@ pub struct Shell {
     last_status: Option<i32>,
     /// A `run` typed its command and waits for it to end.
     run: Option<oneshot::Sender<RunResult>>,
+    /// A command ended and its prompt is not drawn yet (no B since).
+    prompt_pending: bool,
+}
+
+/// Whether a command may be typed now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// The last command ended; its prompt is on its way.
+    Soon,
+    /// Not now, and why.
+    Refused(String),
 }
 
 impl Shell {
@@ -30,9 +42,13 @@ impl Shell {
         for (mark, pos) in marks {
             self.integrated = true;
             match mark {
-                Mark::PromptStart => self.at_prompt = true,
+                Mark::PromptStart => {
+                    self.at_prompt = true;
+                    self.prompt_pending = true;
+                }
                 Mark::CommandStart => {
                     self.at_prompt = true;
+                    self.prompt_pending = false;
                     self.input_at = Some(pos);
                 }
                 Mark::OutputStart => {
@@ -44,7 +60,10 @@ impl Shell {
                     self.at_prompt = false;
                     self.output_at = Some((pos, Instant::now(), SystemTime::now()));
                 }
-                Mark::Finished(status) => self.finished(status, pos, term),
+                Mark::Finished(status) => {
+                    self.prompt_pending = true;
+                    self.finished(status, pos, term);
+                }
             }
         }
     }
@@ -76,8 +95,19 @@ impl Shell {
     }
 
     /// Whether a command may be typed now (the cursor where the command
-    /// line starts: nothing typed yet); the refusal says why not.
-    pub fn ready_for(&self, session: &str, cursor: Pos) -> Result<(), String> {
+    /// line starts: nothing typed yet); a refusal says why not.
+    pub fn readiness(&self, session: &str, cursor: Pos) -> Readiness {
+        if self.integrated && self.run.is_none() && self.output_at.is_none() && self.prompt_pending
+        {
+            return Readiness::Soon;
+        }
+        match self.ready_for(session, cursor) {
+            Ok(()) => Readiness::Ready,
+            Err(why) => Readiness::Refused(why),
+        }
+    }
+
+    fn ready_for(&self, session: &str, cursor: Pos) -> Result<(), String> {
         if !self.integrated {
             return Err(format!(
                 "session {session} shows no shell integration marks (OSC 133): berth run needs bash or zsh with shell_integration on, or a program that writes the marks"

@@ -16,7 +16,11 @@ use tokio::time::Instant;
 
 use super::Server;
 use crate::input::InputError;
+use crate::shell::Readiness;
 use crate::terminal::Terminal;
+
+/// How long `run` waits for the prompt after a command ended.
+const PROMPT_WAIT: Duration = Duration::from_secs(5);
 
 /// Longest pattern a client may ask for, compiled.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -210,30 +214,59 @@ impl Server {
                     .into(),
             ));
         }
-        let (done, result) = tokio::sync::oneshot::channel();
-        {
-            let mut s = self.shared.lock();
-            let cursor = s.term.cursor();
-            s.shell.ready_for(name, cursor).map_err(refuse)?;
-            let mut bytes = Vec::new();
-            // Pasted when the shell takes pastes, so nothing in it is a key
-            // binding (a tab completing, a `!` expanding in the editor).
-            let paste = s.term.screen().bracketed_paste();
-            if paste {
-                bytes.extend_from_slice(b"\x1b[200~");
-            }
-            bytes.extend_from_slice(req.command.as_bytes());
-            if paste {
-                bytes.extend_from_slice(b"\x1b[201~");
-            }
-            bytes.push(b'\r');
-            self.type_in(bytes)?;
-            s.shell.running(done);
-            s.active_at = Some(std::time::SystemTime::now());
-        }
         let deadline = req
             .timeout_ms
             .map(|ms| Instant::now() + Duration::from_millis(ms));
+        // A command that just ended has its prompt on the way: wait for it
+        // (at most PROMPT_WAIT), as a person would before typing.
+        let prompt_by = Instant::now() + PROMPT_WAIT;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let mut done = Some(done);
+        loop {
+            let arrived = self.shared.output_arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let typed = {
+                let mut s = self.shared.lock();
+                let cursor = s.term.cursor();
+                match s.shell.readiness(name, cursor) {
+                    Readiness::Refused(why) => return Err(refuse(why)),
+                    Readiness::Soon => false,
+                    Readiness::Ready => {
+                        // Pasted when the shell takes pastes, so nothing in
+                        // it is a key binding (a tab completing, a `!`
+                        // expanding in the editor).
+                        let paste = s.term.screen().bracketed_paste();
+                        let mut bytes = Vec::new();
+                        if paste {
+                            bytes.extend_from_slice(b"\x1b[200~");
+                        }
+                        bytes.extend_from_slice(req.command.as_bytes());
+                        if paste {
+                            bytes.extend_from_slice(b"\x1b[201~");
+                        }
+                        bytes.push(b'\r');
+                        self.type_in(bytes)?;
+                        if let Some(done) = done.take() {
+                            s.shell.running(done);
+                        }
+                        s.active_at = Some(std::time::SystemTime::now());
+                        true
+                    }
+                }
+            };
+            if typed {
+                break;
+            }
+            tokio::select! {
+                _ = arrived => {}
+                _ = until(Some(prompt_by.min(deadline.unwrap_or(prompt_by)))) => {
+                    return Err(refuse(format!(
+                        "session {name} ended a command but shows no prompt; nothing was typed"
+                    )));
+                }
+            }
+        }
         tokio::select! {
             r = result => match r {
                 Ok(result) => Ok(conn.reply(&Response::Ran(Box::new(result))).await?),
