@@ -4,19 +4,12 @@
 //! fails instead when BERTH_REQUIRE_ROOT_TESTS=1 (CI sets it).
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use berth_e2e::*;
 
 /// Runs the CLI as `nobody`.
 fn berth_as_nobody(env: &Env, args: &[&str]) -> std::process::Output {
-    Command::new("runuser")
-        .args(["-u", "nobody", "--"])
-        .arg(bin("berth"))
-        .args(args)
-        .env("BERTH_RUNTIME_DIR", env.runtime())
-        .output()
-        .expect("runuser")
+    berth_as("nobody", env.runtime(), args)
 }
 
 #[test]

@@ -16,6 +16,16 @@ fn json(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("one JSON value")
 }
 
+/// The line numbers of a `capture --json`.
+fn seqs(capture: &Value) -> Vec<u64> {
+    capture["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["seq"].as_u64().expect("seq"))
+        .collect()
+}
+
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -311,21 +321,19 @@ fn line_numbers_survive_restarts_and_history_trimming() {
     );
     host.wait_screen("12");
     let first = json(&host.berth(&["capture", "num", "--json", "-S", "-"]));
-    let seqs: Vec<u64> = first["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["seq"].as_u64().unwrap())
-        .collect();
+    let first_seqs = seqs(&first);
     assert!(
         first["first_seq"].as_u64().unwrap() > 0,
         "history was trimmed: {first}"
     );
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert!(
+        first_seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "{first_seqs:?}"
+    );
     assert_eq!(first["size"], serde_json::json!({"cols": 20, "rows": 4}));
     assert!(first["cursor"]["visible"].is_boolean());
     assert_eq!(first["alternate_screen"], false);
-    let last = *seqs.last().unwrap();
+    let last = *first_seqs.last().unwrap();
     host.berth(&["restart", "num"]);
     host.wait_status("a restart", |s| {
         s["restarts"] == 1 && s["state"] == "running"
@@ -340,12 +348,7 @@ fn line_numbers_survive_restarts_and_history_trimming() {
         "--since",
         &first["cursor"]["seq"].to_string(),
     ]));
-    let new: Vec<u64> = again["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["seq"].as_u64().unwrap())
-        .collect();
+    let new = seqs(&again);
     assert!(
         new.iter()
             .all(|s| *s > first["cursor"]["seq"].as_u64().unwrap()),
@@ -507,15 +510,7 @@ fn an_observer_may_wait_and_read_but_never_run_or_type() {
         std::fs::Permissions::from_mode(0o666),
     )
     .unwrap();
-    let as_nobody = |args: &[&str]| {
-        Command::new("runuser")
-            .args(["-u", "nobody", "--"])
-            .arg(bin("berth"))
-            .args(args)
-            .env("BERTH_RUNTIME_DIR", env.runtime())
-            .output()
-            .unwrap()
-    };
+    let as_nobody = |args: &[&str]| berth_as("nobody", env.runtime(), args);
     let out = as_nobody(&["run", "watched", "--", "touch /tmp/berth-pwned"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(

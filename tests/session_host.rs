@@ -77,9 +77,27 @@ fn capture_joins_and_keeps_escapes() {
     assert_eq!(host.capture(&["-e", "-S", "0", "-E", "0"]), "line12\n");
     let json = host.capture(&["--json", "-S", "0", "-E", "1"]);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // Lines numbered from the first ever written (line1 is 0), the cursor
+    // on the blank row below the wrapped line.
     assert_eq!(
         value,
-        serde_json::json!({"session": "known", "lines": ["line12", "red"]})
+        serde_json::json!({
+            "session": "known",
+            "size": {"cols": 20, "rows": 5},
+            "cursor": {"row": 4, "col": 0, "visible": true, "seq": 15},
+            "alternate_screen": false,
+            "first_seq": 0,
+            "lines": [
+                {"seq": 11, "text": "line12", "wrapped": false},
+                {"seq": 12, "text": "red", "wrapped": false},
+            ],
+        })
+    );
+    let wrapped = host.capture(&["--json", "-S", "2", "-E", "3"]);
+    let value: serde_json::Value = serde_json::from_str(&wrapped).unwrap();
+    assert_eq!(
+        value["lines"][0],
+        serde_json::json!({"seq": 13, "text": "AAAAAAAAAAAAAAAAAAAA", "wrapped": true})
     );
 }
 

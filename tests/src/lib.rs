@@ -141,6 +141,17 @@ pub fn berth_in(runtime: &Path, args: &[&str]) -> Output {
         .expect("run berth")
 }
 
+/// Runs the CLI as `user` (through runuser; needs root) against `runtime`.
+pub fn berth_as(user: &str, runtime: &Path, args: &[&str]) -> Output {
+    Command::new("runuser")
+        .args(["-u", user, "--"])
+        .arg(bin("berth"))
+        .args(args)
+        .env("BERTH_RUNTIME_DIR", runtime)
+        .output()
+        .expect("runuser")
+}
+
 /// A running `berth-session`; stopped (SIGTERM, then SIGKILL) on drop.
 pub struct Host {
     pub child: Child,
