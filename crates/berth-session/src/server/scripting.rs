@@ -11,7 +11,10 @@ use berth_proto::server::{ConnError, ServerConn};
 use berth_proto::{
     encode_control, encode_data, keys, CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN,
 };
+use std::pin::Pin;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::Server;
@@ -169,9 +172,7 @@ impl Server {
         mut waiter: Waiter,
     ) -> Result<(), ConnError> {
         loop {
-            let arrived = self.shared.output_arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
+            let arrived = armed(&self.shared.output_arrived);
             let found = {
                 let mut s = self.shared.lock();
                 waiter.check(&mut s.term)
@@ -223,9 +224,7 @@ impl Server {
         let (done, result) = tokio::sync::oneshot::channel();
         let mut done = Some(done);
         loop {
-            let arrived = self.shared.output_arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
+            let arrived = armed(&self.shared.output_arrived);
             let typed = {
                 let mut s = self.shared.lock();
                 let cursor = s.term.cursor();
@@ -305,9 +304,7 @@ impl Server {
             return Err(ConnError::Refused(ErrorCode::BadRequest, message));
         };
         // Listening before the file is opened: nothing written in between is missed.
-        let written = self.shared.log_written.notified();
-        tokio::pin!(written);
-        written.as_mut().enable();
+        let mut written = armed(&self.shared.log_written);
         let keep = self.shared.info.log_keep;
         let lines = req.lines;
         let opened = tokio::task::spawn_blocking(move || {
@@ -340,8 +337,7 @@ impl Server {
                     ));
                 }
             }
-            written.set(self.shared.log_written.notified());
-            written.as_mut().enable();
+            written = armed(&self.shared.log_written);
             let new = reader.read_new().map_err(|e| {
                 ConnError::Refused(
                     ErrorCode::Internal,
@@ -355,6 +351,14 @@ impl Server {
             }
         }
     }
+}
+
+/// The next `notify_waiters` on `notify`, listened for from now on: what
+/// happens between this call and the await is not missed.
+fn armed(notify: &Notify) -> Pin<Box<Notified<'_>>> {
+    let mut next = Box::pin(notify.notified());
+    next.as_mut().enable();
+    next
 }
 
 /// Resolves at `deadline`, never without one.
