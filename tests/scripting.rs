@@ -392,7 +392,7 @@ fn logs_read_through_the_host_and_follow_rotation() {
     assert_eq!(stdout(&out), "bold one\n");
     // Following: everything written next, across two rotations, in order.
     let mut follow = Command::new(bin("berth"))
-        .args(["logs", "lg", "-f", "-n", "0"])
+        .args(["logs", "lg", "-f", "-n", "1"])
         .env("BERTH_RUNTIME_DIR", env.runtime())
         .stdout(Stdio::piped())
         .spawn()
@@ -406,6 +406,12 @@ fn logs_read_through_the_host_and_follow_rotation() {
             }
         }
     });
+    // The last line first: from then on the follower is reading, and
+    // nothing typed next can fall before it.
+    let first = rx
+        .recv_timeout(DEADLINE)
+        .expect("logs -f printed the last line");
+    assert_eq!(first, "\x1b[1mbold\x1b[0m one");
     let mut seen = Vec::new();
     for i in 0..60 {
         let line = format!("follow-{i:02}-{}", "x".repeat(40));
@@ -418,7 +424,12 @@ fn logs_read_through_the_host_and_follow_rotation() {
             .count()
             < 2
         {
-            let got = rx.recv_timeout(DEADLINE).expect("logs -f went quiet");
+            let got = rx.recv_timeout(DEADLINE).unwrap_or_else(|_| {
+                panic!(
+                    "logs -f went quiet waiting for {line}; it printed {seen:#?}; the log holds {:?}",
+                    std::fs::read_to_string(&log)
+                )
+            });
             seen.push(got);
         }
     }

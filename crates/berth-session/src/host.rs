@@ -113,6 +113,12 @@ pub async fn run(
     tracing::info!(session = %args.name, socket = %args.socket.display(), user = %identity.user, "session host ready");
     // Serving its socket: ready, as far as systemd is concerned.
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let shell_integration = crate::shell_integration::when(
+        args.program.shell_integration,
+        None,
+        &args.program.command,
+        &args.name,
+    );
     let supervisor = Supervisor {
         shared,
         policy: crate::args::restart_policy(&args.program),
@@ -122,11 +128,7 @@ pub async fn run(
             env: args.program.env,
             identity,
             no_new_privileges: args.no_new_privileges,
-            shell_integration: crate::shell_integration::when(
-                args.program.shell_integration,
-                None,
-                &args.name,
-            ),
+            shell_integration,
         },
         log,
         journal: args

@@ -56,7 +56,10 @@ impl LogReader {
         self.file.read_to_end(&mut out)?;
         match std::fs::metadata(&self.path) {
             Ok(m) if m.ino() != self.ino => {
-                // Rotated: the old file is complete, read to its end above.
+                // Rotated. What the writer appended to the old file between
+                // the read above and the rename is read now: once the new
+                // file exists, the old one is complete.
+                self.file.read_to_end(&mut out)?;
                 self.file = File::open(&self.path)?;
                 self.ino = self.file.metadata()?.ino();
                 self.file.read_to_end(&mut out)?;

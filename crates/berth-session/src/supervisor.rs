@@ -269,6 +269,7 @@ impl Supervisor {
         self.spec.shell_integration = crate::shell_integration::when(
             p.shell_integration,
             self.spec.shell_integration.take(),
+            &self.spec.command,
             &self.shared.info.name,
         );
         let mut s = self.shared.lock();

@@ -23,15 +23,30 @@ pub struct ShellIntegration {
     dir: tempfile::TempDir,
 }
 
-/// The integration a program starts with: `current` while `enabled`, made
-/// on first need. A host that cannot write the files runs its shells
+/// The interactive shell `command` starts ("bash" or "zsh") and whether
+/// as a login shell; `None` for anything else (a script or `-c` has no prompt).
+fn shell_of(command: &[String]) -> Option<(&str, bool)> {
+    let (program, args) = command.split_first()?;
+    let shell = Path::new(program).file_name()?.to_str()?;
+    let shell = shell.strip_prefix('-').unwrap_or(shell);
+    let interactive = args
+        .iter()
+        .all(|a| ["-i", "-l", "--login"].contains(&a.as_str()));
+    let login = args.iter().any(|a| a != "-i");
+    (interactive && ["bash", "zsh"].contains(&shell)).then_some((shell, login))
+}
+
+/// The integration `command` starts with: `current` while `enabled` and
+/// the command is a shell it serves, made on first need (no files for
+/// other programs). A host that cannot write the files runs its shells
 /// without marks, saying so.
 pub fn when(
     enabled: bool,
     current: Option<std::sync::Arc<ShellIntegration>>,
+    command: &[String],
     session: &str,
 ) -> Option<std::sync::Arc<ShellIntegration>> {
-    if !enabled {
+    if !enabled || shell_of(command).is_none() {
         return None;
     }
     if current.is_some() {
@@ -61,17 +76,8 @@ impl ShellIntegration {
     /// marks, or `None` when it is not an interactive bash or zsh.
     /// `env`: the program's environment (its `ZDOTDIR`, `HOME`).
     pub fn wrap(&self, command: &[String], env: &[(String, String)]) -> Option<Wrapped> {
-        let (program, args) = command.split_first()?;
-        let shell = Path::new(program).file_name()?.to_str()?;
-        let shell = shell.strip_prefix('-').unwrap_or(shell);
-        // Only a plain interactive shell: with a script or -c there is no prompt.
-        if !args
-            .iter()
-            .all(|a| ["-i", "-l", "--login"].contains(&a.as_str()))
-        {
-            return None;
-        }
-        let login = args.iter().any(|a| a != "-i");
+        let (shell, login) = shell_of(command)?;
+        let program = &command[0];
         let lookup = |k: &str| {
             env.iter()
                 .rev()
@@ -130,6 +136,10 @@ mod tests {
         assert_eq!(cmd, argv("zsh"));
         assert_eq!(env[0], ("BERTH_ZDOTDIR".to_owned(), "/home/a".to_owned()));
         assert!(si.dir.path().join("zsh/.zshrc").is_file());
+        // No files at all for a program that is not such a shell.
+        assert!(when(true, None, &argv("python3 -i"), "s").is_none());
+        assert!(when(false, None, &argv("bash"), "s").is_none());
+        assert!(when(true, None, &argv("bash"), "s").is_some());
         for other in [
             "bash -c true",
             "bash script.sh",
