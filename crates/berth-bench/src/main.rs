@@ -12,6 +12,7 @@ mod figures;
 mod procs;
 mod report;
 mod stats;
+mod streams;
 mod systems;
 mod term;
 
@@ -22,6 +23,7 @@ use clap::Parser;
 
 use figures::{Ctx, Sizes};
 use report::{Figure, Results};
+use streams::Stream;
 use systems::System;
 
 #[derive(Parser)]
@@ -39,10 +41,13 @@ struct Args {
     /// Measurements per figure and system.
     #[arg(long)]
     runs: Option<usize>,
-    /// Megabytes `cat` writes in the throughput figures.
+    /// Megabytes `cat` writes in the plain throughput figures.
     #[arg(long, default_value_t = 256)]
     throughput_mb: u64,
-    /// Only these figures: throughput, echo, memory, capture, startup, attach.
+    /// Megabytes of each other stream (colour, UTF-8, progress, mixed).
+    #[arg(long, default_value_t = 64)]
+    stream_mb: u64,
+    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only these systems: raw, berth, berthnolog, tmux, screen, dtach.
@@ -50,8 +55,9 @@ struct Args {
     systems: Vec<String>,
 }
 
-const GROUPS: [&str; 6] = [
+const GROUPS: [&str; 7] = [
     "throughput",
+    "streams",
     "echo",
     "memory",
     "capture",
@@ -103,18 +109,25 @@ fn run(args: Args) -> anyhow::Result<()> {
     let sizes = if args.quick {
         Sizes::quick()
     } else {
-        Sizes::full(args.throughput_mb)
+        Sizes::full(args.throughput_mb, args.stream_mb)
     };
     let runs = args.runs.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
     let work = env::Workdir::create()?;
     let bins = env::Bins::beside_me()?;
-    let bulk = work.path.join("bulk.txt");
+    let wanted = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
+    let mut streams = std::collections::BTreeMap::new();
+    for stream in stream_groups(&wanted) {
+        let path = work.path.join(format!("{stream:?}.txt").to_lowercase());
+        let bytes = sizes.stream_bytes(stream);
+        eprintln!(
+            "berth-bench: writing {} MB of {}",
+            bytes / 1_000_000,
+            stream.name()
+        );
+        stream.write(&path, bytes)?;
+        streams.insert(stream, path);
+    }
     let lines = work.path.join("lines.txt");
-    eprintln!(
-        "berth-bench: writing {} MB of test data",
-        sizes.throughput_bytes / 1_000_000
-    );
-    env::write_base64_lines(&bulk, (sizes.throughput_bytes / 80).max(1) as usize, 79)?;
     env::write_base64_lines(&lines, sizes.history_lines, 80)?;
     // Written back now, not during the first measurements.
     nix::unistd::sync();
@@ -122,13 +135,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         work,
         bins,
         sizes: sizes.clone(),
-        bulk,
+        streams,
         lines,
     };
     let machine = env::Machine::read();
     let mut results = Results::default();
 
-    let wanted = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
     for group in GROUPS.into_iter().filter(|g| wanted(g)) {
         for run in 0..runs {
             // A different order each run, so drift over time (thermal,
@@ -136,7 +148,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             let mut order = systems.clone();
             order.rotate_left(run % systems.len().max(1));
             for &s in &order {
-                if s.throughput_only() && group != "throughput" {
+                if s.throughput_only() && stream_group(group).is_none() {
                     continue;
                 }
                 measure(&ctx, &mut results, group, s, run, runs);
@@ -170,9 +182,36 @@ fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn figures_of(group: &str) -> Vec<Figure> {
+/// The streams a throughput group measures; `None` for other groups.
+fn stream_group(group: &str) -> Option<&'static [Stream]> {
     match group {
-        "throughput" => vec![Figure::ThroughputDetached, Figure::ThroughputAttached],
+        "throughput" => Some(&[Stream::Plain]),
+        "streams" => Some(&Stream::NEW),
+        _ => None,
+    }
+}
+
+/// The streams of the wanted groups, whose files must be written.
+fn stream_groups(wanted: &dyn Fn(&str) -> bool) -> Vec<Stream> {
+    GROUPS
+        .into_iter()
+        .filter(|g| wanted(g))
+        .filter_map(stream_group)
+        .flatten()
+        .copied()
+        .collect()
+}
+
+fn figures_of(group: &str) -> Vec<Figure> {
+    if let Some(streams) = stream_group(group) {
+        return streams
+            .iter()
+            .flat_map(|&stream| {
+                [false, true].map(|attached| Figure::Throughput { stream, attached })
+            })
+            .collect();
+    }
+    match group {
         "echo" => vec![Figure::EchoP50, Figure::EchoP99],
         "memory" => vec![Figure::MemoryRss, Figure::MemoryPss, Figure::MemoryUss],
         "capture" => vec![Figure::Capture],
@@ -189,26 +228,23 @@ fn measure(ctx: &Ctx, results: &mut Results, group: &str, s: System, run: usize,
         vec![(a, v.map(|x| x.0)), (b, v.map(|x| x.1))]
     };
     let tasks: Vec<(Vec<Figure>, Task)> = match group {
-        "throughput" => vec![
-            (
-                vec![Figure::ThroughputDetached],
-                Box::new(|| {
-                    Ok(vec![(
-                        Figure::ThroughputDetached,
-                        figures::throughput::measure(ctx, s, false)?,
-                    )])
-                }),
-            ),
-            (
-                vec![Figure::ThroughputAttached],
-                Box::new(|| {
-                    Ok(vec![(
-                        Figure::ThroughputAttached,
-                        figures::throughput::measure(ctx, s, true)?,
-                    )])
-                }),
-            ),
-        ],
+        "throughput" | "streams" => figures_of(group)
+            .into_iter()
+            .map(|f| -> (Vec<Figure>, Task) {
+                let Figure::Throughput { stream, attached } = f else {
+                    unreachable!("a throughput group has only throughput figures")
+                };
+                (
+                    vec![f],
+                    Box::new(move || {
+                        Ok(vec![(
+                            f,
+                            figures::throughput::measure(ctx, s, stream, attached)?,
+                        )])
+                    }),
+                )
+            })
+            .collect(),
         "echo" => vec![(
             vec![Figure::EchoP50, Figure::EchoP99],
             Box::new(|| {

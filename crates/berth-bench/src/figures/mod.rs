@@ -9,15 +9,19 @@ pub mod memory;
 pub mod startup;
 pub mod throughput;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::env::{Bins, Workdir};
+use crate::streams::Stream;
 
 /// Sizes of one benchmark run.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Sizes {
-    /// Bytes `cat` writes in the throughput figures.
+    /// Bytes `cat` writes in the plain throughput figures.
     pub throughput_bytes: u64,
+    /// Bytes of each other stream (colour, UTF-8, progress, mixed).
+    pub other_stream_bytes: u64,
     /// Keystrokes timed in the echo figure.
     pub keys: usize,
     /// Lines of history in the memory and capture figures.
@@ -29,9 +33,10 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    pub fn full(throughput_mb: u64) -> Self {
+    pub fn full(throughput_mb: u64, stream_mb: u64) -> Self {
         Self {
             throughput_bytes: throughput_mb * 1_000_000,
+            other_stream_bytes: stream_mb * 1_000_000,
             keys: 1000,
             history_lines: 10_000,
             memory_sessions: 20,
@@ -42,10 +47,21 @@ impl Sizes {
     pub fn quick() -> Self {
         Self {
             throughput_bytes: 2_000_000,
+            other_stream_bytes: 1_000_000,
             keys: 50,
             history_lines: 200,
             memory_sessions: 2,
             startup_sessions: 5,
+        }
+    }
+}
+
+impl Sizes {
+    /// Bytes `cat` writes of `stream`.
+    pub fn stream_bytes(&self, stream: Stream) -> u64 {
+        match stream {
+            Stream::Plain => self.throughput_bytes,
+            _ => self.other_stream_bytes,
         }
     }
 }
@@ -55,8 +71,8 @@ pub struct Ctx {
     pub work: Workdir,
     pub bins: Bins,
     pub sizes: Sizes,
-    /// 79-column base64 lines, `throughput_bytes` long.
-    pub bulk: PathBuf,
+    /// The file of each stream the throughput figures measure.
+    pub streams: BTreeMap<Stream, PathBuf>,
     /// `history_lines` lines of 80 columns.
     pub lines: PathBuf,
 }

@@ -1,4 +1,5 @@
-//! Figure 1: `cat` of a large file in a session, detached or with one
+//! Figure 1: `cat` of a large file of one stream (plain lines, colour,
+//! UTF-8, progress bars, a build log) in a session, detached or with one
 //! client attached that reads as fast as a terminal would. The clock runs
 //! from the program's start to `cat`'s exit, both signalled through FIFOs,
 //! so session start-up is not counted. When `cat` exits the host has read
@@ -8,14 +9,24 @@ use std::time::Duration;
 
 use super::{sh_quote, Ctx};
 use crate::fifo::Fifo;
+use crate::streams::Stream;
 use crate::systems::{Run, System};
 use crate::term::Term;
 
-/// Seconds to `cat` the bulk file, or `None` where the figure does not apply.
-pub fn measure(ctx: &Ctx, system: System, attached: bool) -> anyhow::Result<Option<f64>> {
+/// Seconds to `cat` the stream's file, or `None` where the figure does not apply.
+pub fn measure(
+    ctx: &Ctx,
+    system: System,
+    stream: Stream,
+    attached: bool,
+) -> anyhow::Result<Option<f64>> {
     if system == System::Raw && attached {
         return Ok(None);
     }
+    let file = ctx
+        .streams
+        .get(&stream)
+        .ok_or_else(|| anyhow::anyhow!("no file was written for {}", stream.name()))?;
     let dir = ctx.work.fresh("tp")?;
     let start = Fifo::new(&dir.join("start"))?;
     let done = Fifo::new(&dir.join("done"))?;
@@ -23,7 +34,7 @@ pub fn measure(ctx: &Ctx, system: System, attached: bool) -> anyhow::Result<Opti
         "{}echo > {}; cat {}; echo > {}",
         if attached { "read x; " } else { "" },
         sh_quote(start.path()),
-        sh_quote(&ctx.bulk),
+        sh_quote(file),
         sh_quote(done.path()),
     );
     let limit = Duration::from_secs(900);

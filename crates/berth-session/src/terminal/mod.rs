@@ -17,7 +17,7 @@ use vt100::capture::BasicFormattedCaptureState;
 use berth_proto::keys::{Modes, SANE_MODES};
 
 use crate::history::History;
-use crate::plain::{rows_of, Absorbed, PlainLines};
+use crate::plain::{rows, rows_of, Absorbed, PlainLines};
 
 pub mod capture;
 mod lines;
@@ -194,7 +194,8 @@ impl Terminal {
     pub fn process(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             if self.fast {
-                match self.plain.absorb(bytes) {
+                let cols = usize::from(self.size().0);
+                match self.plain.absorb(bytes, cols) {
                     Absorbed::All => break,
                     Absorbed::Until(i) => {
                         self.apply_plain();
@@ -261,8 +262,8 @@ impl Terminal {
     /// emulator then holds the whole state.
     fn apply_plain(&mut self) {
         self.apply_lines();
-        if !self.plain.partial.is_empty() {
-            let partial = std::mem::take(&mut self.plain.partial);
+        if self.plain.has_partial() {
+            let partial = self.plain.take_partial();
             self.parser.process(&partial);
             self.fast = false;
         }
@@ -285,7 +286,11 @@ impl Terminal {
         let plain = self.plain.take_lines();
         if total <= keep {
             for line in plain.lines() {
-                self.parser.process(line);
+                self.parser.process(line.text);
+                if let Some(n) = line.reprint {
+                    self.parser.process(b"\r");
+                    self.parser.process(&line.text[..n]);
+                }
                 self.parser.process(b"\r\n");
             }
         } else {
@@ -307,27 +312,37 @@ impl Terminal {
             // The last character printed, which REP (CSI b) repeats.
             let mut last_direct = None;
             let mut redrawn_text = false;
+            let mut scratch = Vec::new();
             let history = &mut self.parser.callbacks_mut().history;
             for line in plain.lines() {
-                let n = rows_of(line.len(), cols);
+                let n = rows_of(line.cols, cols);
                 let pushed = n.min(direct);
-                for r in 0..pushed {
-                    let row = &line[r * cols..((r + 1) * cols).min(line.len())];
-                    history.push(row, r + 1 < n);
-                }
+                rows::split(
+                    &line,
+                    cols,
+                    pushed,
+                    &mut scratch,
+                    &mut redraw,
+                    |row, wrapped| history.push(row, wrapped),
+                );
                 direct -= pushed;
                 if pushed < n {
-                    redraw.extend_from_slice(&line[pushed * cols..]);
+                    if let (0, Some(n)) = (pushed, line.reprint) {
+                        redraw.push(b'\r');
+                        redraw.extend_from_slice(&line.text[..n]);
+                    }
                     redraw.extend_from_slice(b"\r\n");
-                    redrawn_text |= line.len() > pushed * cols;
-                } else if let Some(&c) = line.last() {
+                    redrawn_text |= line.cols > pushed * cols;
+                } else if let Some(c) = line.last {
                     last_direct = Some(c);
                 }
             }
             if let (false, Some(c)) = (redrawn_text, last_direct) {
                 // Print it where the cursor is (bottom left, blank) and
                 // erase it again.
-                self.parser.process(&[c, b'\r', 0x1b, b'[', b'K']);
+                let mut bytes = [0; 4];
+                self.parser.process(c.encode_utf8(&mut bytes).as_bytes());
+                self.parser.process(b"\r\x1b[K");
             }
             self.parser.process(&redraw);
         }

@@ -148,16 +148,82 @@ fn plain_floods_take_the_fast_path() {
     assert_eq!(observe(&mut t), observe(&mut exact));
 }
 
+#[test]
+fn colour_utf8_and_progress_floods_take_the_fast_path() {
+    let colour = |i: usize| {
+        format!(
+            "\x1b[2m12:00:{i:02}\x1b[0m \x1b[1;31mERROR\x1b[0m \x1b[38;5;208mworker-{i}\x1b[0m {} \x1b[1m0.{i}s\x1b[m\r\n",
+            "request handled ".repeat(i % 9)
+        )
+    };
+    let utf8 = |i: usize| format!("café привет 日本語 → {i} ✓ {}\r\n", "λόγος ".repeat(i % 20));
+    let progress = |i: usize| {
+        let mut s = String::new();
+        for step in 0..=20 {
+            s += &format!(
+                "file-{i}: {step:3}%|{}{}|",
+                "█".repeat(step),
+                " ".repeat(20 - step)
+            );
+            s += if step == 20 { "\r\n" } else { "\r" };
+        }
+        s
+    };
+    let streams: [&dyn Fn(usize) -> String; 3] = [&colour, &utf8, &progress];
+    for stream in streams {
+        let mut t = Terminal::new(80, 24, 10_000);
+        let mut exact = Terminal::exact(80, 24, 10_000);
+        for i in 0..500 {
+            t.process(stream(i).as_bytes());
+            exact.process(stream(i).as_bytes());
+        }
+        // Mostly batched: the emulator has not seen most of it yet.
+        assert!(t.plain.held() > 0, "{}", stream(1));
+        assert!(t.fast);
+        assert_eq!(observe(&mut t), observe(&mut exact));
+    }
+}
+
 mod fast_path_matches_the_emulator {
     use super::*;
     use proptest::prelude::*;
 
-    /// Pieces of output: mostly plain lines, with what breaks the fast
-    /// path in between.
+    /// What real lines are made of: text, colours and other SGR, UTF-8
+    /// (narrow, wide, combining, zero-width, a C1 control), `\r` redraws.
+    fn token() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            6 => "[a-c ]{1,12}".prop_map(String::into_bytes),
+            2 => prop_oneof![
+                Just("\x1b[31m"), Just("\x1b[0m"), Just("\x1b[m"), Just("\x1b[1;44m"),
+                Just("\x1b[38;5;200m"), Just("\x1b[48;2;1;2;3m"), Just("\x1b[22;39;49m"),
+                Just("\x1b[2;3;4;7m"), Just("\x1b[23;24;27m"), Just("\x1b[92;103m"),
+                Just("\x1b[5m"), Just("\x1b[4:3m"), Just("\x1b[38;5m"),
+            ].prop_map(|s| s.as_bytes().to_vec()),
+            2 => prop_oneof![
+                Just("é"), Just("жи"), Just("→"), Just("日本"), Just("🙂"), Just("e\u{301}"),
+                Just("\u{200b}"), Just("\u{85}"), Just("\u{ad}"),
+            ].prop_map(|s| s.as_bytes().to_vec()),
+            1 => Just(b"\r".to_vec()),
+        ]
+    }
+
+    /// A line of tokens, usually reset and ended as programs end lines.
+    fn rich_line() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(token(), 0..10),
+            prop_oneof![Just(&b"\x1b[m\r\n"[..]), Just(&b"\r\n"[..]), Just(&b""[..])],
+        )
+            .prop_map(|(tokens, end)| [tokens.concat(), end.to_vec()].concat())
+    }
+
+    /// Pieces of output: mostly lines the fast path takes, with what
+    /// breaks it in between.
     fn piece() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
-            8 => "[a-c ]{0,70}\r\n".prop_map(String::into_bytes),
+            6 => "[a-c ]{0,70}\r\n".prop_map(String::into_bytes),
+            6 => rich_line(),
             2 => "[a-c ]{0,20}".prop_map(String::into_bytes),
+            1 => "[a-c ]{0,12}\r".prop_map(String::into_bytes),
             1 => Just(b"\r\n".to_vec()),
             1 => Just(b"\r".to_vec()),
             1 => Just(b"\n".to_vec()),

@@ -1,0 +1,198 @@
+//! The pieces of a line the fast path reads besides printable ASCII: an
+//! SGR sequence or one UTF-8 character, with the width the emulator gives
+//! it (the same `unicode-width` tables vt100 uses).
+
+use unicode_width::UnicodeWidthChar as _;
+
+/// Longest escape or character kept while the input is cut in its middle;
+/// longer ones are left to the emulator.
+pub const MAX_UNIT: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Unit<'a> {
+    /// `ESC [ params m`, `len` bytes in all.
+    Sgr { params: &'a [u8], len: usize },
+    /// A character of `len` bytes that the emulator draws `width` columns wide
+    /// (`None`: not drawn: a control).
+    Char {
+        c: char,
+        width: Option<usize>,
+        len: usize,
+    },
+    /// The input ends before the sequence or character does.
+    Incomplete,
+    /// Anything else: left to the emulator.
+    Other,
+}
+
+impl<'a> Unit<'a> {
+    /// Reads the unit `bytes` starts with (`bytes[0]` is not printable ASCII).
+    pub fn parse(bytes: &'a [u8]) -> Unit<'a> {
+        match bytes.first() {
+            Some(0x1b) => sgr(bytes),
+            Some(&b) if b >= 0x80 => utf8(bytes),
+            _ => Unit::Other,
+        }
+    }
+
+    /// Bytes the unit takes (only for `Sgr` and `Char`).
+    pub fn len(&self) -> usize {
+        match self {
+            Unit::Sgr { len, .. } | Unit::Char { len, .. } => *len,
+            Unit::Incomplete | Unit::Other => 0,
+        }
+    }
+}
+
+fn sgr(bytes: &[u8]) -> Unit<'_> {
+    match bytes.get(1) {
+        None => return Unit::Incomplete,
+        Some(b'[') => {}
+        Some(_) => return Unit::Other,
+    }
+    for (i, &b) in bytes.iter().enumerate().skip(2) {
+        match b {
+            b'0'..=b'9' | b';' => {}
+            b'm' => {
+                return Unit::Sgr {
+                    params: &bytes[2..i],
+                    len: i + 1,
+                }
+            }
+            _ => return Unit::Other,
+        }
+    }
+    Unit::Incomplete
+}
+
+fn utf8(bytes: &[u8]) -> Unit<'_> {
+    let len = match bytes[0] {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return Unit::Other,
+    };
+    let Some(whole) = bytes.get(..len) else {
+        // Incomplete only if what is there could still become a character.
+        return if bytes[1..].iter().all(|&b| b & 0xc0 == 0x80) {
+            Unit::Incomplete
+        } else {
+            Unit::Other
+        };
+    };
+    match std::str::from_utf8(whole) {
+        Ok(s) => {
+            let c = s.chars().next().expect("one character");
+            Unit::Char {
+                c,
+                width: c.width(),
+                len,
+            }
+        }
+        Err(_) => Unit::Other,
+    }
+}
+
+/// Printable ASCII: one column each, no state change in the emulator.
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b)
+}
+
+/// Length of the printable ASCII prefix of `bytes`, 16 bytes at a time
+/// where it can (the check without early exit vectorises).
+pub fn printable_prefix(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(16) {
+        if !chunk.iter().fold(true, |ok, &b| ok & printable(b)) {
+            break;
+        }
+        i += 16;
+    }
+    i + bytes[i..].iter().take_while(|&&b| printable(b)).count()
+}
+
+/// Byte offset of column `col` in text of one-column characters.
+pub fn byte_of_column(text: &[u8], ascii: bool, col: usize) -> usize {
+    if ascii {
+        return col.min(text.len());
+    }
+    let mut chars = 0;
+    for (i, &b) in text.iter().enumerate() {
+        if b & 0xc0 != 0x80 {
+            if chars == col {
+                return i;
+            }
+            chars += 1;
+        }
+    }
+    text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert!(matches!(
+            Unit::parse(b"\x1b[1;31mx"),
+            Unit::Sgr {
+                params: b"1;31",
+                len: 7
+            }
+        ));
+        assert!(matches!(
+            Unit::parse(b"\x1b[m"),
+            Unit::Sgr {
+                params: b"",
+                len: 3
+            }
+        ));
+        assert!(matches!(Unit::parse(b"\x1b[1;3"), Unit::Incomplete));
+        assert!(matches!(Unit::parse(b"\x1b"), Unit::Incomplete));
+        assert!(matches!(Unit::parse(b"\x1b[2J"), Unit::Other));
+        assert!(matches!(Unit::parse(b"\x1b[?25h"), Unit::Other));
+        assert!(matches!(Unit::parse(b"\x1b7"), Unit::Other));
+        assert!(matches!(
+            Unit::parse("é!".as_bytes()),
+            Unit::Char {
+                c: 'é',
+                width: Some(1),
+                len: 2
+            }
+        ));
+        assert!(matches!(
+            Unit::parse("日".as_bytes()),
+            Unit::Char {
+                width: Some(2),
+                len: 3,
+                ..
+            }
+        ));
+        assert!(matches!(
+            Unit::parse("\u{301}".as_bytes()),
+            Unit::Char { width: Some(0), .. }
+        ));
+        assert!(matches!(
+            Unit::parse(&"日".as_bytes()[..2]),
+            Unit::Incomplete
+        ));
+        assert!(matches!(Unit::parse(b"\xe6a"), Unit::Other));
+        assert!(matches!(Unit::parse(b"\xff"), Unit::Other));
+        assert!(matches!(
+            Unit::parse(b"\xc2\x85"),
+            Unit::Char { width: None, .. }
+        ));
+        assert!(matches!(Unit::parse(b"\t"), Unit::Other));
+    }
+
+    #[test]
+    fn prefixes_and_columns() {
+        let long = "a".repeat(40) + "\x1b";
+        assert_eq!(printable_prefix(long.as_bytes()), 40);
+        assert_eq!(printable_prefix(b"abc\r\n"), 3);
+        assert_eq!(byte_of_column("aéb".as_bytes(), false, 2), 3);
+        assert_eq!(byte_of_column("aéb".as_bytes(), false, 5), 4);
+        assert_eq!(byte_of_column(b"abc", true, 2), 2);
+    }
+}
