@@ -47,7 +47,7 @@ struct Args {
     /// Megabytes of each other stream (colour, UTF-8, progress, mixed).
     #[arg(long, default_value_t = 64)]
     stream_mb: u64,
-    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach.
+    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach, scale.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only these systems: raw, berth, berthnolog, tmux, screen, dtach.
@@ -55,7 +55,7 @@ struct Args {
     systems: Vec<String>,
 }
 
-const GROUPS: [&str; 7] = [
+const GROUPS: [&str; 8] = [
     "throughput",
     "streams",
     "echo",
@@ -63,6 +63,7 @@ const GROUPS: [&str; 7] = [
     "capture",
     "startup",
     "attach",
+    "scale",
 ];
 
 fn main() -> std::process::ExitCode {
@@ -112,6 +113,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         Sizes::full(args.throughput_mb, args.stream_mb)
     };
     let runs = args.runs.unwrap_or(if args.quick { 2 } else { 5 }).max(1);
+    raise_open_files();
     let work = env::Workdir::create()?;
     let bins = env::Bins::beside_me()?;
     let wanted = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
@@ -202,6 +204,17 @@ fn stream_groups(wanted: &dyn Fn(&str) -> bool) -> Vec<Stream> {
         .collect()
 }
 
+/// 1,000 sessions need more than the usual 1,024 descriptors in berthd
+/// (a status connection per host) and in the tmux server (a PTY per
+/// session): the soft limit is raised to the hard one, for every process
+/// the bench starts.
+fn raise_open_files() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
 fn figures_of(group: &str) -> Vec<Figure> {
     if let Some(streams) = stream_group(group) {
         return streams
@@ -216,6 +229,13 @@ fn figures_of(group: &str) -> Vec<Figure> {
         "memory" => vec![Figure::MemoryRss, Figure::MemoryPss, Figure::MemoryUss],
         "capture" => vec![Figure::Capture],
         "startup" => vec![Figure::Startup],
+        "scale" => vec![
+            Figure::ScaleStart,
+            Figure::ScaleList,
+            Figure::ScaleReload,
+            Figure::ScaleIdleCpu,
+            Figure::ScaleSupervisorRss,
+        ],
         _ => vec![Figure::Attach],
     }
 }
@@ -273,6 +293,19 @@ fn measure(ctx: &Ctx, results: &mut Results, group: &str, s: System, run: usize,
         "startup" => vec![(
             vec![Figure::Startup],
             Box::new(|| Ok(vec![(Figure::Startup, figures::startup::measure(ctx, s)?)])),
+        )],
+        "scale" => vec![(
+            figures_of("scale"),
+            Box::new(|| {
+                let m = figures::scale::measure(ctx, s)?;
+                Ok(vec![
+                    (Figure::ScaleStart, m.map(|m| m.start)),
+                    (Figure::ScaleList, m.map(|m| m.list)),
+                    (Figure::ScaleReload, m.and_then(|m| m.reload)),
+                    (Figure::ScaleIdleCpu, m.map(|m| m.idle_cpu)),
+                    (Figure::ScaleSupervisorRss, m.map(|m| m.supervisor_rss)),
+                ])
+            }),
         )],
         _ => vec![(
             vec![Figure::Attach],

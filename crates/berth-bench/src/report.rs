@@ -28,6 +28,11 @@ pub enum Figure {
     Capture,
     Startup,
     Attach,
+    ScaleStart,
+    ScaleList,
+    ScaleReload,
+    ScaleIdleCpu,
+    ScaleSupervisorRss,
 }
 
 impl Figure {
@@ -65,15 +70,37 @@ impl Figure {
                 sizes.startup_sessions
             ),
             Figure::Attach => "attach to first full screen".into(),
+            Figure::ScaleStart => format!(
+                "{} sessions from nothing to all running",
+                sizes.scale_sessions
+            ),
+            Figure::ScaleList => format!("list {} sessions", sizes.scale_sessions),
+            Figure::ScaleReload => format!(
+                "reload of {} unchanged sessions (no host replaced)",
+                sizes.scale_sessions
+            ),
+            Figure::ScaleIdleCpu => format!(
+                "supervisor CPU with {} idle sessions, per minute",
+                sizes.scale_sessions
+            ),
+            Figure::ScaleSupervisorRss => format!(
+                "supervisor memory with {} sessions: RSS",
+                sizes.scale_sessions
+            ),
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Figure::Throughput { .. } | Figure::Startup => "s",
+            Figure::Throughput { .. } | Figure::Startup | Figure::ScaleStart => "s",
             Figure::EchoP50 | Figure::EchoP99 => "µs",
             Figure::MemoryRss | Figure::MemoryPss | Figure::MemoryUss => "KiB",
-            Figure::Capture | Figure::Attach => "ms",
+            Figure::Capture
+            | Figure::Attach
+            | Figure::ScaleList
+            | Figure::ScaleReload
+            | Figure::ScaleIdleCpu => "ms",
+            Figure::ScaleSupervisorRss => "KiB",
         }
     }
 
@@ -126,9 +153,20 @@ impl Figure {
             Figure::MemoryRss | Figure::MemoryPss | Figure::MemoryUss => {
                 ("under 2 MiB (2048 KiB)", berth.map(|b| verdict(b < 2048.0)))
             }
-            Figure::Capture | Figure::Startup | Figure::Attach => {
-                ("at or below tmux", le(berth, tmux))
-            }
+            Figure::Capture
+            | Figure::Startup
+            | Figure::Attach
+            | Figure::ScaleStart
+            | Figure::ScaleList => ("at or below tmux", le(berth, tmux)),
+            // Measured only if no host was replaced: a reload that replaced
+            // one is a failed measurement.
+            Figure::ScaleReload => ("touches no host", berth.map(|_| verdict(true))),
+            // One scheduler tick is 10 ms: below that is not measurable.
+            Figure::ScaleIdleCpu => (
+                "no measurable CPU (under 10 ms a minute)",
+                berth.map(|b| verdict(b < 10.0)),
+            ),
+            Figure::ScaleSupervisorRss => ("for reference", None),
         }
     }
 }

@@ -1,33 +1,59 @@
 //! The latest status of every host, pushed by the hosts themselves (one
 //! `watch` connection each), so that listing sessions or reporting to
 //! systemd never waits on a host: a stopped or stuck host delays nothing.
+//!
+//! The same connection is how berthd learns that a host died, without
+//! polling: when it ends, or cannot be made, the session's name is sent on
+//! `gone`, and the daemon looks at that one host.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_proto::Status;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// How soon to try again when a host does not answer (starting, or gone).
 const RETRY: Duration = Duration::from_millis(500);
 
-#[derive(Default)]
 pub struct Watcher {
     latest: Arc<Mutex<HashMap<String, Status>>>,
     /// The last program each host ran (pid, uid), kept after the host is
     /// gone: what may be left of it is found by it (see orphans.rs).
     programs: Arc<Mutex<HashMap<String, (u32, u32)>>>,
     tasks: HashMap<String, JoinHandle<()>>,
+    /// Where the name of a host that could not be followed goes.
+    gone: mpsc::UnboundedSender<String>,
+    /// Some host pushed a status since [`Watcher::take_changed`].
+    changed: Arc<AtomicBool>,
 }
 
 impl Watcher {
+    pub fn new(gone: mpsc::UnboundedSender<String>) -> Self {
+        Self {
+            latest: Default::default(),
+            programs: Default::default(),
+            tasks: HashMap::new(),
+            gone,
+            changed: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Whether any host's status changed since the last call.
+    pub fn take_changed(&self) -> bool {
+        self.changed.swap(false, Ordering::Relaxed)
+    }
+
     /// Follows the host behind `socket` from now on (again, if it was).
     pub fn follow(&mut self, name: &str, socket: PathBuf) {
         self.forget(name);
         let latest = Arc::clone(&self.latest);
         let programs = Arc::clone(&self.programs);
+        let gone = self.gone.clone();
+        let changed = Arc::clone(&self.changed);
         let key = name.to_owned();
         let task = tokio::spawn(async move {
             loop {
@@ -36,11 +62,16 @@ impl Watcher {
                         lock(&programs).insert(key.clone(), (pid, st.uid));
                     }
                     lock(&latest).insert(key.clone(), st);
+                    changed.store(true, Ordering::Relaxed);
                 })
                 .await;
                 lock(&latest).remove(&key);
                 if let Err(e) = result {
                     tracing::debug!(session = %key, "watch: {e:#}");
+                }
+                // Dead, starting or stuck: the daemon finds out which.
+                if gone.send(key.clone()).is_err() {
+                    return;
                 }
                 tokio::time::sleep(RETRY).await;
             }

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod capture;
 pub mod echo;
 pub mod memory;
+pub mod scale;
 pub mod startup;
 pub mod throughput;
 
@@ -30,6 +31,8 @@ pub struct Sizes {
     pub memory_sessions: usize,
     /// Sessions started in the startup figure.
     pub startup_sessions: usize,
+    /// Sessions on one host in the scale figures.
+    pub scale_sessions: usize,
 }
 
 impl Sizes {
@@ -41,6 +44,7 @@ impl Sizes {
             history_lines: 10_000,
             memory_sessions: 20,
             startup_sessions: 100,
+            scale_sessions: 1000,
         }
     }
 
@@ -52,6 +56,7 @@ impl Sizes {
             history_lines: 200,
             memory_sessions: 2,
             startup_sessions: 5,
+            scale_sessions: 10,
         }
     }
 }

@@ -20,7 +20,30 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
     if matches!(system, System::Raw | System::BerthNoLog) {
         return Ok(None);
     }
-    let n = ctx.sizes.startup_sessions;
+    let started = start(ctx, system, ctx.sizes.startup_sessions)?;
+    Ok(Some(started.secs))
+}
+
+/// `n` sessions started and running; dropping it ends them all.
+pub struct Started {
+    pub secs: f64,
+    /// berthd (berth only).
+    pub daemon: Option<std::process::Child>,
+    pub run: Run,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Some(d) = &mut self.daemon {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+/// Starts `n` sessions of `system` (berth: through berthd's config) and
+/// waits until every program runs.
+pub fn start(ctx: &Ctx, system: System, n: usize) -> anyhow::Result<Started> {
     let dir = ctx.work.fresh("up")?;
     let up = dir.join("up");
     std::fs::create_dir(&up)?;
@@ -29,7 +52,9 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
     let t0;
     let mut daemon = None;
     match system {
-        System::Raw | System::BerthNoLog => unreachable!(),
+        System::Raw | System::BerthNoLog => {
+            anyhow::bail!("{} has no sessions to start", system.name())
+        }
         System::Berth => {
             let mut config = String::from("[defaults]\nsize = \"80x24\"\nscrollback = 10000\n");
             for i in 0..n {
@@ -88,13 +113,11 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
         Duration::from_millis(1),
         || std::fs::read_dir(&up).is_ok_and(|d| d.count() >= n),
     )?;
-    let secs = t0.elapsed().as_secs_f64();
-    if let Some(mut d) = daemon {
-        let _ = d.kill();
-        let _ = d.wait();
-    }
-    drop(run);
-    Ok(Some(secs))
+    Ok(Started {
+        secs: t0.elapsed().as_secs_f64(),
+        daemon,
+        run,
+    })
 }
 
 fn toml_string(s: &str) -> String {

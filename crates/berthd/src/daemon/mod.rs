@@ -40,8 +40,6 @@ const HOST_RETRY: Duration = Duration::from_millis(500);
 const HOST_RETRY_MAX: Duration = Duration::from_secs(60);
 /// A host that ran this long is healthy again: its retry backoff resets.
 const HOST_STABLE: Duration = Duration::from_secs(60);
-/// How often hosts are checked for having died.
-const TICK: Duration = Duration::from_millis(250);
 /// How often systemd's STATUS= is brought up to date.
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 
@@ -152,6 +150,8 @@ pub struct Daemon<B: Backend> {
     /// The loop's own address, for tasks to report back.
     tx: mpsc::UnboundedSender<Msg>,
     rx: Option<mpsc::UnboundedReceiver<Msg>>,
+    /// Sessions whose host the watcher could not follow: maybe dead.
+    gone: Option<mpsc::UnboundedReceiver<String>>,
     handle: Handle,
 }
 
@@ -163,6 +163,7 @@ impl<B: Backend> Daemon<B> {
             systemd: Some(backend.name() == "systemd"),
         };
         let handle = Handle::new(tx.clone(), config_path.clone(), checks);
+        let (gone_tx, gone) = mpsc::unbounded_channel();
         Self {
             backend: Arc::new(backend),
             config_path,
@@ -170,9 +171,10 @@ impl<B: Backend> Daemon<B> {
             checks,
             config: None,
             managed: BTreeMap::new(),
-            watcher: Default::default(),
+            watcher: crate::watch::Watcher::new(gone_tx),
             tx,
             rx: Some(rx),
+            gone: Some(gone),
             handle,
         }
     }
@@ -199,28 +201,51 @@ impl<B: Backend> Daemon<B> {
     }
 
     /// Serves control requests from `jobs` until the runtime ends.
+    ///
+    /// Idle, it does nothing: hosts push their status, a host's death
+    /// arrives from the watcher, and the only timers are the next retry,
+    /// STATUS= and the watchdog.
     pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         let mut msgs = self.rx.take().expect("the loop runs once");
-        let mut tick = tokio::time::interval(TICK);
+        let mut gone = self.gone.take().expect("the loop runs once");
         let mut status_tick = tokio::time::interval(STATUS_EVERY);
         let watchdog_every = crate::notify::watchdog_interval();
         let mut watchdog =
             tokio::time::interval(watchdog_every.unwrap_or(Duration::from_secs(3600)));
         let mut last_status = self.summary();
+        // Something may have changed what STATUS= says.
+        let mut dirty = false;
         loop {
+            let retry = self.next_retry();
             tokio::select! {
-                _ = tick.tick() => self.tick(),
+                Some(name) = gone.recv() => {
+                    self.check_host(&name);
+                    dirty = true;
+                }
+                _ = tokio::time::sleep_until(retry.unwrap_or_else(Instant::now)), if retry.is_some() => {
+                    self.start_due();
+                    dirty = true;
+                }
                 _ = status_tick.tick() => {
-                    let now = self.summary();
-                    if now != last_status {
-                        crate::notify::status(&now);
-                        last_status = now;
+                    // A countdown to a retry changes every second.
+                    if std::mem::take(&mut dirty) | self.watcher.take_changed() | retry.is_some() {
+                        let now = self.summary();
+                        if now != last_status {
+                            crate::notify::status(&now);
+                            last_status = now;
+                        }
                     }
                 }
                 // Pinged from this loop: systemd learns when it is stuck.
                 _ = watchdog.tick(), if watchdog_every.is_some() => crate::notify::watchdog(),
-                Some(job) = jobs.recv() => self.on_job(job),
-                Some(msg) = msgs.recv() => self.on_msg(msg),
+                Some(job) = jobs.recv() => {
+                    self.on_job(job);
+                    dirty = true;
+                }
+                Some(msg) = msgs.recv() => {
+                    self.on_msg(msg);
+                    dirty = true;
+                }
             }
         }
     }
@@ -282,34 +307,59 @@ impl<B: Backend> Daemon<B> {
         }
     }
 
-    /// Notices hosts that died and starts again those whose time came
-    /// (the program's own restarts are the host's job).
-    fn tick(&mut self) {
-        let now = Instant::now();
-        let mut due = Vec::new();
-        for (name, m) in self.managed.iter_mut() {
-            if m.stopped || m.busy.is_some() || !m.queue.is_empty() {
-                continue;
-            }
-            if let Some(host) = m.host.as_mut() {
-                if !self.backend.exited(host) {
-                    if m.started_at.elapsed() >= HOST_STABLE {
-                        m.failures = 0;
-                    }
-                    continue;
-                }
-                m.failures += 1;
-                let delay = retry_delay(m.failures);
-                tracing::warn!(session = %name, host_pid = host.pid, "session host died; starting it again in {delay:?}");
-                m.leftover = self.watcher.last_program(name);
-                m.host = None;
-                m.record.host_pid = 0;
-                m.retry_at = Some(now + delay);
-            }
-            if m.retry_at.is_some_and(|t| t <= now) {
-                due.push(name.clone());
-            }
+    /// Whether `m` is left alone by the restart logic: stopped on
+    /// purpose, or an action on it is in flight or waiting.
+    fn settled(m: &Managed) -> bool {
+        !(m.stopped || m.busy.is_some() || !m.queue.is_empty())
+    }
+
+    /// The watcher lost (or never had) `name`'s host: if it died, it is
+    /// started again after the backoff (the program's own restarts are the
+    /// host's job). If an action was in flight, the watcher asks again.
+    fn check_host(&mut self, name: &str) {
+        let Some(m) = self.managed.get_mut(name) else {
+            return;
+        };
+        if !Self::settled(m) {
+            return;
         }
+        let Some(host) = m.host.as_mut() else {
+            return;
+        };
+        if !self.backend.exited(host) {
+            return;
+        }
+        // A host that ran a while is healthy again: the backoff restarts.
+        if m.started_at.elapsed() >= HOST_STABLE {
+            m.failures = 0;
+        }
+        m.failures += 1;
+        let delay = retry_delay(m.failures);
+        tracing::warn!(session = %name, host_pid = host.pid, "session host died; starting it again in {delay:?}");
+        m.leftover = self.watcher.last_program(name);
+        m.host = None;
+        m.record.host_pid = 0;
+        m.retry_at = Some(Instant::now() + delay);
+    }
+
+    /// When the next host is due to be started again.
+    fn next_retry(&self) -> Option<Instant> {
+        self.managed
+            .values()
+            .filter(|m| Self::settled(m))
+            .filter_map(|m| m.retry_at)
+            .min()
+    }
+
+    /// Starts the hosts whose retry time came.
+    fn start_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .managed
+            .iter()
+            .filter(|(_, m)| Self::settled(m) && m.retry_at.is_some_and(|t| t <= now))
+            .map(|(name, _)| name.clone())
+            .collect();
         for name in due {
             self.act(&name, Action::StartHost, None);
         }

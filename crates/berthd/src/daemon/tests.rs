@@ -294,10 +294,12 @@ async fn a_host_that_keeps_dying_is_started_again_with_a_doubling_delay() {
         .windows(2)
         .map(|w| w[1].duration_since(w[0]).as_millis())
         .collect();
-    // 0.5 s, 1 s, 2 s, 4 s after each death, noticed within a tick (250 ms).
+    // 0.5 s, 1 s, 2 s, 4 s after each death. A real host's death ends its
+    // status connection at once; these fakes have none, so the death is
+    // noticed when the watcher next fails to connect (within 500 ms).
     for (gap, want) in gaps.iter().zip([500, 1000, 2000, 4000]) {
         assert!(
-            (want..want + 350).contains(gap),
+            (want..want + 600).contains(gap),
             "gaps {gaps:?}, wanted about {want} ms"
         );
     }
