@@ -23,7 +23,8 @@ pub enum Stream {
     /// arrows, in lines of up to 78 columns.
     Utf8,
     /// A tqdm-style bar (block characters) redrawn with `\r` 100 times,
-    /// then a newline: 101 states per line.
+    /// then a newline: 101 states per line, 75 columns wide (tqdm fits its
+    /// bar to the terminal).
     Progress,
     /// A build transcript: coloured "Compiling" lines, a three-line status
     /// block redrawn with cursor-up and erase-line, warnings longer than
@@ -199,9 +200,9 @@ impl Gen {
         let total = 1000 + self.rng.below(9000);
         for step in 0..=100 {
             let done = total * step / 100;
-            let eighths = step * 40 * 8 / 100;
+            let eighths = step * 30 * 8 / 100;
             let _ = write!(out, "file-{:04}.tar: {step:3}%|", self.n % 10_000);
-            for cell in 0..40 {
+            for cell in 0..30 {
                 let c = match (eighths / 8).cmp(&cell) {
                     std::cmp::Ordering::Greater => '█',
                     std::cmp::Ordering::Equal => PARTS[eighths % 8],
@@ -306,6 +307,8 @@ mod tests {
         let mut out = Vec::new();
         Gen::new(Stream::Progress).progress(&mut out);
         assert_eq!(out.iter().filter(|&&b| b == b'\r').count(), 100);
+        let last = std::str::from_utf8(&out).unwrap().rsplit('\r').next().unwrap();
+        assert!(last.trim_end().chars().map(char_columns).sum::<usize>() <= 80, "{last}");
         assert_eq!(out.last(), Some(&b'\n'));
     }
 }
