@@ -307,8 +307,15 @@ mod tests {
         let mut out = Vec::new();
         Gen::new(Stream::Progress).progress(&mut out);
         assert_eq!(out.iter().filter(|&&b| b == b'\r').count(), 100);
-        let last = std::str::from_utf8(&out).unwrap().rsplit('\r').next().unwrap();
-        assert!(last.trim_end().chars().map(char_columns).sum::<usize>() <= 80, "{last}");
+        let last = std::str::from_utf8(&out)
+            .unwrap()
+            .rsplit('\r')
+            .next()
+            .unwrap();
+        assert!(
+            last.trim_end().chars().map(char_columns).sum::<usize>() <= 80,
+            "{last}"
+        );
         assert_eq!(out.last(), Some(&b'\n'));
     }
 }
