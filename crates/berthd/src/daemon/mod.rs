@@ -307,8 +307,8 @@ impl<B: Backend> Daemon<B> {
         }
     }
 
-    /// Whether `m` is left alone by the restart logic: stopped on
-    /// purpose, or an action on it is in flight or waiting.
+    /// Whether the restart logic may act on `m`: not stopped on purpose,
+    /// and no action on it in flight or waiting.
     fn settled(m: &Managed) -> bool {
         !(m.stopped || m.busy.is_some() || !m.queue.is_empty())
     }
