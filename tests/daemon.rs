@@ -153,6 +153,42 @@ fn a_killed_host_is_started_again() {
     assert!(d.log().contains("session host died; starting it again"));
 }
 
+/// Hosts push their status only when it changes; what berthd lists still
+/// follows the program: the foreground command typed at a prompt, who is
+/// attached, and the uptime (aged by berthd between pushes).
+#[test]
+fn ls_through_berthd_follows_foreground_clients_and_uptime() {
+    let d = Daemon::start(
+        "[session.shell]\ncommand = [\"bash\", \"--norc\", \"--noprofile\", \"-i\"]\n",
+    );
+    d.wait_running(&["shell"]);
+    let row = |d: &Daemon| -> serde_json::Value {
+        let out = d.berth(&["ls", "--json"]);
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        rows[0].clone()
+    };
+    wait_for("bash in the foreground", DEADLINE, || {
+        (row(&d)["foreground"] == "bash").then_some(())
+    });
+    let client = TermClient::attach_in(&d.runtime(), &["shell"], 80, 24);
+    client.wait_screen("#");
+    wait_for("one client listed", DEADLINE, || {
+        (row(&d)["clients"] == 1).then_some(())
+    });
+    client.keys(b"sleep 1000\r");
+    wait_for("sleep in the foreground", DEADLINE, || {
+        (row(&d)["foreground"] == "sleep").then_some(())
+    });
+    let first = row(&d)["uptime_s"].as_u64().unwrap();
+    wait_for("uptime moving on without output", DEADLINE, || {
+        (row(&d)["uptime_s"].as_u64().unwrap() >= first + 2).then_some(())
+    });
+    client.detach();
+    wait_for("no client listed", DEADLINE, || {
+        (row(&d)["clients"] == 0).then_some(())
+    });
+}
+
 #[test]
 fn new_kill_stop_start() {
     let d = Daemon::start(

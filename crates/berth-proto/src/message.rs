@@ -407,6 +407,30 @@ pub struct Status {
     pub active_at_ms: Option<u64>,
 }
 
+impl Status {
+    /// This status `elapsed` after it was taken: its clocks (uptime, the
+    /// restart countdown) moved on, nothing else did. Hosts push a status
+    /// only when something else changes, so the reader ages it.
+    pub fn aged(mut self, elapsed: std::time::Duration) -> Self {
+        self.uptime_s = self.uptime_s.map(|s| s + elapsed.as_secs());
+        let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        self.restart_in_ms = self.restart_in_ms.map(|r| r.saturating_sub(ms));
+        self
+    }
+
+    /// Whether `other` says something this one does not, apart from the
+    /// clocks that move by themselves (uptime, countdown, last activity).
+    pub fn differs_from(&self, other: &Status) -> bool {
+        let clockless = |s: &Status| Status {
+            uptime_s: None,
+            restart_in_ms: None,
+            active_at_ms: None,
+            ..s.clone()
+        };
+        clockless(self) != clockless(other)
+    }
+}
+
 impl SessionSummary {
     /// The summary of a host that answered.
     pub fn from_status(st: Status) -> Self {
@@ -481,5 +505,47 @@ mod tests {
                 ..Default::default()
             })
         );
+    }
+
+    fn status() -> Status {
+        Status {
+            name: "ci".into(),
+            state: State::Backoff,
+            pid: None,
+            user: "berth-ci".into(),
+            uid: 990,
+            command: vec!["runner".into()],
+            restarts: 2,
+            last_exit: None,
+            clients: vec![],
+            size: Size { cols: 80, rows: 24 },
+            log: None,
+            foreground: None,
+            uptime_s: Some(10),
+            restart_in_ms: Some(1500),
+            last_error: None,
+            log_error: None,
+            host_pid: 7,
+            shell: None,
+            active_at_ms: Some(1),
+        }
+    }
+
+    #[test]
+    fn a_status_ages_by_its_clocks_only() {
+        let aged = status().aged(std::time::Duration::from_millis(2300));
+        assert_eq!(aged.uptime_s, Some(12));
+        assert_eq!(aged.restart_in_ms, Some(0));
+        assert!(!aged.differs_from(&status()));
+        let restarted = Status {
+            restarts: 3,
+            ..status()
+        };
+        assert!(restarted.differs_from(&status()));
+        let busy = Status {
+            foreground: Some("make".into()),
+            ..status()
+        };
+        assert!(busy.differs_from(&status()));
     }
 }

@@ -149,6 +149,7 @@ impl Shared {
         }
         s.term.resize(want.cols, want.rows);
         s.clients.notify(Response::Resized { size: want });
+        self.state_changed.notify_waiters();
         let ws = rustix::termios::Winsize {
             ws_row: want.rows,
             ws_col: want.cols,
@@ -167,6 +168,7 @@ impl Shared {
         self.apply_size(&mut s);
         drop(s);
         self.client_left.notify_waiters();
+        self.state_changed.notify_waiters();
     }
 
     /// Waits until every client has gone, at most `limit`.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use berth_proto::Status;
 use tokio::sync::mpsc;
@@ -20,7 +20,9 @@ use tokio::task::JoinHandle;
 const RETRY: Duration = Duration::from_millis(500);
 
 pub struct Watcher {
-    latest: Arc<Mutex<HashMap<String, Status>>>,
+    /// With when it arrived: a host pushes only changes, so its clocks
+    /// (uptime, countdown) are aged here.
+    latest: Arc<Mutex<HashMap<String, (Status, Instant)>>>,
     /// The last program each host ran (pid, uid), kept after the host is
     /// gone: what may be left of it is found by it (see orphans.rs).
     programs: Arc<Mutex<HashMap<String, (u32, u32)>>>,
@@ -61,7 +63,7 @@ impl Watcher {
                     if let Some(pid) = st.pid {
                         lock(&programs).insert(key.clone(), (pid, st.uid));
                     }
-                    lock(&latest).insert(key.clone(), st);
+                    lock(&latest).insert(key.clone(), (st, Instant::now()));
                     changed.store(true, Ordering::Relaxed);
                 })
                 .await;
@@ -95,7 +97,8 @@ impl Watcher {
 
     /// The host's latest status, if it is connected.
     pub fn status(&self, name: &str) -> Option<Status> {
-        lock(&self.latest).get(name).cloned()
+        let (status, at) = lock(&self.latest).get(name).cloned()?;
+        Some(status.aged(at.elapsed()))
     }
 }
 

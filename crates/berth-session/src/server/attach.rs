@@ -7,7 +7,7 @@ use std::time::Duration;
 use berth_proto::server::{ConnError, Incoming, ServerConn};
 use berth_proto::{
     encode, encode_control, encode_data, Access, AttachRequest, CaptureRequest, ClientInfo,
-    ClientMode, ErrorCode, FrameKind, Request, Response,
+    ClientMode, ErrorCode, FrameKind, Request, Response, Status,
 };
 use tokio::io::AsyncWriteExt;
 
@@ -15,8 +15,13 @@ use super::{Audit, Server};
 use crate::clients::{Inbox, Out};
 use crate::session::Shared;
 
-/// A watcher hears the status at least this often (uptime, foreground).
-const WATCH_REFRESH: Duration = Duration::from_secs(2);
+/// How long after output a watcher's status is looked at again (the
+/// foreground command, shell marks): also the most it is sent per second
+/// while output flows.
+const FOREGROUND_SETTLE: Duration = Duration::from_millis(250);
+/// And once more this long after the last output, for a program that
+/// started without printing.
+const FOREGROUND_RECHECK: Duration = Duration::from_secs(2);
 
 /// Removes an attached client however its connection ends.
 struct LeaveOnDrop<'a> {
@@ -79,6 +84,8 @@ impl Server {
                 s.clients.detach_others(id, &reason);
             }
             self.shared.apply_size(&mut s);
+            // Watchers show who is attached.
+            self.shared.state_changed.notify_waiters();
             let (cols, rows) = s.term.size();
             let first = match req.size {
                 Some(_) => s.term.redraw(),
@@ -176,15 +183,38 @@ impl Server {
         }
     }
 
-    /// Sends the status now and on every change, until the client closes.
+    /// Sends the status now and whenever it changes, until the client
+    /// closes. Nothing is sent while nothing changes: the reader ages the
+    /// clocks (uptime, countdown) itself, so 1,000 idle hosts cost berthd
+    /// nothing. The foreground command changes without an event, so it is
+    /// looked at shortly after output, and once more a while later.
     pub(super) async fn watch(&self, conn: &mut ServerConn) -> Result<(), ConnError> {
+        let mut sent: Option<Status> = None;
+        let mut recheck: Option<tokio::time::Instant> = None;
         loop {
             let changed = self.shared.state_changed.notified();
+            let output = self.shared.output_arrived.notified();
             let status = self.shared.status();
-            conn.reply(&Response::Status(Box::new(status))).await?;
+            if sent.as_ref().is_none_or(|s| status.differs_from(s)) {
+                conn.reply(&Response::Status(Box::new(status.clone())))
+                    .await?;
+                sent = Some(status);
+            }
+            let late = async {
+                match recheck {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = changed => {}
-                _ = tokio::time::sleep(WATCH_REFRESH) => {}
+                _ = output => {
+                    // A command started from the keyboard shows in the
+                    // foreground after its echo: look once it settled.
+                    tokio::time::sleep(FOREGROUND_SETTLE).await;
+                    recheck = Some(tokio::time::Instant::now() + FOREGROUND_RECHECK);
+                }
+                _ = late => recheck = None,
                 // Nothing more is expected: anything sent, or the close, ends it.
                 r = conn.reader.next() => {
                     r?;
