@@ -60,7 +60,11 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
         .map_err(|e| request_error(name, e))?;
     let read_only = attached.read_only;
     // Draws the session into this terminal, cropped when it is smaller.
-    let view = Arc::new(Mutex::new(Viewport::new(attached.size, size)));
+    let view = Arc::new(Mutex::new(Viewport::new(
+        attached.size,
+        size,
+        attached.redraw,
+    )));
     session.stream().set_read_timeout(None)?;
 
     let signals = take_signals(&[Signal::SIGWINCH])?;
@@ -88,7 +92,7 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
             "[attached to {name} read-only: you may only observe it]"
         ));
     }
-    let end = output_loop(&mut session, &signalled, &view);
+    let end = output_loop(&mut session, &signalled, &view, &writer);
     drop(_raw);
     let mut out = std::io::stdout().lock();
     // Modes a program may have left on, turned off on the way out, so the
@@ -161,7 +165,7 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
                 eprintln!("[detached from {name}: {reason}]");
                 return Ok(0);
             }
-            Ok(Event::Resized(_)) => {}
+            Ok(Event::Resized(_) | Event::Redraw) => {}
             Err(_) => {
                 match signalled.get() {
                     Some(sig) => eprintln!("[detached from {name}: berth got {}]", sig.as_str()),
@@ -173,22 +177,52 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
     }
 }
 
-fn output_loop(session: &mut Session, signalled: &OnceLock<Signal>, view: &Mutex<Viewport>) -> End {
+fn output_loop(
+    session: &mut Session,
+    signalled: &OnceLock<Signal>,
+    view: &Mutex<Viewport>,
+    writer: &Mutex<Input>,
+) -> End {
     loop {
         let Ok(event) = session.event() else {
             return signalled.get().map_or(End::Lost, |s| End::Signal(*s));
         };
         let shown = match event {
-            Event::Output(bytes) => view.lock().map(|mut v| v.output(&bytes)),
-            Event::Resized(size) => view.lock().map(|mut v| v.session_resized(size)),
+            Event::Output(bytes) => show(view, writer, |v| v.output(&bytes)),
+            Event::Resized(size) => show(view, writer, |v| v.session_resized(size)),
+            Event::Redraw => show(view, writer, |v| {
+                v.redraw_begins();
+                Vec::new()
+            }),
             Event::Detached(reason) => return End::Detached(reason),
             Event::Ended => return End::Ended,
         };
-        let Ok(shown) = shown else { return End::Lost };
-        if write_out(&shown).is_err() {
+        if shown.is_err() {
             return End::Lost;
         }
     }
+}
+
+/// Writes what the viewport makes of something to the terminal, and asks
+/// the host for the whole screen when the viewport needs it.
+fn show(
+    view: &Mutex<Viewport>,
+    writer: &Mutex<Input>,
+    f: impl FnOnce(&mut Viewport) -> Vec<u8>,
+) -> Result<(), ()> {
+    let (shown, redraw) = {
+        let mut v = view.lock().map_err(|_| ())?;
+        let shown = f(&mut v);
+        (shown, v.take_redraw_request())
+    };
+    if redraw {
+        writer
+            .lock()
+            .map_err(|_| ())?
+            .request(&Request::Redraw)
+            .map_err(|_| ())?;
+    }
+    write_out(&shown).map_err(|_| ())
 }
 
 /// Keystrokes to the session; the prefix then `d` detaches.
@@ -248,9 +282,7 @@ fn signal_thread(
         let Ok(sig) = signals.wait() else { return };
         if sig == Signal::SIGWINCH {
             let size = terminal_size();
-            if let Ok(mut view) = view.lock() {
-                let _ = write_out(&view.terminal_resized(size));
-            }
+            let _ = show(&view, &writer, |v| v.terminal_resized(size));
             if read_only {
                 continue;
             }

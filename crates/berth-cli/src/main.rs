@@ -7,6 +7,7 @@ mod commands;
 mod connect;
 mod locate;
 mod render;
+mod screen_switch;
 mod scripting;
 mod viewport;
 

@@ -2,17 +2,34 @@
 //! a window of the session's screen, cropped (never wrapped) and following
 //! the cursor, with one line saying so, as tmux does for a smaller client.
 //!
-//! The client keeps its own emulator at the session's size. While the
-//! terminal is large enough, output passes through untouched (the
-//! emulator only follows along); once it is smaller, each burst of output
-//! is drawn as the window instead.
+//! While the terminal is large enough, output passes through untouched and
+//! nothing else is done with it (only screen switches are followed, see
+//! screen_switch.rs): an attached client costs what `cat` costs. Once the
+//! window must be drawn, the client needs the screen: it asks the host for
+//! it ([`Request::Redraw`](berth_proto::Request::Redraw)), keeps its own
+//! emulator at the session's size from there, and drops it again when the
+//! terminal fits. A host too old to answer gets every byte emulated, as
+//! before.
 
 use std::num::NonZeroU16;
 
 use berth_proto::Size;
 
+use crate::screen_switch::ScreenSwitch;
+
 pub struct Viewport {
     screen: vt100::Parser,
+    /// Whether `screen` follows the session (else it is stale).
+    following: bool,
+    /// The host answers redraw requests, so `screen` may go stale.
+    can_redraw: bool,
+    /// A redraw was asked for and has not begun: output until then is
+    /// not shown (the terminal cannot take it whole).
+    awaiting: bool,
+    /// A redraw should be asked for (taken by [`Viewport::take_redraw_request`]).
+    request: bool,
+    /// Screen switches while passing through.
+    switch: ScreenSwitch,
     session: Size,
     terminal: Size,
     /// Top-left corner of the window, in session coordinates.
@@ -27,9 +44,16 @@ pub struct Viewport {
 }
 
 impl Viewport {
-    pub fn new(session: Size, terminal: Size) -> Self {
+    /// `can_redraw`: the host answers redraw requests. The first output is
+    /// the whole screen.
+    pub fn new(session: Size, terminal: Size, can_redraw: bool) -> Self {
         Self {
             screen: vt100::Parser::new(nz(session.rows), nz(session.cols), 0),
+            following: true,
+            can_redraw,
+            awaiting: false,
+            request: false,
+            switch: ScreenSwitch::default(),
             session,
             terminal,
             top: 0,
@@ -41,20 +65,52 @@ impl Viewport {
 
     /// Whether the terminal was left on its alternate screen.
     pub fn on_alternate_screen(&self) -> bool {
-        self.alternate
+        if self.passing() || self.awaiting {
+            self.switch.alternate()
+        } else {
+            self.alternate
+        }
+    }
+
+    /// Whether the host should be asked for the whole screen now.
+    pub fn take_redraw_request(&mut self) -> bool {
+        std::mem::take(&mut self.request)
+    }
+
+    /// The host's answer to a redraw request begins: the next output is
+    /// the whole screen.
+    pub fn redraw_begins(&mut self) {
+        self.screen = vt100::Parser::new(nz(self.session.rows), nz(self.session.cols), 0);
+        self.following = true;
+        self.awaiting = false;
     }
 
     fn fits(&self) -> bool {
         self.terminal.cols >= self.session.cols && self.terminal.rows >= self.session.rows
     }
 
+    /// Output goes to the terminal untouched.
+    fn passing(&self) -> bool {
+        self.fits() && !self.cropped && !self.awaiting
+    }
+
     /// Session output; returns what to write to the terminal.
     pub fn output(&mut self, bytes: &[u8]) -> Vec<u8> {
-        self.screen.process(bytes);
-        if self.fits() && !self.cropped {
-            // The stream switched the terminal as it switched the emulator.
-            self.alternate = self.screen.screen().alternate_screen();
+        if self.passing() {
+            if self.following && self.can_redraw {
+                // From here the stream alone is followed, not the screen.
+                self.following = false;
+                self.switch = ScreenSwitch::new(self.screen.screen().alternate_screen());
+            }
+            if self.following {
+                self.screen.process(bytes);
+            } else {
+                self.switch.feed(bytes);
+            }
             return bytes.to_vec();
+        }
+        if self.following {
+            self.screen.process(bytes);
         }
         self.draw()
     }
@@ -75,6 +131,17 @@ impl Viewport {
     /// Draws what the terminal should show now: the whole screen when it
     /// fits (and was cropped until now), else the window.
     fn draw(&mut self) -> Vec<u8> {
+        if !self.following {
+            if !self.fits() {
+                // Passing through until now: the screen must come first.
+                if !self.awaiting {
+                    self.alternate = self.switch.alternate();
+                    self.awaiting = true;
+                    self.request = true;
+                }
+            }
+            return Vec::new();
+        }
         if self.fits() {
             if !self.cropped {
                 return Vec::new();
@@ -194,14 +261,14 @@ mod tests {
 
     #[test]
     fn a_terminal_large_enough_gets_the_stream_untouched() {
-        let mut v = Viewport::new(size(80, 24), size(100, 30));
+        let mut v = Viewport::new(size(80, 24), size(100, 30), false);
         assert_eq!(v.output(b"hello\r\n"), b"hello\r\n");
     }
 
     #[test]
     fn a_smaller_terminal_sees_a_cropped_window_that_follows_the_cursor() {
         let t = size(20, 6);
-        let mut v = Viewport::new(size(40, 12), t);
+        let mut v = Viewport::new(size(40, 12), t, false);
         let mut text = Vec::new();
         for i in 0..12 {
             text.extend_from_slice(format!("line {i:02} {}", "x".repeat(25)).as_bytes());
@@ -227,7 +294,7 @@ mod tests {
 
     #[test]
     fn growing_the_terminal_restores_the_whole_screen() {
-        let mut v = Viewport::new(size(40, 12), size(20, 6));
+        let mut v = Viewport::new(size(40, 12), size(20, 6), false);
         v.output(b"\x1b[10;30Hfar away");
         let mut term = vt100::Parser::new(nz(12), nz(40), 0);
         term.process(&v.terminal_resized(size(40, 12)));
@@ -239,7 +306,7 @@ mod tests {
     #[test]
     fn the_terminal_follows_the_sessions_screen_and_key_modes_while_cropped() {
         let t = size(20, 6);
-        let mut v = Viewport::new(size(40, 12), t);
+        let mut v = Viewport::new(size(40, 12), t, false);
         let mut term = vt100::Parser::new(nz(t.rows), nz(t.cols), 0);
         term.process(&v.output(b"$ vim"));
         term.process(&v.output(b"\x1b[?1049h\x1b[?1h\x1b[?2004hbuffer"));
@@ -254,6 +321,76 @@ mod tests {
         term.process(&v.output(b"\x1b[?1049l\x1b[?1l"));
         assert!(!v.on_alternate_screen() && !term.screen().alternate_screen());
         assert!(term.screen().contents().contains("$ vim"));
+    }
+
+    /// What the host sends for a redraw (berth-session's
+    /// `Terminal::redraw`): the screen it is on, then its whole state.
+    fn host_redraw(stream: &[u8], session: Size) -> Vec<u8> {
+        let mut host = vt100::Parser::new(nz(session.rows), nz(session.cols), 0);
+        host.process(stream);
+        let mut out = Vec::new();
+        if host.screen().alternate_screen() {
+            out.extend_from_slice(b"\x1b[?1049h");
+        }
+        out.extend_from_slice(host.screen().state_formatted().as_bytes());
+        out
+    }
+
+    #[test]
+    fn passing_through_keeps_no_screen_and_asks_for_it_when_cropping() {
+        let s = size(40, 12);
+        let mut v = Viewport::new(s, size(40, 12), true);
+        // The user's terminal, which sees what the viewport writes.
+        let mut term = vt100::Parser::new(nz(12), nz(40), 0);
+        let mut stream = Vec::new();
+        for chunk in [&b"first screen"[..], b"\x1b[?1049h", b"\x1b[10;30Hfar away"] {
+            stream.extend_from_slice(chunk);
+            let shown = v.output(chunk);
+            assert_eq!(shown, chunk, "passed through untouched");
+            term.process(&shown);
+            assert!(!v.take_redraw_request());
+        }
+        assert!(!v.following, "no emulator work while the terminal fits");
+        assert!(
+            v.on_alternate_screen(),
+            "screen switches are still followed"
+        );
+        // The terminal shrinks: nothing can be drawn until the host redraws.
+        term.set_size(nz(6), nz(20));
+        assert!(v.terminal_resized(size(20, 6)).is_empty());
+        assert!(v.take_redraw_request());
+        assert!(v.output(b"lost in the wait").is_empty());
+        let t = size(21, 6);
+        term.set_size(nz(t.rows), nz(t.cols));
+        assert!(v.terminal_resized(t).is_empty());
+        assert!(!v.take_redraw_request(), "asked once");
+        stream.extend_from_slice(b"lost in the wait");
+        v.redraw_begins();
+        term.process(&v.output(&host_redraw(&stream, s)));
+        let rows: Vec<String> = term.screen().rows(0, t.cols).collect();
+        // "far away" ends the row at column 38; the text wraps below it,
+        // where the cursor is, so the window shows that row's end.
+        assert_eq!(rows[4], "t in the wait", "{rows:?}");
+        assert!(term.screen().alternate_screen());
+        // Cropped, the emulator follows each output.
+        term.process(&v.output(b"!"));
+        assert!(term.screen().contents().contains("wait!"));
+    }
+
+    #[test]
+    fn a_terminal_that_fits_again_before_the_redraw_gets_it_whole() {
+        let s = size(40, 12);
+        let mut v = Viewport::new(s, size(40, 12), true);
+        assert_eq!(v.output(b"hello"), b"hello");
+        assert!(v.terminal_resized(size(20, 6)).is_empty());
+        assert!(v.take_redraw_request());
+        assert!(v.terminal_resized(size(40, 12)).is_empty());
+        assert!(v.output(b" world").is_empty(), "still waiting");
+        v.redraw_begins();
+        let redraw = host_redraw(b"hello world", s);
+        assert_eq!(v.output(&redraw), redraw, "the redraw passes through");
+        assert_eq!(v.output(b"!"), b"!");
+        assert!(!v.following);
     }
 
     #[test]

@@ -36,9 +36,10 @@ pub enum Request {
     /// Type a command at the shell's prompt; answered by [`Response::Ran`].
     Run(RunRequest),
     Status,
-    /// Status now and again whenever the session's state changes (and every
-    /// few seconds, for uptime and the foreground command), until the
-    /// client closes: how berthd follows its hosts without polling.
+    /// Status now and again whenever it changes (state, clients, size, the
+    /// foreground command, shell marks; not uptime or countdown, which the
+    /// reader ages), until the client closes: how berthd follows its hosts
+    /// without polling.
     Watch,
     /// Restart the program now (kills it if it runs), resetting the restart limit.
     Restart,
@@ -64,6 +65,11 @@ pub enum Request {
     },
     /// Leave an attached session.
     Detach,
+    /// While attached: send the whole screen again, in order with the
+    /// output ([`Response::Redraw`] then a data frame). A client that
+    /// passes output through untouched asks once it must draw the screen
+    /// itself (its terminal became smaller than the session).
+    Redraw,
     /// A whole-host request, on berthd's control socket.
     Daemon(DaemonRequest),
 }
@@ -87,6 +93,7 @@ impl Request {
             Request::Attach(_) => "attach",
             Request::Resize { .. } => "resize",
             Request::Detach => "detach",
+            Request::Redraw => "redraw",
             Request::Daemon(_) => "daemon",
         }
     }
@@ -196,7 +203,13 @@ pub enum Response {
     Attached {
         size: Size,
         read_only: bool,
+        /// The host answers [`Request::Redraw`] (hosts before it did not).
+        #[serde(default)]
+        redraw: bool,
     },
+    /// To an attached client that asked for [`Request::Redraw`]: the next
+    /// data frame is the whole screen.
+    Redraw,
     /// To attached clients: the session's terminal changed size (another
     /// client resized it, or the last one left).
     Resized {

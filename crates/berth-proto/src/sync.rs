@@ -214,7 +214,15 @@ impl<S: Read + Write> Client<S> {
     /// Attaches; what follows comes as [`Client::event`]s.
     pub fn attach(&mut self, req: AttachRequest) -> Result<Attached, ClientError> {
         match self.call(&Request::Attach(req))? {
-            Response::Attached { size, read_only } => Ok(Attached { size, read_only }),
+            Response::Attached {
+                size,
+                read_only,
+                redraw,
+            } => Ok(Attached {
+                size,
+                read_only,
+                redraw,
+            }),
             other => Err(unexpected(other)),
         }
     }
@@ -229,6 +237,7 @@ impl<S: Read + Write> Client<S> {
             };
             return Ok(match response {
                 Response::Resized { size } => Event::Resized(size),
+                Response::Redraw => Event::Redraw,
                 Response::Detached { reason } => Event::Detached(reason),
                 Response::Error { message, .. } => Event::Detached(message),
                 Response::Ended { .. } => Event::Ended,
@@ -276,6 +285,8 @@ pub struct Attached {
     pub size: Size,
     /// The host may attach a client read-only that asked for read-write.
     pub read_only: bool,
+    /// The host answers [`Request::Redraw`].
+    pub redraw: bool,
 }
 
 /// What an attached session says.
@@ -285,6 +296,8 @@ pub enum Event {
     Output(Vec<u8>),
     /// The session's terminal changed size.
     Resized(Size),
+    /// The next output is the whole screen (asked for with [`Request::Redraw`]).
+    Redraw,
     /// This client was detached, and why.
     Detached(String),
     /// The session ended.

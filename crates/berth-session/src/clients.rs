@@ -154,6 +154,16 @@ impl Clients {
         }
     }
 
+    /// Queues the whole screen for client `id`, in order with its output,
+    /// announced by [`Response::Redraw`]. Call with the session locked.
+    pub fn redraw(&self, id: u64, screen: Vec<u8>) {
+        if let Some(c) = self.list.iter().find(|c| c.id == id) {
+            c.queued.fetch_add(screen.len(), Ordering::Relaxed);
+            let _ = c.tx.send(Out::Notice(Response::Redraw));
+            let _ = c.tx.send(Out::Data(Arc::from(screen)));
+        }
+    }
+
     /// Sends `response` as the last frame to client `id`.
     pub fn finish(&self, id: u64, response: Response) {
         if let Some(c) = self.list.iter().find(|c| c.id == id) {

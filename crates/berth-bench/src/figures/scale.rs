@@ -134,14 +134,20 @@ fn timed_ms(cmd: &mut Command, lines: usize) -> anyhow::Result<f64> {
     Ok(ms)
 }
 
-/// User and system CPU time of `pid` so far, in milliseconds.
+/// CPU time of every thread of `pid` so far, in milliseconds: the
+/// scheduler's nanosecond count (`/proc/PID/task/*/schedstat`), since the
+/// clock ticks of `/proc/PID/stat` are 10 ms, coarser than the goal.
 fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
         .with_context(|| format!("process {pid} is gone"))?;
-    // Fields after the command name, which is in parentheses.
-    let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?.unwrap_or(100) as f64;
-    Ok(ticks * 1000.0 / hz)
+    let mut ns = 0u64;
+    for task in tasks.flatten() {
+        // A thread that ended between the listing and the read counts nothing.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        let on_cpu = stat.split_whitespace().next().context("empty schedstat")?;
+        ns += on_cpu.parse::<u64>().context("odd schedstat")?;
+    }
+    Ok(ns as f64 / 1e6)
 }

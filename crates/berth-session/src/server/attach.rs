@@ -95,6 +95,7 @@ impl Server {
                 &Response::Attached {
                     size: berth_proto::Size { cols, rows },
                     read_only,
+                    redraw: true,
                 },
                 &mut out,
             );
@@ -156,6 +157,11 @@ impl Server {
                                 s.clients.set_size(id, size);
                                 self.shared.apply_size(&mut s);
                             }
+                        }
+                        Request::Redraw => {
+                            let mut s = self.shared.lock();
+                            let screen = s.term.redraw();
+                            s.clients.redraw(id, screen);
                         }
                         Request::Detach => {
                             self.shared.lock().clients.finish(

@@ -250,7 +250,7 @@ impl Server {
                         "this is a session socket; whole-host requests go to berthd's control socket".into(),
                     ));
                 }
-                Request::Resize { .. } | Request::Detach => {
+                Request::Resize { .. } | Request::Detach | Request::Redraw => {
                     return Err(ConnError::Refused(
                         ErrorCode::BadRequest,
                         format!("{} without attach; closing the connection", request.name()),
