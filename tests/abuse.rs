@@ -149,6 +149,66 @@ fn silent_and_half_sent_connections_are_bounded_and_closed() {
     assert!(host.rss() < RSS_BOUND, "host RSS {}", host.rss());
 }
 
+/// The verbs of an attached connection are refused on one that is not,
+/// by name; on an attached one (even read-only), a redraw is the whole
+/// screen, in order with the output.
+#[test]
+fn attach_verbs_need_an_attach_and_redraw_sends_the_screen() {
+    let env = Env::new();
+    let host = shell(&env, "verbs");
+    for (req, name) in [
+        (Request::Redraw, "redraw"),
+        (Request::Detach, "detach"),
+        (Request::Resize { cols: 80, rows: 24 }, "resize"),
+    ] {
+        let mut s = connect(&env, "verbs");
+        s.write_all(&request(&req)).unwrap();
+        assert_eq!(
+            error_then_close(s),
+            (
+                ErrorCode::BadRequest,
+                format!("{name} without attach; closing the connection")
+            )
+        );
+    }
+    let mut client = berth_proto::sync::Client::handshake(connect(&env, "verbs"), "abuse").unwrap();
+    let attached = client
+        .attach(AttachRequest {
+            read_only: true,
+            detach_others: false,
+            size: Some(Size { cols: 80, rows: 24 }),
+        })
+        .unwrap();
+    assert!(attached.redraw && attached.read_only);
+    let first = client.event().unwrap();
+    assert!(
+        matches!(&first, berth_proto::sync::Event::Output(b) if String::from_utf8_lossy(b).contains("alive-21"))
+    );
+    host.send(&["echo after-$((40+2))", "Enter"]);
+    host.wait_screen("\nafter-42");
+    client.input().unwrap().request(&Request::Redraw).unwrap();
+    // Output comes first or after, never inside: the redraw is announced,
+    // then it is one data frame with the screen as it was then.
+    let redraw = loop {
+        match client.event().unwrap() {
+            berth_proto::sync::Event::Redraw => break client.event().unwrap(),
+            berth_proto::sync::Event::Output(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let berth_proto::sync::Event::Output(screen) = redraw else {
+        panic!("the redraw is data: {redraw:?}");
+    };
+    let mut term = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+    term.process(&screen);
+    assert!(
+        term.screen().contents().contains("alive-21\n")
+            && term.screen().contents().contains("after-42\n"),
+        "{:?}",
+        term.screen().contents()
+    );
+}
+
 #[test]
 fn input_for_a_program_that_does_not_read_is_bounded() {
     let env = Env::new();

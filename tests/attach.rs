@@ -476,6 +476,15 @@ fn a_smaller_terminal_sees_a_cropped_window_not_wrapped_lines() {
     // A terminal as large as the session gets the plain stream again.
     client.resize(120, 40);
     client.wait_screen(&long);
+    // Output passed through while it fits is in the window when it
+    // shrinks again (the client asks the host for the screen then).
+    host.send(&["echo WIDE-$((6*7))", "Enter"]);
+    client.wait_screen("WIDE-42");
+    client.resize(75, 19);
+    client.wait_screen("[berth] session 120x40, terminal 75x19");
+    assert!(client.screen().contains("WIDE-42"), "{}", client.screen());
+    client.resize(120, 40);
+    client.wait_screen(&long);
     // A full-screen program: the terminal follows it to the alternate screen
     // and its cursor-key mode while cropped, and keeps both when it grows
     // back.
