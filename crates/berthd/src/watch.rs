@@ -8,12 +8,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_proto::Status;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
 /// How soon to try again when a host does not answer (starting, or gone).
@@ -29,8 +28,8 @@ pub struct Watcher {
     tasks: HashMap<String, JoinHandle<()>>,
     /// Where the name of a host that could not be followed goes.
     gone: mpsc::UnboundedSender<String>,
-    /// Some host pushed a status since [`Watcher::take_changed`].
-    changed: Arc<AtomicBool>,
+    /// Signalled (one stored permit) when a host pushes a status.
+    changed: Arc<Notify>,
 }
 
 impl Watcher {
@@ -40,13 +39,14 @@ impl Watcher {
             programs: Default::default(),
             tasks: HashMap::new(),
             gone,
-            changed: Arc::new(AtomicBool::new(true)),
+            changed: Arc::new(Notify::new()),
         }
     }
 
-    /// Whether any host's status changed since the last call.
-    pub fn take_changed(&self) -> bool {
-        self.changed.swap(false, Ordering::Relaxed)
+    /// Signalled whenever a host pushed a status: await `notified()` on
+    /// it; a push while nobody waits is kept for the next wait.
+    pub fn changes(&self) -> Arc<Notify> {
+        Arc::clone(&self.changed)
     }
 
     /// Follows the host behind `socket` from now on (again, if it was).
@@ -64,7 +64,7 @@ impl Watcher {
                         lock(&programs).insert(key.clone(), (pid, st.uid));
                     }
                     lock(&latest).insert(key.clone(), (st, Instant::now()));
-                    changed.store(true, Ordering::Relaxed);
+                    changed.notify_one();
                 })
                 .await;
                 lock(&latest).remove(&key);

@@ -57,10 +57,10 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<Scale>> {
         }
         _ => None,
     };
-    let cpu0 = cpu_ms(supervisor)?;
+    let cpu0 = thread_cpu_ns(supervisor)?;
     let t0 = Instant::now();
     std::thread::sleep(IDLE_WINDOW);
-    let cpu = cpu_ms(supervisor)? - cpu0;
+    let cpu = cpu_spent_ms(&cpu0, &thread_cpu_ns(supervisor)?);
     let idle_cpu = cpu / t0.elapsed().as_secs_f64() * 60.0;
     let supervisor_rss = procs::rss_kib(supervisor).context("supervisor gone")? as f64;
     Ok(Some(Scale {
@@ -134,20 +134,37 @@ fn timed_ms(cmd: &mut Command, lines: usize) -> anyhow::Result<f64> {
     Ok(ms)
 }
 
-/// CPU time of every thread of `pid` so far, in milliseconds: the
-/// scheduler's nanosecond count (`/proc/PID/task/*/schedstat`), since the
+/// CPU time of each thread of `pid` so far, in nanoseconds, by thread
+/// id: the scheduler's count (`/proc/PID/task/*/schedstat`), since the
 /// clock ticks of `/proc/PID/stat` are 10 ms, coarser than the goal.
-fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
+fn thread_cpu_ns(pid: u32) -> anyhow::Result<std::collections::HashMap<u32, u64>> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
         .with_context(|| format!("process {pid} is gone"))?;
-    let mut ns = 0u64;
+    let mut threads = std::collections::HashMap::new();
     for task in tasks.flatten() {
-        // A thread that ended between the listing and the read counts nothing.
+        // A thread that ended between the listing and the read is left out.
         let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
             continue;
         };
+        let tid = task.file_name().to_string_lossy().parse::<u32>()?;
         let on_cpu = stat.split_whitespace().next().context("empty schedstat")?;
-        ns += on_cpu.parse::<u64>().context("odd schedstat")?;
+        threads.insert(tid, on_cpu.parse::<u64>().context("odd schedstat")?);
     }
-    Ok(ns as f64 / 1e6)
+    Ok(threads)
+}
+
+/// Milliseconds spent between two samples: what each thread alive at
+/// the end added (all of it, for a thread that began in between). A
+/// thread that ended in between (tokio's blocking pool lets idle threads
+/// go after 10 s) counts nothing more: its time after the first sample
+/// is lost with it.
+fn cpu_spent_ms(
+    before: &std::collections::HashMap<u32, u64>,
+    after: &std::collections::HashMap<u32, u64>,
+) -> f64 {
+    let ns: u64 = after
+        .iter()
+        .map(|(tid, ns)| ns.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+        .sum();
+    ns as f64 / 1e6
 }

@@ -40,7 +40,9 @@ const HOST_RETRY: Duration = Duration::from_millis(500);
 const HOST_RETRY_MAX: Duration = Duration::from_secs(60);
 /// A host that ran this long is healthy again: its retry backoff resets.
 const HOST_STABLE: Duration = Duration::from_secs(60);
-/// How often systemd's STATUS= is brought up to date.
+/// How soon after a change systemd's STATUS= is brought up to date (so
+/// a burst of changes is one update), and how often while a countdown to
+/// a retry runs. Nothing changing, nothing is done.
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 
 /// Where an action's answer goes.
@@ -202,21 +204,27 @@ impl<B: Backend> Daemon<B> {
 
     /// Serves control requests from `jobs` until the runtime ends.
     ///
-    /// Idle, it does nothing: hosts push their status, a host's death
-    /// arrives from the watcher, and the only timers are the next retry,
-    /// STATUS= and the watchdog.
+    /// Idle, it does nothing and wakes for nothing: hosts push their
+    /// status, a host's death arrives from the watcher, and the only
+    /// timers are the next retry, STATUS= after a change, and the watchdog.
     pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         let mut msgs = self.rx.take().expect("the loop runs once");
         let mut gone = self.gone.take().expect("the loop runs once");
-        let mut status_tick = tokio::time::interval(STATUS_EVERY);
+        let pushed = self.watcher.changes();
         let watchdog_every = crate::notify::watchdog_interval();
         let mut watchdog =
             tokio::time::interval(watchdog_every.unwrap_or(Duration::from_secs(3600)));
         let mut last_status = self.summary();
         // Something may have changed what STATUS= says.
-        let mut dirty = false;
+        let mut dirty = true;
+        let mut status_due: Option<Instant> = None;
         loop {
             let retry = self.next_retry();
+            // A countdown to a retry changes every second.
+            if status_due.is_none() && (dirty || retry.is_some()) {
+                status_due = Some(Instant::now() + STATUS_EVERY);
+            }
+            let due = status_due.unwrap_or_else(Instant::now);
             tokio::select! {
                 Some(name) = gone.recv() => {
                     self.check_host(&name);
@@ -226,14 +234,14 @@ impl<B: Backend> Daemon<B> {
                     self.start_due();
                     dirty = true;
                 }
-                _ = status_tick.tick() => {
-                    // A countdown to a retry changes every second.
-                    if std::mem::take(&mut dirty) | self.watcher.take_changed() | retry.is_some() {
-                        let now = self.summary();
-                        if now != last_status {
-                            crate::notify::status(&now);
-                            last_status = now;
-                        }
+                _ = pushed.notified() => dirty = true,
+                _ = tokio::time::sleep_until(due), if status_due.is_some() => {
+                    status_due = None;
+                    dirty = false;
+                    let now = self.summary();
+                    if now != last_status {
+                        crate::notify::status(&now);
+                        last_status = now;
                     }
                 }
                 // Pinged from this loop: systemd learns when it is stuck.
