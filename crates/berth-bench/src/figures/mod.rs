@@ -33,6 +33,9 @@ pub struct Sizes {
     pub startup_sessions: usize,
     /// Sessions on one host in the scale figures.
     pub scale_sessions: usize,
+    /// How long the idle supervisor is watched, after how long a quiet.
+    pub idle_window: std::time::Duration,
+    pub idle_settle: std::time::Duration,
 }
 
 impl Sizes {
@@ -45,6 +48,11 @@ impl Sizes {
             memory_sessions: 20,
             startup_sessions: 100,
             scale_sessions: 1000,
+            idle_window: std::time::Duration::from_secs(20),
+            // What the listing and the reload set off ends first: berthd's
+            // STATUS= update 2 s after a change, tokio's blocking threads
+            // leaving 10 s after their last job.
+            idle_settle: std::time::Duration::from_secs(12),
         }
     }
 
@@ -57,6 +65,8 @@ impl Sizes {
             memory_sessions: 2,
             startup_sessions: 5,
             scale_sessions: 10,
+            idle_window: std::time::Duration::from_secs(1),
+            idle_settle: std::time::Duration::from_millis(100),
         }
     }
 }

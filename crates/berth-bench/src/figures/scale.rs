@@ -8,7 +8,7 @@
 //! the tmux server, which is also every session's host).
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 
@@ -16,9 +16,6 @@ use super::startup::{start, Started};
 use super::Ctx;
 use crate::procs;
 use crate::systems::System;
-
-/// How long the idle supervisor is watched.
-const IDLE_WINDOW: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Scale {
@@ -57,9 +54,10 @@ pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<Scale>> {
         }
         _ => None,
     };
+    std::thread::sleep(ctx.sizes.idle_settle);
     let cpu0 = thread_cpu_ns(supervisor)?;
     let t0 = Instant::now();
-    std::thread::sleep(IDLE_WINDOW);
+    std::thread::sleep(ctx.sizes.idle_window);
     let cpu = cpu_spent_ms(&cpu0, &thread_cpu_ns(supervisor)?);
     let idle_cpu = cpu / t0.elapsed().as_secs_f64() * 60.0;
     let supervisor_rss = procs::rss_kib(supervisor).context("supervisor gone")? as f64;

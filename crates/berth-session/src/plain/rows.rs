@@ -26,6 +26,11 @@ pub fn split(
         tail.extend_from_slice(text);
         return;
     }
+    if !line.sgr && total <= 1 {
+        // One row of text: nothing to cut or to rebuild.
+        row(text, false);
+        return;
+    }
     if line.ascii {
         for r in 0..n.min(total) {
             row(

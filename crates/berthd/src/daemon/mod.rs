@@ -247,8 +247,9 @@ impl<B: Backend> Daemon<B> {
                 // Pinged from this loop: systemd learns when it is stuck.
                 _ = watchdog.tick(), if watchdog_every.is_some() => crate::notify::watchdog(),
                 Some(job) = jobs.recv() => {
+                    // A listing changes nothing.
+                    dirty |= !matches!(job.1, berth_proto::DaemonRequest::List);
                     self.on_job(job);
-                    dirty = true;
                 }
                 Some(msg) = msgs.recv() => {
                     self.on_msg(msg);
