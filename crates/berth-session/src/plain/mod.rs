@@ -15,7 +15,7 @@
 //! `terminal/tests.rs`), at the cost of scanning and copying the bytes.
 //!
 //! What the fast path leaves to the emulator: every other control or
-//! escape, characters of zero width (combining marks) or that the emulator
+//! escape (tabs are taken on fresh rows, to a stop inside the row), characters of zero width (combining marks) or that the emulator
 //! would draw otherwise, a wide character that would straddle the row's
 //! end, a line that ends with attributes set, and `\r` redraws other than
 //! text over text no wider than the screen.
@@ -57,6 +57,8 @@ struct LineInfo {
     ascii: bool,
     /// Holds SGR sequences.
     sgr: bool,
+    /// Holds tabs.
+    tabs: bool,
     /// The last character printed, which REP (CSI b) repeats.
     last: Option<char>,
     /// See [`Line::reprint`].
@@ -70,6 +72,9 @@ pub struct Line<'a> {
     pub cols: usize,
     pub ascii: bool,
     pub sgr: bool,
+    /// Holds tabs (only in a line without `\r` redraws, each stopping
+    /// inside its row).
+    pub tabs: bool,
     pub last: Option<char>,
     /// A line of `\r` redraws whose last character printed is not its
     /// last: drawing it, then CR and this many bytes of it again, leaves
@@ -89,6 +94,8 @@ struct Segment {
     sgr: bool,
     /// Holds a character two columns wide.
     wide: bool,
+    /// Holds a tab: columns it skipped are left as they were (blank).
+    tabs: bool,
 }
 
 impl Default for Segment {
@@ -99,6 +106,7 @@ impl Default for Segment {
             ascii: true,
             sgr: false,
             wide: false,
+            tabs: false,
         }
     }
 }
@@ -114,12 +122,13 @@ impl Segment {
         self.ascii = true;
         self.sgr = false;
         self.wide = false;
+        self.tabs = false;
     }
 
     /// Text only, one column per character: can be overlaid by another
     /// such segment column for column.
     fn narrow(&self) -> bool {
-        !self.sgr && !self.wide
+        !self.sgr && !self.wide && !self.tabs
     }
 
     /// What `top` written from the start of the row leaves on a row that
@@ -136,6 +145,7 @@ impl Segment {
             ascii: self.ascii && top.ascii,
             sgr: false,
             wide: false,
+            tabs: false,
         }
     }
 }
@@ -208,6 +218,7 @@ impl PlainLines {
                 cols: i.cols as usize,
                 ascii: i.ascii,
                 sgr: i.sgr,
+                tabs: i.tabs,
                 last: i.last,
                 reprint: i.reprint.map(|n| n as usize),
             }
@@ -385,6 +396,24 @@ impl PlainLines {
                 line.last = Some(c);
                 true
             }
+            // A tab on a fresh row of a line without redraws, to a stop
+            // inside the row: the columns it skips are blank and stay so.
+            // (Over a redrawn row they would keep what was there; at the
+            // row's end the emulator clamps it.)
+            Unit::Tab if line.older.is_none() && line.prev.is_none() => {
+                let at = line.seg.cols;
+                if at > 0 && at % cols == 0 {
+                    return false; // the cursor waits at the end of a full row
+                }
+                let width = unit::tab_width(at % cols);
+                if at % cols + width >= cols {
+                    return false;
+                }
+                line.seg.cols += width;
+                line.seg.ascii = false;
+                line.seg.tabs = true;
+                true
+            }
             // A wide character never straddles the row's end here: the
             // emulator's rules for that are its own.
             Unit::Char {
@@ -448,6 +477,7 @@ impl PlainLines {
             cols: whole.cols as u32,
             ascii: whole.ascii,
             sgr: whole.sgr,
+            tabs: whole.tabs,
             last: line.last,
             reprint: reprint.map(|n| n as u32),
         });

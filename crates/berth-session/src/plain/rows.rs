@@ -26,7 +26,7 @@ pub fn split(
         tail.extend_from_slice(text);
         return;
     }
-    if !line.sgr && total <= 1 {
+    if !line.sgr && !line.tabs && total <= 1 {
         // One row of text: nothing to cut or to rebuild.
         row(text, false);
         return;
@@ -44,6 +44,12 @@ pub fn split(
         return;
     }
     let default = Attrs::default();
+    // Rows are rebuilt in `scratch` rather than sliced from the text.
+    let rebuild = line.sgr || line.tabs;
+    // Blank cells a tab skipped, not yet written: vt100 writes them as
+    // spaces before the next character (and its attribute change), and
+    // not at all at the row's end.
+    let mut blanks = 0;
     // Row `r` is being filled: `col` columns so far, starting at byte
     // `row_start` (text without SGR: a row is a slice of it) or rebuilt in
     // `scratch` with `written` the attributes last written there.
@@ -70,6 +76,17 @@ pub fn split(
                     continue;
                 }
                 Unit::Char { width, len, .. } => (len, width.unwrap_or(1), false),
+                Unit::Tab => {
+                    // Checked when the line was taken in: the stop is
+                    // inside this row.
+                    let width = super::unit::tab_width(col);
+                    debug_assert!(col + width < cols);
+                    col += width;
+                    blanks += width;
+                    i += 1;
+                    (after_char, attrs_after) = (i, attrs);
+                    continue;
+                }
                 // Not in a line taken in; placed as one column regardless.
                 Unit::Incomplete | Unit::Other => (1, 1, false),
             }
@@ -78,7 +95,7 @@ pub fn split(
         let mut at = i;
         while at < end {
             if col + width > cols {
-                if line.sgr {
+                if rebuild {
                     row(scratch, true);
                 } else {
                     row(&text[row_start..at], true);
@@ -90,14 +107,15 @@ pub fn split(
                     return;
                 }
                 scratch.clear();
-                (written, col, row_start) = (default, 0, at);
+                (written, col, row_start, blanks) = (default, 0, at, 0);
             }
             let take = if ascii_run {
                 (cols - col).min(end - at)
             } else {
                 len
             };
-            if line.sgr {
+            if rebuild {
+                scratch.resize(scratch.len() + std::mem::take(&mut blanks), b' ');
                 attrs.write_diff(&written, scratch);
                 written = attrs;
                 scratch.extend_from_slice(&text[at..at + take]);
@@ -108,7 +126,7 @@ pub fn split(
         }
         i = end;
     }
-    if line.sgr {
+    if rebuild {
         row(scratch, false);
     } else {
         row(&text[row_start..], false);

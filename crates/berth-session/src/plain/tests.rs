@@ -27,11 +27,14 @@ fn complete_lines_and_a_partial_one() {
 
 #[test]
 fn stops_at_what_the_emulator_must_see() {
-    let cases: [(&[u8], usize); 9] = [
+    let cases: [(&[u8], usize); 11] = [
         (b"a\r\nb\x1b[Hc", 4),
-        // A lone LF, a tab, a C1 control, a combining accent.
+        // A lone LF, a tab over a redrawn row or to the row's end, a C1
+        // control, a combining accent.
         (b"ab\ncd", 2),
-        (b"a\tb\r\n", 1),
+        (b"abc\rx\ty\r\n", 5),
+        (b"abcdefghi\tj", 9),
+        (b"abcdefghij\tk", 10),
         ("a\u{85}b".as_bytes(), 1),
         ("e\u{301}\r\n".as_bytes(), 1),
         // Attributes left set at the line's end.
@@ -47,6 +50,16 @@ fn stops_at_what_the_emulator_must_see() {
         let mut p = PlainLines::default();
         assert_eq!(absorb(&mut p, input), Absorbed::Until(until), "{input:?}");
     }
+}
+
+#[test]
+fn tabs_on_fresh_rows_are_taken() {
+    let mut p = PlainLines::default();
+    // 10 columns: "a", a tab to column 8, "b", then a wrapped row whose tab
+    // also stops inside it.
+    assert_eq!(absorb(&mut p, b"a\tbcd\tz\r\n"), Absorbed::All);
+    let l = p.lines().next().unwrap();
+    assert_eq!((l.cols, l.ascii, l.tabs), (19, false, true));
 }
 
 #[test]

@@ -19,6 +19,9 @@ pub enum Unit<'a> {
         width: Option<usize>,
         len: usize,
     },
+    /// A horizontal tab: moves to the next stop (every 8 columns in the
+    /// emulator), drawing nothing.
+    Tab,
     /// The input ends before the sequence or character does.
     Incomplete,
     /// Anything else: left to the emulator.
@@ -30,15 +33,17 @@ impl<'a> Unit<'a> {
     pub fn parse(bytes: &'a [u8]) -> Unit<'a> {
         match bytes.first() {
             Some(0x1b) => sgr(bytes),
+            Some(b'\t') => Unit::Tab,
             Some(&b) if b >= 0x80 => utf8(bytes),
             _ => Unit::Other,
         }
     }
 
-    /// Bytes the unit takes (only for `Sgr` and `Char`).
+    /// Bytes the unit takes (only for `Sgr`, `Char` and `Tab`).
     pub fn len(&self) -> usize {
         match self {
             Unit::Sgr { len, .. } | Unit::Char { len, .. } => *len,
+            Unit::Tab => 1,
             Unit::Incomplete | Unit::Other => 0,
         }
     }
@@ -123,6 +128,12 @@ pub fn printable_prefix(bytes: &[u8]) -> usize {
     i + bytes[i..].iter().take_while(|&&b| printable(b)).count()
 }
 
+/// Columns a tab at column `col` of a row moves the cursor (the
+/// emulator's stops are fixed, every 8 columns).
+pub fn tab_width(col: usize) -> usize {
+    8 - col % 8
+}
+
 /// Byte offset of column `col` in text of one-column characters.
 pub fn byte_of_column(text: &[u8], ascii: bool, col: usize) -> usize {
     if ascii {
@@ -195,7 +206,8 @@ mod tests {
             Unit::parse(b"\xc2\x85"),
             Unit::Char { width: None, .. }
         ));
-        assert!(matches!(Unit::parse(b"\t"), Unit::Other));
+        assert!(matches!(Unit::parse(b"\t"), Unit::Tab));
+        assert_eq!((tab_width(0), tab_width(7), tab_width(8)), (8, 1, 8));
     }
 
     #[test]

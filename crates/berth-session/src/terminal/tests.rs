@@ -189,10 +189,12 @@ mod fast_path_matches_the_emulator {
     use proptest::prelude::*;
 
     /// What real lines are made of: text, colours and other SGR, UTF-8
-    /// (narrow, wide, combining, zero-width, a C1 control), `\r` redraws.
+    /// (narrow, wide, combining, zero-width, a C1 control), `\r` redraws,
+    /// tabs.
     fn token() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             6 => "[a-c ]{1,12}".prop_map(String::into_bytes),
+            1 => Just(b"\t".to_vec()),
             2 => prop_oneof![
                 Just("\x1b[31m"), Just("\x1b[0m"), Just("\x1b[m"), Just("\x1b[1;44m"),
                 Just("\x1b[38;5;200m"), Just("\x1b[48;2;1;2;3m"), Just("\x1b[22;39;49m"),
@@ -221,6 +223,7 @@ mod fast_path_matches_the_emulator {
     fn piece() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             6 => "[a-c ]{0,70}\r\n".prop_map(String::into_bytes),
+            2 => "[a-c \t]{0,40}\r\n".prop_map(String::into_bytes),
             6 => rich_line(),
             2 => "[a-c ]{0,20}".prop_map(String::into_bytes),
             1 => "[a-c ]{0,12}\r".prop_map(String::into_bytes),
