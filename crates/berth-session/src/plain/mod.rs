@@ -20,6 +20,7 @@
 //! end, a line that ends with attributes set, and `\r` redraws other than
 //! text over text no wider than the screen.
 
+mod block;
 pub mod rows;
 pub mod sgr;
 mod unit;
@@ -36,6 +37,8 @@ pub struct PlainLines {
     info: Vec<LineInfo>,
     /// The line being written.
     line: Partial,
+    /// A status block being redrawn over the last lines.
+    block: Option<block::Block>,
 }
 
 /// What [`PlainLines::absorb`] did with the input.
@@ -199,12 +202,18 @@ impl PlainLines {
 
     /// Bytes held, to bound memory.
     pub fn held(&self) -> usize {
-        self.text.len() + self.line.held()
+        self.text.len() + self.line.held() + self.block.as_ref().map_or(0, |b| b.raw.len())
     }
 
-    /// Whether a line is partly written.
+    /// Whether a line is partly written (or a block).
     pub fn has_partial(&self) -> bool {
-        !self.line.is_empty()
+        !self.line.is_empty() || self.block.is_some()
+    }
+
+    /// Whether a status block is being redrawn: the complete lines may
+    /// not be applied until it is done.
+    pub fn in_block(&self) -> bool {
+        self.block.is_some()
     }
 
     /// The complete lines.
@@ -239,6 +248,7 @@ impl PlainLines {
             text: std::mem::take(&mut self.text),
             info: std::mem::take(&mut self.info),
             line: Partial::default(),
+            block: None,
         }
     }
 
@@ -258,6 +268,10 @@ impl PlainLines {
     /// written.
     pub fn take_partial(&mut self) -> Vec<u8> {
         let p = std::mem::take(&mut self.line);
+        if let Some(block) = self.block.take() {
+            // Everything since the cursor-up, the partial line included.
+            return block.raw;
+        }
         let mut out = Vec::new();
         for s in [p.older, p.prev].into_iter().flatten() {
             out.extend_from_slice(&s.raw);
@@ -270,10 +284,24 @@ impl PlainLines {
         out
     }
 
-    /// Takes in what it can of `bytes` on a screen `cols` wide: whole lines
-    /// and the start of the next. Stops at the first byte the emulator must
-    /// see.
-    pub fn absorb(&mut self, bytes: &[u8], cols: usize) -> Absorbed {
+    /// Takes in what it can of `bytes` on a screen `cols` by `rows`: whole
+    /// lines and the start of the next. Stops at the first byte the
+    /// emulator must see.
+    pub fn absorb(&mut self, bytes: &[u8], cols: usize, rows: usize) -> Absorbed {
+        let absorbed = self.absorb_lines(bytes, cols, rows);
+        if let Some(block) = &mut self.block {
+            // What the block took of this input, for a replay.
+            let end = match absorbed {
+                Absorbed::All => bytes.len(),
+                Absorbed::Until(i) => i,
+            };
+            let from = block.started_at.take().unwrap_or(0);
+            block.raw.extend_from_slice(&bytes[from..end]);
+        }
+        absorbed
+    }
+
+    fn absorb_lines(&mut self, bytes: &[u8], cols: usize, rows: usize) -> Absorbed {
         let mut i = 0;
         if self.line.pending > 0 {
             match self.finish_pending(bytes, cols) {
@@ -284,7 +312,7 @@ impl PlainLines {
         if self.line.cr && i < bytes.len() {
             // The CR the last input ended with: a line end or a redraw.
             let ok = if bytes[i] == b'\n' {
-                self.end_line()
+                self.end_line(cols)
             } else {
                 self.next_segment(cols)
             };
@@ -300,6 +328,9 @@ impl PlainLines {
             let rest = &bytes[i..];
             let run = unit::printable_prefix(rest);
             if run > 0 {
+                if !self.may_print() {
+                    return Absorbed::Until(i);
+                }
                 let seg = &mut self.line.seg;
                 seg.raw.extend_from_slice(&rest[..run]);
                 seg.cols += run;
@@ -314,7 +345,7 @@ impl PlainLines {
                         i += 1;
                     }
                     Some(b'\n') => {
-                        if !self.end_line() {
+                        if !self.end_line(cols) {
                             return Absorbed::Until(i);
                         }
                         i += 2;
@@ -335,11 +366,20 @@ impl PlainLines {
                     return Absorbed::All;
                 }
                 u => {
-                    if !self.take_unit(u, cols) {
+                    if !self.take_unit(u, cols, rows) {
                         return Absorbed::Until(i);
                     }
                     let len = u.len();
-                    self.line.seg.raw.extend_from_slice(&rest[..len]);
+                    match u {
+                        // Moves and erases of a blank row: not the line's text.
+                        Unit::Up { .. } => {
+                            if let Some(b) = &mut self.block {
+                                b.started_at = Some(i);
+                            }
+                        }
+                        Unit::EraseLine { .. } => {}
+                        _ => self.line.seg.raw.extend_from_slice(&rest[..len]),
+                    }
                     i += len;
                 }
             }
@@ -362,9 +402,11 @@ impl PlainLines {
                 self.line.pending += input.len();
                 Some(input.len())
             }
+            // A move or an erase cut by the read: left to the emulator.
+            Unit::Up { .. } | Unit::EraseLine { .. } => None,
             u => {
                 self.line.pending = 0;
-                if !self.take_unit(u, cols) {
+                if !self.take_unit(u, cols, usize::MAX) {
                     return None;
                 }
                 let taken = u.len() - held;
@@ -376,7 +418,29 @@ impl PlainLines {
 
     /// Applies an escape or a non-ASCII character to the line's state (not
     /// its bytes); false if the emulator must take it.
-    fn take_unit(&mut self, u: Unit, cols: usize) -> bool {
+    fn take_unit(&mut self, u: Unit, cols: usize, rows: usize) -> bool {
+        match u {
+            Unit::Up { n, .. } => {
+                if self.block.is_some() || !self.line.is_empty() {
+                    return false;
+                }
+                self.block = block::Block::open(n, &self.info, cols, rows);
+                return self.block.is_some();
+            }
+            // On a blank row with default attributes an erase changes
+            // nothing; in a block it is how a line starts over.
+            Unit::EraseLine { .. } => {
+                if !self.line.is_empty() || !self.line.attrs.is_default() {
+                    return false;
+                }
+                if let Some(b) = &mut self.block {
+                    b.erased = true;
+                }
+                return true;
+            }
+            _ if !self.may_print() => return false,
+            _ => {}
+        }
         let line = &mut self.line;
         match u {
             Unit::Sgr { params, .. } => match line.attrs.apply(params) {
@@ -429,6 +493,12 @@ impl PlainLines {
         }
     }
 
+    /// Whether text may be written now: in a block, only on a row erased
+    /// first (what the row held before would show through otherwise).
+    fn may_print(&self) -> bool {
+        self.block.as_ref().is_none_or(|b| b.erased)
+    }
+
     /// The current segment ended with a bare CR: the next one overwrites it
     /// from the row's start. Only text no wider than the screen is
     /// collapsed this way.
@@ -439,6 +509,9 @@ impl PlainLines {
         }
         if line.seg.raw.is_empty() {
             return true;
+        }
+        if self.block.is_some() {
+            return false; // redraws inside a block are the emulator's
         }
         if let Some(prev) = line.prev.take() {
             line.older = Some(match line.older.take() {
@@ -452,7 +525,7 @@ impl PlainLines {
 
     /// CR LF: the line is complete if it left default attributes and its
     /// redraws collapse.
-    fn end_line(&mut self) -> bool {
+    fn end_line(&mut self, cols: usize) -> bool {
         let line = &mut self.line;
         if !line.attrs.is_default() {
             return false;
@@ -471,16 +544,36 @@ impl PlainLines {
             Some(_) => return false,
         };
         let reprint = printed_last.filter(|&n| n < whole.raw.len());
-        self.text.extend_from_slice(&whole.raw);
-        self.info.push(LineInfo {
-            end: self.text.len(),
+        let info = LineInfo {
+            end: 0,
             cols: whole.cols as u32,
             ascii: whole.ascii,
             sgr: whole.sgr,
             tabs: whole.tabs,
             last: line.last,
             reprint: reprint.map(|n| n as u32),
-        });
+        };
+        match &mut self.block {
+            None => {
+                self.text.extend_from_slice(&whole.raw);
+                self.info.push(LineInfo {
+                    end: self.text.len(),
+                    ..info
+                });
+            }
+            Some(block) => {
+                if !block.take_line(whole.raw.clone(), info, cols) {
+                    return false;
+                }
+                if block.done() {
+                    if !block.commit(&mut self.text, &mut self.info) {
+                        return false;
+                    }
+                    self.block = None;
+                }
+            }
+        }
+        let line = &mut self.line;
         let mut seg = std::mem::take(&mut line.seg);
         seg.clear();
         *line = Partial {

@@ -87,8 +87,11 @@ pub fn split(
                     (after_char, attrs_after) = (i, attrs);
                     continue;
                 }
-                // Not in a line taken in; placed as one column regardless.
-                Unit::Incomplete | Unit::Other => (1, 1, false),
+                // Not in a line taken in (moves and erases are not kept
+                // in its text); placed as one column regardless.
+                Unit::Incomplete | Unit::Other | Unit::Up { .. } | Unit::EraseLine { .. } => {
+                    (1, 1, false)
+                }
             }
         };
         let end = i + len;

@@ -10,7 +10,7 @@ fn lines(p: &PlainLines) -> Vec<String> {
 }
 
 fn absorb(p: &mut PlainLines, s: &[u8]) -> Absorbed {
-    p.absorb(s, 10)
+    p.absorb(s, 10, 24)
 }
 
 #[test]
@@ -112,4 +112,25 @@ fn rows_wrap_at_the_width() {
     assert_eq!(rows_of(80, 80), 1);
     assert_eq!(rows_of(81, 80), 2);
     assert_eq!(rows_of(160, 80), 2);
+}
+
+#[test]
+fn a_status_block_rewrites_the_last_lines_in_place() {
+    let mut p = PlainLines::default();
+    let block = b"one\r\ntwo\r\nthree\r\n\x1b[2A\r\x1b[K2nd\r\n\x1b[K3rd\r\n";
+    assert_eq!(absorb(&mut p, block), Absorbed::All);
+    let texts: Vec<&[u8]> = p.lines().map(|l| l.text).collect();
+    assert_eq!(texts, [&b"one"[..], b"2nd", b"3rd"]);
+    // Left to the emulator: text before the erase, up past the batch or
+    // over a wrapped line (10 columns), a redraw inside the block.
+    let cases: [(&[u8], usize); 4] = [
+        (b"a\r\nb\r\n\x1b[1Ax", 10),
+        (b"a\r\n\x1b[2A", 3),
+        (b"0123456789ab\r\nc\r\n\x1b[2A", 17),
+        (b"a\r\n\x1b[A\x1b[Kb\rc\r\n", 10),
+    ];
+    for (input, until) in cases {
+        let mut p = PlainLines::default();
+        assert_eq!(absorb(&mut p, input), Absorbed::Until(until), "{input:?}");
+    }
 }

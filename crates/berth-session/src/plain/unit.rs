@@ -19,6 +19,10 @@ pub enum Unit<'a> {
         width: Option<usize>,
         len: usize,
     },
+    /// `ESC [ n A`: the cursor up `n` rows (at least 1), `len` bytes.
+    Up { n: usize, len: usize },
+    /// `ESC [ K` or `ESC [ 0 K`: erase from the cursor to the row's end.
+    EraseLine { len: usize },
     /// A horizontal tab: moves to the next stop (every 8 columns in the
     /// emulator), drawing nothing.
     Tab,
@@ -32,24 +36,27 @@ impl<'a> Unit<'a> {
     /// Reads the unit `bytes` starts with (`bytes[0]` is not printable ASCII).
     pub fn parse(bytes: &'a [u8]) -> Unit<'a> {
         match bytes.first() {
-            Some(0x1b) => sgr(bytes),
+            Some(0x1b) => csi(bytes),
             Some(b'\t') => Unit::Tab,
             Some(&b) if b >= 0x80 => utf8(bytes),
             _ => Unit::Other,
         }
     }
 
-    /// Bytes the unit takes (only for `Sgr`, `Char` and `Tab`).
+    /// Bytes the unit takes (none for `Incomplete` and `Other`).
     pub fn len(&self) -> usize {
         match self {
-            Unit::Sgr { len, .. } | Unit::Char { len, .. } => *len,
+            Unit::Sgr { len, .. }
+            | Unit::Char { len, .. }
+            | Unit::Up { len, .. }
+            | Unit::EraseLine { len } => *len,
             Unit::Tab => 1,
             Unit::Incomplete | Unit::Other => 0,
         }
     }
 }
 
-fn sgr(bytes: &[u8]) -> Unit<'_> {
+fn csi(bytes: &[u8]) -> Unit<'_> {
     match bytes.get(1) {
         None => return Unit::Incomplete,
         Some(b'[') => {}
@@ -64,10 +71,29 @@ fn sgr(bytes: &[u8]) -> Unit<'_> {
                     len: i + 1,
                 }
             }
+            b'A' => {
+                return match parse_count(&bytes[2..i]) {
+                    Some(n) => Unit::Up { n, len: i + 1 },
+                    None => Unit::Other,
+                }
+            }
+            b'K' if matches!(&bytes[2..i], b"" | b"0") => return Unit::EraseLine { len: i + 1 },
             _ => return Unit::Other,
         }
     }
     Unit::Incomplete
+}
+
+/// A cursor movement's count as vt100 reads it: empty or 0 is 1.
+fn parse_count(params: &[u8]) -> Option<usize> {
+    if params.is_empty() {
+        return Some(1);
+    }
+    if params.len() > 4 || !params.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n: usize = std::str::from_utf8(params).ok()?.parse().ok()?;
+    Some(n.max(1))
 }
 
 fn utf8(bytes: &[u8]) -> Unit<'_> {

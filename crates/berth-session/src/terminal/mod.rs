@@ -194,8 +194,11 @@ impl Terminal {
     pub fn process(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
             if self.fast {
-                let cols = usize::from(self.size().0);
-                match self.plain.absorb(bytes, cols) {
+                let (cols, rows) = self.size();
+                match self
+                    .plain
+                    .absorb(bytes, usize::from(cols), usize::from(rows))
+                {
                     Absorbed::All => break,
                     Absorbed::Until(i) => {
                         self.apply_plain();
@@ -212,7 +215,8 @@ impl Terminal {
             self.feed(&bytes[..line]);
             bytes = &bytes[line..];
         }
-        if self.plain.held() > self.batch_limit {
+        // Not while a status block redraws the batch's last lines.
+        if self.plain.held() > self.batch_limit && !self.plain.in_block() {
             self.apply_lines();
         }
     }
@@ -332,7 +336,14 @@ impl Terminal {
                         redraw.extend_from_slice(&line.text[..n]);
                     }
                     redraw.extend_from_slice(b"\r\n");
-                    redrawn_text |= line.cols > pushed * cols;
+                    // The redrawn rows print a character: a wrapped row
+                    // starts with one; a whole line, if it printed any (a
+                    // line of tabs prints none).
+                    redrawn_text |= if pushed == 0 {
+                        line.last.is_some()
+                    } else {
+                        line.cols > pushed * cols
+                    };
                 } else if let Some(c) = line.last {
                     last_direct = Some(c);
                 }

@@ -149,7 +149,7 @@ fn plain_floods_take_the_fast_path() {
 }
 
 #[test]
-fn colour_utf8_and_progress_floods_take_the_fast_path() {
+fn colour_utf8_progress_and_build_log_floods_take_the_fast_path() {
     let colour = |i: usize| {
         format!(
             "\x1b[2m12:00:{i:02}\x1b[0m \x1b[1;31mERROR\x1b[0m \x1b[38;5;208mworker-{i}\x1b[0m {} \x1b[1m0.{i}s\x1b[m\r\n",
@@ -169,7 +169,33 @@ fn colour_utf8_and_progress_floods_take_the_fast_path() {
         }
         s
     };
-    let streams: [&dyn Fn(usize) -> String; 3] = [&colour, &utf8, &progress];
+    // A build log: compile lines, a 3-line status block redrawn in place,
+    // tab-separated test results.
+    let mixed = |i: usize| {
+        let mut s = String::new();
+        for c in 0..4 {
+            s += &format!("\x1b[1m\x1b[32m   Compiling\x1b[0m crate-{i}-{c} v1.{i}.0\r\n");
+        }
+        s += &format!("test case_{i}\t...\t\x1b[32mok\x1b[0m\t{i}ms\r\n");
+        s += "\x1b[3A";
+        for job in 0..3 {
+            s += &format!("\r\x1b[K\x1b[36m  job {job}\x1b[0m building crate-{i} ({i}/500)\r\n");
+        }
+        s
+    };
+    // Nothing of the build log after its first blocks left the batch.
+    let mut t = Terminal::new(80, 24, 10_000);
+    for i in 0..2 {
+        t.process(mixed(i).as_bytes());
+    }
+    t.apply_plain();
+    let later: String = (2..500).map(mixed).collect();
+    t.process(later.as_bytes());
+    // (Rewritten lines are replaced, and the moves and erases are not
+    // text, so less is held than was written; a bail at each block would
+    // leave one chunk at most.)
+    assert!(t.plain.held() > later.len() / 3, "{}", t.plain.held());
+    let streams: [&dyn Fn(usize) -> String; 4] = [&colour, &utf8, &progress, &mixed];
     for stream in streams {
         let mut t = Terminal::new(80, 24, 10_000);
         let mut exact = Terminal::exact(80, 24, 10_000);
@@ -177,7 +203,8 @@ fn colour_utf8_and_progress_floods_take_the_fast_path() {
             t.process(stream(i).as_bytes());
             exact.process(stream(i).as_bytes());
         }
-        // Mostly batched: the emulator has not seen most of it yet.
+        // Batched: the emulator has not seen it yet (the progress bars'
+        // redraws are collapsed, so less is held than was written).
         assert!(t.plain.held() > 0, "{}", stream(1));
         assert!(t.fast);
         assert_eq!(observe(&mut t), observe(&mut exact));
@@ -218,11 +245,39 @@ mod fast_path_matches_the_emulator {
             .prop_map(|(tokens, end)| [tokens.concat(), end.to_vec()].concat())
     }
 
+    /// A status block redrawn in place, as build tools draw one: the
+    /// cursor up over the last lines, each erased and written again
+    /// (sometimes fewer lines than it went up, or not erased first).
+    fn status_block() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop_oneof![Just("\x1b[A"), Just("\x1b[1A"), Just("\x1b[2A"), Just("\x1b[3A"), Just("\x1b[0A"), Just("\x1b[9A")],
+            prop::collection::vec(
+                (
+                    prop_oneof![4 => Just("\r\x1b[K"), 1 => Just("\x1b[0K"), 1 => Just("\r"), 1 => Just("")],
+                    prop::collection::vec(token(), 0..4),
+                    prop_oneof![4 => Just("\r\n"), 1 => Just("\x1b[m\r\n"), 1 => Just("")],
+                ),
+                0..4,
+            ),
+        )
+            .prop_map(|(up, lines)| {
+                let mut out = up.as_bytes().to_vec();
+                for (start, tokens, end) in lines {
+                    out.extend_from_slice(start.as_bytes());
+                    out.extend_from_slice(&tokens.concat());
+                    out.extend_from_slice(end.as_bytes());
+                }
+                out
+            })
+    }
+
     /// Pieces of output: mostly lines the fast path takes, with what
     /// breaks it in between.
     fn piece() -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             6 => "[a-c ]{0,70}\r\n".prop_map(String::into_bytes),
+            3 => status_block(),
+            1 => Just(b"\x1b[K".to_vec()),
             2 => "[a-c \t]{0,40}\r\n".prop_map(String::into_bytes),
             6 => rich_line(),
             2 => "[a-c ]{0,20}".prop_map(String::into_bytes),
