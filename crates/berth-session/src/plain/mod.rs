@@ -14,8 +14,11 @@
 //! history, byte for byte (property-tested against the emulator alone in
 //! `terminal/tests.rs`), at the cost of scanning and copying the bytes.
 //!
+//! Also taken: tabs on fresh rows (to a stop inside the row), and a status
+//! block redrawn in place over the batch's last lines (`block.rs`).
+//!
 //! What the fast path leaves to the emulator: every other control or
-//! escape (tabs are taken on fresh rows, to a stop inside the row), characters of zero width (combining marks) or that the emulator
+//! escape, characters of zero width (combining marks) or that the emulator
 //! would draw otherwise, a wide character that would straddle the row's
 //! end, a line that ends with attributes set, and `\r` redraws other than
 //! text over text no wider than the screen.
@@ -304,7 +307,7 @@ impl PlainLines {
     fn absorb_lines(&mut self, bytes: &[u8], cols: usize, rows: usize) -> Absorbed {
         let mut i = 0;
         if self.line.pending > 0 {
-            match self.finish_pending(bytes, cols) {
+            match self.finish_pending(bytes, cols, rows) {
                 Some(n) => i = n,
                 None => return Absorbed::Until(0),
             }
@@ -390,7 +393,7 @@ impl PlainLines {
     /// Completes the escape or character the last input ended in the
     /// middle of; the bytes of `input` it took, or `None` if the emulator
     /// must take it (its start stays in the partial line, to be replayed).
-    fn finish_pending(&mut self, input: &[u8], cols: usize) -> Option<usize> {
+    fn finish_pending(&mut self, input: &[u8], cols: usize, rows: usize) -> Option<usize> {
         let held = self.line.pending;
         let start = self.line.seg.raw.len() - held;
         let mut unit_bytes = self.line.seg.raw[start..].to_vec();
@@ -406,7 +409,7 @@ impl PlainLines {
             Unit::Up { .. } | Unit::EraseLine { .. } => None,
             u => {
                 self.line.pending = 0;
-                if !self.take_unit(u, cols, usize::MAX) {
+                if !self.take_unit(u, cols, rows) {
                     return None;
                 }
                 let taken = u.len() - held;
@@ -562,7 +565,7 @@ impl PlainLines {
                 });
             }
             Some(block) => {
-                if !block.take_line(whole.raw.clone(), info, cols) {
+                if !block.take_line(whole.raw, info, cols) {
                     return false;
                 }
                 if block.done() {
