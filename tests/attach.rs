@@ -87,6 +87,12 @@ fn vim_with_unsaved_changes_survives_detach_and_a_killed_client() {
     client.wait_screen("$");
     client.keys(b"vim -u NONE -N -n\r");
     host.wait_status("vim in the foreground", |s| s["foreground"] == "vim");
+    // In the foreground is not yet ready: keys typed before vim switched
+    // the terminal (raw mode, its screen) are echoed by the line
+    // discipline onto the shell's screen instead.
+    wait_for("vim on its screen", DEADLINE, || {
+        client.with_screen(|s| s.alternate_screen()).then_some(())
+    });
     client.keys(b"iunsaved words from berth\x1b");
     client.wait_screen("unsaved words from berth");
     client.detach();
