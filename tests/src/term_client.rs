@@ -39,22 +39,29 @@ impl TermClient {
         cols: u16,
         rows: u16,
     ) -> Self {
-        let (pty, pts) = pty_process::blocking::open().expect("open pty");
-        pty.resize(pty_process::Size::new(rows, cols))
-            .expect("size pty");
-        let initial = rustix::termios::tcgetattr(pts.as_fd()).expect("tcgetattr");
         let cmd = match user {
             Some(u) => pty_process::blocking::Command::new("runuser")
                 .args(["-u", u, "--"])
                 .arg(bin("berth")),
             None => pty_process::blocking::Command::new(bin("berth")),
         };
-        let mut cmd = cmd
+        let cmd = cmd
             .arg("attach")
             .args(args)
-            .env("BERTH_RUNTIME_DIR", runtime)
-            .env("TERM", "xterm-256color");
-        let child = cmd.spawn_borrowed(&pts).expect("spawn berth attach");
+            .env("BERTH_RUNTIME_DIR", runtime);
+        Self::spawn(cmd, cols, rows)
+    }
+
+    /// Runs any program in a `cols`x`rows` terminal (TERM=xterm-256color).
+    pub fn spawn(cmd: pty_process::blocking::Command, cols: u16, rows: u16) -> Self {
+        let (pty, pts) = pty_process::blocking::open().expect("open pty");
+        pty.resize(pty_process::Size::new(rows, cols))
+            .expect("size pty");
+        let initial = rustix::termios::tcgetattr(pts.as_fd()).expect("tcgetattr");
+        let mut cmd = cmd.env("TERM", "xterm-256color");
+        let child = cmd
+            .spawn_borrowed(&pts)
+            .expect("spawn the program in a pty");
         let pty = Arc::new(pty);
         let term = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));

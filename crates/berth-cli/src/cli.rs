@@ -5,7 +5,15 @@ use std::path::PathBuf;
 use berth_proto::LineBound;
 use clap::{Parser, Subcommand};
 
-/// berth: persistent terminal sessions that belong to the host.
+/// Persistent terminal sessions that belong to the host.
+///
+/// Sessions are declared in berth.toml and kept running by berthd, each
+/// under its own service account. The per-session verbs (attach, capture,
+/// send, wait, run, logs, status, has) talk straight to the session's
+/// socket, so they work while berthd is down; ls, reload, new, kill,
+/// start, stop and restart go through berthd. Every verb is checked
+/// against the session's access lists. Detach from `berth attach` with
+/// Ctrl-b d.
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, propagate_version = true)]
 pub struct Cli {

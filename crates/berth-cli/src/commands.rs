@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::bail;
 use berth_proto::{CaptureRequest, DaemonRequest, Request, Response, SessionSummary, Status};
 
-use crate::cli::{Cli, Cmd};
 use crate::connect::{connect, request_error, Session};
 use crate::locate;
 use crate::scripting;
+use berth_cli::cli::{Cli, Cmd};
 
 /// Runs one command; the value is the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {

@@ -2,7 +2,6 @@
 //! session socket, so they work while berthd is down.
 
 mod attach;
-mod cli;
 mod commands;
 mod connect;
 mod locate;
@@ -13,7 +12,11 @@ mod viewport;
 
 use std::process::ExitCode;
 
+use berth_cli::{cli, complete};
+
 fn main() -> ExitCode {
+    // A shell asking for Tab completions (before anything is printed).
+    complete::answer_if_asked();
     // One line, like every other error, instead of clap's block.
     let usage = if scripting::verb_in(std::env::args()) {
         i32::from(scripting::ERROR)

@@ -19,41 +19,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use berth_config::model::Backend;
 use berth_config::paths::{self, Mode};
-use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-/// The berth supervisor: starts every session declared in the config as a
-/// persistent PTY session, restarts hosts that die, and applies reloads.
-#[derive(Debug, Parser)]
-#[command(name = "berthd", version)]
-struct Args {
-    /// The main config file (default: /etc/berth/berth.toml as root, else ~/.config/berth/berth.toml).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// User mode even as root: your own runtime dir, config and logs.
-    #[arg(long)]
-    user: bool,
-    /// Runtime directory (sessions/, control.sock).
-    #[arg(long, env = "BERTH_RUNTIME_DIR")]
-    runtime_dir: Option<PathBuf>,
-    /// auto (systemd where it is PID 1, else embedded), embedded or systemd
-    /// (default: the config's [daemon] backend, else auto).
-    #[arg(long)]
-    backend: Option<String>,
-    /// Stay in the foreground (berthd always does; for service managers and scripts).
-    #[arg(long)]
-    foreground: bool,
-    /// Check the configuration, print every error, and exit (1 if invalid).
-    #[arg(long)]
-    check: bool,
-    /// Output logs (default: /var/log/berth as root, else ~/.local/state/berth).
-    #[arg(long)]
-    log_dir: Option<PathBuf>,
-    /// The berth-session binary (default: next to berthd, then /usr/libexec/berth/).
-    #[arg(long)]
-    session_binary: Option<PathBuf>,
-}
+use berthd::args::Args;
 
 fn main() -> ExitCode {
     // What berthd's launcher left open never reaches a host or a program.

@@ -1,0 +1,213 @@
+//! Man pages of the three binaries: clap_mangen's sections (name, synopsis,
+//! description, options, subcommands) from the definitions the binaries
+//! parse with, and the sections a man page reader expects that clap does
+//! not know (exit status, environment, files, signals, see also), written
+//! here once.
+
+use clap::CommandFactory;
+use clap_mangen::Man;
+use roff::{bold, roman, Inline, Roff};
+
+use crate::Generated;
+
+pub const MAN_DIR: &str = "packaging/man";
+/// The footer's source field: the package and its version.
+pub const SOURCE: &str = concat!("berth ", env!("CARGO_PKG_VERSION"));
+const MANUAL: &str = "berth Manual";
+
+/// A tagged paragraph: the tag in bold, then its text.
+type Entry = (&'static str, &'static str);
+
+const BERTH_EXIT: &[Entry] = &[
+    ("0", "Success; for has, the session exists; for wait and send --wait, the pattern matched."),
+    ("1", "An error, said on standard error in one line; for has, no such session; for wait, the timeout passed; for validate, the configuration is invalid."),
+    ("2", "wait, send --wait and run: no session, permission denied or a bad regular expression; run: the shell is not at a prompt."),
+    ("124", "run: the timeout passed (the command keeps running)."),
+    ("other", "run: the exit status of the command it ran."),
+];
+
+const BERTH_ENV: &[Entry] = &[
+    (
+        "BERTH_RUNTIME_DIR",
+        "The runtime directory holding sessions/NAME.sock and control.sock, as --runtime-dir.",
+    ),
+    (
+        "COMPLETE",
+        "Set by the completion scripts when a shell asks berth for completions (bash, zsh, fish).",
+    ),
+];
+
+const BERTH_FILES: &[Entry] = &[
+    ("/run/berth/sessions/NAME.sock", "The socket of each system session (root-owned directory; the file belongs to the session's account and access group)."),
+    ("/run/berth/control.sock", "berthd's control socket (ls, reload, new, kill, start, stop, restart)."),
+    ("$XDG_RUNTIME_DIR/berth/", "The same for sessions of your own berthd (user mode); /tmp/berth-UID without XDG_RUNTIME_DIR."),
+    ("/etc/berth/berth.toml", "The system configuration; see berth.toml(5)."),
+];
+
+const BERTHD_SIGNALS: &[Entry] = &[
+    ("SIGHUP", "Reload the configuration (as systemctl reload berthd and berth reload): added sessions start, removed ones stop, changed ones restart; an invalid configuration changes nothing and is reported."),
+    ("SIGTERM, SIGINT", "Stop berthd. Sessions keep running and are adopted when berthd starts again."),
+];
+
+const BERTHD_FILES: &[Entry] = &[
+    ("/etc/berth/berth.toml, /etc/berth/sessions.d/*.toml", "The configuration (system mode); see berth.toml(5)."),
+    ("/run/berth/", "Runtime directory: control.sock, sessions/NAME.sock, and the records of the hosts berthd started."),
+    ("/var/log/berth/NAME/NAME.log", "Each session's output log (log = \"file\")."),
+    ("/var/lib/berth/NAME/", "Home of a service account berthd created (berth-NAME)."),
+    ("/usr/libexec/berth/berth-session", "The session host berthd starts (unless one is found next to berthd)."),
+    ("~/.config/berth/berth.toml, $XDG_RUNTIME_DIR/berth/, ~/.local/state/berth/", "The same in user mode."),
+];
+
+const BERTHD_ENV: &[Entry] = &[
+    ("BERTH_RUNTIME_DIR", "The runtime directory, as --runtime-dir."),
+    ("NOTIFY_SOCKET", "Set by systemd: berthd reports READY=1 after its first reconcile, STATUS= with the sessions' states, RELOADING=1 around a reload, and WATCHDOG=1."),
+];
+
+const SESSION_ENV: &[Entry] = &[
+    ("LISTEN_FDS, LISTEN_PID", "A listening socket passed by systemd or berthd (as --listen-fd)."),
+    ("NOTIFY_SOCKET", "Set by systemd: READY=1 once the program runs, and STATUS= (running, restarts, last exit)."),
+];
+
+fn entries(roff: &mut Roff, heading: &str, entries: &[Entry]) {
+    roff.control("SH", [heading]);
+    for (tag, text) in entries {
+        roff.control("TP", []);
+        roff.text([bold(*tag)]);
+        roff.text([roman(*text)]);
+    }
+}
+
+fn see_also(roff: &mut Roff, pages: &[String]) {
+    roff.control("SH", ["SEE ALSO"]);
+    let mut line: Vec<Inline> = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        if i > 0 {
+            line.push(roman(", "));
+        }
+        let (name, section) = page.split_once('(').expect("NAME(SECTION)");
+        line.push(bold(name));
+        line.push(roman(format!("({section}")));
+    }
+    roff.text(line);
+}
+
+/// clap_mangen's sections (with the list of subcommands when `verbs`),
+/// then `extra`, then the version.
+fn page(man: Man, verbs: bool, extra: impl FnOnce(&mut Roff)) -> String {
+    let mut more = Roff::new();
+    extra(&mut more);
+    let render = |buf: &mut Vec<u8>| -> std::io::Result<()> {
+        man.render_title(buf)?;
+        man.render_name_section(buf)?;
+        man.render_synopsis_section(buf)?;
+        man.render_description_section(buf)?;
+        man.render_options_section(buf)?;
+        if verbs {
+            man.render_subcommands_section(buf)?;
+        }
+        more.to_writer(buf)?;
+        man.render_version_section(buf)
+    };
+    let mut buf = Vec::new();
+    render(&mut buf).expect("writing to a Vec cannot fail");
+    let text = String::from_utf8(buf).expect("the pages are UTF-8");
+    // Each part starts with the same two-line preamble (how to print an
+    // apostrophe): the page needs it once, before the title.
+    let (preamble, rest) = text.split_at(text.find(".TH ").unwrap_or(0));
+    format!("{preamble}{}", rest.replace(preamble, ""))
+}
+
+fn man(cmd: clap::Command, section: &str) -> Man {
+    let title = cmd.get_name().to_uppercase();
+    Man::new(cmd)
+        .title(title)
+        .section(section)
+        // No date: the page is the same whenever it is built. Written as
+        // roff's empty argument, or .TH would take the source for the date.
+        .date("\"\"")
+        .source(SOURCE)
+        .manual(MANUAL)
+}
+
+pub fn command_pages() -> Vec<Generated> {
+    let mut out = Vec::new();
+    let mut berth = berth_cli::complete::command().disable_help_subcommand(true);
+    berth.build();
+    let verbs: Vec<clap::Command> = berth
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .cloned()
+        .collect();
+    let verb_pages: Vec<String> = verbs
+        .iter()
+        .map(|v| format!("berth-{}(1)", v.get_name()))
+        .collect();
+
+    let mut see: Vec<String> = vec![
+        "berthd(8)".into(),
+        "berth.toml(5)".into(),
+        "berth-session(8)".into(),
+    ];
+    see.extend(verb_pages.iter().cloned());
+    let contents = page(man(berth.clone(), "1"), true, |roff| {
+        entries(roff, "EXIT STATUS", BERTH_EXIT);
+        entries(roff, "ENVIRONMENT", BERTH_ENV);
+        entries(roff, "FILES", BERTH_FILES);
+        see_also(roff, &see);
+    });
+    out.push(Generated {
+        path: format!("{MAN_DIR}/berth.1"),
+        contents,
+    });
+
+    for verb in verbs {
+        let name = format!("berth-{}", verb.get_name());
+        let contents = page(man(verb, "1").title(name.to_uppercase()), false, |roff| {
+            see_also(roff, &["berth(1)".into(), "berth.toml(5)".into()]);
+        });
+        out.push(Generated {
+            path: format!("{MAN_DIR}/{name}.1"),
+            contents,
+        });
+    }
+
+    let contents = page(man(berthd::args::Args::command(), "8"), false, |roff| {
+        entries(roff, "SIGNALS", BERTHD_SIGNALS);
+        entries(roff, "ENVIRONMENT", BERTHD_ENV);
+        entries(roff, "FILES", BERTHD_FILES);
+        see_also(
+            roff,
+            &[
+                "berth(1)".into(),
+                "berth.toml(5)".into(),
+                "berth-session(8)".into(),
+                "systemctl(1)".into(),
+            ],
+        );
+    });
+    out.push(Generated {
+        path: format!("{MAN_DIR}/berthd.8"),
+        contents,
+    });
+
+    let contents = page(
+        man(berth_session::args::Args::command(), "8"),
+        false,
+        |roff| {
+            entries(roff, "ENVIRONMENT", SESSION_ENV);
+            see_also(
+                roff,
+                &[
+                    "berthd(8)".into(),
+                    "berth(1)".into(),
+                    "berth.toml(5)".into(),
+                ],
+            );
+        },
+    );
+    out.push(Generated {
+        path: format!("{MAN_DIR}/berth-session.8"),
+        contents,
+    });
+    out
+}
