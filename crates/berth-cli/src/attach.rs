@@ -210,10 +210,14 @@ fn show(
     writer: &Mutex<Input>,
     f: impl FnOnce(&mut Viewport) -> Vec<u8>,
 ) -> Result<(), ()> {
-    let (shown, redraw) = {
+    let redraw = {
         let mut v = view.lock().map_err(|_| ())?;
         let shown = f(&mut v);
-        (shown, v.take_redraw_request())
+        // Written under the lock: the output thread and the resize signal
+        // both draw, and a draw computed first must reach the terminal
+        // first (a stale window written last stayed on the screen).
+        write_out(&shown).map_err(|_| ())?;
+        v.take_redraw_request()
     };
     if redraw {
         writer
@@ -222,7 +226,7 @@ fn show(
             .request(&Request::Redraw)
             .map_err(|_| ())?;
     }
-    write_out(&shown).map_err(|_| ())
+    Ok(())
 }
 
 /// Keystrokes to the session; the prefix then `d` detaches.

@@ -9,6 +9,7 @@ mod orphans;
 mod reconcile;
 mod records;
 mod rights;
+mod sandbox;
 mod status;
 mod watch;
 
@@ -100,6 +101,11 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     let use_systemd = backend
         .uses_systemd(mode, backend::systemd::booted())
         .map_err(|m| anyhow::anyhow!("{m}"))?;
+    if !use_systemd {
+        if let Some(line) = sandbox::warning(&sandbox::inherited()) {
+            tracing::warn!("{line}");
+        }
+    }
     let runtime_dir = args
         .runtime_dir
         .clone()
