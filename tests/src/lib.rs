@@ -2,6 +2,7 @@
 //! binaries, Drop-guarded hosts, and waits on conditions with deadlines.
 
 pub mod daemon;
+pub mod machine;
 pub mod term_client;
 pub mod wire;
 

@@ -49,6 +49,13 @@ const BERTHD_SIGNALS: &[Entry] = &[
     ("SIGTERM, SIGINT", "Stop berthd. Sessions keep running and are adopted when berthd starts again."),
 ];
 
+/// Why the warning "berthd runs sandboxed ..." is given, and what to do.
+const BERTHD_SANDBOX: &[&str] = &[
+    "The berthd.service unit shipped with berth confines berthd as far as its work allows: a system call filter, no new privileges, a reduced capability bounding set, a read-only /usr and home directories, a private /tmp, no network (Unix sockets only) and no writable executable memory.",
+    "With the systemd backend (the default where systemd runs) every session is a unit of its own, berth-session@NAME.service in berth.slice, with its own sandbox (the sandbox key of berth.toml(5)): it inherits none of berthd's.",
+    "With the embedded backend every session host is a child of berthd and inherits its confinement: a CI runner would have no network, a JIT no writable executable memory. berthd cannot lift it, so it logs one warning at start naming what it found. Use backend = \"systemd\", or run berthd with the embedded backend outside that unit (by hand, or in a unit without the sandbox).",
+];
+
 const BERTHD_FILES: &[Entry] = &[
     ("/etc/berth/berth.toml, /etc/berth/sessions.d/*.toml", "The configuration (system mode); see berth.toml(5)."),
     ("/run/berth/", "Runtime directory: control.sock, sessions/NAME.sock, and the records of the hosts berthd started."),
@@ -74,6 +81,14 @@ fn entries(roff: &mut Roff, heading: &str, entries: &[Entry]) {
         roff.control("TP", []);
         roff.text([bold(*tag)]);
         roff.text([roman(*text)]);
+    }
+}
+
+fn paragraphs(roff: &mut Roff, heading: &str, text: &[&str]) {
+    roff.control("SH", [heading]);
+    for p in text {
+        roff.control("PP", []);
+        roff.text([roman(*p)]);
     }
 }
 
@@ -173,6 +188,7 @@ pub fn command_pages() -> Vec<Generated> {
 
     let contents = page(man(berthd::args::Args::command(), "8"), false, |roff| {
         entries(roff, "SIGNALS", BERTHD_SIGNALS);
+        paragraphs(roff, "SANDBOX", BERTHD_SANDBOX);
         entries(roff, "ENVIRONMENT", BERTHD_ENV);
         entries(roff, "FILES", BERTHD_FILES);
         see_also(

@@ -68,10 +68,11 @@ impl<B: Backend> Daemon<B> {
             })
             .collect();
         let n = self.managed.len();
-        format!(
-            "{n} session{}: {}",
-            if n == 1 { "" } else { "s" },
-            parts.join(", ")
-        )
+        let sessions = format!("{n} session{}", if n == 1 { "" } else { "s" });
+        match parts.is_empty() {
+            // A fresh install declares none: "0 sessions", not "0 sessions: ".
+            true => sessions,
+            false => format!("{sessions}: {}", parts.join(", ")),
+        }
     }
 }

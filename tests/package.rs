@@ -1,0 +1,176 @@
+//! The Debian package, tested by installing it as an operator would: built
+//! with cargo-deb, installed with `apt-get install ./berth_*.deb` into a
+//! throwaway systemd container booted from a writable overlay of this
+//! machine's root, then used, removed and purged; each step checked against
+//! what packaging/README.md promises.
+//!
+//! Needs root, systemd-nspawn and cargo-deb: SKIPPED otherwise, a failure
+//! when BERTH_REQUIRE_SYSTEMD_TESTS=1 (CI sets it and installs cargo-deb).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use berth_e2e::machine::{skip_unless_possible, Machine, Overlay};
+
+const CARGO: &str = env!("CARGO");
+
+fn cargo_deb_missing() -> bool {
+    !Command::new(CARGO)
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `cargo deb -p berth-cli`, in a target directory of its own (the suite's
+/// build may be holding the workspace's); returns the directory holding
+/// the one .deb it made.
+fn build_package() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = root.join("target/package-test");
+    let out_dir = target.join("debian-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = Command::new(CARGO)
+        .args(["deb", "-p", "berth-cli", "--output"])
+        .arg(&out_dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&root)
+        .output()
+        .expect("cargo deb");
+    assert!(
+        out.status.success(),
+        "cargo deb failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let debs: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".deb"))
+        .collect();
+    assert_eq!(debs.len(), 1, "one package in {}", out_dir.display());
+    out_dir
+}
+
+fn session_json(m: &Machine, name: &str) -> Option<serde_json::Value> {
+    let out = m.sh(&format!("berth status {name} --json"));
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn wait_running(m: &Machine, name: &str) -> serde_json::Value {
+    m.wait_for(
+        &format!("session {name} running"),
+        &format!("berth status {name} --json"),
+        |s| s.contains("\"state\":\"running\"") || s.contains("\"state\": \"running\""),
+    );
+    session_json(m, name).expect("status JSON")
+}
+
+#[test]
+fn the_package_installs_runs_and_removes_as_documented() {
+    const TEST: &str = "the_package_installs_runs_and_removes_as_documented";
+    if skip_unless_possible(TEST) {
+        return;
+    }
+    if cargo_deb_missing() {
+        assert!(
+            std::env::var("BERTH_REQUIRE_SYSTEMD_TESTS").as_deref() != Ok("1"),
+            "{TEST}: cannot run (cargo-deb is missing: cargo install cargo-deb) but BERTH_REQUIRE_SYSTEMD_TESTS=1"
+        );
+        eprintln!("SKIPPED {TEST}: cargo-deb is missing (cargo install cargo-deb)");
+        return;
+    }
+    let debs = build_package();
+    let overlay = Overlay::new();
+    let m = Machine::boot_root(
+        &format!("berth-pkg-{}", std::process::id()),
+        &overlay.root(),
+        &[(&debs, "/opt/pkg")],
+    );
+    // Images built for containers forbid starting services from maintainer
+    // scripts (policy-rc.d exits 101); a host installing berth has none.
+    m.ok("rm -f /usr/sbin/policy-rc.d");
+    m.ok("cd /opt/pkg && apt-get install -y --no-install-recommends ./berth_*.deb");
+
+    // berthd is enabled, active and said READY (Type=notify: `active` is
+    // only reached after READY=1), with a status line.
+    assert_eq!(m.show("berthd", "UnitFileState"), "enabled");
+    assert_eq!(m.show("berthd", "Type"), "notify");
+    assert_eq!(m.show("berthd", "ActiveState"), "active", "{}", m.journal());
+    assert_eq!(m.show("berthd", "StatusText"), "0 sessions");
+    // What is installed where.
+    m.ok("test -x /usr/bin/berth && test -x /usr/bin/berthd && test -x /usr/libexec/berth/berth-session");
+    m.ok("getent group berth");
+    let conffiles = m.ok("dpkg-query -W -f='${Conffiles}' berth");
+    assert!(conffiles.contains("/etc/berth/berth.toml"), "{conffiles}");
+    let pages = m.ok("man -w berth berthd berth.toml berth-session berth-attach");
+    for page in [
+        "man1/berth.1",
+        "man8/berthd.8",
+        "man5/berth.toml.5",
+        "man8/berth-session.8",
+        "man1/berth-attach.1",
+    ] {
+        assert!(pages.contains(page), "man -w found:\n{pages}");
+    }
+    m.ok("test -f /usr/share/bash-completion/completions/berth && test -f /usr/share/zsh/vendor-completions/_berth && test -f /usr/share/fish/vendor_completions.d/berth.fish");
+    m.ok("test -f /usr/share/doc/berth/config-reference.md && test -f /usr/share/doc/berth/examples/berth.toml");
+    // The shipped units pass inspection.
+    m.ok("systemd-analyze verify /usr/lib/systemd/system/berthd.service /usr/lib/systemd/system/berth.slice");
+
+    // A session dropped into sessions.d and a reload: it runs as its own
+    // service account, as a unit (the systemd backend) that also passes
+    // inspection.
+    m.ok("printf '[session.probe]\\ncommand = [\"sleep\", \"100000\"]\\n' > /etc/berth/sessions.d/probe.toml");
+    m.ok("berth validate && systemctl reload berthd");
+    let st = wait_running(&m, "probe");
+    assert_eq!(st["user"], "berth-probe", "{st}");
+    let pid = st["pid"].as_u64().expect("pid");
+    assert_eq!(m.ok(&format!("ps -o user= -p {pid}")).trim(), "berth-probe");
+    assert_eq!(m.show("berth-session@probe.service", "User"), "berth-probe");
+    m.ok("systemd-analyze verify /run/systemd/transient/berth-session@probe.service");
+    assert!(m
+        .show("berthd", "StatusText")
+        .starts_with("1 session: 1 running"));
+    // The installed completion asks the installed berth, which knows the session.
+    let offered = m.ok("COMPLETE=bash _CLAP_COMPLETE_INDEX=2 berth -- berth attach pro");
+    assert!(offered.contains("probe"), "{offered}");
+
+    // The embedded backend under the hardened unit: berthd says, once, that
+    // its sessions inherit its sandbox; sessions still start.
+    m.ok("rm /etc/berth/sessions.d/probe.toml && systemctl reload berthd");
+    m.wait_for("probe gone", "berth ls --json", |s| !s.contains("probe"));
+    m.ok("sed -i 's/^backend = \"auto\"/backend = \"embedded\"/' /etc/berth/berth.toml");
+    m.ok("printf '[session.embedded]\\ncommand = [\"sleep\", \"100000\"]\\n' > /etc/berth/sessions.d/embedded.toml");
+    m.ok("systemctl restart berthd");
+    let st = wait_running(&m, "embedded");
+    assert_eq!(st["user"], "berth-embedded", "{st}");
+    let journal = m.journal();
+    assert!(
+        journal.contains("berthd runs sandboxed (a system call filter, no new privileges, fewer capabilities, its own mount namespace, its own network namespace) and the embedded backend starts every session as its child"),
+        "{journal}"
+    );
+    let host_pid = m.ok("pgrep -x berth-session").trim().to_owned();
+    assert!(!host_pid.is_empty());
+
+    // apt-get remove: every session ends and berthd stops; what operators
+    // and sessions made stays (configuration, logs, accounts).
+    m.ok("apt-get remove -y berth");
+    assert_eq!(m.show("berthd", "ActiveState"), "inactive");
+    assert!(
+        !m.sh("pgrep -x berth-session").status.success(),
+        "a host survived the removal"
+    );
+    assert!(
+        !m.sh("pgrep -u berth-embedded").status.success(),
+        "a program survived the removal"
+    );
+    m.ok("test ! -e /usr/bin/berth && test ! -e /usr/libexec/berth/berth-session");
+    m.ok("test -f /etc/berth/berth.toml && test -f /etc/berth/sessions.d/embedded.toml");
+    m.ok("test -d /var/log/berth/embedded && getent passwd berth-embedded && getent passwd berth-probe");
+
+    // apt-get purge: logs and state go, the conffile goes; accounts and
+    // the files the operator wrote stay.
+    m.ok("apt-get purge -y berth");
+    m.ok("test ! -e /var/log/berth && test ! -e /var/lib/berth && test ! -e /etc/berth/berth.toml");
+    m.ok("test -f /etc/berth/sessions.d/embedded.toml && getent passwd berth-embedded");
+}
