@@ -46,13 +46,21 @@ fn field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Differences that make berthd's children more confined than PID 1's
-/// (what cannot be read is not reported).
+/// (what cannot be read is not reported: without CAP_SYS_PTRACE, as under
+/// berthd.service, PID 1's namespaces cannot be read, and the capabilities
+/// and filters found say enough).
 fn compare(own: &Process, init: &Process) -> Vec<&'static str> {
     let mut found = Vec::new();
-    // A container may filter and confine PID 1 too: only what berthd has
-    // beyond it is berthd's own sandbox.
+    // A container may filter and confine PID 1 too (systemd-nspawn does):
+    // only what berthd has beyond it is berthd's own sandbox. Filters are
+    // inherited and stack, so more of them than PID 1 has means a unit's.
+    let filters = |s: &str| field(s, "Seccomp_filters").and_then(|v| v.parse::<u32>().ok());
     let filtered = |s: &str| field(s, "Seccomp").is_some_and(|v| v != "0");
-    if filtered(&own.status) && !filtered(&init.status) {
+    let more_filters = match (filters(&own.status), filters(&init.status)) {
+        (Some(mine), Some(theirs)) => mine > theirs,
+        _ => filtered(&own.status) && !filtered(&init.status),
+    };
+    if more_filters {
         found.push("a system call filter");
     }
     let no_new = |s: &str| field(s, "NoNewPrivs") == Some("1");
@@ -142,10 +150,15 @@ mod tests {
 
     #[test]
     fn what_a_container_imposes_on_pid_1_too_is_not_berthds() {
-        let confined = "CapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\nSeccomp:\t2\n";
+        let confined =
+            "CapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
         let init = process(confined, "mnt:[1]", "net:[1]");
         let own = process(confined, "mnt:[1]", "net:[1]");
         assert!(compare(&own, &init).is_empty());
+        // A unit's filter on top of the container's is berthd's own.
+        let more = confined.replace("Seccomp_filters:\t1", "Seccomp_filters:\t4");
+        let own = process(&more, "mnt:[1]", "net:[1]");
+        assert_eq!(compare(&own, &init), ["a system call filter"]);
     }
 
     #[test]
