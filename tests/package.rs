@@ -80,7 +80,7 @@ fn the_package_installs_runs_and_removes_as_documented() {
         return;
     }
     let debs = build_package();
-    let overlay = Overlay::new();
+    let overlay = Overlay::mount();
     let m = Machine::boot_root(
         &format!("berth-pkg-{}", std::process::id()),
         &overlay.root(),

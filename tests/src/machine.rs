@@ -236,7 +236,7 @@ pub struct Overlay {
 }
 
 impl Overlay {
-    pub fn new() -> Overlay {
+    pub fn mount() -> Overlay {
         let dir = tempfile::Builder::new()
             .prefix("berth-overlay-")
             .tempdir()
