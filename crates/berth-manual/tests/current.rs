@@ -31,3 +31,25 @@ fn generated_files_are_current() {
         );
     }
 }
+
+#[test]
+fn check_mode_agrees_and_a_bad_argument_is_one_line() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_berth-manual"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let check = run(&["--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let bad = run(&["--chek"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr),
+        "berth-manual: unknown argument '--chek' (usage: berth-manual [--check])\n"
+    );
+}
