@@ -7,9 +7,9 @@ use anyhow::bail;
 use berth_proto::{CaptureRequest, DaemonRequest, Request, Response, SessionSummary, Status};
 
 use crate::connect::{connect, request_error, Session};
-use crate::locate;
 use crate::scripting;
 use berth_cli::cli::{Cli, Cmd};
+use berth_cli::locate;
 
 /// Runs one command; the value is the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {

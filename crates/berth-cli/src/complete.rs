@@ -53,11 +53,9 @@ pub fn answer_if_asked() {
 /// Sessions with a socket in the runtime directories the CLI searches
 /// (`BERTH_RUNTIME_DIR`, else yours, then the system's), each once.
 fn session_names() -> Vec<CompletionCandidate> {
-    let mut names: Vec<String> = berth_config::paths::search_runtime_dirs()
+    let mut names: Vec<String> = crate::locate::runtime_dirs(None)
         .iter()
-        .flat_map(|dir| {
-            berth_config::paths::named_files(&berth_config::paths::sessions_dir(dir), ".sock")
-        })
+        .flat_map(|dir| crate::locate::list(dir))
         .map(|(name, _)| name)
         .collect();
     names.sort();

@@ -104,7 +104,7 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
 /// Connects to berthd's control socket: in `runtime`, else the user's
 /// runtime directory, then the system's.
 pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
-    let dirs = crate::locate::runtime_dirs(runtime);
+    let dirs = berth_cli::locate::runtime_dirs(runtime);
     let mut last = None;
     for dir in &dirs {
         let path = berth_config::paths::control_socket(dir);

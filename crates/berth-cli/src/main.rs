@@ -4,7 +4,6 @@
 mod attach;
 mod commands;
 mod connect;
-mod locate;
 mod render;
 mod screen_switch;
 mod scripting;
