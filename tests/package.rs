@@ -118,7 +118,7 @@ fn the_package_installs_runs_and_removes_as_documented() {
     m.ok("systemd-analyze verify /usr/lib/systemd/system/berthd.service /usr/lib/systemd/system/berth.slice");
 
     // A session dropped into sessions.d and a reload: it runs as its own
-    // service account, as a unit (the systemd backend) that also passes
+    // service account, as units (the systemd backend) that also pass
     // inspection.
     m.ok("printf '[session.probe]\\ncommand = [\"sleep\", \"100000\"]\\n' > /etc/berth/sessions.d/probe.toml");
     m.ok("berth validate && systemctl reload berthd");
@@ -127,7 +127,9 @@ fn the_package_installs_runs_and_removes_as_documented() {
     let pid = st["pid"].as_u64().expect("pid");
     assert_eq!(m.ok(&format!("ps -o user= -p {pid}")).trim(), "berth-probe");
     assert_eq!(m.show("berth-session@probe.service", "User"), "berth-probe");
-    m.ok("systemd-analyze verify /run/systemd/transient/berth-session@probe.service");
+    // Both units berth made for it: the service and the socket unit through
+    // which systemd creates the session's socket.
+    m.ok("systemd-analyze verify /run/systemd/transient/berth-session@probe.service /run/systemd/transient/berth-session@probe.socket");
     // STATUS= follows within seconds (it is recomputed after a change).
     m.wait_for(
         "berthd's status line",
