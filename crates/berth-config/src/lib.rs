@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod dashboard;
 pub mod defaults;
 mod error;
 mod load;

@@ -313,6 +313,8 @@ pub struct Config {
     /// Every file read, main first.
     pub files: Vec<PathBuf>,
     pub sessions: BTreeMap<String, Session>,
+    /// `[dashboard.NAME]`: views for `berth watch --dashboard NAME`.
+    pub dashboards: BTreeMap<String, crate::dashboard::Dashboard>,
     /// `[defaults]` as written, for sessions made later (`berth new`).
     pub(crate) defaults: crate::load::Keys,
 }

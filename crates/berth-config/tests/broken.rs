@@ -252,3 +252,46 @@ fn log_to_the_journal_needs_journald() {
         );
     }
 }
+
+#[test]
+fn broken_dashboards() {
+    let a = format!("[session.a]\n{OK}");
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{a}[dashboard.ops]\nsessions = [\"a\", \"wrker\"]\n"), "DIR/berth.toml:4:18: [dashboard.ops] sessions: no session \"wrker\" (declare it, or use a glob)"),
+        (format!("{a}[dashboard.ops]\nsessions = [\"b\"]\n"), "DIR/berth.toml:4:13: [dashboard.ops] sessions: no session \"b\" (did you mean \"a\"? declare it, or use a glob)"),
+        (format!("{a}[dashboard.ops]\nsessions = [\"a\"]\nlayout = \"grid\"\n"), "DIR/berth.toml:5:10: [dashboard.ops] bad layout \"grid\": expected auto, tiled, even-horizontal, even-vertical, main-vertical, main-horizontal"),
+        (format!("{a}[dashboard.ops]\nsessions = [\"a\"]\nlayuot = \"tiled\"\n"), "DIR/berth.toml:5:1: unknown key \"layuot\" in [dashboard.ops] (did you mean \"layout\"?)"),
+        (format!("{a}[dashboard.ops]\nlayout = \"tiled\"\n"), "DIR/berth.toml:3:12: [dashboard.ops] has no sessions: add sessions = [\"NAME\", \"GLOB*\"]"),
+        (format!("{a}[dashboard.ops]\nsessions = []\n"), "DIR/berth.toml:4:12: [dashboard.ops] sessions is empty: list session names or globs, like [\"ci-*\", \"db\"]"),
+        (format!("{a}[dashboard.ops]\nsessions = \"a\"\n"), "DIR/berth.toml:4:12: sessions: expected an array of strings, found a string"),
+        (format!("{a}[dashboard.ops]\nsessions = [\"ci-[\"]\n"), "DIR/berth.toml:4:13: [dashboard.ops] sessions: bad session pattern \"ci-[\": invalid range pattern"),
+        (format!("{a}[dashboard.\"o p\"]\nsessions = [\"a\"]\n"), "DIR/berth.toml:3:12: bad dashboard name \"o p\": use 1 to 64 of A-Z a-z 0-9 _ . -"),
+        (format!("{a}[dashboard]\nops = 3\n"), "DIR/berth.toml:4:7: [dashboard.ops]: expected a table, found an integer"),
+    ];
+    for (text, want) in cases {
+        assert_eq!(errors_of(&text, &[]), [want], "for config:\n{text}");
+    }
+}
+
+#[test]
+fn dashboards_load_with_their_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(
+        &path,
+        format!("[session.db]\n{OK}[session.ci-1]\n{OK}[dashboard.triad]\nsessions = [\"db\", \"ci-*\"]\nlayout = \"main-vertical\"\n[dashboard.all]\nsessions = [\"*\"]\n"),
+    )
+    .unwrap();
+    let config = load(&path, SYSTEM).unwrap();
+    let triad = &config.dashboards["triad"];
+    assert_eq!(triad.layout, berth_config::dashboard::Layout::MainVertical);
+    let names: Vec<String> = config.sessions.keys().cloned().collect();
+    assert_eq!(
+        berth_config::dashboard::select(&triad.sessions, &names),
+        ["db", "ci-1"]
+    );
+    assert_eq!(
+        (triad.line, config.dashboards["all"].layout),
+        (5, berth_config::dashboard::Layout::Auto)
+    );
+}

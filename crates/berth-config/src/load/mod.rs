@@ -16,6 +16,7 @@ use crate::model::*;
 use crate::paths::Mode;
 use crate::values;
 
+mod dashboards;
 mod keys;
 mod read;
 mod resolve;
@@ -26,7 +27,7 @@ use read::*;
 pub use resolve::adhoc_session;
 use resolve::{resolve, unknown_principals};
 
-const TOP_KEYS: &[&str] = &["daemon", "defaults", "session"];
+const TOP_KEYS: &[&str] = &["daemon", "defaults", "session", "dashboard"];
 const DAEMON_KEYS: &[&str] = &["backend", "include", "admins"];
 const SESSION_KEYS: &[&str] = &[
     "command",
@@ -100,6 +101,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     let main_loc = Locator::new(path, &text);
     let root = parse(&main_loc, &mut errors);
     let mut include_patterns = Vec::new();
+    let mut dashboards_declared = Vec::new();
     for (key, value) in root.iter() {
         match key.get_ref().as_ref() {
             "daemon" => {
@@ -153,6 +155,9 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
                 }
             }
             "session" => sessions(&main_loc, &mut errors, value, &mut declared),
+            "dashboard" => {
+                dashboards_declared.extend(dashboards::read(&main_loc, &mut errors, value));
+            }
             other => unknown(
                 &main_loc,
                 &mut errors,
@@ -280,8 +285,10 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
             }
         }
     }
+    let dashboards = dashboards::check(&main_loc, &mut errors, dashboards_declared, &sessions_out);
     if errors.is_empty() {
         Ok(Config {
+            dashboards,
             backend,
             admins,
             files,
