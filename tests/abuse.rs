@@ -44,6 +44,7 @@ fn attach(size: Size) -> Request {
         read_only: false,
         detach_others: false,
         size: Some(size),
+        frames: false,
     })
 }
 
@@ -177,6 +178,7 @@ fn attach_verbs_need_an_attach_and_redraw_sends_the_screen() {
             read_only: true,
             detach_others: false,
             size: Some(Size { cols: 80, rows: 24 }),
+            frames: false,
         })
         .unwrap();
     assert!(attached.redraw && attached.read_only);

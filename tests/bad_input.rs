@@ -342,6 +342,7 @@ fn the_host_drops_input_from_a_read_only_client() {
             read_only: true,
             detach_others: false,
             size: Some(berth_proto::Size { cols: 40, rows: 10 }),
+            frames: false,
         }),
         &mut bytes,
     );

@@ -56,6 +56,7 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
             read_only: opts.read_only,
             detach_others: opts.detach_others,
             size: Some(size),
+            frames: false,
         })
         .map_err(|e| request_error(name, e))?;
     let read_only = attached.read_only;
@@ -124,6 +125,7 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
             read_only: true,
             detach_others: opts.detach_others,
             size: None,
+            frames: false,
         })
         .map_err(|e| request_error(name, e))?;
     session.stream().set_read_timeout(None)?;
@@ -165,7 +167,7 @@ pub fn text_stream(name: &str, mut session: Session, opts: &Options) -> anyhow::
                 eprintln!("[detached from {name}: {reason}]");
                 return Ok(0);
             }
-            Ok(Event::Resized(_) | Event::Redraw) => {}
+            Ok(Event::Resized(_) | Event::Redraw | Event::Changed) => {}
             Err(_) => {
                 match signalled.get() {
                     Some(sig) => eprintln!("[detached from {name}: berth got {}]", sig.as_str()),
@@ -196,6 +198,8 @@ fn output_loop(
             }),
             Event::Detached(reason) => return End::Detached(reason),
             Event::Ended => return End::Ended,
+            // Only sent to clients attached for frames.
+            Event::Changed => Ok(()),
         };
         if shown.is_err() {
             return End::Lost;

@@ -163,6 +163,12 @@ pub struct AttachRequest {
     /// it gets the screen as plain text first, and never affects the size.
     #[serde(default)]
     pub size: Option<Size>,
+    /// A viewer that wants screens, not the stream (`berth watch`): no
+    /// output is sent, only [`Response::Changed`] once after output since
+    /// the last screen, and the whole screen for each [`Request::Redraw`].
+    /// Such a client is read-only. Hosts before it ignore it and stream.
+    #[serde(default)]
+    pub frames: bool,
 }
 
 /// Host to client.
@@ -206,10 +212,17 @@ pub enum Response {
         /// The host answers [`Request::Redraw`] (hosts before it did not).
         #[serde(default)]
         redraw: bool,
+        /// The host sends screens, not the stream, as the client asked
+        /// ([`AttachRequest::frames`]).
+        #[serde(default)]
+        frames: bool,
     },
     /// To an attached client that asked for [`Request::Redraw`]: the next
     /// data frame is the whole screen.
     Redraw,
+    /// To a client attached for frames: output changed the screen since
+    /// the last one it got. Sent once until it asks for the screen again.
+    Changed,
     /// To attached clients: the session's terminal changed size (another
     /// client resized it, or the last one left).
     Resized {

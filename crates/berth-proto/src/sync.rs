@@ -218,10 +218,12 @@ impl<S: Read + Write> Client<S> {
                 size,
                 read_only,
                 redraw,
+                frames,
             } => Ok(Attached {
                 size,
                 read_only,
                 redraw,
+                frames,
             }),
             other => Err(unexpected(other)),
         }
@@ -238,6 +240,7 @@ impl<S: Read + Write> Client<S> {
             return Ok(match response {
                 Response::Resized { size } => Event::Resized(size),
                 Response::Redraw => Event::Redraw,
+                Response::Changed => Event::Changed,
                 Response::Detached { reason } => Event::Detached(reason),
                 Response::Error { message, .. } => Event::Detached(message),
                 Response::Ended { .. } => Event::Ended,
@@ -287,6 +290,8 @@ pub struct Attached {
     pub read_only: bool,
     /// The host answers [`Request::Redraw`].
     pub redraw: bool,
+    /// The host sends screens on request, not the stream.
+    pub frames: bool,
 }
 
 /// What an attached session says.
@@ -298,6 +303,8 @@ pub enum Event {
     Resized(Size),
     /// The next output is the whole screen (asked for with [`Request::Redraw`]).
     Redraw,
+    /// Attached for frames: the screen changed since the last one sent.
+    Changed,
     /// This client was detached, and why.
     Detached(String),
     /// The session ended.

@@ -62,6 +62,10 @@ struct Client {
     tx: mpsc::UnboundedSender<Out>,
     queued: Arc<AtomicUsize>,
     lagging: Arc<AtomicBool>,
+    /// Attached for frames: gets [`Response::Changed`], not the output.
+    frames: bool,
+    /// A frames client was told of output since its last screen.
+    told: bool,
 }
 
 pub struct Clients {
@@ -85,7 +89,7 @@ impl Clients {
         self.list.is_empty()
     }
 
-    pub fn add(&mut self, info: ClientInfo, size: Option<Size>) -> (u64, Inbox) {
+    pub fn add(&mut self, info: ClientInfo, size: Option<Size>, frames: bool) -> (u64, Inbox) {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let lagging = Arc::new(AtomicBool::new(false));
@@ -100,6 +104,9 @@ impl Clients {
             tx,
             queued: Arc::clone(&queued),
             lagging: Arc::clone(&lagging),
+            frames,
+            // The first screen is sent with the attach.
+            told: false,
         });
         (
             id,
@@ -128,13 +135,20 @@ impl Clients {
         }
     }
 
-    /// Queues output for every client that keeps up.
-    pub fn broadcast(&self, bytes: &[u8]) {
+    /// Queues output for every client that keeps up; tells frames
+    /// clients, once, that the screen changed.
+    pub fn broadcast(&mut self, bytes: &[u8]) {
         if self.list.is_empty() {
             return;
         }
         let chunk: Arc<[u8]> = Arc::from(bytes);
-        for c in &self.list {
+        for c in &mut self.list {
+            if c.frames {
+                if !std::mem::replace(&mut c.told, true) {
+                    let _ = c.tx.send(Out::Notice(Response::Changed));
+                }
+                continue;
+            }
             if c.lagging.load(Ordering::Relaxed) {
                 continue;
             }
@@ -156,8 +170,10 @@ impl Clients {
 
     /// Queues the whole screen for client `id`, in order with its output,
     /// announced by [`Response::Redraw`]. Call with the session locked.
-    pub fn redraw(&self, id: u64, screen: Vec<u8>) {
-        if let Some(c) = self.list.iter().find(|c| c.id == id) {
+    pub fn redraw(&mut self, id: u64, screen: Vec<u8>) {
+        if let Some(c) = self.list.iter_mut().find(|c| c.id == id) {
+            // Output after this screen is news again.
+            c.told = false;
             c.queued.fetch_add(screen.len(), Ordering::Relaxed);
             let _ = c.tx.send(Out::Notice(Response::Redraw));
             let _ = c.tx.send(Out::Data(Arc::from(screen)));
@@ -234,9 +250,9 @@ mod tests {
     fn smallest_and_latest() {
         let mut c = Clients::new(SizePolicy::Smallest);
         assert_eq!(c.wanted_size(), None);
-        let (a, _ia) = c.add(info(), Some(size(100, 30)));
-        let (b, _ib) = c.add(info(), Some(size(80, 40)));
-        let (_ro, _ir) = c.add(info(), None);
+        let (a, _ia) = c.add(info(), Some(size(100, 30)), false);
+        let (b, _ib) = c.add(info(), Some(size(80, 40)), false);
+        let (_ro, _ir) = c.add(info(), None, false);
         assert_eq!(c.wanted_size(), Some(size(80, 30)));
         c.policy = SizePolicy::Latest;
         assert_eq!(c.wanted_size(), Some(size(80, 40)));
@@ -251,7 +267,7 @@ mod tests {
     #[test]
     fn a_client_that_does_not_read_is_bounded_then_resynced() {
         let mut c = Clients::new(SizePolicy::Smallest);
-        let (_, mut slow) = c.add(info(), None);
+        let (_, mut slow) = c.add(info(), None, false);
         let chunk = vec![b'x'; 64 * 1024];
         for _ in 0..100 {
             c.broadcast(&chunk);
@@ -267,5 +283,31 @@ mod tests {
         assert!(!slow.is_lagging());
         c.broadcast(b"more");
         assert!(matches!(slow.rx.try_recv(), Ok(Out::Data(d)) if &*d == b"more"));
+    }
+
+    #[test]
+    fn a_frames_client_is_told_once_per_screen_and_gets_no_output() {
+        let mut c = Clients::new(SizePolicy::Smallest);
+        let (id, mut viewer) = c.add(info(), None, true);
+        for _ in 0..1000 {
+            c.broadcast(b"flood\r\n");
+        }
+        assert!(matches!(
+            viewer.rx.try_recv(),
+            Ok(Out::Notice(Response::Changed))
+        ));
+        assert!(viewer.rx.try_recv().is_err(), "told once, no output");
+        c.redraw(id, b"screen".to_vec());
+        assert!(matches!(
+            viewer.rx.try_recv(),
+            Ok(Out::Notice(Response::Redraw))
+        ));
+        assert!(matches!(viewer.rx.try_recv(), Ok(Out::Data(d)) if &*d == b"screen"));
+        c.broadcast(b"more");
+        assert!(matches!(
+            viewer.rx.try_recv(),
+            Ok(Out::Notice(Response::Changed))
+        ));
+        assert!(viewer.rx.try_recv().is_err());
     }
 }

@@ -48,7 +48,8 @@ impl Server {
         if let Some(size) = req.size {
             checked(size)?;
         }
-        let read_only = req.read_only || access == Access::Observer || req.size.is_none();
+        let read_only =
+            req.read_only || req.frames || access == Access::Observer || req.size.is_none();
         if req.detach_others && read_only {
             return Err(ConnError::Refused(
                 ErrorCode::Denied,
@@ -75,7 +76,9 @@ impl Server {
         let mut out = Vec::new();
         let (id, mut inbox) = {
             let mut s = self.shared.lock();
-            let (id, inbox) = s.clients.add(info, if read_only { None } else { req.size });
+            let (id, inbox) =
+                s.clients
+                    .add(info, if read_only { None } else { req.size }, req.frames);
             if req.detach_others {
                 let reason = format!(
                     "detached by {} (uid {}) attaching with -d",
@@ -96,6 +99,7 @@ impl Server {
                     size: berth_proto::Size { cols, rows },
                     read_only,
                     redraw: true,
+                    frames: req.frames,
                 },
                 &mut out,
             );
