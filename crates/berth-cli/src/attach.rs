@@ -260,7 +260,7 @@ fn input_thread(writer: Arc<Mutex<Input>>, prefix: u8, read_only: bool) {
 /// The termination signals (and `extra`), blocked in this thread before
 /// any other starts, so every thread inherits the mask and only the one
 /// that waits on the returned set takes them.
-fn take_signals(extra: &[Signal]) -> anyhow::Result<SigSet> {
+pub(crate) fn take_signals(extra: &[Signal]) -> anyhow::Result<SigSet> {
     let mut signals = SigSet::empty();
     for s in [
         Signal::SIGTERM,

@@ -50,6 +50,32 @@ pub enum Cmd {
         #[arg(long, default_value = "C-b", value_parser = berth_proto::keys::single_byte)]
         detach_key: u8,
     },
+    /// Several sessions live in one terminal, tiled; Enter attaches to the
+    /// focused one and detaching comes back; ? lists the keys, q quits.
+    ///
+    /// Each tile shows its session's screen (cropped to the tile, following
+    /// the cursor, never wrapped) under a title with its state, restarts,
+    /// foreground command and whether you may type (rw) or only watch (ro).
+    /// A session you may not read is shown as permission denied. watch
+    /// itself never types: it is a read-only client of each session.
+    Watch {
+        /// Sessions to show, by name or glob (quote globs: 'ci-*'), in this
+        /// order; none: every session. Sessions that appear later and match
+        /// are added.
+        #[arg(value_name = "NAME|GLOB", conflicts_with = "dashboard")]
+        name: Vec<String>,
+        /// Show a dashboard declared in the config ([dashboard.NAME]).
+        #[arg(short = 'D', long, value_name = "NAME")]
+        dashboard: Option<String>,
+        /// The config declaring the dashboard (default: yours, then /etc/berth/berth.toml).
+        #[arg(long, requires = "dashboard")]
+        config: Option<PathBuf>,
+        /// The layout to start with (default: the dashboard's, else auto):
+        /// auto, tiled, even-horizontal, even-vertical, main-vertical,
+        /// main-horizontal. Space cycles through them.
+        #[arg(short = 'l', long, value_parser = parse_layout)]
+        layout: Option<berth_config::dashboard::Layout>,
+    },
     /// Exit 0 if the session exists and answers, 1 otherwise; prints nothing.
     Has {
         /// The session's name (see berth ls).
@@ -210,6 +236,10 @@ fn parse_bound(s: &str) -> Result<LineBound, String> {
     s.parse::<i64>()
         .map(LineBound::Line)
         .map_err(|_| format!("bad line number {s:?}: expected an integer (0 = top of the screen, negative = history) or \"-\""))
+}
+
+fn parse_layout(s: &str) -> Result<berth_config::dashboard::Layout, String> {
+    s.parse()
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

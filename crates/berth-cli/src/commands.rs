@@ -17,6 +17,23 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let runtime = cli.runtime_dir.as_deref();
     match cli.command {
         Cmd::Ls { json } => ls(runtime, json),
+        Cmd::Watch {
+            name,
+            dashboard,
+            config,
+            layout,
+        } => {
+            if socket.is_some() {
+                bail!("--socket names one session; berth watch takes session names or globs");
+            }
+            let args = crate::watch::Args {
+                sessions: name,
+                dashboard,
+                config,
+                layout,
+            };
+            crate::watch::run(args, runtime)
+        }
         Cmd::Has { name } => Ok(has(&name, socket, runtime)),
         Cmd::Attach {
             name,

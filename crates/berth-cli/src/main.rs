@@ -8,6 +8,7 @@ mod render;
 mod screen_switch;
 mod scripting;
 mod viewport;
+mod watch;
 
 use std::process::ExitCode;
 

@@ -224,7 +224,7 @@ impl Viewport {
 /// it, else moved just enough to show it, never past the session's edge;
 /// back at the edge when the cursor fits there (a new line of a shell
 /// starts at column 0 and its prompt shows whole).
-fn follow(origin: u16, window: u16, cursor: u16, total: u16) -> u16 {
+pub(crate) fn follow(origin: u16, window: u16, cursor: u16, total: u16) -> u16 {
     let max_origin = total.saturating_sub(window);
     let origin = if cursor < origin {
         if cursor < window {
