@@ -47,7 +47,7 @@ struct Args {
     /// Megabytes of each other stream (colour, UTF-8, progress, mixed).
     #[arg(long, default_value_t = 64)]
     stream_mb: u64,
-    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach, scale.
+    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach, scale, watch.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only these systems: raw, berth, berthnolog, tmux, screen, dtach.
@@ -55,7 +55,7 @@ struct Args {
     systems: Vec<String>,
 }
 
-const GROUPS: [&str; 8] = [
+const GROUPS: [&str; 9] = [
     "throughput",
     "streams",
     "echo",
@@ -64,6 +64,7 @@ const GROUPS: [&str; 8] = [
     "startup",
     "attach",
     "scale",
+    "watch",
 ];
 
 fn main() -> std::process::ExitCode {
@@ -195,13 +196,17 @@ fn stream_group(group: &str) -> Option<&'static [Stream]> {
 
 /// The streams of the wanted groups, whose files must be written.
 fn stream_groups(wanted: &dyn Fn(&str) -> bool) -> Vec<Stream> {
-    GROUPS
+    let mut streams: Vec<Stream> = GROUPS
         .into_iter()
         .filter(|g| wanted(g))
         .filter_map(stream_group)
         .flatten()
         .copied()
-        .collect()
+        .collect();
+    if wanted("watch") && !streams.contains(&figures::watch::STREAM) {
+        streams.push(figures::watch::STREAM);
+    }
+    streams
 }
 
 /// 1,000 sessions need more than the usual 1,024 descriptors in berthd
@@ -236,6 +241,7 @@ fn figures_of(group: &str) -> Vec<Figure> {
             Figure::ScaleIdleCpu,
             Figure::ScaleSupervisorRss,
         ],
+        "watch" => vec![Figure::WatchDetached, Figure::WatchShown],
         _ => vec![Figure::Attach],
     }
 }
@@ -305,6 +311,16 @@ fn measure(ctx: &Ctx, results: &mut Results, group: &str, s: System, run: usize,
                     (Figure::ScaleIdleCpu, m.map(|m| m.idle_cpu)),
                     (Figure::ScaleSupervisorRss, m.map(|m| m.supervisor_rss)),
                 ])
+            }),
+        )],
+        "watch" => vec![(
+            figures_of("watch"),
+            Box::new(|| {
+                Ok(pair(
+                    Figure::WatchDetached,
+                    Figure::WatchShown,
+                    figures::watch::measure(ctx, s, run)?,
+                ))
             }),
         )],
         _ => vec![(

@@ -33,6 +33,10 @@ pub enum Figure {
     ScaleReload,
     ScaleIdleCpu,
     ScaleSupervisorRss,
+    /// `cat` of the mixed build log, detached (the watch figure's baseline).
+    WatchDetached,
+    /// The same while `berth watch` shows the session beside two others.
+    WatchShown,
 }
 
 impl Figure {
@@ -87,12 +91,25 @@ impl Figure {
                 "supervisor memory with {} sessions: RSS",
                 sizes.scale_sessions
             ),
+            Figure::WatchDetached | Figure::WatchShown => {
+                let stream = crate::figures::watch::STREAM;
+                let mb = sizes.stream_bytes(stream) / 1_000_000;
+                let how = match self {
+                    Figure::WatchShown => "shown in `berth watch` beside two others",
+                    _ => "detached (baseline of the line below)",
+                };
+                format!("`cat` {mb} MB of {}, {how}", stream.name())
+            }
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Figure::Throughput { .. } | Figure::Startup | Figure::ScaleStart => "s",
+            Figure::Throughput { .. }
+            | Figure::Startup
+            | Figure::ScaleStart
+            | Figure::WatchDetached
+            | Figure::WatchShown => "s",
             Figure::EchoP50 | Figure::EchoP99 => "µs",
             Figure::MemoryRss | Figure::MemoryPss | Figure::MemoryUss => "KiB",
             Figure::Capture
@@ -166,7 +183,13 @@ impl Figure {
                 "no measurable CPU (under 10 ms a minute)",
                 berth.map(|b| verdict(b < 10.0)),
             ),
-            Figure::ScaleSupervisorRss => ("for reference", None),
+            Figure::ScaleSupervisorRss | Figure::WatchDetached => ("for reference", None),
+            Figure::WatchShown => (
+                "within 5% of the same session detached",
+                berth
+                    .zip(m(System::Berth, Figure::WatchDetached))
+                    .map(|(s, d)| format!("×{:.3}: {}", s / d, verdict(s <= d * 1.05))),
+            ),
         }
     }
 }

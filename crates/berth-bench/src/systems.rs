@@ -130,11 +130,12 @@ impl Run {
     /// a host (default settings, output log on), the peers from their
     /// command line.
     pub fn start(&mut self, name: &str, shell: &str) -> anyhow::Result<Session> {
-        let socket = self.dir.join(format!("{name}.sock"));
+        let socket = self.session(name).socket;
         let size = format!("{COLS}x{ROWS}");
         match self.system {
             System::Raw => bail!("the raw PTY has no sessions"),
             System::Berth | System::BerthNoLog => {
+                std::fs::create_dir_all(self.runtime_dir().join("sessions"))?;
                 let mut cmd = Command::new(&self.bins.session);
                 cmd.args(["--name", name, "--socket"]).arg(&socket);
                 if self.system == System::Berth {
@@ -210,6 +211,47 @@ impl Run {
             name: name.to_owned(),
             socket,
         })
+    }
+
+    /// Session `name` of this run (started or not).
+    pub fn session(&self, name: &str) -> Session {
+        let socket = match self.system {
+            // Where berth looks in a runtime directory, so `berth watch
+            // --runtime-dir` finds the run's sessions by name.
+            System::Berth | System::BerthNoLog => self
+                .runtime_dir()
+                .join("sessions")
+                .join(format!("{name}.sock")),
+            _ => self.dir.join(format!("{name}.sock")),
+        };
+        Session {
+            name: name.to_owned(),
+            socket,
+        }
+    }
+
+    /// berth's runtime directory for this run's sessions.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    /// Waits until at least `n` clients are attached to berth session `s`.
+    pub fn wait_clients(&self, s: &Session, n: usize) -> anyhow::Result<()> {
+        wait_until(
+            "clients to attach",
+            Duration::from_secs(10),
+            Duration::from_millis(5),
+            || {
+                Command::new(&self.bins.berth)
+                    .args(["status", &s.name, "--json", "--socket"])
+                    .arg(&s.socket)
+                    .output()
+                    .ok()
+                    .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+                    .and_then(|v| v["clients"].as_array().map(Vec::len))
+                    .is_some_and(|c| c >= n)
+            },
+        )
     }
 
     /// Starts the system's attach client for `s` in a new PTY, as a user

@@ -9,6 +9,7 @@ pub mod memory;
 pub mod scale;
 pub mod startup;
 pub mod throughput;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
