@@ -6,3 +6,4 @@
 pub mod cli;
 pub mod complete;
 pub mod locate;
+pub mod watch_keys;

@@ -94,7 +94,9 @@ fn validate_reports_every_error_and_accepts_the_example() {
     let (code, out, err) = berth(&["validate", "--config", example]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.ends_with(": valid; 3 sessions (monitor, repl, shell) from 3 files\n"),
+        out.ends_with(
+            ": valid; 3 sessions (monitor, repl, shell), 1 dashboard (overview) from 3 files\n"
+        ),
         "{out}"
     );
 

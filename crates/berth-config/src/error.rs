@@ -132,14 +132,22 @@ pub fn errors_summary(count: usize) -> String {
 /// "PATH: valid; 2 sessions (a, b) from 1 file", wherever a config is checked.
 pub fn valid_summary(path: &Path, config: &crate::model::Config) -> String {
     let names: Vec<&str> = config.sessions.keys().map(String::as_str).collect();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let dashboards = match config.dashboards.len() {
+        0 => String::new(),
+        n => {
+            let names: Vec<&str> = config.dashboards.keys().map(String::as_str).collect();
+            format!(", {n} dashboard{} ({})", plural(n), names.join(", "))
+        }
+    };
     format!(
-        "{}: valid; {} session{} ({}) from {} file{}",
+        "{}: valid; {} session{} ({}){dashboards} from {} file{}",
         path.display(),
         names.len(),
-        if names.len() == 1 { "" } else { "s" },
+        plural(names.len()),
         names.join(", "),
         config.files.len(),
-        if config.files.len() == 1 { "" } else { "s" },
+        plural(config.files.len()),
     )
 }
 

@@ -177,7 +177,11 @@ pub fn command_pages() -> Vec<Generated> {
 
     for verb in verbs {
         let name = format!("berth-{}", verb.get_name());
+        let keys = verb.get_name() == "watch";
         let contents = page(man(verb, "1").title(name.to_uppercase()), false, |roff| {
+            if keys {
+                entries(roff, "KEYS", berth_cli::watch_keys::KEYS);
+            }
             see_also(roff, &["berth(1)".into(), "berth.toml(5)".into()]);
         });
         out.push(Generated {

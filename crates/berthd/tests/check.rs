@@ -47,7 +47,9 @@ fn check_prints_every_error() {
     let (code, out, _) = berthd(&["--user", "--check", "--config", example]);
     assert_eq!(code, Some(0));
     assert!(
-        out.ends_with(": valid; 3 sessions (monitor, repl, shell) from 3 files\n"),
+        out.ends_with(
+            ": valid; 3 sessions (monitor, repl, shell), 1 dashboard (overview) from 3 files\n"
+        ),
         "{out}"
     );
 }
