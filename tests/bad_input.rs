@@ -333,16 +333,27 @@ fn a_second_host_refuses_a_busy_socket() {
 
 #[test]
 fn the_host_drops_input_from_a_read_only_client() {
+    read_only_client_types_in_vain(true, false);
+}
+
+/// A client attached for frames (`berth watch`) is read-only even when
+/// its owner is an operator and it asks for read-write.
+#[test]
+fn the_host_drops_input_from_a_frames_client() {
+    read_only_client_types_in_vain(false, true);
+}
+
+fn read_only_client_types_in_vain(read_only: bool, frames: bool) {
     let env = Env::new();
     let host = victim(&env);
     let mut s = connect(&env);
     let mut bytes = hello();
     encode_control(
         &Request::Attach(berth_proto::AttachRequest {
-            read_only: true,
+            read_only,
             detach_others: false,
             size: Some(berth_proto::Size { cols: 40, rows: 10 }),
-            frames: false,
+            frames,
         }),
         &mut bytes,
     );

@@ -14,14 +14,10 @@ fn shell(env: &Env, name: &str, extra: &[&str]) -> Host {
 }
 
 /// `berth watch ARGS` in a `cols`x`rows` terminal, as `user` (root only).
-fn watch_as(user: Option<&str>, env: &Env, args: &[&str], cols: u16, rows: u16) -> TermClient {
-    let cmd = match user {
-        Some(u) => pty_process::blocking::Command::new("runuser")
-            .args(["-u", u, "--"])
-            .arg(bin("berth")),
-        None => pty_process::blocking::Command::new(bin("berth")),
-    };
-    let cmd = cmd
+fn watch_as(user: &str, env: &Env, args: &[&str], cols: u16, rows: u16) -> TermClient {
+    let cmd = pty_process::blocking::Command::new("runuser")
+        .args(["-u", user, "--"])
+        .arg(bin("berth"))
         .arg("watch")
         .args(args)
         .env("BERTH_RUNTIME_DIR", env.runtime());
@@ -29,7 +25,15 @@ fn watch_as(user: Option<&str>, env: &Env, args: &[&str], cols: u16, rows: u16) 
 }
 
 fn watch(env: &Env, args: &[&str], cols: u16, rows: u16) -> TermClient {
-    watch_as(None, env, args, cols, rows)
+    watch_in(env.runtime(), args, cols, rows)
+}
+
+fn watch_in(runtime: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> TermClient {
+    let cmd = pty_process::blocking::Command::new(bin("berth"))
+        .arg("watch")
+        .args(args)
+        .env("BERTH_RUNTIME_DIR", runtime);
+    TermClient::spawn(cmd, cols, rows)
 }
 
 /// Where on the dashboard's screen `needle` is: (row, column).
@@ -297,13 +301,7 @@ fn an_observer_watches_but_cannot_type_and_denied_sessions_say_so() {
     for name in ["seen", "secret"] {
         std::fs::set_permissions(env.socket(name), std::fs::Permissions::from_mode(0o666)).unwrap();
     }
-    let mut client = watch_as(
-        Some("nobody"),
-        &env,
-        &["--layout", "even-vertical"],
-        100,
-        30,
-    );
+    let mut client = watch_as("nobody", &env, &["--layout", "even-vertical"], 100, 30);
     client.wait_screen(" seen  running  · ro ");
     client.wait_screen("visible-25");
     client.wait_screen(" secret  permission denied ");
@@ -339,6 +337,30 @@ fn an_observer_watches_but_cannot_type_and_denied_sessions_say_so() {
         !text.contains("obs-typed") && !text.contains("64") && !text.contains("dash-typed"),
         "{text}"
     );
+    client.keys(b"q");
+    assert!(client.wait_exit().success());
+}
+
+/// berthd's lifecycle verbs, seen in the title as they happen: stop keeps
+/// the host (the tile stays, "stopped"), start brings the program back,
+/// kill ends the host and the session goes; each without restarting the view.
+#[test]
+fn stop_start_and_kill_through_berthd_show_in_the_title() {
+    let d = berth_e2e::daemon::Daemon::start(
+        "[session.svc]\ncommand = [\"bash\", \"--norc\", \"--noprofile\", \"-i\"]\nrestart = \"always\"\n",
+    );
+    d.wait_running(&["svc"]);
+    let mut client = watch_in(&d.runtime(), &["svc"], 100, 20);
+    client.wait_screen(" svc  running ");
+    let out = d.berth(&["stop", "svc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    client.wait_screen(" svc  stopped ");
+    let out = d.berth(&["start", "svc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    client.wait_screen(" svc  running ");
+    let out = d.berth(&["kill", "svc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    client.wait_screen(" svc  no session ");
     client.keys(b"q");
     assert!(client.wait_exit().success());
 }
