@@ -209,6 +209,11 @@ fn bad_arguments_get_one_line() {
     assert!(stderr(&out).starts_with(
         "berth: invalid value 'grid' for '--layout <LAYOUT>': bad layout \"grid\": expected auto, tiled,"
     ), "{}", stderr(&out));
+    let out = env.berth(&["--socket", "/tmp/x.sock", "watch"]);
+    assert_eq!(
+        stderr(&out),
+        "berth: --socket names one session; berth watch takes session names or globs"
+    );
     // Not a terminal.
     let out = env.berth(&["watch"]);
     assert_eq!(

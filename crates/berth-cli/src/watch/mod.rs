@@ -174,7 +174,12 @@ impl Dashboard {
                 self.followed.insert(name, (path, shared));
             }
         }
+        // The focus stays on its session when others come or go.
+        let focused = self.shown.get(self.view.focus).cloned();
         self.shown = shown;
+        if let Some(i) = focused.and_then(|f| self.shown.iter().position(|n| *n == f)) {
+            self.view.focus = i;
+        }
         self.view.clamp(self.shown.len());
     }
 
