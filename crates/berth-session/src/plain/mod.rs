@@ -341,6 +341,24 @@ impl PlainLines {
                 i += run;
                 continue;
             }
+            if rest[0] >= 0x80 {
+                // Text with UTF-8 in it: taken a run at a time, not a
+                // character at a time (the same as `take_unit` on each).
+                let run = unit::text_run(rest, self.line.seg.cols, cols);
+                if run.len > 0 {
+                    if !self.may_print() {
+                        return Absorbed::Until(i);
+                    }
+                    let seg = &mut self.line.seg;
+                    seg.raw.extend_from_slice(&rest[..run.len]);
+                    seg.cols += run.cols;
+                    seg.ascii = false;
+                    seg.wide |= run.wide;
+                    self.line.last = run.last;
+                    i += run.len;
+                    continue;
+                }
+            }
             if rest[0] == b'\r' {
                 match rest.get(1) {
                     None => {

@@ -154,6 +154,71 @@ pub fn printable_prefix(bytes: &[u8]) -> usize {
     i + bytes[i..].iter().take_while(|&&b| printable(b)).count()
 }
 
+/// A run of text the fast path takes whole: printable ASCII and UTF-8
+/// characters one column wide, or two columns wide where they do not
+/// straddle a row's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRun {
+    /// Bytes of the run.
+    pub len: usize,
+    /// Columns it fills.
+    pub cols: usize,
+    /// Its last character (REP repeats it).
+    pub last: Option<char>,
+    /// Holds a character two columns wide.
+    pub wide: bool,
+}
+
+/// The run of text `bytes` starts with, written from column `at` of a
+/// line on rows `row` columns wide: what taking each of its characters
+/// one by one as a [`Unit::Char`] would do, in one pass (a UTF-8 flood is
+/// mostly such runs: per character, only the decode and the width).
+pub fn text_run(bytes: &[u8], at: usize, row: usize) -> TextRun {
+    let mut run = TextRun {
+        len: 0,
+        cols: 0,
+        last: None,
+        wide: false,
+    };
+    while run.len < bytes.len() {
+        let rest = &bytes[run.len..];
+        let ascii = printable_prefix(rest);
+        if ascii > 0 {
+            run.len += ascii;
+            run.cols += ascii;
+            run.last = Some(char::from(rest[ascii - 1]));
+            continue;
+        }
+        if rest[0] < 0x80 {
+            break;
+        }
+        let col = (at + run.cols) % row;
+        let (c, len) = match utf8(rest) {
+            Unit::Char {
+                c,
+                width: Some(1),
+                len,
+            } => {
+                run.cols += 1;
+                (c, len)
+            }
+            Unit::Char {
+                c,
+                width: Some(2),
+                len,
+            } if col != row - 1 => {
+                run.cols += 2;
+                run.wide = true;
+                (c, len)
+            }
+            _ => break,
+        };
+        run.len += len;
+        run.last = Some(c);
+    }
+    run
+}
+
 /// Columns a tab at column `col` of a row moves the cursor (the
 /// emulator's stops are fixed, every 8 columns).
 pub fn tab_width(col: usize) -> usize {
@@ -234,6 +299,58 @@ mod tests {
         ));
         assert!(matches!(Unit::parse(b"\t"), Unit::Tab));
         assert_eq!((tab_width(0), tab_width(7), tab_width(8)), (8, 1, 8));
+    }
+
+    /// What taking each character as a unit does, for comparison.
+    fn one_by_one(bytes: &[u8], at: usize, row: usize) -> TextRun {
+        let mut run = TextRun {
+            len: 0,
+            cols: 0,
+            last: None,
+            wide: false,
+        };
+        while let Some(&b) = bytes.get(run.len) {
+            let (c, len, w) = if printable(b) {
+                (char::from(b), 1, 1)
+            } else {
+                match Unit::parse(&bytes[run.len..]) {
+                    Unit::Char {
+                        c,
+                        width: Some(w @ (1 | 2)),
+                        len,
+                    } if w == 1 || (at + run.cols) % row != row - 1 => (c, len, w),
+                    _ => break,
+                }
+            };
+            run.len += len;
+            run.cols += w;
+            run.last = Some(c);
+            run.wide |= w == 2 && b >= 0x80;
+        }
+        run
+    }
+
+    #[test]
+    fn a_text_run_is_its_characters_one_by_one() {
+        let cases: &[(&str, usize, usize)] = &[
+            ("héllo wörld Привет → ok", 0, 80),
+            ("日本語 and more", 0, 80),
+            ("ab日", 0, 4),
+            ("abc日", 0, 4),
+            ("日x", 3, 4),
+            ("é\u{301}x", 0, 80),
+            ("é\x1b[1m", 0, 80),
+            ("é\u{85}", 0, 80),
+            ("\u{e9}\r\n", 10, 80),
+        ];
+        for &(text, at, row) in cases {
+            let run = text_run(text.as_bytes(), at, row);
+            assert_eq!(run, one_by_one(text.as_bytes(), at, row), "{text:?}");
+        }
+        assert_eq!(text_run("ab日".as_bytes(), 0, 4).cols, 4);
+        assert_eq!(text_run("abc日".as_bytes(), 0, 4).len, 3);
+        // A character cut by the end of the input ends the run before it.
+        assert_eq!(text_run(&"é日".as_bytes()[..4], 0, 80).len, 2);
     }
 
     #[test]
