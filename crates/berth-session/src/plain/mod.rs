@@ -557,10 +557,15 @@ impl PlainLines {
         } else {
             line.prev.as_ref().map(|p| p.raw.len())
         };
+        // Borrowed, not moved, when there were no redraws: the segment's
+        // buffer stays with the line for the next one (a flood of lines
+        // would otherwise grow a fresh buffer for each).
+        let overlaid;
         let whole = match line.base() {
-            None => std::mem::replace(&mut line.seg, Segment::new()),
+            None => &line.seg,
             Some(base) if line.seg.narrow() || line.seg.cols >= base.cols => {
-                base.overlaid_by(&line.seg)
+                overlaid = base.overlaid_by(&line.seg);
+                &overlaid
             }
             Some(_) => return false,
         };
@@ -583,7 +588,7 @@ impl PlainLines {
                 });
             }
             Some(block) => {
-                if !block.take_line(whole.raw, info, cols) {
+                if !block.take_line(whole.raw.clone(), info, cols) {
                     return false;
                 }
                 if block.done() {

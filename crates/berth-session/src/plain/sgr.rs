@@ -79,7 +79,10 @@ impl Attrs {
             out.extend_from_slice(b"\x1b[m");
             return;
         }
-        let mut params: Vec<u16> = Vec::with_capacity(8);
+        // Written as they are found: no list, no strings (this runs for
+        // every attribute change of a coloured flood).
+        out.extend_from_slice(b"\x1b[");
+        let mut params = Params { out, first: true };
         if self.fg != from.fg {
             color_params(self.fg, 30, 82, 38, 39, &mut params);
         }
@@ -98,14 +101,33 @@ impl Attrs {
                 params.push(if self.mode & bit != 0 { on } else { off });
             }
         }
-        out.extend_from_slice(b"\x1b[");
-        for (i, p) in params.iter().enumerate() {
-            if i > 0 {
-                out.push(b';');
-            }
-            out.extend_from_slice(p.to_string().as_bytes());
-        }
         out.push(b'm');
+    }
+}
+
+/// SGR parameters written to `out`, separated by `;`.
+struct Params<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Params<'_> {
+    fn push(&mut self, n: u16) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b';');
+        }
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.out.extend_from_slice(&digits[at..]);
     }
 }
 
@@ -128,13 +150,15 @@ fn extended(it: &mut impl Iterator<Item = Option<u16>>) -> Option<Color> {
     }
 }
 
-fn color_params(c: Color, base: u16, bright: u16, ext: u16, default: u16, out: &mut Vec<u16>) {
+fn color_params(c: Color, base: u16, bright: u16, ext: u16, default: u16, out: &mut Params) {
     match c {
         Color::Default => out.push(default),
         Color::Idx(i) if i < 8 => out.push(base + u16::from(i)),
         Color::Idx(i) if i < 16 => out.push(bright + u16::from(i)),
-        Color::Idx(i) => out.extend([ext, 5, u16::from(i)]),
-        Color::Rgb(r, g, b) => out.extend([ext, 2, u16::from(r), u16::from(g), u16::from(b)]),
+        Color::Idx(i) => [ext, 5, u16::from(i)].into_iter().for_each(|p| out.push(p)),
+        Color::Rgb(r, g, b) => [ext, 2, u16::from(r), u16::from(g), u16::from(b)]
+            .into_iter()
+            .for_each(|p| out.push(p)),
     }
 }
 
