@@ -134,7 +134,8 @@ fn zoom_attach_and_back() {
     client.keys(format!("\x1b[<0;5;{}M\x1b[<0;5;{}m", beta_row + 3, beta_row + 3).as_bytes());
     client.keys(b"\r");
     wait_for("the attach", DEADLINE, || {
-        (!client.screen().contains("q quit")).then_some(())
+        // The dashboard's last line (keys or a notice) always starts so.
+        (!client.screen().contains("[even-vertical, 2 sessions]")).then_some(())
     });
     client.keys(b"echo typed-$((6*7))\r");
     client.wait_screen("typed-42");
@@ -314,12 +315,16 @@ fn an_observer_watches_but_cannot_type_and_denied_sessions_say_so() {
         "permission denied: nobody (uid 65534) is not an operator or observer of session secret",
     );
     // Keys in the dashboard go nowhere; Enter attaches read-only.
+    // Enter on the denied tile (focused first) attaches to nothing.
+    client.keys(b"\r");
+    client.wait_screen("cannot attach to secret: see its tile");
     client.keys(b"dash-typed");
     // seen is below secret (sessions in name order).
     client.keys(b"j");
     client.keys(b"\r");
     wait_for("the attach", DEADLINE, || {
-        (!client.screen().contains("q quit")).then_some(())
+        // The dashboard's last line (keys or a notice) always starts so.
+        (!client.screen().contains("[even-vertical, 2 sessions]")).then_some(())
     });
     client.wait_screen("visible-25");
     client.keys(b"echo obs-typed-$((8*8))\r");

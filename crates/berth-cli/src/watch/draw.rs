@@ -195,9 +195,10 @@ fn color(c: vt100::Color) -> Color {
 pub fn hint(view: &View, count: usize, area: Rect, buf: &mut Buffer) {
     let zoom = if view.zoomed { ", zoomed" } else { "" };
     let text = format!(
-        "[{}{zoom}, {count} session{}]  {HINT}",
+        "[{}{zoom}, {count} session{}]  {}",
         view.layout.as_str(),
-        if count == 1 { "" } else { "s" }
+        if count == 1 { "" } else { "s" },
+        view.notice.as_deref().unwrap_or(HINT)
     );
     Line::from(text)
         .style(Style::new().add_modifier(Modifier::REVERSED))

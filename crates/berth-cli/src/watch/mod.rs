@@ -248,7 +248,17 @@ impl Dashboard {
             return Ok(());
         };
         let (path, shared) = &self.followed[name];
-        let read_only = shared.lock().access != Some(Access::Operator);
+        let (reach, access) = {
+            let t = shared.lock();
+            (t.reach.clone(), t.access)
+        };
+        // A session the view cannot reach is not attached to: the tile
+        // already says why.
+        if reach != feed::Reach::Live {
+            self.view.notice = Some(format!("cannot attach to {name}: see its tile"));
+            return Ok(());
+        }
+        let read_only = access != Some(Access::Operator);
         // The keyboard goes to the attach: stop reading it first.
         pause.send(true).ok();
         while let Ok(msg) = rx.recv() {
@@ -263,10 +273,21 @@ impl Dashboard {
         if read_only {
             cmd.arg("-r");
         }
-        let status = cmd.status();
+        // Its errors are shown on the dashboard's last line, which comes
+        // back at once (on this terminal they would be drawn over).
+        cmd.stderr(std::process::Stdio::piped());
+        let out = cmd.spawn().and_then(|child| child.wait_with_output());
         screen.resume()?;
         pause.send(false).ok();
-        status.context("failed to run berth attach")?;
+        let out = out.context("failed to run berth attach")?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let line = err.lines().rev().find(|l| !l.trim().is_empty());
+            self.view.notice = Some(match line {
+                Some(l) => l.trim().to_owned(),
+                None => format!("berth attach {name} ended with {}", out.status),
+            });
+        }
         Ok(())
     }
 }

@@ -17,6 +17,9 @@ pub struct View {
     pub focus: usize,
     pub zoomed: bool,
     pub help: bool,
+    /// A line for the user (why an attach failed), shown instead of the
+    /// keys until the next key.
+    pub notice: Option<String>,
 }
 
 /// What the caller does after an input.
@@ -38,14 +41,24 @@ impl View {
             focus: 0,
             zoomed: false,
             help: false,
+            notice: None,
         }
     }
 
-    /// A key, with the tiles as drawn (for moves by direction).
+    /// A key, with the tiles as drawn (for moves by direction). Any key
+    /// also clears the notice.
     pub fn key(&mut self, key: KeyEvent, tiles: &[Rect]) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
         }
+        let noticed = self.notice.take().is_some();
+        match self.act(key, tiles) {
+            Action::None if noticed => Action::Draw,
+            action => action,
+        }
+    }
+
+    fn act(&mut self, key: KeyEvent, tiles: &[Rect]) -> Action {
         if self.help {
             self.help = false;
             return Action::Draw;
@@ -169,6 +182,16 @@ mod tests {
         assert_eq!(v.key(press(KeyCode::Char('q')), &tiles), Action::Quit);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(v.key(ctrl_c, &tiles), Action::Quit);
+    }
+
+    #[test]
+    fn any_key_clears_the_notice() {
+        let tiles = three();
+        let mut v = View::new(Layout::Auto);
+        v.notice = Some("cannot attach".into());
+        assert_eq!(v.key(press(KeyCode::Char('x')), &tiles), Action::Draw);
+        assert_eq!(v.notice, None);
+        assert_eq!(v.key(press(KeyCode::Char('x')), &tiles), Action::None);
     }
 
     #[test]
