@@ -349,6 +349,36 @@ fn an_observer_watches_but_cannot_type_and_denied_sessions_say_so() {
     );
     client.keys(b"q");
     assert!(client.wait_exit().success());
+
+    // The same through a raw client speaking the frames attach by hand:
+    // refused where nobody is listed nowhere, read-only where it observes
+    // even when it asks for read-write.
+    let frames =
+        r#"{"type":"attach","read_only":false,"size":{"cols":80,"rows":24},"frames":true}"#;
+    let raw = |session: &str| {
+        let out = std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(bin("raw-client"))
+            .arg(env.socket(session))
+            .arg(frames)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let answer = raw("secret");
+    assert!(
+        answer.contains("\"denied\"")
+            && answer
+                .contains("nobody (uid 65534) is not an operator or observer of session secret"),
+        "{answer}"
+    );
+    let answer = raw("seen");
+    assert!(
+        answer.contains(r#""type":"attached""#)
+            && answer.contains(r#""read_only":true"#)
+            && answer.contains(r#""frames":true"#),
+        "{answer}"
+    );
 }
 
 /// berthd's lifecycle verbs, seen in the title as they happen: stop keeps
