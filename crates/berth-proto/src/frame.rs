@@ -114,6 +114,34 @@ impl Decoder {
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+        let Some((kind, len)) = self.peek()? else {
+            return Ok(None);
+        };
+        let payload = self.buf[self.pos + PREFIX_LEN..self.pos + 4 + len].to_vec();
+        self.consume(4 + len);
+        match kind {
+            1 => Ok(Some(Frame::Control(payload))),
+            2 => Ok(Some(Frame::Data(payload))),
+            other => Err(FrameError::UnknownKind(other)),
+        }
+    }
+
+    /// Appends the payload of the next frame to `out` if it is a complete
+    /// data frame (else leaves it): a reader that is behind writes the
+    /// output it already holds at once, not one frame at a time.
+    pub fn append_data(&mut self, out: &mut Vec<u8>) -> Result<bool, FrameError> {
+        match self.peek()? {
+            Some((kind, len)) if kind == FrameKind::Data as u8 => {
+                out.extend_from_slice(&self.buf[self.pos + PREFIX_LEN..self.pos + 4 + len]);
+                self.consume(4 + len);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The kind and length of the next frame if it is complete.
+    fn peek(&self) -> Result<Option<(u8, usize)>, FrameError> {
         let rest = &self.buf[self.pos..];
         if rest.len() < 4 {
             return Ok(None);
@@ -128,9 +156,11 @@ impl Decoder {
         if rest.len() < 4 + len {
             return Ok(None);
         }
-        let kind = rest[4];
-        let payload = rest[PREFIX_LEN..4 + len].to_vec();
-        self.pos += 4 + len;
+        Ok(Some((rest[4], len)))
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
         if self.pos == self.buf.len() {
             // All decoded: a large frame's buffer goes back to the allocator
             // rather than staying with an idle connection.
@@ -142,11 +172,6 @@ impl Decoder {
         } else if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
             self.buf.drain(..self.pos);
             self.pos = 0;
-        }
-        match kind {
-            1 => Ok(Some(Frame::Control(payload))),
-            2 => Ok(Some(Frame::Data(payload))),
-            other => Err(FrameError::UnknownKind(other)),
         }
     }
 }
@@ -192,7 +217,68 @@ mod tests {
         assert_eq!(d.next_frame(), Err(FrameError::Empty));
     }
 
+    #[test]
+    fn buffered_data_frames_append_until_a_control_frame() {
+        let mut d = Decoder::new();
+        d.extend(&encoded(&[
+            Frame::Data(b"ab".to_vec()),
+            Frame::Data(b"cd".to_vec()),
+            Frame::Control(b"{}".to_vec()),
+            Frame::Data(b"ef".to_vec()),
+        ]));
+        let Some(Frame::Data(mut out)) = d.next_frame().unwrap() else {
+            panic!("data first");
+        };
+        while d.append_data(&mut out).unwrap() {}
+        assert_eq!(out, b"abcd");
+        assert_eq!(d.next_frame(), Ok(Some(Frame::Control(b"{}".to_vec()))));
+        // Incomplete: left for the next read.
+        d.extend(&[0, 0, 0, 9, 2, b'g']);
+        let mut out = Vec::new();
+        assert_eq!(d.append_data(&mut out), Ok(true));
+        assert_eq!(d.append_data(&mut out), Ok(false));
+        assert_eq!(out, b"ef");
+        assert_eq!(d.pending(), 6);
+    }
+
+    /// Adjacent data frames as one: what a reader appending them sees.
+    fn merged(frames: Vec<Frame>) -> Vec<Frame> {
+        let mut out: Vec<Frame> = Vec::new();
+        for f in frames {
+            match (out.last_mut(), f) {
+                (Some(Frame::Data(prev)), Frame::Data(more)) => prev.extend(more),
+                (_, f) => out.push(f),
+            }
+        }
+        out
+    }
+
     proptest! {
+        #[test]
+        fn appended_data_keeps_every_byte_in_order(
+            payloads in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..20),
+            chunk in 1usize..64,
+        ) {
+            let frames: Vec<Frame> = payloads
+                .into_iter()
+                .map(|(c, p)| if c { Frame::Control(p) } else { Frame::Data(p) })
+                .collect();
+            let bytes = encoded(&frames);
+            let mut d = Decoder::new();
+            let mut got = Vec::new();
+            for piece in bytes.chunks(chunk) {
+                d.extend(piece);
+                while let Some(mut f) = d.next_frame().unwrap() {
+                    if let Frame::Data(out) = &mut f {
+                        while d.append_data(out).unwrap() {}
+                    }
+                    got.push(f);
+                }
+            }
+            prop_assert_eq!(merged(got), merged(frames));
+            prop_assert_eq!(d.pending(), 0);
+        }
+
         #[test]
         fn frames_survive_any_split(
             payloads in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..20),

@@ -31,6 +31,9 @@ pub enum ClientError {
     Unexpected(String),
 }
 
+/// Output events grow by the data frames already received up to this size.
+const MERGE_OUTPUT_UP_TO: usize = 256 * 1024;
+
 /// A handshaken connection to a session host.
 pub struct Client<S> {
     stream: S,
@@ -234,7 +237,15 @@ impl<S: Read + Write> Client<S> {
     pub fn event(&mut self) -> Result<Event, ClientError> {
         loop {
             let response = match self.frame()? {
-                Frame::Data(bytes) => return Ok(Event::Output(bytes)),
+                Frame::Data(mut bytes) => {
+                    // Output already read arrives as one event: a client
+                    // that is behind writes it to its terminal in one go
+                    // (a write per frame cost a terminal wake-up each).
+                    while bytes.len() < MERGE_OUTPUT_UP_TO
+                        && self.decoder.append_data(&mut bytes)?
+                    {}
+                    return Ok(Event::Output(bytes));
+                }
                 Frame::Control(payload) => decode::<Response>(&payload)?,
             };
             return Ok(match response {
