@@ -304,20 +304,14 @@ fn most_recent(runtime: Option<&Path>) -> anyhow::Result<String> {
 /// Every live session socket, each asked for its status.
 fn statuses(runtime: Option<&Path>) -> Vec<(String, anyhow::Result<Status>)> {
     let mut found = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for dir in locate::runtime_dirs(runtime) {
-        for (name, path) in locate::list(&dir) {
-            if !seen.insert(name.clone()) {
-                continue;
-            }
-            let status = crate::connect::connect_live(&name, &path)
-                .and_then(|s| s.map(|mut s| fetch_status(&name, &mut s)).transpose());
-            match status {
-                // A socket nothing listens on is a session that is gone.
-                Ok(None) => continue,
-                Ok(Some(st)) => found.push((name, Ok(st))),
-                Err(e) => found.push((name, Err(e))),
-            }
+    for (name, path) in locate::all(&locate::runtime_dirs(runtime)) {
+        let status = crate::connect::connect_live(&name, &path)
+            .and_then(|s| s.map(|mut s| fetch_status(&name, &mut s)).transpose());
+        match status {
+            // A socket nothing listens on is a session that is gone.
+            Ok(None) => continue,
+            Ok(Some(st)) => found.push((name, Ok(st))),
+            Err(e) => found.push((name, Err(e))),
         }
     }
     found

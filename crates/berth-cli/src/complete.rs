@@ -53,14 +53,10 @@ pub fn answer_if_asked() {
 /// Sessions with a socket in the runtime directories the CLI searches
 /// (`BERTH_RUNTIME_DIR`, else yours, then the system's), each once.
 fn session_names() -> Vec<CompletionCandidate> {
-    let mut names: Vec<String> = crate::locate::runtime_dirs(None)
-        .iter()
-        .flat_map(|dir| crate::locate::list(dir))
-        .map(|(name, _)| name)
-        .collect();
-    names.sort();
-    names.dedup();
-    names.into_iter().map(CompletionCandidate::new).collect()
+    crate::locate::all(&crate::locate::runtime_dirs(None))
+        .into_iter()
+        .map(|(name, _)| CompletionCandidate::new(name))
+        .collect()
 }
 
 #[cfg(test)]

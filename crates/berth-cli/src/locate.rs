@@ -32,12 +32,52 @@ pub fn find(
             return Ok(path);
         }
     }
-    let names: Vec<String> = dirs.iter().flat_map(|d| list(d)).map(|(n, _)| n).collect();
+    let names: Vec<String> = all(&dirs).into_iter().map(|(n, _)| n).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     bail!("{}", berth_config::values::no_session(name, &names))
+}
+
+/// Sessions with a socket in any of `dirs`: (name, socket path), sorted
+/// by name; a name in several directories is the first directory's, as
+/// [`find`] resolves it.
+pub fn all(dirs: &[PathBuf]) -> Vec<(String, PathBuf)> {
+    let mut found = std::collections::BTreeMap::new();
+    for dir in dirs {
+        for (name, path) in list(dir) {
+            found.entry(name).or_insert(path);
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Sessions with a socket in `dir`: (name, socket path), sorted by name.
 pub fn list(dir: &Path) -> Vec<(String, PathBuf)> {
     paths::named_files(&paths::sessions_dir(dir), ".sock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_sessions_sorted_and_the_first_directory_wins() {
+        let base = std::env::temp_dir().join(format!("berth-locate-{}", std::process::id()));
+        let (user, system) = (base.join("user"), base.join("system"));
+        for (dir, names) in [(&user, ["web", "db"]), (&system, ["db", "ci"])] {
+            std::fs::create_dir_all(paths::sessions_dir(dir)).unwrap();
+            for n in names {
+                std::fs::write(paths::session_socket(dir, n), b"").unwrap();
+            }
+        }
+        let found = all(&[user.clone(), system.clone()]);
+        let _ = std::fs::remove_dir_all(&base);
+        assert_eq!(
+            found,
+            vec![
+                ("ci".to_owned(), paths::session_socket(&system, "ci")),
+                ("db".to_owned(), paths::session_socket(&user, "db")),
+                ("web".to_owned(), paths::session_socket(&user, "web")),
+            ]
+        );
+    }
 }

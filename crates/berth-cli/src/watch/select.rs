@@ -54,12 +54,7 @@ impl Selection {
     /// given literally are shown even without a socket (as gone), so a
     /// session that stops does not vanish from the view.
     pub fn sessions(&self) -> (Vec<String>, Vec<(String, PathBuf)>) {
-        let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
-        for dir in &self.runtime {
-            for (name, path) in locate::list(dir) {
-                found.entry(name).or_insert(path);
-            }
-        }
+        let mut found: BTreeMap<String, PathBuf> = locate::all(&self.runtime).into_iter().collect();
         for s in &self.selectors {
             if let Selector::Name(n) = s {
                 let first = self
