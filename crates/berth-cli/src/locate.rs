@@ -51,7 +51,7 @@ pub fn all(dirs: &[PathBuf]) -> Vec<(String, PathBuf)> {
 }
 
 /// Sessions with a socket in `dir`: (name, socket path), sorted by name.
-pub fn list(dir: &Path) -> Vec<(String, PathBuf)> {
+fn list(dir: &Path) -> Vec<(String, PathBuf)> {
     paths::named_files(&paths::sessions_dir(dir), ".sock")
 }
 
