@@ -114,11 +114,12 @@ impl Decoder {
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
-        let Some((kind, len)) = self.peek()? else {
+        let Some((kind, payload)) = self.peek()? else {
             return Ok(None);
         };
-        let payload = self.buf[self.pos + PREFIX_LEN..self.pos + 4 + len].to_vec();
-        self.consume(4 + len);
+        let end = payload.end;
+        let payload = self.buf[payload].to_vec();
+        self.consume_to(end);
         match kind {
             1 => Ok(Some(Frame::Control(payload))),
             2 => Ok(Some(Frame::Data(payload))),
@@ -131,17 +132,19 @@ impl Decoder {
     /// output it already holds at once, not one frame at a time.
     pub fn append_data(&mut self, out: &mut Vec<u8>) -> Result<bool, FrameError> {
         match self.peek()? {
-            Some((kind, len)) if kind == FrameKind::Data as u8 => {
-                out.extend_from_slice(&self.buf[self.pos + PREFIX_LEN..self.pos + 4 + len]);
-                self.consume(4 + len);
+            Some((kind, payload)) if kind == FrameKind::Data as u8 => {
+                let end = payload.end;
+                out.extend_from_slice(&self.buf[payload]);
+                self.consume_to(end);
                 Ok(true)
             }
             _ => Ok(false),
         }
     }
 
-    /// The kind and length of the next frame if it is complete.
-    fn peek(&self) -> Result<Option<(u8, usize)>, FrameError> {
+    /// The kind of the next frame and where its payload is in `buf`, if
+    /// the frame is complete.
+    fn peek(&self) -> Result<Option<(u8, std::ops::Range<usize>)>, FrameError> {
         let rest = &self.buf[self.pos..];
         if rest.len() < 4 {
             return Ok(None);
@@ -156,11 +159,12 @@ impl Decoder {
         if rest.len() < 4 + len {
             return Ok(None);
         }
-        Ok(Some((rest[4], len)))
+        Ok(Some((rest[4], self.pos + PREFIX_LEN..self.pos + 4 + len)))
     }
 
-    fn consume(&mut self, n: usize) {
-        self.pos += n;
+    /// Marks everything before `end` (a frame's end) decoded.
+    fn consume_to(&mut self, end: usize) {
+        self.pos = end;
         if self.pos == self.buf.len() {
             // All decoded: a large frame's buffer goes back to the allocator
             // rather than staying with an idle connection.
