@@ -23,6 +23,8 @@ const STRANGER: &str = "bt2-str";
 const OUTSIDER: &str = "bt2-out";
 const ADMIN: &str = "bt2-adm";
 const SERVICE: &str = "bt2-svc";
+/// berth-web's account: the one peer whose `on_behalf_of` is believed.
+const WEB: &str = berth_config::access::WEB_ACCOUNT;
 
 const CONFIG: &str = r#"
 [daemon]
@@ -57,7 +59,7 @@ impl Accounts {
             run("groupadd", &["--system", "berth"]);
             guard.made_berth_group = true;
         }
-        for u in [OP_A, OBS_A, OP_B, STRANGER, ADMIN] {
+        for u in [OP_A, OBS_A, OP_B, STRANGER, ADMIN, WEB] {
             run(
                 "useradd",
                 &["--system", "--no-create-home", "-G", "berth", u],
@@ -76,6 +78,7 @@ impl Accounts {
             OUTSIDER,
             ADMIN,
             SERVICE,
+            WEB,
             "berth-bt2new",
         ] {
             let _ = Command::new("userdel").arg(u).output();
@@ -471,6 +474,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
         ),
         ("kill", r#"{"type":"daemon","verb":"kill","name":"sa"}"#),
         ("reload", r#"{"type":"daemon","verb":"reload"}"#),
+        ("metrics", r#"{"type":"daemon","verb":"metrics"}"#),
         (
             "new",
             r#"{"type":"daemon","verb":"new","name":"bt2new","user":"root","command":["sh","-c","id > /tmp/bt2-pwned"]}"#,
@@ -515,7 +519,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
         wait_sa_running(&d);
         for (verb, request) in control_requests {
             let allowed = match *verb {
-                "reload" => user == ADMIN,
+                "reload" | "metrics" => user == ADMIN,
                 "new" => false, // --user root: only root may choose an account
                 _ => user == OP_A,
             };
@@ -558,4 +562,124 @@ fn every_verb_on_every_socket_checks_the_caller() {
         "control request reload -: allowed user_uid={} user={ADMIN}",
         uid(ADMIN)
     )));
+
+    // Delegation: only berth-web's account may speak for someone else,
+    // never for root, and then it has exactly that person's rights.
+    let claim = |user: &str, socket: &std::path::Path, uid: u32, request: &str| -> String {
+        let hello = format!(
+            r#"{{"type":"hello","client":"raw-client","on_behalf_of":{{"uid":{uid},"from":"192.0.2.9:4711"}}}}"#
+        );
+        let out = Command::new("runuser")
+            .args(["-u", user, "--"])
+            .arg(bin("raw-client"))
+            .arg(socket)
+            .arg(request)
+            .env("BERTH_RAW_HELLO", hello)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let not_web = format!(
+        r#"only the web dashboard's account ({WEB}) may speak for another user; connect as yourself"#
+    );
+    let attach = r#"{"type":"attach","size":{"cols":80,"rows":24}}"#;
+    let send = r#"{"type":"send","keys":["echo raw"],"literal":true}"#;
+    let stop = r#"{"type":"daemon","verb":"stop","name":"sa"}"#;
+    // Anyone else claiming someone's rights is refused, on both sockets.
+    for impostor in [STRANGER, OBS_A, OP_B] {
+        for (sock, request) in [(&socket, attach), (&control, stop)] {
+            let answer = claim(impostor, sock, uid(OP_A), request);
+            assert!(answer.contains(&not_web), "{impostor}: {answer}");
+        }
+    }
+    let root_claim = claim(WEB, &socket, 0, attach);
+    assert!(
+        root_claim.contains("the web dashboard never acts as root; log in to it as another user"),
+        "{root_claim}"
+    );
+    assert!(claim(WEB, &control, 0, stop).contains("never acts as root"));
+    // berth-web for the observer: attached read-only although it asked for
+    // read-write, may not type, may not stop the session through berthd.
+    let answer = claim(WEB, &socket, uid(OBS_A), attach);
+    assert!(answer.contains(r#""read_only":true"#), "{answer}");
+    let answer = claim(WEB, &socket, uid(OBS_A), send);
+    assert!(
+        answer.contains(&format!("permission denied: {OBS_A} is an observer of sa")),
+        "{answer}"
+    );
+    let answer = claim(WEB, &control, uid(OBS_A), stop);
+    assert!(answer.contains("permission denied"), "{answer}");
+    // For the operator of B only: nothing of A.
+    let answer = claim(WEB, &socket, uid(OP_B), attach);
+    assert!(
+        answer.contains(&format!(
+            "{OP_B} (uid {}) is not an operator or observer of session sa",
+            uid(OP_B)
+        )),
+        "{answer}"
+    );
+    // Every session's figures (/metrics): to berth-web speaking for
+    // itself, not to a person it speaks for, operator or not.
+    let metrics = r#"{"type":"daemon","verb":"metrics"}"#;
+    let lines = raw(WEB, &control, &[metrics]);
+    assert!(
+        lines.last().unwrap().contains(r#""type":"metrics""#)
+            && lines.last().unwrap().contains(r#""name":"sa""#),
+        "{lines:?}"
+    );
+    let answer = claim(WEB, &control, uid(OP_A), metrics);
+    assert!(
+        answer.contains(&format!(
+            "permission denied: {OP_A} may not read every session's figures"
+        )),
+        "{answer}"
+    );
+    // berth-web on its own (no claim) is nobody's operator or observer.
+    let lines = raw(WEB, &socket, &[attach]);
+    assert!(
+        lines.last().unwrap().contains("permission denied"),
+        "{lines:?}"
+    );
+    // For the operator of A: read-write, and its typing arrives.
+    let answer = claim(
+        WEB,
+        &socket,
+        uid(OP_A),
+        r#"{"type":"send","keys":["echo web-typed-$((6*7))","Enter"]}"#,
+    );
+    assert!(answer.contains(r#""type":"sent""#), "{answer}");
+    wait_for("the operator's keys through berth-web", DEADLINE, || {
+        let out = berth(&d, "root", &["capture", "sa"]);
+        String::from_utf8_lossy(&out.stdout)
+            .contains("web-typed-42")
+            .then_some(())
+    });
+    // Audited as the person, through the web, from the browser's address,
+    // by berthd and by the host.
+    let log = d.log();
+    assert!(
+        log.lines().any(|l| l.contains(&format!(
+            "control request stop sa: denied user_uid={} user={OBS_A}",
+            uid(OBS_A)
+        )) && l.contains("via=web from 192.0.2.9:4711")),
+        "{log}"
+    );
+    wait_for(
+        "the delegated connection in the audit trail",
+        DEADLINE,
+        || {
+            d.host_log("sa")
+                .lines()
+                .any(|l| {
+                    l.contains("berth::audit")
+                        && l.contains(&format!("user={OP_A}"))
+                        && l.contains("via=web from 192.0.2.9:4711")
+                })
+                .then_some(())
+        },
+    );
 }

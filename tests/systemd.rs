@@ -28,6 +28,9 @@ dynamic_user = true
 
 [session.gamma]
 command = ["python3", "-i", "-q"]
+
+[web]
+listen = "127.0.0.1:7681"
 "#;
 
 #[test]
@@ -41,7 +44,12 @@ fn berthd_under_a_real_systemd() {
         "cat > /etc/berth/berth.toml <<'EOF'\n{CONFIG}\nEOF"
     ));
     m.ok("printf '[Service]\\nExecStart=\\nExecStart=/opt/berth/berthd --foreground\\n' > /etc/systemd/system/berthd.service.d/test.conf");
-    m.ok("systemctl daemon-reload && systemctl start berthd");
+    let started = m.sh("systemctl daemon-reload && systemctl start berthd");
+    assert!(
+        started.status.success(),
+        "berthd did not start:\n{}",
+        m.journal()
+    );
 
     // systemctl status berthd tells the truth.
     m.wait_for(
@@ -49,6 +57,34 @@ fn berthd_under_a_real_systemd() {
         "systemctl show -P StatusText berthd",
         |s| s.trim() == "4 sessions: 4 running",
     );
+    // The web dashboard is a unit of its own, with the network berthd's
+    // unit does not have, running as its account after binding.
+    m.wait_for(
+        "berth-web.service",
+        "systemctl show -P ActiveState berth-web.service",
+        |s| s.trim() == "active",
+    );
+    let web_pid = m.show("berth-web.service", "MainPID");
+    m.wait_for(
+        "berth-web to drop to its account",
+        &format!("ps -o user= -p {web_pid}"),
+        |s| s.trim() == "_berth-web",
+    );
+    assert_eq!(m.show("berth-web.service", "Slice"), "berth.slice");
+    assert_eq!(m.show("berth-web.service", "NoNewPrivileges"), "yes");
+    assert_eq!(m.show("berthd.service", "PrivateNetwork"), "yes");
+    let code = m.wait_for(
+        "berth-web to answer",
+        "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7681/api/sessions || true",
+        |s| s.trim() == "401",
+    );
+    assert_eq!(code.trim(), "401");
+    m.wait_for(
+        "/metrics to count the sessions",
+        "curl -s http://127.0.0.1:7681/metrics || true",
+        |s| s.contains("berth_sessions{state=\"running\"} 4"),
+    );
+
     // Each session is a unit under its own account.
     for name in ["alpha", "beta", "gamma", "delta"] {
         let unit = format!("berth-session@{name}.service");

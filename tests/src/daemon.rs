@@ -104,6 +104,17 @@ impl Daemon {
         std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
     }
 
+    /// What the host of session `name` logged (its audit trail among it).
+    pub fn host_log(&self, name: &str) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .path()
+                .join("logs")
+                .join(format!("{name}.host.log")),
+        )
+        .unwrap_or_default()
+    }
+
     /// `berth ls --json` as (name, state, program pid, host pid) rows.
     pub fn ls(&self) -> Vec<(String, String, Option<u64>, Option<u64>)> {
         let out = self.berth(&["ls", "--json"]);

@@ -15,6 +15,7 @@ pub fn hello() -> Vec<u8> {
     encode_control(
         &Request::Hello {
             client: "test".into(),
+            on_behalf_of: None,
         },
         &mut out,
     );

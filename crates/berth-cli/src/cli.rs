@@ -76,6 +76,11 @@ pub enum Cmd {
         #[arg(short = 'l', long, value_parser = parse_layout)]
         layout: Option<berth_config::dashboard::Layout>,
     },
+    /// The browser dashboard ([web] in berth.toml): log in or out.
+    Web {
+        #[command(subcommand)]
+        verb: WebVerb,
+    },
     /// Exit 0 if the session exists and answers, 1 otherwise; prints nothing.
     Has {
         /// The session's name (see berth ls).
@@ -244,4 +249,18 @@ fn parse_layout(s: &str) -> Result<berth_config::dashboard::Layout, String> {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     berth_config::values::parse_duration(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebVerb {
+    /// Print a one-time URL that logs your browser in as you: it sees the
+    /// sessions you may read, and types only where you are an operator
+    /// (and [web] allow_input is on). The link works once, for 2 minutes.
+    Login,
+    /// End your browser logins (--all: everyone's; root only).
+    Logout {
+        /// Every user's logins.
+        #[arg(long)]
+        all: bool,
+    },
 }

@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             crate::watch::run(args, runtime)
         }
+        Cmd::Web { verb } => crate::web::run(&verb, runtime),
         Cmd::Has { name } => Ok(has(&name, socket, runtime)),
         Cmd::Attach {
             name,

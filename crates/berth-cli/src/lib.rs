@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod complete;
+pub mod layout;
 pub mod locate;
 pub mod watch_keys;

@@ -9,6 +9,7 @@ mod screen_switch;
 mod scripting;
 mod viewport;
 mod watch;
+mod web;
 
 use std::process::ExitCode;
 

@@ -103,6 +103,28 @@ pub fn denial(caller: &Caller, right: Option<Right>, session: &str, what: &str) 
     }
 }
 
+/// The account berth-web runs as. Its leading `_` keeps it apart from
+/// every session's `berth-NAME` (a session named `web` is `berth-web`).
+pub const WEB_ACCOUNT: &str = "_berth-web";
+
+/// Whom a connection acts as when it says it speaks for `uid`: that
+/// user, if the connection is berth-web's; an error saying why not
+/// otherwise. The one rule of delegation, for every socket that takes it.
+pub fn delegate(peer: &Caller, uid: u32) -> Result<Caller, String> {
+    if peer.user != WEB_ACCOUNT || peer.uid == 0 {
+        return Err(format!(
+            "permission denied: only the web dashboard's account ({WEB_ACCOUNT}) may speak for another user; connect as yourself"
+        ));
+    }
+    if uid == 0 {
+        return Err(
+            "permission denied: the web dashboard never acts as root; log in to it as another user"
+                .into(),
+        );
+    }
+    Ok(Caller::lookup(uid, None))
+}
+
 /// Names of the groups `uid` belongs to (primary and supplementary).
 fn groups_of(uid: u32) -> Vec<String> {
     let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) else {
@@ -128,6 +150,29 @@ mod tests {
             pid: None,
             user: user.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn only_the_web_account_speaks_for_others_and_never_for_root() {
+        let web = caller(990, WEB_ACCOUNT, &[]);
+        // uid 0 is always in the account database, with its name.
+        assert_eq!(delegate(&web, 65534).map(|c| c.uid), Ok(65534));
+        assert_eq!(
+            delegate(&web, 0).unwrap_err(),
+            "permission denied: the web dashboard never acts as root; log in to it as another user"
+        );
+        for impostor in [
+            caller(1000, "alice", &[]),
+            caller(0, "root", &[]),
+            caller(991, "berth-web", &[]),
+            caller(0, WEB_ACCOUNT, &[]),
+        ] {
+            assert_eq!(
+                delegate(&impostor, 65534).unwrap_err(),
+                "permission denied: only the web dashboard's account (_berth-web) may speak for another user; connect as yourself",
+                "{impostor:?}"
+            );
         }
     }
 

@@ -14,6 +14,7 @@ pub mod model;
 pub mod paths;
 pub mod spec;
 pub mod values;
+pub mod web;
 
 pub use error::{check_and_print, errors_summary, valid_summary, ConfigError};
 pub use load::{adhoc_session, load, Checks};

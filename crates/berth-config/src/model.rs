@@ -315,6 +315,8 @@ pub struct Config {
     pub sessions: BTreeMap<String, Session>,
     /// `[dashboard.NAME]`: views for `berth watch --dashboard NAME`.
     pub dashboards: BTreeMap<String, crate::dashboard::Dashboard>,
+    /// `[web]`: the browser dashboard and `/metrics`; `None`: nothing listens.
+    pub web: Option<crate::web::Web>,
     /// `[defaults]` as written, for sessions made later (`berth new`).
     pub(crate) defaults: crate::load::Keys,
 }

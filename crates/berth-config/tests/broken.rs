@@ -234,6 +234,19 @@ fn settings_only_systemd_applies_are_refused_on_the_embedded_backend() {
 }
 
 #[test]
+fn web_needs_system_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(&path, "[web]\nlisten = \"127.0.0.1:7681\"\n").unwrap();
+    let errors = load(&path, Checks::new(Mode::User)).unwrap_err();
+    assert_eq!(
+        errors[0].to_string().replace(&dir.path().display().to_string(), "DIR"),
+        "DIR/berth.toml:1:2: [web] needs system mode: berthd starts berth-web under its own account, which only root can do (run berthd as root, or remove [web])"
+    );
+    assert!(load(&path, SYSTEM).is_ok());
+}
+
+#[test]
 fn log_to_the_journal_needs_journald() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("berth.toml");
@@ -294,4 +307,66 @@ fn dashboards_load_with_their_layout() {
         (triad.line, config.dashboards["all"].layout),
         (5, berth_config::dashboard::Layout::Auto)
     );
+}
+
+#[test]
+fn broken_web() {
+    let a = format!("[session.a]\n{OK}");
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{a}[web]\nlisten = \"0.0.0.0:7681\"\n"), "DIR/berth.toml:4:10: [web] listen = \"0.0.0.0:7681\" is reachable from other hosts: set tls_cert and tls_key to serve it over HTTPS, or listen on 127.0.0.1 or a Unix socket behind a proxy"),
+        (format!("{a}[web]\nlisten = \"web:80\"\n"), "DIR/berth.toml:4:10: listen: \"web:80\" is not an address and port like \"127.0.0.1:7681\" or an absolute Unix socket path like \"/run/berth/web.sock\""),
+        (format!("{a}[web]\nallow_input = true\n"), "DIR/berth.toml:3:1: [web] needs listen = \"127.0.0.1:7681\" (or a Unix socket path)"),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\nlisen = 1\n"), "DIR/berth.toml:5:1: unknown key \"lisen\" in [web] (did you mean \"listen\"?)"),
+        (format!("{a}[web]\nlisten = \"192.0.2.1:443\"\ntls_cert = \"/etc/ssl/web.pem\"\n"), "DIR/berth.toml:5:12: tls_cert is set without tls_key: set both (PEM files)"),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\ntls_key = \"key.pem\"\n"), "DIR/berth.toml:5:11: tls_key: \"key.pem\" is not an absolute path"),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\ntoken_ttl = \"10s\"\n"), "DIR/berth.toml:5:13: token_ttl: a login must last at least 1m (like \"12h\")"),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\ntoken_ttl = \"a day\"\n"), "DIR/berth.toml:5:13: token_ttl: bad duration \"a day\": expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\""),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\nallow_input = \"yes\"\n"), "DIR/berth.toml:5:15: allow_input: expected true or false, found a string"),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\nmetrics = \"public\"\n"), "DIR/berth.toml:5:11: metrics: \"public\" is not one of \"loopback\", \"token\", \"off\""),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\nmetrics = \"token\"\n"), "DIR/berth.toml:5:11: metrics = \"token\" needs metrics_token_file = \"/etc/berth/metrics.token\""),
+        (format!("{a}[web]\nlisten = \"127.0.0.1:7681\"\nmetrics_token_file = \"/etc/berth/m\"\n"), "DIR/berth.toml:5:22: metrics_token_file is only read with metrics = \"token\": set that, or remove it"),
+        (format!("web = \"on\"\n{a}"), "DIR/berth.toml:1:7: [web]: expected a table, found a string"),
+        (format!("{a}[web]\nlisten = \"/run/berth/web.sock\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n"), "DIR/berth.toml:4:10: [web] tls_cert and tls_key are for a TCP address: behind a Unix socket the proxy in front serves HTTPS (remove them, or listen on an address)"),
+    ];
+    for (text, want) in cases {
+        assert_eq!(errors_of(&text, &[]), [want], "for config:\n{text}");
+    }
+}
+
+#[test]
+fn web_loads_with_its_defaults_and_tls() {
+    use berth_config::web::{Listen, Metrics, Tls, DEFAULT_TOKEN_TTL};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(
+        &path,
+        format!("[session.a]\n{OK}[web]\nlisten = \"localhost:7681\"\n"),
+    )
+    .unwrap();
+    let web = load(&path, SYSTEM).unwrap().web.unwrap();
+    assert_eq!(web.listen, Listen::Tcp("127.0.0.1:7681".parse().unwrap()));
+    assert_eq!(
+        (web.tls, web.allow_input, web.token_ttl, web.metrics),
+        (None, false, DEFAULT_TOKEN_TTL, Metrics::Loopback)
+    );
+    std::fs::write(
+        &path,
+        format!("[session.a]\n{OK}[web]\nlisten = \"0.0.0.0:443\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\nallow_input = true\ntoken_ttl = \"30m\"\nmetrics = \"token\"\nmetrics_token_file = \"/t\"\n"),
+    )
+    .unwrap();
+    let web = load(&path, SYSTEM).unwrap().web.unwrap();
+    assert_eq!(
+        web.tls,
+        Some(Tls {
+            cert: "/c.pem".into(),
+            key: "/k.pem".into()
+        })
+    );
+    assert!(web.allow_input);
+    assert_eq!(
+        (web.token_ttl.as_secs(), web.metrics),
+        (1800, Metrics::Token("/t".into()))
+    );
+    std::fs::write(&path, format!("[session.a]\n{OK}")).unwrap();
+    assert_eq!(load(&path, SYSTEM).unwrap().web, None);
 }

@@ -3,6 +3,7 @@
 //! so `journalctl SESSION=ci-runner` finds a session's audit trail), and to
 //! stderr otherwise. `BERTH_LOG` filters like `RUST_LOG`.
 
+pub mod account;
 pub mod inherited;
 pub mod usage;
 

@@ -56,12 +56,25 @@ const BERTHD_SANDBOX: &[&str] = &[
     "With the embedded backend every session host is a child of berthd and inherits its confinement: a CI runner would have no network, a JIT no writable executable memory. berthd cannot lift it, so it logs one warning at start naming what it found. Use backend = \"systemd\", or run berthd with the embedded backend outside that unit (by hand, or in a unit without the sandbox).",
 ];
 
+/// What berth-web(8) says beyond its flags.
+const WEB_DESCRIPTION: &[&str] = &[
+    "berthd starts berth-web while [web] is in berth.toml(5): as berthd's child under the embedded backend, as the transient unit berth-web.service (with a sandbox of its own that allows the network) under the systemd backend. It is started as root with --user _berth-web: it binds its listener and login socket and reads the TLS key and the metrics token, then becomes that account for good before it reads a request. Started as root without --user, it refuses.",
+    "It holds no rights of its own. A person logs in with berth web login (see berth-web(1)); every session it shows, it reaches through the session's socket speaking for that person, and the session host applies its access lists to that person and audits the connection as theirs.",
+];
+
+const WEB_FILES: &[Entry] = &[
+    ("/run/berth/web/login.sock", "Where berth web login and logout ask for a one-time link or end logins; the caller's uid is read from the kernel."),
+    ("/usr/libexec/berth/berth-web", "The binary berthd starts (unless one is found next to berthd)."),
+    ("/usr/share/doc/berth/xterm.js-LICENSE", "The licence of xterm.js, which berth-web serves to browsers."),
+];
+
 const BERTHD_FILES: &[Entry] = &[
     ("/etc/berth/berth.toml, /etc/berth/sessions.d/*.toml", "The configuration (system mode); see berth.toml(5)."),
     ("/run/berth/", "Runtime directory: control.sock, sessions/NAME.sock, and the records of the hosts berthd started."),
     ("/var/log/berth/NAME/NAME.log", "Each session's output log (log = \"file\")."),
     ("/var/lib/berth/NAME/", "Home of a service account berthd created (berth-NAME)."),
     ("/usr/libexec/berth/berth-session", "The session host berthd starts (unless one is found next to berthd)."),
+    ("/usr/libexec/berth/berth-web", "The web dashboard berthd starts while [web] is configured; see berth-web(8)."),
     ("~/.config/berth/berth.toml, $XDG_RUNTIME_DIR/berth/, ~/.local/state/berth/", "The same in user mode."),
 ];
 
@@ -227,6 +240,23 @@ pub fn command_pages() -> Vec<Generated> {
     );
     out.push(Generated {
         path: format!("{MAN_DIR}/berth-session.8"),
+        contents,
+    });
+
+    let contents = page(man(berth_web::args::Args::command(), "8"), false, |roff| {
+        paragraphs(roff, "HOW IT RUNS", WEB_DESCRIPTION);
+        entries(roff, "FILES", WEB_FILES);
+        see_also(
+            roff,
+            &[
+                "berthd(8)".into(),
+                "berth-web(1)".into(),
+                "berth.toml(5)".into(),
+            ],
+        );
+    });
+    out.push(Generated {
+        path: format!("{MAN_DIR}/berth-web.8"),
         contents,
     });
     out

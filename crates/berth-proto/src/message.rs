@@ -8,6 +8,16 @@ use serde::{Deserialize, Serialize};
 use crate::frame::{encode, FrameError, FrameKind};
 use crate::scripting::{CaptureInfo, LogsRequest, RunRequest, RunResult, ShellState, WaitRequest};
 
+/// Whom a connection from berth-web speaks for: the uid its login was
+/// bound to (by `berth web login`, over a socket that read the uid from
+/// the kernel) and the browser's address, for the audit trail. A host
+/// checks this uid against its access lists as if it had connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnBehalfOf {
+    pub uid: u32,
+    pub from: String,
+}
+
 /// Client to host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -15,6 +25,10 @@ pub enum Request {
     /// First message on every connection; `client` names the program, for the audit trail.
     Hello {
         client: String,
+        /// The web dashboard speaking for the person logged in to it.
+        /// Honoured only from the web account; see [`OnBehalfOf`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_behalf_of: Option<OnBehalfOf>,
     },
     /// Screen and scrollback as text; answered by data frames then [`Response::CaptureEnd`].
     Capture(CaptureRequest),
@@ -122,6 +136,9 @@ pub enum DaemonRequest {
     Restart { name: String },
     /// Re-read the config and apply it.
     Reload,
+    /// Every session's figures for `/metrics` (root, `[daemon] admins`
+    /// and berth-web speaking for itself).
+    Metrics,
 }
 
 /// Which lines a capture covers, in tmux numbering: 0 is the top visible
@@ -245,6 +262,10 @@ pub enum Response {
     Sessions {
         sessions: Vec<SessionSummary>,
     },
+    /// Answer to [`DaemonRequest::Metrics`].
+    Metrics {
+        sessions: Vec<SessionMetrics>,
+    },
     /// Answer to [`DaemonRequest::Reload`]: what changed.
     Reloaded {
         added: Vec<String>,
@@ -275,6 +296,21 @@ pub struct SessionSummary {
     /// The PTY's foreground process ("bash", "vim").
     #[serde(default)]
     pub foreground: Option<String>,
+}
+
+/// One session's figures for monitoring: berthd's state of it, and what
+/// its host said (`None` where the host did not answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMetrics {
+    pub name: String,
+    /// As in [`SessionSummary::state`].
+    pub state: String,
+    pub restarts: Option<u32>,
+    pub last_exit: Option<ExitInfo>,
+    pub output_bytes: Option<u64>,
+    pub clients: Option<usize>,
+    /// Resident memory of the host process.
+    pub memory_bytes: Option<u64>,
 }
 
 /// What a connected client may do.
@@ -431,6 +467,12 @@ pub struct Status {
     /// Unix time in milliseconds of the last output or input.
     #[serde(default)]
     pub active_at_ms: Option<u64>,
+    /// Bytes the program wrote since the host started.
+    #[serde(default)]
+    pub output_bytes: u64,
+    /// Resident memory of the host process (screen, history, buffers).
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
 }
 
 impl Status {
@@ -451,6 +493,9 @@ impl Status {
             uptime_s: None,
             restart_in_ms: None,
             active_at_ms: None,
+            // Counters that move with every output: not a change to push.
+            output_bytes: 0,
+            memory_bytes: None,
             ..s.clone()
         };
         clockless(self) != clockless(other)
@@ -554,6 +599,8 @@ mod tests {
             host_pid: 7,
             shell: None,
             active_at_ms: Some(1),
+            output_bytes: 10,
+            memory_bytes: Some(4096),
         }
     }
 
@@ -563,6 +610,13 @@ mod tests {
         assert_eq!(aged.uptime_s, Some(12));
         assert_eq!(aged.restart_in_ms, Some(0));
         assert!(!aged.differs_from(&status()));
+        // Output counted and memory moving are not changes to push.
+        let busier = Status {
+            output_bytes: 1 << 20,
+            memory_bytes: Some(1 << 22),
+            ..status()
+        };
+        assert!(!busier.differs_from(&status()));
         let restarted = Status {
             restarts: 3,
             ..status()

@@ -20,8 +20,8 @@ use tokio::net::UnixStream;
 use tokio::time::Instant;
 
 use crate::{
-    decode, encode_control, Decoder, ErrorCode, Frame, FrameError, Header, HeaderError, Request,
-    Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    decode, encode_control, Decoder, ErrorCode, Frame, FrameError, Header, HeaderError, OnBehalfOf,
+    Request, Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 
 /// A frame whose first byte arrived must be complete this soon: a peer
@@ -160,7 +160,13 @@ impl ServerConn {
     /// Sends our header, then takes the peer's header and its hello within
     /// `deadline`. `speaker` names this side in a version mismatch
     /// ("session ci-runner", "berthd").
-    pub async fn handshake(&mut self, deadline: Duration, speaker: &str) -> Result<(), ConnError> {
+    /// Exchanges headers and takes the Hello; returns whom the client
+    /// says it speaks for (the caller decides whether to believe it).
+    pub async fn handshake(
+        &mut self,
+        deadline: Duration,
+        speaker: &str,
+    ) -> Result<Option<OnBehalfOf>, ConnError> {
         self.writer.write_all(&Header::ours().to_bytes()).await?;
         tokio::time::timeout(deadline, self.header_and_hello(speaker))
             .await
@@ -175,7 +181,7 @@ impl ServerConn {
             })?
     }
 
-    async fn header_and_hello(&mut self, speaker: &str) -> Result<(), ConnError> {
+    async fn header_and_hello(&mut self, speaker: &str) -> Result<Option<OnBehalfOf>, ConnError> {
         let mut header = [0u8; HEADER_LEN];
         self.reader
             .reader
@@ -200,7 +206,7 @@ impl ServerConn {
             }
         }
         match self.reader.request().await? {
-            Request::Hello { .. } => Ok(()),
+            Request::Hello { on_behalf_of, .. } => Ok(on_behalf_of),
             other => Err(ConnError::Refused(
                 ErrorCode::BadRequest,
                 format!(
@@ -261,9 +267,12 @@ impl ServerConn {
     }
 }
 
-/// Open connections per uid on one socket, and all together.
+/// Open connections per uid on one socket, and all together. (berth-web
+/// holds each person's live views with one too.)
 pub struct ConnLimit {
     open: Mutex<HashMap<u32, usize>>,
+    /// Connections one uid may hold.
+    max_per_uid: usize,
     /// Connections of all uids together: a server keeps the rest of its
     /// descriptors for its own work (see [`ConnLimit::for_descriptors`]).
     max_total: usize,
@@ -273,6 +282,7 @@ impl Default for ConnLimit {
     fn default() -> Self {
         Self {
             open: Mutex::default(),
+            max_per_uid: MAX_CONNECTIONS_PER_UID,
             max_total: usize::MAX,
         }
     }
@@ -297,6 +307,14 @@ impl ConnLimit {
         }
     }
 
+    /// At most `max` connections per uid, any number in all.
+    pub fn per_uid(max: usize) -> Self {
+        Self {
+            max_per_uid: max,
+            ..Self::default()
+        }
+    }
+
     /// A place for one more connection of `uid`, or the refusal to send.
     pub fn admit(self: &Arc<Self>, uid: u32) -> Result<ConnSlot, String> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -307,9 +325,10 @@ impl ConnLimit {
             ));
         }
         let count = open.entry(uid).or_default();
-        if *count >= MAX_CONNECTIONS_PER_UID {
+        if *count >= self.max_per_uid {
             return Err(format!(
-                "too many connections from uid {uid}: at most {MAX_CONNECTIONS_PER_UID} at once; close some and try again"
+                "too many connections from uid {uid}: at most {} at once; close some and try again",
+                self.max_per_uid
             ));
         }
         *count += 1;

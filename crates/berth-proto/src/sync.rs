@@ -69,6 +69,7 @@ impl<S: Read + Write> Client<S> {
         };
         this.send(&Request::Hello {
             client: client.to_owned(),
+            on_behalf_of: None,
         })?;
         match this.response()? {
             Response::Welcome { session, access } => {

@@ -25,7 +25,9 @@ pub async fn run(
     let from_berthd = args.listen_fd.is_some();
     let args = args.spec;
     if let Some(user) = &args.user {
-        crate::account::become_user(user)?;
+        // Before the PTY is opened or any program output is read: the
+        // terminal parser, which reads untrusted output, never runs as root.
+        berth_log::account::become_user("berth-session", user)?;
     }
     let identity = Identity::current();
     let crate::listener::Listener {

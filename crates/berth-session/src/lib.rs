@@ -14,7 +14,6 @@
 //! - [`session`]: the state they share and the status it reports;
 //! - [`account`]: becoming the service account before anything else.
 
-pub mod account;
 pub mod args;
 pub mod clients;
 pub mod history;

@@ -1,4 +1,5 @@
-//! Giving freed memory back to the system. glibc keeps freed heap pages in
+//! This host's memory: how much it holds (for `/metrics`), and giving
+//! freed memory back to the system. glibc keeps freed heap pages in
 //! its arenas: after a burst of connections (an attack, or a crowd during
 //! an incident) a host would keep their high-water mark for its whole life.
 
@@ -10,5 +11,23 @@ pub fn release() {
     // the allocator's own locks; it takes and returns no pointers.
     unsafe {
         nix::libc::malloc_trim(0);
+    }
+}
+
+/// Resident memory of this process, from /proc/self/statm (pages).
+pub fn resident() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok()??;
+    Some(pages * page as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resident_memory_is_read() {
+        let rss = super::resident().expect("/proc/self/statm");
+        // A running test binary holds at least its own code.
+        assert!(rss > 1 << 20, "{rss}");
     }
 }

@@ -45,6 +45,8 @@ pub struct Session {
     pub shell: crate::shell::Shell,
     /// The last output or input.
     pub active_at: Option<std::time::SystemTime>,
+    /// Bytes the program wrote since the host started (`/metrics`).
+    pub output_bytes: u64,
 }
 
 impl Session {
@@ -65,6 +67,7 @@ impl Session {
             default_size: Size { cols, rows },
             shell: Default::default(),
             active_at: None,
+            output_bytes: 0,
         }
     }
 
@@ -72,6 +75,7 @@ impl Session {
     pub fn output(&mut self, bytes: &[u8]) {
         self.term.process(bytes);
         self.clients.broadcast(bytes);
+        self.output_bytes += bytes.len() as u64;
         let marks = self.term.take_marks();
         if !marks.is_empty() {
             self.shell.on_marks(marks, &mut self.term);
@@ -300,6 +304,8 @@ impl Shared {
             host_pid: std::process::id(),
             shell: s.shell.state(),
             active_at_ms: s.active_at.map(crate::shell::unix_ms),
+            output_bytes: s.output_bytes,
+            memory_bytes: crate::memory::resident(),
         }
     }
 }

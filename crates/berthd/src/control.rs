@@ -63,11 +63,24 @@ async fn requests(
     jobs: mpsc::Sender<Job>,
     handshake: Duration,
 ) -> Result<(), ConnError> {
-    conn.handshake(handshake, "berthd").await?;
+    let claim = conn.handshake(handshake, "berthd").await?;
     // Rights are checked per request (crate::rights), never per connection:
     // the socket's group only opens the file. Who asks is looked up once
-    // the handshake is done, so a silent peer costs no lookup.
-    let caller = Caller::lookup(cred.uid(), cred.pid());
+    // the handshake is done, so a silent peer costs no lookup. berth-web
+    // asks for the person logged in to it, by the sessions' own rule.
+    let peer = Caller::lookup(cred.uid(), cred.pid());
+    let (caller, via) = match claim {
+        Some(claim) => (
+            berth_config::access::delegate(&peer, claim.uid)
+                .map_err(|message| ConnError::Refused(ErrorCode::Denied, message))?,
+            format!(
+                "web from {} (berth-web pid {})",
+                claim.from,
+                peer.pid.unwrap_or(0)
+            ),
+        ),
+        None => (peer, "socket".to_owned()),
+    };
     conn.authorized();
     conn.reply(&Response::Welcome {
         session: "berthd".into(),
@@ -111,6 +124,7 @@ async fn requests(
             verb,
             session,
             outcome,
+            via = %via,
             "control request {verb} {session}: {outcome}"
         );
         conn.reply(&response).await?;
@@ -122,6 +136,7 @@ fn describe(req: &DaemonRequest) -> (&'static str, String) {
     match req {
         DaemonRequest::List => ("ls", "-".into()),
         DaemonRequest::Reload => ("reload", "-".into()),
+        DaemonRequest::Metrics => ("metrics", "-".into()),
         DaemonRequest::New { name, .. } => ("new", name.clone()),
         DaemonRequest::Kill { name } => ("kill", name.clone()),
         DaemonRequest::Start { name } => ("start", name.clone()),

@@ -12,6 +12,7 @@ mod rights;
 mod sandbox;
 mod status;
 mod watch;
+mod web;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -69,18 +70,21 @@ fn check(config: &std::path::Path, mode: Mode) -> ExitCode {
     }
 }
 
-/// berth-session next to this executable, else the packaged location.
+/// A helper binary of berth (`berth-session`, `berth-web`): next to this
+/// executable, else in the packaged location.
+fn helper_binary(name: &str) -> Option<PathBuf> {
+    let beside = std::env::current_exe().ok()?.with_file_name(name);
+    [beside, PathBuf::from("/usr/libexec/berth").join(name)]
+        .into_iter()
+        .find(|p| p.exists())
+}
+
+/// berth-session: the flag, else next to berthd, else the packaged location.
 fn session_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p);
     }
-    let beside = std::env::current_exe()?.with_file_name("berth-session");
-    for candidate in [beside, PathBuf::from("/usr/libexec/berth/berth-session")] {
-        if candidate.exists() {
-            return Ok(candidate);
-        }
-    }
-    bail!("cannot find berth-session next to berthd or in /usr/libexec/berth/; pass --session-binary PATH")
+    helper_binary("berth-session").ok_or_else(|| anyhow::anyhow!("cannot find berth-session next to berthd or in /usr/libexec/berth/; pass --session-binary PATH"))
 }
 
 async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
@@ -228,5 +232,6 @@ async fn serve<B: backend::Backend>(
             _ = int.recv() => break,
         }
     }
+    handle.stop_web().await;
     Ok(())
 }

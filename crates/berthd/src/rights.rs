@@ -15,12 +15,18 @@ pub enum Needs<'a> {
     Host(&'static str),
     /// Operator of session `name`.
     Operator(&'a str, &'static str),
+    /// Every session's figures: root, `[daemon] admins`, and berth-web's
+    /// account speaking for itself (for `/metrics`). A person berth-web
+    /// speaks for arrives here as that person, and gets no more than any
+    /// other caller.
+    Monitor,
 }
 
 pub fn needs(req: &DaemonRequest) -> Needs<'_> {
     match req {
         DaemonRequest::List => Needs::Nothing,
         DaemonRequest::Reload => Needs::Host("reload berthd's configuration"),
+        DaemonRequest::Metrics => Needs::Monitor,
         DaemonRequest::New { .. } => Needs::Host("create sessions"),
         DaemonRequest::Kill { name } => Needs::Operator(name, "kill it"),
         DaemonRequest::Start { name } => Needs::Operator(name, "start it"),
@@ -53,6 +59,14 @@ pub fn check(
         }
         Needs::Host(what) => Err(format!(
             "permission denied: {} may not {what}; only root and [daemon] admins may (ask to be added to admins in {})",
+            caller.user,
+            config.display()
+        )),
+        Needs::Monitor if host.allows(caller) || caller.user == berth_config::access::WEB_ACCOUNT => {
+            Ok(())
+        }
+        Needs::Monitor => Err(format!(
+            "permission denied: {} may not read every session's figures; only root, [daemon] admins and the web dashboard may (read /metrics through it, or ask to be added to admins in {})",
             caller.user,
             config.display()
         )),
@@ -151,6 +165,24 @@ mod tests {
         assert_eq!(
             ask(&caller(4, "ada", &["ops"]), new(Some("root"))),
             Err("permission denied: only root may choose the account of a session (--user root); leave --user out, or ask root".into())
+        );
+    }
+
+    #[test]
+    fn every_sessions_figures_go_to_root_admins_and_the_web_account_only() {
+        let web = berth_config::access::WEB_ACCOUNT;
+        for who in [
+            caller(0, "root", &[]),
+            caller(4, "ada", &["ops"]),
+            caller(990, web, &["berth"]),
+        ] {
+            assert_eq!(ask(&who, DaemonRequest::Metrics), Ok(()), "{}", who.user);
+        }
+        // An operator of a session (which is what berth-web's delegation
+        // makes a logged-in person) is not enough.
+        assert_eq!(
+            ask(&caller(1, "op", &["berth"]), DaemonRequest::Metrics),
+            Err("permission denied: op may not read every session's figures; only root, [daemon] admins and the web dashboard may (read /metrics through it, or ask to be added to admins in /etc/berth/berth.toml)".into())
         );
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use berth_proto::client_async::AsyncClient;
 use berth_proto::sync::ClientError;
-use berth_proto::{Request, Response, Status};
+use berth_proto::{Request, Response, SessionMetrics, SessionSummary, Status};
 
 /// A host must finish the handshake this soon.
 const HANDSHAKE: Duration = Duration::from_secs(5);
@@ -54,4 +54,35 @@ pub async fn watch(socket: &Path, mut on_status: impl FnMut(Status)) -> anyhow::
             other => anyhow::bail!("unexpected answer to watch: {other:?}"),
         }
     }
+}
+
+/// Hosts asked at once for `/metrics`: enough to answer 1,000 sessions in
+/// a scrape, few enough to leave berthd's descriptors for its own work.
+const METRICS_AT_ONCE: usize = 64;
+
+/// Every session's figures: berthd's state of it, and what its host says
+/// (nothing from a host that does not answer within a second).
+pub async fn metrics(runtime: &Path, sessions: Vec<SessionSummary>) -> Response {
+    use futures_util::StreamExt;
+    let sessions = futures_util::stream::iter(sessions)
+        .map(|s| async move {
+            let socket = berth_config::paths::session_socket(runtime, &s.name);
+            let st = match s.host_pid {
+                Some(_) => query(&socket).await,
+                None => None,
+            };
+            SessionMetrics {
+                restarts: st.as_ref().map(|st| st.restarts),
+                last_exit: st.as_ref().and_then(|st| st.last_exit.clone()),
+                output_bytes: st.as_ref().map(|st| st.output_bytes),
+                clients: st.as_ref().map(|st| st.clients.len()),
+                memory_bytes: st.as_ref().and_then(|st| st.memory_bytes),
+                name: s.name,
+                state: s.state,
+            }
+        })
+        .buffered(METRICS_AT_ONCE)
+        .collect()
+        .await;
+    Response::Metrics { sessions }
 }

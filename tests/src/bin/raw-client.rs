@@ -3,6 +3,8 @@
 //! each JSON request as a control frame, and prints the first control
 //! frame answering each (one JSON line per request). Stops after an error
 //! frame, an `attached` answer, or a closed connection (prints "closed").
+//! `BERTH_RAW_HELLO` replaces the hello (JSON), to claim what the CLI
+//! never sends (`on_behalf_of`).
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -29,11 +31,9 @@ fn main() {
         return;
     }
     let mut out = Header::ours().to_bytes().to_vec();
-    encode(
-        FrameKind::Control,
-        br#"{"type":"hello","client":"raw-client"}"#,
-        &mut out,
-    );
+    let hello = std::env::var("BERTH_RAW_HELLO")
+        .unwrap_or_else(|_| r#"{"type":"hello","client":"raw-client"}"#.to_owned());
+    encode(FrameKind::Control, hello.as_bytes(), &mut out);
     stream.write_all(&out).unwrap();
     let mut decoder = Decoder::new();
     let mut buf = vec![0u8; 64 * 1024];

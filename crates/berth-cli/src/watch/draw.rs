@@ -255,7 +255,7 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::watch::layout::tiles;
+    use berth_cli::layout::tiles;
 
     fn status(name: &str, state: &str, restarts: u32, foreground: &str) -> Status {
         serde_json::from_value(serde_json::json!({

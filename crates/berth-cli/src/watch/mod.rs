@@ -11,7 +11,7 @@
 
 mod draw;
 mod feed;
-mod layout;
+use berth_cli::layout;
 mod select;
 mod view;
 

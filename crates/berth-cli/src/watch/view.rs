@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
-use super::layout::{neighbour, Direction};
+use berth_cli::layout::{neighbour, Direction};
 
 pub use berth_cli::watch_keys::{HINT, KEYS};
 
@@ -144,7 +144,7 @@ mod tests {
 
     fn three() -> Vec<Rect> {
         let s = Size { cols: 80, rows: 24 };
-        super::super::layout::tiles(Layout::MainVertical, Rect::new(0, 0, 80, 24), &[s; 3])
+        berth_cli::layout::tiles(Layout::MainVertical, Rect::new(0, 0, 80, 24), &[s; 3])
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod dashboards;
 mod keys;
 mod read;
 mod resolve;
+mod web;
 
 use keys::keys;
 pub(crate) use keys::Keys;
@@ -27,7 +28,7 @@ use read::*;
 pub use resolve::adhoc_session;
 use resolve::{resolve, unknown_principals};
 
-const TOP_KEYS: &[&str] = &["daemon", "defaults", "session", "dashboard"];
+const TOP_KEYS: &[&str] = &["daemon", "defaults", "session", "dashboard", "web"];
 const DAEMON_KEYS: &[&str] = &["backend", "include", "admins"];
 const SESSION_KEYS: &[&str] = &[
     "command",
@@ -102,6 +103,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     let root = parse(&main_loc, &mut errors);
     let mut include_patterns = Vec::new();
     let mut dashboards_declared = Vec::new();
+    let mut web_config = None;
     for (key, value) in root.iter() {
         match key.get_ref().as_ref() {
             "daemon" => {
@@ -157,6 +159,15 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
             "session" => sessions(&main_loc, &mut errors, value, &mut declared),
             "dashboard" => {
                 dashboards_declared.extend(dashboards::read(&main_loc, &mut errors, value));
+            }
+            "web" => {
+                web_config = web::read(&main_loc, &mut errors, value);
+                if checks.mode == Mode::User {
+                    errors.push(main_loc.error(
+                        key.span().start,
+                        "[web] needs system mode: berthd starts berth-web under its own account, which only root can do (run berthd as root, or remove [web])".to_owned(),
+                    ));
+                }
             }
             other => unknown(
                 &main_loc,
@@ -289,6 +300,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
     if errors.is_empty() {
         Ok(Config {
             dashboards,
+            web: web_config,
             backend,
             admins,
             files,

@@ -30,7 +30,10 @@ pub struct Server {
 
 /// What the audit record of a connection says.
 struct Audit {
+    /// Whom the connection acts as: the peer, or whom berth-web speaks for.
     peer: Peer,
+    /// Set when berth-web speaks for `peer`: its pid and the browser's address.
+    via_web: Option<(Option<i32>, String)>,
     access: Option<Access>,
     /// Set when the connection attached.
     mode: Option<ClientMode>,
@@ -91,6 +94,7 @@ impl Server {
         let mut conn = ServerConn::new(stream);
         let mut audit = Audit {
             peer,
+            via_web: None,
             access: None,
             mode: None,
             requests: Vec::new(),
@@ -119,6 +123,10 @@ impl Server {
             Some(ClientMode::ReadOnly) => "read-only",
             None => "-",
         };
+        let via = match &audit.via_web {
+            Some((pid, from)) => format!("web from {from} (berth-web pid {})", pid.unwrap_or(0)),
+            None => "socket".to_owned(),
+        };
         tracing::info!(
             target: "berth::audit",
             session = %self.shared.info.name,
@@ -131,13 +139,19 @@ impl Server {
             input_bytes = audit.input_bytes,
             ignored_input_bytes = audit.ignored_bytes,
             duration_ms = audit.started.elapsed().as_millis() as u64,
+            via = %via,
             "connection {outcome}"
         );
     }
 
     async fn handle(&self, conn: &mut ServerConn, audit: &mut Audit) -> Result<(), ConnError> {
         let speaker = format!("session {}", self.shared.info.name);
-        conn.handshake(self.handshake_timeout, &speaker).await?;
+        if let Some(claim) = conn.handshake(self.handshake_timeout, &speaker).await? {
+            let person = berth_config::access::delegate(&audit.peer, claim.uid)
+                .map_err(|message| ConnError::Refused(ErrorCode::Denied, message))?;
+            audit.via_web = Some((audit.peer.pid, claim.from));
+            audit.peer = person;
+        }
         let Some(access) = self.policy.right(&audit.peer) else {
             return Err(ConnError::Refused(
                 ErrorCode::Denied,

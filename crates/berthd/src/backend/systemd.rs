@@ -3,7 +3,9 @@
 //! `berth-session@NAME.socket` through which systemd creates the session
 //! socket owned by the account and the access group. systemd restarts a
 //! host that dies (`Restart=on-failure`); the program's restarts stay the
-//! host's job. This is the only module that talks D-Bus.
+//! host's job. Under this backend berth-web is a transient unit too
+//! (`berth-web.service`, see web.rs). This is the only module that talks
+//! D-Bus.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,15 +49,7 @@ fn prop<'a>(key: &str, value: impl Into<Variant<'a>>) -> (String, OwnedVariant) 
 
 impl Systemd {
     pub async fn connect(layout: Layout) -> anyhow::Result<Self> {
-        let conn = zbus::Connection::system()
-            .await
-            .context("failed to connect to the system bus")?;
-        let manager = ManagerProxy::new(&conn).await?;
-        // Job results arrive as signals only to subscribers.
-        manager
-            .subscribe()
-            .await
-            .context("failed to subscribe to systemd")?;
+        let manager = manager().await?;
         let records = Records {
             runtime: layout.runtime.clone(),
         };
@@ -331,4 +325,86 @@ pub fn unit_settings(s: &Session) -> Vec<String> {
         }
     }
     v
+}
+
+/// berth-web's unit under the systemd backend.
+pub const WEB_UNIT: &str = "berth-web.service";
+
+/// Capabilities berth-web keeps while it is root: binding a port below
+/// 1024, and becoming its account (groups, then user). Bit numbers from
+/// linux/capability.h.
+const WEB_CAPABILITIES: u64 = (1 << 6) | (1 << 7) | (1 << 10);
+
+/// Starts berth-web (`argv`, binary first) as the transient
+/// `berth-web.service`, with a sandbox of its own: berthd's unit has no
+/// network at all, berth-web needs it, and nothing else berthd may do.
+/// `writable`: where it creates sockets. systemd restarts it if it dies.
+pub async fn start_web(argv: Vec<String>, writable: Vec<String>) -> anyhow::Result<()> {
+    let manager = manager().await?;
+    stop_web_with(&manager).await;
+    let props = vec![
+        prop("Description", "berth web dashboard"),
+        prop("Slice", "berth.slice"),
+        prop("ExecStart", vec![(argv[0].clone(), argv.clone(), false)]),
+        prop("Restart", "on-failure"),
+        prop("RestartUSec", 2_000_000u64),
+        prop("KillMode", "control-group"),
+        prop("NoNewPrivileges", true),
+        prop("ProtectSystem", "strict"),
+        prop("ProtectHome", "yes"),
+        prop("PrivateTmp", true),
+        prop("PrivateDevices", true),
+        prop("ReadWritePaths", writable),
+        prop("CapabilityBoundingSet", WEB_CAPABILITIES),
+        prop(
+            "RestrictAddressFamilies",
+            (
+                true,
+                vec![
+                    "AF_UNIX".to_owned(),
+                    "AF_INET".to_owned(),
+                    "AF_INET6".to_owned(),
+                ],
+            ),
+        ),
+        // The namespaces it may create, as a flag set: none.
+        prop("RestrictNamespaces", 0u64),
+        prop("LockPersonality", true),
+        prop("MemoryDenyWriteExecute", true),
+    ];
+    let mut jobs = manager.receive_job_removed().await?;
+    let job = manager
+        .start_transient_unit(WEB_UNIT.into(), "replace".into(), props, vec![])
+        .await
+        .with_context(|| format!("systemd refused {WEB_UNIT}"))?;
+    wait_job(&mut jobs, job.as_str()).await
+}
+
+/// Stops `berth-web.service` if it runs.
+pub async fn stop_web() -> anyhow::Result<()> {
+    stop_web_with(&manager().await?).await;
+    Ok(())
+}
+
+async fn stop_web_with(manager: &ManagerProxy<'static>) {
+    if let Ok(mut jobs) = manager.receive_job_removed().await {
+        if let Ok(job) = manager.stop_unit(WEB_UNIT.into(), "replace".into()).await {
+            let _ = wait_job(&mut jobs, job.as_str()).await;
+        }
+    }
+    let _ = manager.reset_failed_unit(WEB_UNIT.into()).await;
+}
+
+/// systemd's manager on the system bus, subscribed: job results arrive
+/// as signals only to subscribers.
+async fn manager() -> anyhow::Result<ManagerProxy<'static>> {
+    let conn = zbus::Connection::system()
+        .await
+        .context("failed to connect to the system bus")?;
+    let manager = ManagerProxy::new(&conn).await?;
+    manager
+        .subscribe()
+        .await
+        .context("failed to subscribe to systemd")?;
+    Ok(manager)
 }

@@ -164,7 +164,11 @@ impl<B: Backend> Daemon<B> {
             mode,
             systemd: Some(backend.name() == "systemd"),
         };
-        let handle = Handle::new(tx.clone(), config_path.clone(), checks);
+        let web = crate::web::Supervisor::new(
+            backend.layout().runtime.clone(),
+            backend.name() == "systemd",
+        );
+        let handle = Handle::new(tx.clone(), config_path.clone(), checks, web);
         let (gone_tx, gone) = mpsc::unbounded_channel();
         Self {
             backend: Arc::new(backend),

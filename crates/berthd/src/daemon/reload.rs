@@ -32,6 +32,8 @@ pub struct Handle {
     config_path: PathBuf,
     checks: berth_config::Checks,
     one_reload: Arc<tokio::sync::Mutex<()>>,
+    /// berth-web, while `[web]` is configured.
+    web: Arc<crate::web::Supervisor>,
 }
 
 impl Handle {
@@ -39,13 +41,20 @@ impl Handle {
         tx: mpsc::UnboundedSender<Msg>,
         config_path: PathBuf,
         checks: berth_config::Checks,
+        web: crate::web::Supervisor,
     ) -> Self {
         Self {
             tx,
             config_path,
             checks,
             one_reload: Arc::default(),
+            web: Arc::new(web),
         }
+    }
+
+    /// Stops berth-web (berthd is stopping; the sessions keep running).
+    pub async fn stop_web(&self) {
+        self.web.stop().await;
     }
 
     /// Asks the loop and waits for its answer.
@@ -111,6 +120,14 @@ impl Handle {
                 };
             }
         };
+        // berth-web is applied after the sessions: their groups exist then.
+        let web = config.web.clone();
+        let dashboards: Vec<_> = config.dashboards.values().cloned().collect();
+        let groups = config
+            .sessions
+            .values()
+            .map(|s| s.access.group.clone())
+            .collect();
         let config = Box::new(config);
         let Some(Applied {
             mut plan,
@@ -160,6 +177,14 @@ impl Handle {
             tracing::info!(session = %name, settings = %what, "session changed");
         }
         tracing::info!(added = ?plan.start, removed = ?plan.stop, replaced = ?plan.restart, reconfigured = ?plan.reconfigure, "configuration applied");
+        let dashboards: Vec<_> = dashboards.iter().collect();
+        if let Err(e) = self.web.apply(web.as_ref(), &dashboards, groups).await {
+            tracing::error!("[web]: {e:#}");
+            return Response::Error {
+                code: ErrorCode::Internal,
+                message: format!("the sessions were applied, but the web dashboard was not: {e:#}"),
+            };
+        }
         Response::Reloaded {
             added: plan.start,
             removed: plan.stop,

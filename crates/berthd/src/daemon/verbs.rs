@@ -44,6 +44,13 @@ impl<B: Backend> Daemon<B> {
                     sessions: self.list_for(Some(&caller)),
                 });
             }
+            DaemonRequest::Metrics => {
+                let summaries = self.list_for(None);
+                let runtime = self.backend.layout().runtime.clone();
+                tokio::spawn(async move {
+                    let _ = done.send(crate::status::metrics(&runtime, summaries).await);
+                });
+            }
             DaemonRequest::Reload => {
                 let handle = self.handle();
                 tokio::spawn(async move {

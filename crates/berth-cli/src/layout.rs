@@ -1,5 +1,6 @@
 //! Where each tile goes: the automatic grid and tmux's named layouts, and
-//! which tile lies in a direction from another (focus moves).
+//! which tile lies in a direction from another (focus moves). `berth
+//! watch` and the web page (berth-web) both place their tiles with it.
 
 use berth_config::dashboard::Layout;
 use berth_proto::Size;

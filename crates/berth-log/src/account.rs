@@ -1,13 +1,15 @@
-//! Becoming the session's service account, first thing, when started as root.
+//! Becoming an unprivileged account, first thing, when started as root:
+//! a session host becomes its service account, berth-web becomes
+//! `_berth-web`. One procedure for both, so both drops are equally final.
 
 use anyhow::{bail, Context};
 use nix::unistd::{Gid, Uid, User};
 
-/// Switches this process to `name`: supplementary groups, group, then user,
-/// and checks that root cannot be regained. Must run before the PTY is
-/// opened or any program output is read: the terminal parser, which reads
-/// untrusted output, never runs as root.
-pub fn become_user(name: &str) -> anyhow::Result<()> {
+/// Switches this process (`program`, for messages) to `name`:
+/// supplementary groups, group, then user, and checks that root cannot be
+/// regained. Callers run it before they read anything untrusted (program
+/// output, network requests).
+pub fn become_user(program: &str, name: &str) -> anyhow::Result<()> {
     let user = User::from_name(name)
         .with_context(|| format!("failed to look up user {name}"))?
         .with_context(|| format!("user {name:?} does not exist"))?;
@@ -16,7 +18,7 @@ pub fn become_user(name: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !euid.is_root() {
-        bail!("cannot run as {name}: berth-session runs as uid {euid}, not root");
+        bail!("cannot run as {name}: {program} runs as uid {euid}, not root");
     }
     if user.uid.is_root() {
         return Ok(()); // allow_root was checked by whoever asked for it

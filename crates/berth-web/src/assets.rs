@@ -1,0 +1,37 @@
+//! The page: one HTML file, its script and style, and xterm.js (vendored
+//! from the npm registry, see assets/xterm/SOURCE), all inside the
+//! binary: no CDN, nothing read from disk at run time.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+use crate::http::State;
+
+const INDEX: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+const XTERM_JS: &str = include_str!("../assets/xterm/xterm.js");
+const XTERM_CSS: &str = include_str!("../assets/xterm/xterm.css");
+
+pub fn routes() -> Router<State> {
+    let file = |body: &'static str, kind: &'static str| {
+        get(move || async move { ([(header::CONTENT_TYPE, kind)], body).into_response() })
+    };
+    Router::new()
+        .route("/", file(INDEX, "text/html; charset=utf-8"))
+        .route(
+            "/assets/app.js",
+            file(APP_JS, "text/javascript; charset=utf-8"),
+        )
+        .route("/assets/app.css", file(APP_CSS, "text/css; charset=utf-8"))
+        .route(
+            "/assets/xterm.js",
+            file(XTERM_JS, "text/javascript; charset=utf-8"),
+        )
+        .route(
+            "/assets/xterm.css",
+            file(XTERM_CSS, "text/css; charset=utf-8"),
+        )
+}

@@ -1,0 +1,292 @@
+//! The HTTP side: `/login?code=` trades a one-time code for the cookie;
+//! `/api/sessions` and `/api/view` say what the cookie's person may see,
+//! `/api/attach/NAME` is a live view of one session (live.rs); `/metrics`
+//! answers by its own rule (metrics.rs). Every `/api` route needs the
+//! cookie; without it, 401 and nothing else. The page and its scripts
+//! (assets.rs) hold no data.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Path, Query};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::listen::{Incoming, Peer};
+use crate::sessions::Sessions;
+use crate::tokens::{TokenError, Tokens};
+
+const COOKIE: &str = "berth_session";
+
+#[derive(Clone)]
+pub struct State {
+    pub tokens: Arc<Mutex<Tokens>>,
+    pub sessions: Arc<Sessions>,
+    pub allow_input: bool,
+    /// Served over TLS: the cookie is marked Secure.
+    pub https: bool,
+    pub metrics: crate::metrics::Access,
+    /// berthd's control socket, for `/metrics`.
+    pub control: PathBuf,
+    /// Live views per person ([`crate::live::VIEWS_PER_PERSON`]).
+    pub views: Arc<berth_proto::server::ConnLimit>,
+}
+
+pub async fn serve(incoming: Incoming, state: State) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/login", get(login))
+        .route("/api/sessions", get(sessions))
+        .route("/api/view", get(view))
+        .route("/api/attach/{session}", get(attach))
+        .route("/metrics", get(metrics))
+        .merge(crate::assets::routes())
+        .with_state(state)
+        .layer(axum::middleware::map_response(secure_headers));
+    axum::serve(incoming, app.into_make_service_with_connect_info::<Peer>()).await
+}
+
+/// On every answer: no framing, no inline scripts, no sniffing. Inline
+/// styles are allowed: xterm.js colours its DOM renderer with a <style>
+/// element it writes; scripts stay 'self' only.
+async fn secure_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(serde::Deserialize)]
+struct Code {
+    code: String,
+}
+
+async fn login(
+    axum::extract::State(state): axum::extract::State<State>,
+    ConnectInfo(from): ConnectInfo<Peer>,
+    Query(q): Query<Code>,
+) -> Response {
+    let redeemed = state
+        .tokens
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .redeem(&q.code, Instant::now());
+    match redeemed {
+        Ok((cookie, uid)) => {
+            tracing::info!(target: "berth::audit", user_uid = uid, from = %from.addr, "web login");
+            // Over HTTPS the browser must never send it in clear.
+            let secure = if state.https { "; Secure" } else { "" };
+            let set = format!("{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/{secure}");
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::SET_COOKIE, set),
+                    (header::LOCATION, "/".to_owned()),
+                ],
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::info!(target: "berth::audit", from = %from.addr, "web login refused: {e}");
+            unauthorized(e)
+        }
+    }
+}
+
+/// The uid the request's cookie speaks for.
+fn person(state: &State, headers: &HeaderMap) -> Result<u32, TokenError> {
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            kv.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        });
+    let tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
+    match cookie {
+        Some(c) => tokens.check(&c, Instant::now()),
+        None => Err(TokenError::CookieUnknown),
+    }
+}
+
+fn unauthorized(e: TokenError) -> Response {
+    (StatusCode::UNAUTHORIZED, e.to_string()).into_response()
+}
+
+async fn sessions(
+    axum::extract::State(state): axum::extract::State<State>,
+    ConnectInfo(from): ConnectInfo<Peer>,
+    headers: HeaderMap,
+) -> Response {
+    let uid = match person(&state, &headers) {
+        Ok(uid) => uid,
+        Err(e) => return unauthorized(e),
+    };
+    Json(
+        state
+            .sessions
+            .visible(uid, &from.addr, state.allow_input)
+            .await,
+    )
+    .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ViewQuery {
+    dashboard: Option<String>,
+    layout: Option<String>,
+}
+
+/// The tiles of a dashboard (or of every visible session), placed by the
+/// layouts `berth watch` uses.
+async fn view(
+    axum::extract::State(state): axum::extract::State<State>,
+    ConnectInfo(from): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Query(q): Query<ViewQuery>,
+) -> Response {
+    let uid = match person(&state, &headers) {
+        Ok(uid) => uid,
+        Err(e) => return unauthorized(e),
+    };
+    let layout = match q.layout.as_deref().map(str::parse).transpose() {
+        Ok(l) => l,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
+    let visible = state
+        .sessions
+        .visible(uid, &from.addr, state.allow_input)
+        .await;
+    match state.sessions.view(visible, q.dashboard.as_deref(), layout) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AttachQuery {
+    #[serde(default)]
+    input: bool,
+}
+
+async fn attach(
+    axum::extract::State(state): axum::extract::State<State>,
+    ConnectInfo(from): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(session): Path<String>,
+    Query(q): Query<AttachQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    // The cookie first: without it, 401 whatever else is wrong.
+    let uid = match person(&state, &headers) {
+        Ok(uid) => uid,
+        Err(e) => return unauthorized(e),
+    };
+    if let Err(e) = berth_config::values::check_session_name(&session) {
+        return (StatusCode::BAD_REQUEST, e).into_response();
+    }
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    // A page of another site must not open views with this cookie.
+    if !same_origin(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "the page asking is not berth's own (Origin differs from Host)",
+        )
+            .into_response();
+    }
+    let slot = match state.views.admit(uid) {
+        Ok(slot) => slot,
+        Err(e) => return (StatusCode::TOO_MANY_REQUESTS, e).into_response(),
+    };
+    let socket = state.sessions.socket(&session);
+    let view = crate::live::View {
+        uid,
+        from: from.addr,
+        session,
+        input: q.input,
+        slot,
+    };
+    let allow_input = state.allow_input;
+    upgrade.on_upgrade(move |ws| async move {
+        crate::live::relay(ws, &socket, view, allow_input).await;
+    })
+}
+
+/// Whether a request's Origin (sent by browsers on WebSocket handshakes)
+/// names the host it was sent to. No Origin: not a browser, so no
+/// cross-site page is involved, and the cookie still decides.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    host.is_some() && origin_host == host
+}
+
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<State>,
+    ConnectInfo(from): ConnectInfo<Peer>,
+    headers: HeaderMap,
+) -> Response {
+    use crate::metrics::Access;
+    let allowed = match &state.metrics {
+        Access::Off => {
+            return (
+                StatusCode::NOT_FOUND,
+                "/metrics is off ([web] metrics = \"off\")",
+            )
+                .into_response()
+        }
+        Access::Loopback => from.local,
+        Access::Token(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::tokens::same_secret(given, token)),
+    };
+    if !allowed {
+        let why = match state.metrics {
+            Access::Token(_) => "/metrics needs the bearer token of [web] metrics_token_file",
+            _ => "/metrics answers only this host ([web] metrics = \"loopback\")",
+        };
+        return (StatusCode::UNAUTHORIZED, why).into_response();
+    }
+    match crate::metrics::gather(&state.control).await {
+        Ok(sessions) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            crate::metrics::render(&sessions),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("berthd did not give the figures: {e:#}"),
+        )
+            .into_response(),
+    }
+}

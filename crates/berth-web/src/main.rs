@@ -1,0 +1,125 @@
+//! berth-web: started by berthd when `[web]` is configured. berthd starts
+//! it as root with `--user _berth-web`; it binds its listener and login
+//! socket and reads the TLS key, then becomes that account for good
+//! before it reads a byte from the network. It holds no rights of its
+//! own: every session it shows, it reaches through the session's socket
+//! speaking for the person logged in (see ARCHITECTURE.md, "The web side").
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context as _};
+use berth_config::web::{Listen, Tls};
+use berth_web::args::Args;
+
+mod assets;
+mod http;
+mod listen;
+mod live;
+mod login;
+mod metrics;
+mod sessions;
+mod tokens;
+
+fn main() -> std::process::ExitCode {
+    berth_log::inherited::close_on_exec();
+    let args: Args = berth_log::usage::parse_or_exit("berth-web", 2);
+    berth_log::init("berth-web");
+    match start(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-web: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(args: Args) -> anyhow::Result<()> {
+    // Before anything is bound: a root without --user touches nothing.
+    if args.user.is_none() && nix::unistd::geteuid().is_root() {
+        bail!(
+            "refusing to run as root: berthd starts berth-web with --user {}",
+            berth_config::access::WEB_ACCOUNT
+        );
+    }
+    if !args.listen.is_local() && args.tls_cert.is_none() {
+        bail!(
+            "{} is reachable from other hosts: give --tls-cert and --tls-key, or listen on loopback",
+            args.listen
+        );
+    }
+    let tls = args.tls_cert.clone().zip(args.tls_key.clone());
+    let tls = tls.map(|(cert, key)| Tls { cert, key });
+    // Everything that needs root, first.
+    let bound = listen::bind(&args.listen, tls.as_ref())?;
+    let login_path = berth_config::paths::web_login_socket(&args.runtime_dir);
+    let login = login::bind(&login_path)
+        .with_context(|| format!("failed to listen on {}", login_path.display()))?;
+    let metrics = match (args.metrics.as_str(), &args.metrics_token_file) {
+        ("off", _) => metrics::Access::Off,
+        ("token", Some(path)) => metrics::Access::Token(metrics::read_token(path)?),
+        _ => metrics::Access::Loopback,
+    };
+    if let Some(user) = &args.user {
+        berth_log::account::become_user("berth-web", user)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("failed to start the runtime")?;
+    let base = base_url(&args.listen, tls.is_some());
+    let state = http::State {
+        tokens: Arc::new(Mutex::new(tokens::Tokens::new(args.token_ttl))),
+        sessions: Arc::new(sessions::Sessions::new(
+            args.runtime_dir.clone(),
+            args.dashboards,
+        )),
+        allow_input: args.allow_input,
+        https: tls.is_some(),
+        metrics,
+        control: berth_config::paths::control_socket(&args.runtime_dir),
+        views: Arc::new(berth_proto::server::ConnLimit::per_uid(
+            live::VIEWS_PER_PERSON,
+        )),
+    };
+    tracing::info!(listen = %args.listen, "berth-web serving {base}");
+    let exit_with_stdin = args.exit_with_stdin;
+    runtime.block_on(async move {
+        let incoming = bound.incoming().context("failed to start accepting")?;
+        let parent_gone = async {
+            match exit_with_stdin {
+                true => {
+                    use tokio::io::AsyncReadExt as _;
+                    let mut sink = Vec::new();
+                    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+                }
+                false => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = http::serve(incoming, state.clone()) => r.context("the web server stopped"),
+            r = login::serve(login, Arc::clone(&state.tokens), base) => r.context("the login socket stopped"),
+            () = parent_gone => {
+                tracing::info!("berthd is gone: berth-web stopping");
+                Ok(())
+            }
+        }
+    })
+}
+
+/// The start of the URLs `berth web login` prints. A Unix socket has no
+/// URL of its own: the link is a path for the proxy in front.
+fn base_url(listen: &Listen, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    match listen {
+        Listen::Unix(_) => String::new(),
+        Listen::Tcp(addr) if addr.ip().is_unspecified() => {
+            let host = nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "localhost".into());
+            format!("{scheme}://{host}:{}", addr.port())
+        }
+        Listen::Tcp(addr) => format!("{scheme}://{addr}"),
+    }
+}

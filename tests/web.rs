@@ -1,0 +1,834 @@
+//! The web dashboard (issue 17): berthd starts berth-web under its own
+//! account when `[web]` is configured; a login is bound to the uid that
+//! asked for it; a browser sees and types only what that person may;
+//! `/metrics` parses as Prometheus text; a real headless Chromium shows a
+//! session's output live. Root only (throwaway accounts); says SKIPPED
+//! otherwise.
+
+use std::io::{Read, Write};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use berth_e2e::browser;
+use berth_e2e::daemon::Daemon;
+use berth_e2e::*;
+
+const WEB: &str = berth_config::access::WEB_ACCOUNT;
+const OP: &str = "bt3-op";
+const OBS: &str = "bt3-obs";
+const OUT: &str = "bt3-out";
+const SERVICE: &str = "bt3-svc";
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The tests share the web account and the berth group: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Throwaway accounts (and the ones berthd makes), removed on drop
+/// however the test ends.
+struct Accounts {
+    made_berth_group: bool,
+}
+
+impl Accounts {
+    fn create() -> Self {
+        let mut guard = Accounts {
+            made_berth_group: false,
+        };
+        guard.remove();
+        guard.made_berth_group = nix::unistd::Group::from_name("berth").unwrap().is_none();
+        for u in [OP, OBS, OUT] {
+            let out = Command::new("useradd")
+                .args(["--system", "--no-create-home", u])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "useradd {u}: {}", stderr(&out));
+        }
+        guard
+    }
+
+    fn remove(&mut self) {
+        for u in [OP, OBS, OUT, SERVICE, WEB] {
+            let _ = Command::new("userdel").arg(u).output();
+        }
+        if self.made_berth_group {
+            let _ = Command::new("groupdel").arg("berth").output();
+        }
+    }
+}
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+fn uid(name: &str) -> u32 {
+    nix::unistd::User::from_name(name)
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(web: &str) -> String {
+    format!(
+        r#"
+[session.mine]
+command = ["bash", "--norc", "--noprofile", "-i"]
+user = "{SERVICE}"
+create_user = true
+access.operators = ["{OP}"]
+access.observers = ["{OBS}"]
+
+[session.other]
+command = ["bash", "--norc", "--noprofile", "-i"]
+user = "{SERVICE}"
+create_user = true
+
+[dashboard.ops]
+sessions = ["mine", "oth*"]
+layout = "even-horizontal"
+
+{web}
+"#
+    )
+}
+
+/// berthd (system mode) with `[web]` on a free loopback port, both
+/// sessions at a prompt, berth-web answering.
+fn start(extra: &str) -> (Daemon, u16) {
+    let port = free_port();
+    let d = Daemon::start_system(&config(&format!(
+        "[web]\nlisten = \"127.0.0.1:{port}\"\n{extra}"
+    )));
+    d.wait_running(&["mine", "other"]);
+    let up = wait_until(DEADLINE, || {
+        let listens = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        (listens && d.runtime().join("web/login.sock").exists()).then_some(())
+    });
+    assert!(
+        up.is_some(),
+        "berth-web does not answer; berthd's log:\n{}",
+        d.log()
+    );
+    (d, port)
+}
+
+/// One HTTP/1.1 GET on 127.0.0.1:`port`: (status, headers, body).
+fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// `berth web ARGS` as `user`.
+fn berth_web_as(user: &str, runtime: &std::path::Path, args: &[&str]) -> Output {
+    berth_as(user, runtime, &[&["web"], args].concat())
+}
+
+/// Logs `user` in: the cookie (`berth_session=...`) the link sets.
+fn login(user: &str, d: &Daemon, port: u16) -> String {
+    let out = berth_web_as(user, &d.runtime(), &["login"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = String::from_utf8(out.stdout).unwrap();
+    let path = url
+        .trim()
+        .strip_prefix(&format!("http://127.0.0.1:{port}"))
+        .unwrap_or_else(|| panic!("{url}"))
+        .to_owned();
+    let (status, head, _) = get(port, &path, None);
+    assert_eq!(status, 303, "{head}");
+    cookie_in(&head)
+}
+
+/// The cookie (`berth_session=...`) a response's head sets.
+fn cookie_in(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("no cookie set in\n{head}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;
+
+/// The handshake of a live view of `session`, as the page asks for it.
+fn view_request(
+    port: u16,
+    session: &str,
+    cookie: &str,
+    input: bool,
+) -> tungstenite::handshake::client::Request {
+    use tungstenite::client::IntoClientRequest;
+    let q = if input { "?input=true" } else { "" };
+    let mut req = format!("ws://127.0.0.1:{port}/api/attach/{session}{q}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("Cookie", cookie.parse().unwrap());
+    req.headers_mut().insert(
+        "Origin",
+        format!("http://127.0.0.1:{port}").parse().unwrap(),
+    );
+    req
+}
+
+/// A live view of `session` as the page opens it, with `cookie`.
+fn view(port: u16, session: &str, cookie: &str, input: bool) -> Ws {
+    let (ws, _) =
+        tungstenite::connect(view_request(port, session, cookie, input)).expect("the view opens");
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+    }
+    ws
+}
+
+/// The refusal of a view: (HTTP status, body).
+fn view_refused(req: tungstenite::handshake::client::Request) -> (u16, String) {
+    match tungstenite::connect(req) {
+        Err(tungstenite::Error::Http(r)) => (
+            r.status().as_u16(),
+            String::from_utf8_lossy(r.body().as_deref().unwrap_or_default()).into_owned(),
+        ),
+        Err(e) => panic!("refused otherwise: {e}"),
+        Ok(_) => panic!("the view opened"),
+    }
+}
+
+/// Reads the view until its output holds `text`; the JSON notices seen.
+fn view_until(ws: &mut Ws, text: &str) -> Vec<serde_json::Value> {
+    let mut output = Vec::new();
+    let mut notices = Vec::new();
+    while !String::from_utf8_lossy(&output).contains(text) {
+        match ws.read() {
+            Ok(tungstenite::Message::Binary(b)) => output.extend_from_slice(&b),
+            Ok(tungstenite::Message::Text(t)) => notices.push(serde_json::from_str(&t).unwrap()),
+            Ok(_) => {}
+            Err(e) => panic!(
+                "view ended before {text:?} ({e}); output: {}; notices: {notices:?}",
+                String::from_utf8_lossy(&output)
+            ),
+        }
+    }
+    notices
+}
+
+#[test]
+fn a_login_carries_exactly_its_users_rights() {
+    if skip_unless_root(
+        "a_login_carries_exactly_its_users_rights",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Accounts::create();
+    let (d, port) = start("allow_input = true\n");
+    d.berth(&["send", "mine", "echo mine-$((2*21))", "Enter"]);
+
+    // berthd started berth-web, and it runs as its own account.
+    let web_uid = nix::unistd::User::from_name(WEB)
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    let web_pid = wait_for("berth-web's process", DEADLINE, || {
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid: u32 = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (stat.contains("(berth-web)") && ppid == d.child.id()).then(|| e.path())
+        })
+    });
+    let status = std::fs::read_to_string(web_pid.join("status")).unwrap();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uids.split_whitespace().skip(1).collect::<Vec<_>>(),
+        vec![web_uid.to_string(); 4],
+        "{uids}"
+    );
+    // Started by hand as root without --user: refused before it listens.
+    let runtime = d.runtime().display().to_string();
+    let out = Command::new(bin("berth-web"))
+        .args(["--listen", "127.0.0.1:1", "--runtime-dir", &runtime])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), stderr(&out).as_str()),
+        (
+            Some(1),
+            "berth-web: refusing to run as root: berthd starts berth-web with --user _berth-web"
+        )
+    );
+
+    // No cookie, or a made-up one: 401 and no session data.
+    for path in ["/api/sessions", "/api/view", "/api/attach/mine"] {
+        for cookie in [None, Some("berth_session=00ff")] {
+            let (status, head, body) = get(port, path, cookie);
+            assert_eq!(status, 401, "{path}: {head}");
+            assert_eq!(
+                body,
+                "not logged in, or the login expired: run berth web login on the host"
+            );
+            assert!(head.contains("x-frame-options: DENY"), "{head}");
+            assert!(
+                head.contains("content-security-policy: default-src 'self'; script-src 'self'"),
+                "{head}"
+            );
+        }
+    }
+
+    // The observer logs in: the link works once and sets a strict cookie.
+    let out = berth_web_as(OBS, &d.runtime(), &["login"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = String::from_utf8(out.stdout).unwrap();
+    let path = url
+        .trim()
+        .strip_prefix(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .to_owned();
+    assert!(path.starts_with("/login?code="), "{url}");
+    let (status, head, _) = get(port, &path, None);
+    assert_eq!(status, 303, "{head}");
+    let set = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap();
+    assert!(
+        set.ends_with("; HttpOnly; SameSite=Strict; Path=/"),
+        "{set}"
+    );
+    let obs = cookie_in(&head);
+    let (status, _, body) = get(port, &path, None);
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            401,
+            "this login link was used already or has expired: run berth web login again"
+        )
+    );
+
+    // Only the sessions the observer may read, in lists and dashboards.
+    let names = |body: &str, key: Option<&str>| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let list = key.map_or(&v, |k| &v[k]);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, _, body) = get(port, "/api/sessions", Some(&obs));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body, None), ["mine"], "{body}");
+    let (_, _, body) = get(port, "/api/view?dashboard=ops", Some(&obs));
+    assert_eq!(names(&body, Some("tiles")), ["mine"], "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            &v["layout"],
+            &v["tiles"][0]["access"],
+            &v["tiles"][0]["input"]
+        ),
+        (&"even-horizontal".into(), &"observer".into(), &false.into())
+    );
+    assert_eq!(
+        get(port, "/api/view?dashboard=nope", Some(&obs)).2,
+        "no dashboard \"nope\"; declared: ops"
+    );
+
+    // The observer's live view shows the output and refuses typing.
+    let mut ws = view(port, "mine", &obs, true);
+    let notices = view_until(&mut ws, "mine-42");
+    assert_eq!(notices[0]["type"], "attached");
+    assert_eq!(notices[0]["read_only"], true);
+    ws.send(tungstenite::Message::binary(
+        b"echo hacked-$((1+1))\r".to_vec(),
+    ))
+    .unwrap();
+    let refusal = "input refused: this view of mine is read-only (only its operators may type, from a view opened for typing)";
+    let mut saw = Vec::new();
+    let close = loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(t)) => saw.push(t.to_string()),
+            Ok(tungstenite::Message::Close(c)) => break c,
+            Ok(_) => {}
+            Err(e) => panic!("no close frame: {e}; saw {saw:?}"),
+        }
+    };
+    let close = close.unwrap();
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (1008, refusal)
+    );
+    assert!(saw.iter().any(|t| t.contains(refusal)), "{saw:?}");
+    // Bad names and layouts: one line saying what is wrong; a page of
+    // another site cannot open a view with the cookie.
+    let (status, _, body) = get(port, "/api/attach/..%2Fcontrol", Some(&obs));
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            400,
+            "bad session name \"../control\": use 1 to 64 of A-Z a-z 0-9 _ . -"
+        )
+    );
+    assert_eq!(
+        get(port, "/api/view?layout=grid", Some(&obs)).2,
+        "bad layout \"grid\": expected auto, tiled, even-horizontal, even-vertical, main-vertical, main-horizontal"
+    );
+    let mut foreign = view_request(port, "mine", &obs, false);
+    foreign
+        .headers_mut()
+        .insert("Origin", "https://evil.example".parse().unwrap());
+    assert_eq!(
+        view_refused(foreign),
+        (
+            403,
+            "the page asking is not berth's own (Origin differs from Host)".into()
+        )
+    );
+    // One person holds at most 16 live views (all web users share the web
+    // account's connections to a host).
+    let views: Vec<Ws> = (0..16)
+        .map(|_| {
+            let mut w = view(port, "mine", &obs, false);
+            view_until(&mut w, "mine-42");
+            w
+        })
+        .collect();
+    assert_eq!(
+        view_refused(view_request(port, "mine", &obs, false)),
+        (
+            429,
+            format!(
+                "too many connections from uid {}: at most 16 at once; close some and try again",
+                uid(OBS)
+            )
+        )
+    );
+    drop(views);
+    // Someone listed nowhere sees nothing and opens nothing.
+    let out_cookie = login(OUT, &d, port);
+    assert_eq!(get(port, "/api/sessions", Some(&out_cookie)).2, "[]");
+    let mut ws = view(port, "mine", &out_cookie, false);
+    let m = ws.read().unwrap();
+    assert!(m.to_string().contains("permission denied"), "{m}");
+
+    // The operator types from a view opened for typing; a plain view of
+    // theirs stays read-only.
+    let op = login(OP, &d, port);
+    let mut ws = view(port, "mine", &op, true);
+    let notices = view_until(&mut ws, "mine-42");
+    assert_eq!(notices[0]["read_only"], false);
+    ws.send(tungstenite::Message::binary(
+        b"echo typed-$((6*7))\r".to_vec(),
+    ))
+    .unwrap();
+    view_until(&mut ws, "typed-42");
+    let mut plain = view(port, "mine", &op, false);
+    assert_eq!(view_until(&mut plain, "typed-42")[0]["read_only"], true);
+    // The observer's keys never arrived.
+    let screen = String::from_utf8(d.berth(&["capture", "mine"]).stdout).unwrap();
+    assert!(!screen.contains("hacked-2"), "{screen}");
+
+    // The hosts audited the web's views as the person, with the mode the
+    // host gave and the browser's address (written when a view closes).
+    drop((ws, plain));
+    for (who, mode) in [(OBS, "read-only"), (OP, "read-write")] {
+        wait_for(&format!("the audit of {who}'s view"), DEADLINE, || {
+            d.host_log("mine")
+                .lines()
+                .any(|l| {
+                    l.contains("berth::audit")
+                        && l.contains(&format!("user={who}"))
+                        && l.contains(&format!("mode={mode}"))
+                        && l.contains("via=web from 127.0.0.1:")
+                })
+                .then_some(())
+        });
+    }
+
+    // /metrics, from this host: Prometheus text with every session.
+    let (status, _, body) = get(port, "/metrics", None);
+    assert_eq!(status, 200, "{body}");
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let sample = |name: &str, label: (&str, &str)| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && s.labels.get(label.0) == Some(label.1))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("no {name}{label:?} in\n{body}"))
+    };
+    assert_eq!(sample("berth_sessions", ("state", "running")), 2.0);
+    assert_eq!(
+        sample("berth_session_restarts_total", ("session", "mine")),
+        0.0
+    );
+    assert!(sample("berth_session_output_bytes_total", ("session", "mine")) > 0.0);
+    assert!(sample("berth_session_host_memory_bytes", ("session", "other")) > 1e6);
+    assert_eq!(sample("berth_session_clients", ("session", "other")), 0.0);
+
+    // Root gets no link; only root ends everyone's logins.
+    let out = berth_web_as("root", &d.runtime(), &["login"]);
+    assert_eq!(
+        stderr(&out),
+        "berth: the web dashboard never acts as root: run berth web login as yourself"
+    );
+    let out = berth_web_as(OBS, &d.runtime(), &["logout", "--all"]);
+    assert_eq!(
+        stderr(&out),
+        "berth: only root may end everyone's logins; berth web logout ends yours"
+    );
+    // Logging out ends the observer's cookie, not the others'.
+    let out = berth_web_as(OBS, &d.runtime(), &["logout"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ended 1 login(s)\n");
+    assert_eq!(get(port, "/api/sessions", Some(&obs)).0, 401);
+    assert_eq!(get(port, "/api/sessions", Some(&out_cookie)).0, 200);
+    let out = berth_web_as("root", &d.runtime(), &["logout", "--all"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ended 2 login(s)\n");
+    assert_eq!(get(port, "/api/sessions", Some(&out_cookie)).0, 401);
+    assert_eq!(get(port, "/api/sessions", Some(&op)).0, 401);
+
+    // [web] removed: the reload stops berth-web.
+    std::fs::write(d.config(), config("")).unwrap();
+    let out = d.berth(&["reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("berth-web to stop listening", DEADLINE, || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    });
+}
+
+/// `curl ARGS`: (HTTP status, body).
+fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "20",
+            "--write-out",
+            "\n%{http_code}",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {args:?}: {}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_owned())
+}
+
+#[test]
+fn https_a_metrics_token_and_input_off() {
+    if skip_unless_root(
+        "https_a_metrics_token_and_input_off",
+        &[
+            "/usr/sbin/useradd",
+            "/usr/sbin/runuser",
+            "/usr/bin/curl",
+            "/usr/bin/openssl",
+        ],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Accounts::create();
+    // A certificate and key only root can read, and a metrics token.
+    let keys = tempfile::tempdir().unwrap();
+    let (cert, key, token) = (
+        keys.path().join("cert.pem"),
+        keys.path().join("key.pem"),
+        keys.path().join("metrics.token"),
+    );
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=berth-test"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl: {}", stderr(&out));
+    std::fs::write(&token, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let (d, port) = start(&format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\nmetrics = \"token\"\nmetrics_token_file = \"{}\"\n",
+        cert.display(),
+        key.display(),
+        token.display()
+    ));
+    let base = format!("https://127.0.0.1:{port}");
+    let cacert = cert.display().to_string();
+    // HTTPS, checked against the certificate; still 401 without a login.
+    let (status, body) = curl(&["--cacert", &cacert, &format!("{base}/api/sessions")]);
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            401,
+            "not logged in, or the login expired: run berth web login on the host"
+        )
+    );
+    // The login link is an https one.
+    let out = berth_web_as(OP, &d.runtime(), &["login"]);
+    let url = String::from_utf8(out.stdout).unwrap();
+    assert!(url.starts_with(&format!("{base}/login?code=")), "{url}");
+    // /metrics wants the token, even from this host.
+    let metrics = format!("{base}/metrics");
+    assert_eq!(
+        curl(&["--cacert", &cacert, &metrics]),
+        (
+            401,
+            "/metrics needs the bearer token of [web] metrics_token_file".into()
+        )
+    );
+    let wrong = "Authorization: Bearer 0123456789abcdef0123456789abcdeX";
+    assert_eq!(curl(&["--cacert", &cacert, "-H", wrong, &metrics]).0, 401);
+    let right = "Authorization: Bearer 0123456789abcdef0123456789abcdef";
+    let (status, body) = curl(&["--cacert", &cacert, "-H", right, &metrics]);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("berth_sessions{state=\"running\"} 2"),
+        "{body}"
+    );
+
+    // The login works over HTTPS; allow_input is off, so the page is told
+    // not to offer typing even to an operator.
+    let path = url.trim().strip_prefix(&base).unwrap();
+    let (_, head) = curl(&["--cacert", &cacert, "--include", &format!("{base}{path}")]);
+    assert!(
+        head.lines().any(|l| l.starts_with("set-cookie: ")
+            && l.ends_with("; HttpOnly; SameSite=Strict; Path=/; Secure")),
+        "{head}"
+    );
+    let cookie = cookie_in(&head);
+    let (status, body) = curl(&[
+        "--cacert",
+        &cacert,
+        "-H",
+        &format!("Cookie: {cookie}"),
+        &format!("{base}/api/sessions"),
+    ]);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (&v[0]["access"], &v[0]["input"]),
+        (&"operator".into(), &false.into())
+    );
+}
+
+#[test]
+fn a_real_browser_shows_a_session_live() {
+    if skip_unless_root(
+        "a_real_browser_shows_a_session_live",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser", browser::CHROMIUM],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Accounts::create();
+    let (d, port) = start("");
+    d.berth(&["send", "mine", "echo mine-$((2*21))", "Enter"]);
+    d.berth(&["send", "other", "echo other-$((2*22))", "Enter"]);
+    let out = berth_web_as(OP, &d.runtime(), &["login"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let url = String::from_utf8(out.stdout).unwrap();
+
+    // The page, opened with the fresh link, tiles the operator's session
+    // (not the other one) and shows what it printed.
+    let mut b = browser::Browser::open(url.trim());
+    let tile_text = |b: &mut browser::Browser, name: &str| {
+        b.eval(&format!(
+            "(document.querySelector('.tile[data-session=\"{name}\"] .xterm-rows') || {{}}).innerText || ''"
+        ))
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+    };
+    wait_for("the tile to show mine-42", DEADLINE, || {
+        tile_text(&mut b, "mine").contains("mine-42").then_some(())
+    });
+    let rows = b.eval("document.querySelector('#sessions tbody').innerText");
+    assert!(rows.as_str().unwrap().contains("mine\trunning"), "{rows}");
+    assert_eq!(b.eval("document.querySelectorAll('.tile').length"), 1);
+    assert_eq!(tile_text(&mut b, "other"), "");
+    // Live: what `berth send` makes the program print appears.
+    d.berth(&["send", "mine", "echo live-$((3*5))", "Enter"]);
+    wait_for("the tile to show live-15", DEADLINE, || {
+        tile_text(&mut b, "mine").contains("live-15").then_some(())
+    });
+    // Click to enlarge: a view of its own, read-only (allow_input is off).
+    b.eval("document.querySelector('.tile[data-session=\"mine\"]').click()");
+    wait_for("the enlarged view", DEADLINE, || {
+        let t =
+            b.eval("(document.querySelector('#enlarged-term .xterm-rows') || {}).innerText || ''");
+        t.as_str()?.contains("live-15").then_some(())
+    });
+    assert_eq!(b.eval("document.getElementById('type').hidden"), true);
+    if let Some(path) = std::env::var_os("BERTH_SCREENSHOT") {
+        b.eval("document.getElementById('close').click()");
+        b.screenshot(std::path::Path::new(&path));
+    }
+
+    // allow_input is off: even the operator's view opened for typing is
+    // read-only, and typing into it is refused with the reason.
+    let cookie = login(OP, &d, port);
+    let mut ws = view(port, "mine", &cookie, true);
+    assert_eq!(view_until(&mut ws, "live-15")[0]["read_only"], true);
+    ws.send(tungstenite::Message::binary(b"echo nope\r".to_vec()))
+        .unwrap();
+    let close = loop {
+        if let tungstenite::Message::Close(c) = ws.read().unwrap() {
+            break c.unwrap();
+        }
+    };
+    assert_eq!(
+        close.reason.as_str(),
+        "input refused: typing from the browser is off ([web] allow_input = false)"
+    );
+    drop(b);
+
+    // allow_input turned on by a reload: berthd replaces berth-web (its
+    // logins end with it), and the operator types from the page.
+    std::fs::write(
+        d.config(),
+        config(&format!(
+            "[web]\nlisten = \"127.0.0.1:{port}\"\nallow_input = true\n"
+        )),
+    )
+    .unwrap();
+    let out = d.berth(&["reload"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for(
+        "the old login to end with the old berth-web",
+        DEADLINE,
+        || {
+            let answered = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            (answered && get(port, "/api/sessions", Some(&cookie)).0 == 401).then_some(())
+        },
+    );
+    let out = berth_web_as(OP, &d.runtime(), &["login"]);
+    let mut b = browser::Browser::open(String::from_utf8(out.stdout).unwrap().trim());
+    wait_for("the tile", DEADLINE, || {
+        tile_text(&mut b, "mine").contains("live-15").then_some(())
+    });
+    b.eval("document.querySelector('.tile[data-session=\"mine\"]').click()");
+    wait_for("the type button", DEADLINE, || {
+        (b.eval("document.getElementById('type').hidden") == false).then_some(())
+    });
+    b.eval("document.getElementById('type').click()");
+    wait_for("the typing view", DEADLINE, || {
+        let title = b.eval("document.getElementById('enlarged-title').textContent");
+        let text =
+            b.eval("(document.querySelector('#enlarged-term .xterm-rows') || {}).innerText || ''");
+        (title == "mine (typing)" && text.as_str()?.contains("live-15")).then_some(())
+    });
+    b.eval("document.querySelector('#enlarged-term textarea').focus()");
+    b.type_text("echo typed-$((7*6))\r");
+    wait_for(
+        "the keys typed in the browser to reach the program",
+        DEADLINE,
+        || {
+            let screen = String::from_utf8(d.berth(&["capture", "mine"]).stdout).ok()?;
+            screen.contains("\ntyped-42").then_some(())
+        },
+    );
+}
+
+#[test]
+fn a_unix_socket_for_a_proxy_in_front() {
+    if skip_unless_root(
+        "a_unix_socket_for_a_proxy_in_front",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser", "/usr/bin/curl"],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Accounts::create();
+    let dir = tempfile::Builder::new()
+        .prefix("berth-web-proxy-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let socket = dir.path().join("web.sock");
+    let d = Daemon::start_system(&config(&format!(
+        "[web]\nlisten = \"{}\"\n",
+        socket.display()
+    )));
+    d.wait_running(&["mine", "other"]);
+    let path = socket.display().to_string();
+    // What a proxy running as another account (here: OUT) gets through it.
+    let through = |user: &str, url: &str| -> (u16, String) {
+        let out = Command::new("runuser")
+            .args(["-u", user, "--", "curl", "--silent", "--max-time", "20"])
+            .args(["--write-out", "\n%{http_code}", "--unix-socket", &path, url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.parse().unwrap_or(0), body.to_owned())
+    };
+    wait_for("berth-web on its Unix socket", DEADLINE, || {
+        (through(OUT, "http://berth/api/sessions").0 == 401).then_some(())
+    });
+    // A login link is a path: the proxy's address goes in front.
+    let out = berth_web_as(OP, &d.runtime(), &["login"]);
+    let link = String::from_utf8(out.stdout).unwrap();
+    assert!(link.starts_with("/login?code="), "{link}");
+    // /metrics in loopback mode: whoever reaches the socket, as the proxy
+    // decides.
+    let (status, body) = through(OUT, "http://berth/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("berth_sessions{state=\"running\"} 2"),
+        "{body}"
+    );
+}
