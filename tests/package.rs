@@ -37,10 +37,15 @@ fn build_package() -> PathBuf {
         .current_dir(&root)
         .output()
         .expect("cargo deb");
+    // The end of cargo's output says why; hundreds of `Compiling` lines
+    // before it would push the reason out of a truncated CI log.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
     assert!(
         out.status.success(),
-        "cargo deb failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        "cargo deb failed ({}), the last lines of its output:\n{}",
+        out.status,
+        lines[lines.len().saturating_sub(40)..].join("\n")
     );
     let debs: Vec<_> = std::fs::read_dir(&out_dir)
         .unwrap()
