@@ -15,10 +15,10 @@ use berth_e2e::daemon::Daemon;
 use berth_e2e::*;
 
 const WEB: &str = berth_config::access::WEB_ACCOUNT;
-const OP: &str = "bt3-op";
-const OBS: &str = "bt3-obs";
-const OUT: &str = "bt3-out";
-const SERVICE: &str = "bt3-svc";
+const OP: &str = "bt4-op";
+const OBS: &str = "bt4-obs";
+const OUT: &str = "bt4-out";
+const SERVICE: &str = "bt4-svc";
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// The tests share the web account and the berth group: one at a time.
@@ -324,7 +324,7 @@ fn a_login_carries_exactly_its_users_rights() {
         .find_map(|l| l.strip_prefix("set-cookie: "))
         .unwrap();
     assert!(
-        set.ends_with("; HttpOnly; SameSite=Strict; Path=/"),
+        set.ends_with("; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"),
         "{set}"
     );
     let obs = cookie_in(&head);
@@ -597,7 +597,7 @@ fn https_a_metrics_token_and_input_off() {
     assert!(out.status.success(), "openssl: {}", stderr(&out));
     std::fs::write(&token, "0123456789abcdef0123456789abcdef\n").unwrap();
     let (d, port) = start(&format!(
-        "tls_cert = \"{}\"\ntls_key = \"{}\"\nmetrics = \"token\"\nmetrics_token_file = \"{}\"\n",
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\nmetrics = \"token\"\nmetrics_token_file = \"{}\"\ntoken_ttl = \"1m\"\n",
         cert.display(),
         key.display(),
         token.display()
@@ -640,24 +640,46 @@ fn https_a_metrics_token_and_input_off() {
     // not to offer typing even to an operator.
     let path = url.trim().strip_prefix(&base).unwrap();
     let (_, head) = curl(&["--cacert", &cacert, "--include", &format!("{base}{path}")]);
+    let logged_in = std::time::Instant::now();
     assert!(
         head.lines().any(|l| l.starts_with("set-cookie: ")
-            && l.ends_with("; HttpOnly; SameSite=Strict; Path=/; Secure")),
+            && l.ends_with("; HttpOnly; SameSite=Strict; Path=/; Max-Age=60; Secure")),
         "{head}"
     );
     let cookie = cookie_in(&head);
-    let (status, body) = curl(&[
-        "--cacert",
-        &cacert,
-        "-H",
-        &format!("Cookie: {cookie}"),
-        &format!("{base}/api/sessions"),
-    ]);
+    let sessions = || {
+        curl(&[
+            "--cacert",
+            &cacert,
+            "-H",
+            &format!("Cookie: {cookie}"),
+            &format!("{base}/api/sessions"),
+        ])
+    };
+    let (status, body) = sessions();
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
         (&v[0]["access"], &v[0]["input"]),
         (&"operator".into(), &false.into())
+    );
+
+    // token_ttl = "1m": the login is refused once the minute has passed,
+    // and not before.
+    let refused = wait_until(Duration::from_secs(90), || {
+        // One request a second while the minute runs.
+        std::thread::sleep(Duration::from_secs(1));
+        let (status, body) = sessions();
+        (status == 401).then_some(body)
+    });
+    let lasted = logged_in.elapsed();
+    assert_eq!(
+        refused.as_deref(),
+        Some("not logged in, or the login expired: run berth web login on the host")
+    );
+    assert!(
+        lasted >= Duration::from_secs(60),
+        "refused after {lasted:?}"
     );
 }
 

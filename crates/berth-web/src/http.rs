@@ -82,17 +82,19 @@ async fn login(
     ConnectInfo(from): ConnectInfo<Peer>,
     Query(q): Query<Code>,
 ) -> Response {
-    let redeemed = state
-        .tokens
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .redeem(&q.code, Instant::now());
+    let (redeemed, ttl) = {
+        let mut tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        (tokens.redeem(&q.code, Instant::now()), tokens.ttl())
+    };
     match redeemed {
         Ok((cookie, uid)) => {
             tracing::info!(target: "berth::audit", user_uid = uid, from = %from.addr, "web login");
             // Over HTTPS the browser must never send it in clear.
             let secure = if state.https { "; Secure" } else { "" };
-            let set = format!("{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/{secure}");
+            let set = format!(
+                "{COOKIE}={cookie}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+                ttl.as_secs()
+            );
             (
                 StatusCode::SEE_OTHER,
                 [

@@ -67,6 +67,12 @@ impl Tokens {
         }
     }
 
+    /// How long a cookie lasts: also its Max-Age, so the browser forgets it
+    /// when berth-web does.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// A one-time code for `uid`.
     pub fn mint(&mut self, uid: u32, now: Instant) -> Result<String, TokenError> {
         self.forget_expired(now);
