@@ -164,6 +164,16 @@ fn the_package_installs_runs_and_removes_as_documented() {
     );
     let host_pid = m.ok("pgrep -x berth-session").trim().to_owned();
     assert!(!host_pid.is_empty());
+    // berth-web is berthd's child there too, under a unit that allows Unix
+    // sockets only: a TCP [web] is refused with what to do, not left
+    // listening where nobody can reach it; the session is untouched.
+    m.ok("printf '\\n[web]\\nlisten = \"127.0.0.1:7681\"\\n' >> /etc/berth/berth.toml && systemctl reload berthd");
+    m.wait_for(
+        "berth-web's refusal in the journal",
+        "journalctl -u berthd --no-pager -o cat",
+        |s| s.contains("berth-web: cannot listen on 127.0.0.1:7681: this process may open Unix sockets only (berthd.service's sandbox, inherited under the embedded backend); set backend = \"systemd\" in [daemon] so berth-web runs as a unit of its own, or listen on a Unix socket under /run/berth"),
+    );
+    assert_eq!(m.ok("pgrep -x berth-session").trim(), host_pid);
 
     // apt-get remove: every session ends and berthd stops; what operators
     // and sessions made stays (configuration, logs, accounts).

@@ -24,6 +24,10 @@ const BACKLOG: usize = 64;
 pub enum ListenError {
     #[error("failed to listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    /// berthd.service allows Unix sockets only, and the embedded backend's
+    /// children inherit that: say where the limit comes from.
+    #[error("cannot listen on {0}: this process may open Unix sockets only (berthd.service's sandbox, inherited under the embedded backend); set backend = \"systemd\" in [daemon] so berth-web runs as a unit of its own, or listen on a Unix socket under /run/berth")]
+    UnixOnly(String),
     #[error(transparent)]
     Socket(#[from] berth_proto::socket::BindError),
     #[error("failed to read {0}: {1}")]
@@ -57,7 +61,12 @@ pub fn bind(listen: &Listen, tls: Option<&Tls>) -> Result<Bound, ListenError> {
     match listen {
         Listen::Tcp(addr) => {
             let tls = tls.map(server_config).transpose()?.map(Arc::new);
-            let l = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+            let l = std::net::TcpListener::bind(addr).map_err(|e| {
+                match e.raw_os_error() == Some(nix::libc::EAFNOSUPPORT) {
+                    true => ListenError::UnixOnly(listen.to_string()),
+                    false => bind_error(e),
+                }
+            })?;
             l.set_nonblocking(true).map_err(bind_error)?;
             Ok(Bound::Tcp(l, tls))
         }
