@@ -350,6 +350,30 @@ fn a_login_carries_exactly_its_users_rights() {
     let (status, _, body) = get(port, "/api/sessions", Some(&obs));
     assert_eq!(status, 200, "{body}");
     assert_eq!(names(&body, None), ["mine"], "{body}");
+    // A page refreshes its list every 2 s: berth-web follows each session
+    // for the person over one connection instead of asking every host at
+    // every refresh, so refreshes write no audit lines; the host that
+    // refused the observer was asked once, not once per refresh.
+    let web_audit = |session: &str, what: &str| {
+        d.host_log(session)
+            .lines()
+            .filter(|l| {
+                l.contains("berth::audit")
+                    && l.contains(&format!("user={OBS} "))
+                    && l.contains("via=web")
+                    && l.contains(what)
+            })
+            .count()
+    };
+    for _ in 0..5 {
+        let (status, _, body) = get(port, "/api/sessions", Some(&obs));
+        assert_eq!((status, names(&body, None)), (200, vec!["mine".into()]));
+    }
+    wait_for("the audit of the refusal", DEADLINE, || {
+        (web_audit("other", "connection refused") >= 1).then_some(())
+    });
+    assert_eq!(web_audit("other", "connection refused"), 1);
+    assert_eq!(web_audit("mine", "connection"), 0);
     let (_, _, body) = get(port, "/api/view?dashboard=ops", Some(&obs));
     assert_eq!(names(&body, Some("tiles")), ["mine"], "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -533,6 +557,12 @@ fn a_login_carries_exactly_its_users_rights() {
             .is_err()
             .then_some(())
     });
+    // The observer's follow of `mine` was audited when it ended, as a
+    // watch; no refresh asked for a status of its own.
+    wait_for("the audit of the observer's follow", DEADLINE, || {
+        (web_audit("mine", "requests=watch") >= 1).then_some(())
+    });
+    assert_eq!(web_audit("mine", "requests=status input_bytes"), 0);
 }
 
 /// `curl ARGS`: (HTTP status, body).

@@ -12,6 +12,7 @@ use berth_config::web::{Listen, Tls};
 use berth_web::args::Args;
 
 mod assets;
+mod follow;
 mod http;
 mod listen;
 mod live;
@@ -99,6 +100,7 @@ fn start(args: Args) -> anyhow::Result<()> {
         tokio::select! {
             r = http::serve(incoming, state.clone()) => r.context("the web server stopped"),
             r = login::serve(login, Arc::clone(&state.tokens), base) => r.context("the login socket stopped"),
+            () = state.sessions.end_idle_follows() => unreachable!("ending idle follows never stops"),
             () = parent_gone => {
                 tracing::info!("berthd is gone: berth-web stopping");
                 Ok(())

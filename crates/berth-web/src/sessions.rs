@@ -1,19 +1,17 @@
-//! The sessions a person may see, found by their sockets and asked as
-//! that person: each host applies its own access lists, so berth-web
-//! shows nothing a host would not tell the person at a terminal. And the
-//! views of them: the declared dashboards, tiled by `berth watch`'s
-//! layouts.
+//! The sessions a person may see, found by their sockets and followed as
+//! that person (follow.rs): each host applies its own access lists, so
+//! berth-web shows nothing a host would not tell the person at a
+//! terminal. And the views of them: the declared dashboards, tiled by
+//! `berth watch`'s layouts.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use berth_config::dashboard::{select, Layout};
-use berth_proto::client_async::AsyncClient;
-use berth_proto::{Access, OnBehalfOf, Request, Response, Size};
+use berth_proto::{Access, Size};
 use berth_web::args::Dashboard;
 use ratatui::layout::Rect;
 
-const DEADLINE: Duration = Duration::from_secs(2);
+use crate::follow::Follows;
 
 /// The area tiles are placed in, in character cells: about a 1080p
 /// screen of 9×18-pixel cells. The page scales it to the window.
@@ -27,6 +25,7 @@ const AREA: Rect = Rect {
 pub struct Sessions {
     runtime: PathBuf,
     dashboards: Vec<Dashboard>,
+    follows: Follows,
 }
 
 impl Sessions {
@@ -34,6 +33,7 @@ impl Sessions {
         Self {
             runtime,
             dashboards,
+            follows: Follows::default(),
         }
     }
 
@@ -46,31 +46,26 @@ impl Sessions {
     /// do (`access`) and whether the page may offer typing (`input`);
     /// `from` is the browser's address, for the hosts' audit trail.
     pub async fn visible(&self, uid: u32, from: &str, allow_input: bool) -> Vec<serde_json::Value> {
-        let mut out = Vec::new();
-        for (name, path) in berth_config::paths::named_files(
+        let sockets = berth_config::paths::named_files(
             &berth_config::paths::sessions_dir(&self.runtime),
             ".sock",
-        ) {
-            let claim = OnBehalfOf {
-                uid,
-                from: from.to_owned(),
-            };
-            let Ok(mut client) =
-                AsyncClient::connect_for(&path, "berth-web", Some(claim), DEADLINE).await
-            else {
-                // Refused (not theirs) or gone: not shown.
-                continue;
-            };
-            let access = client.access();
-            if let Ok(Response::Status(status)) = client.call(&Request::Status).await {
-                let mut v = serde_json::to_value(&*status).unwrap_or_default();
-                v["name"] = serde_json::Value::String(name);
-                v["access"] = serde_json::to_value(access).unwrap_or_default();
-                v["input"] = (allow_input && access == Some(Access::Operator)).into();
-                out.push(v);
-            }
-        }
-        out
+        );
+        let seen = self.follows.visible(uid, from, &sockets).await;
+        seen.into_iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(&s.status).unwrap_or_default();
+                v["name"] = serde_json::Value::String(s.name);
+                v["access"] = serde_json::to_value(s.access).unwrap_or_default();
+                v["input"] = (allow_input && s.access == Some(Access::Operator)).into();
+                v
+            })
+            .collect()
+    }
+
+    /// Ends the follows of people whose pages stopped asking (runs while
+    /// berth-web serves).
+    pub async fn end_idle_follows(&self) {
+        self.follows.end_idle().await
     }
 
     /// The tiles of `dashboard` (else of every visible session), each with
