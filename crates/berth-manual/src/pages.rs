@@ -191,11 +191,17 @@ pub fn command_pages() -> Vec<Generated> {
     for verb in verbs {
         let name = format!("berth-{}", verb.get_name());
         let keys = verb.get_name() == "watch";
+        let mut see = vec!["berth(1)".to_owned(), "berth.toml(5)".to_owned()];
+        // `berth web`'s page shares its name with the daemon's: `man
+        // berth-web` opens this one first, so it points to the other.
+        if verb.get_name() == "web" {
+            see.push("berth-web(8)".into());
+        }
         let contents = page(man(verb, "1").title(name.to_uppercase()), false, |roff| {
             if keys {
                 entries(roff, "KEYS", berth_cli::watch_keys::KEYS);
             }
-            see_also(roff, &["berth(1)".into(), "berth.toml(5)".into()]);
+            see_also(roff, &see);
         });
         out.push(Generated {
             path: format!("{MAN_DIR}/{name}.1"),
