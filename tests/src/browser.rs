@@ -35,8 +35,16 @@ impl Browser {
                 "--no-first-run",
                 "--window-size=1280,800",
                 "--remote-debugging-port=0",
+                // No connections of its own: CI's network is closed, and
+                // the test must see only the page's.
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            // Its singleton socket directory goes with the profile.
+            .env("TMPDIR", profile.path())
             .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
