@@ -74,14 +74,6 @@ fn run(cmd: &str, args: &[&str]) {
     );
 }
 
-fn uid(name: &str) -> u32 {
-    nix::unistd::User::from_name(name)
-        .unwrap()
-        .unwrap()
-        .uid
-        .as_raw()
-}
-
 fn berth_as(d: &Daemon, user: &str, args: &[&str]) -> Output {
     Command::new("runuser")
         .args(["-u", user, "--"])

@@ -103,14 +103,6 @@ fn run(cmd: &str, args: &[&str]) {
     assert!(out.status.success(), "{cmd} {args:?}: {}", stderr(&out));
 }
 
-fn uid(name: &str) -> u32 {
-    nix::unistd::User::from_name(name)
-        .unwrap()
-        .unwrap()
-        .uid
-        .as_raw()
-}
-
 fn as_user(d: &Daemon, user: &str, program: &str, args: &[&str]) -> Output {
     let mut cmd = if user == "root" {
         Command::new(program)

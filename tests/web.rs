@@ -63,14 +63,6 @@ impl Drop for Accounts {
     }
 }
 
-fn uid(name: &str) -> u32 {
-    nix::unistd::User::from_name(name)
-        .unwrap()
-        .unwrap()
-        .uid
-        .as_raw()
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -251,11 +243,7 @@ fn a_login_carries_exactly_its_users_rights() {
     d.berth(&["send", "mine", "echo mine-$((2*21))", "Enter"]);
 
     // berthd started berth-web, and it runs as its own account.
-    let web_uid = nix::unistd::User::from_name(WEB)
-        .unwrap()
-        .unwrap()
-        .uid
-        .as_raw();
+    let web_uid = uid(WEB);
     let web_pid = wait_for("berth-web's process", DEADLINE, || {
         std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
             let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;

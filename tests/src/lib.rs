@@ -256,6 +256,15 @@ pub fn rss(pid: u32) -> u64 {
     kb * 1024
 }
 
+/// The uid of account `name` (which must exist).
+pub fn uid(name: &str) -> u32 {
+    nix::unistd::User::from_name(name)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no account {name}"))
+        .uid
+        .as_raw()
+}
+
 /// Like [`wait_for`] but returns `None` on timeout, for callers that explain.
 pub fn wait_until<T>(deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let until = Instant::now() + deadline;
