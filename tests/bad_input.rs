@@ -158,7 +158,7 @@ fn unknown_and_odd_sockets_are_named() {
     let out = env.berth(&["capture", "../etc"]);
     assert_eq!(
         stderr(&out),
-        "berth: bad session name \"../etc\": use 1 to 64 of A-Z a-z 0-9 _ . -"
+        "berth: bad session name \"../etc\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
     );
 
     // A socket that is not berth's.

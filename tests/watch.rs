@@ -203,7 +203,7 @@ fn bad_arguments_get_one_line() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "berth: bad session name \"bad name\": use 1 to 64 of A-Z a-z 0-9 _ . -"
+        "berth: bad session name \"bad name\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
     );
     let out = env.berth(&["watch", "--layout", "grid"]);
     assert_eq!(out.status.code(), Some(1));

@@ -410,7 +410,7 @@ fn a_login_carries_exactly_its_users_rights() {
         (status, body.as_str()),
         (
             400,
-            "bad session name \"../control\": use 1 to 64 of A-Z a-z 0-9 _ . -"
+            "bad session name \"../control\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
         )
     );
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Harness for end-to-end tests: the real `berth-session` and `berth`
 //! binaries, Drop-guarded hosts, and waits on conditions with deadlines.
 
+pub mod accounts;
 pub mod browser;
 pub mod daemon;
 pub mod machine;

@@ -252,6 +252,8 @@ fn status(
 }
 
 fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    // A planted runtime directory is refused before anything is asked.
+    locate::runtime_dirs(runtime)?;
     // berthd knows every session it manages; without it, scan the sockets.
     let rows = match daemon(runtime, DaemonRequest::List) {
         Ok(Response::Sessions { sessions }) => sessions,
@@ -262,7 +264,7 @@ fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
                 // why the list may be partial.
                 eprintln!("berth: {e:#}; listing the session sockets instead");
             }
-            scan(runtime)
+            scan(runtime)?
         }
     };
     let mut out = std::io::stdout().lock();
@@ -289,7 +291,7 @@ fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
 /// may attach to (read-only counts).
 fn most_recent(runtime: Option<&Path>) -> anyhow::Result<String> {
     let mut best: Option<(u64, String)> = None;
-    for (name, status) in statuses(runtime) {
+    for (name, status) in statuses(runtime)? {
         if let Ok(st) = status {
             let at = st.active_at_ms.unwrap_or(0);
             if best.as_ref().is_none_or(|(b, _)| at > *b) {
@@ -303,9 +305,9 @@ fn most_recent(runtime: Option<&Path>) -> anyhow::Result<String> {
 }
 
 /// Every live session socket, each asked for its status.
-fn statuses(runtime: Option<&Path>) -> Vec<(String, anyhow::Result<Status>)> {
+fn statuses(runtime: Option<&Path>) -> anyhow::Result<Vec<(String, anyhow::Result<Status>)>> {
     let mut found = Vec::new();
-    for (name, path) in locate::all(&locate::runtime_dirs(runtime)) {
+    for (name, path) in locate::all(&locate::runtime_dirs(runtime)?) {
         let status = crate::connect::connect_live(&name, &path)
             .and_then(|s| s.map(|mut s| fetch_status(&name, &mut s)).transpose());
         match status {
@@ -315,12 +317,12 @@ fn statuses(runtime: Option<&Path>) -> Vec<(String, anyhow::Result<Status>)> {
             Err(e) => found.push((name, Err(e))),
         }
     }
-    found
+    Ok(found)
 }
 
 /// Sessions found by their sockets, each asked for its status.
-fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
-    statuses(runtime)
+fn scan(runtime: Option<&Path>) -> anyhow::Result<Vec<SessionSummary>> {
+    Ok(statuses(runtime)?
         .into_iter()
         .map(|(name, status)| match status {
             Ok(st) => SessionSummary::from_status(st),
@@ -329,5 +331,5 @@ fn scan(runtime: Option<&Path>) -> Vec<SessionSummary> {
             }
             Err(_) => SessionSummary::without_status(name, "unreachable", None),
         })
-        .collect()
+        .collect())
 }

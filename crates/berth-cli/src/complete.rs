@@ -53,7 +53,9 @@ pub fn answer_if_asked() {
 /// Sessions with a socket in the runtime directories the CLI searches
 /// (`BERTH_RUNTIME_DIR`, else yours, then the system's), each once.
 fn session_names() -> Vec<CompletionCandidate> {
-    crate::locate::all(&crate::locate::runtime_dirs(None))
+    // A refused directory completes nothing; the verb itself says why.
+    let dirs = crate::locate::runtime_dirs(None).unwrap_or_default();
+    crate::locate::all(&dirs)
         .into_iter()
         .map(|(name, _)| CompletionCandidate::new(name))
         .collect()

@@ -5,8 +5,10 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
 use berth_config::accounts::{group_name, user_name};
+use berth_config::paths;
+use berth_config::trust::{self, Last};
 use berth_proto::sync::{Client, ClientError};
 use berth_proto::HeaderError;
 
@@ -17,18 +19,53 @@ pub type Session = Client<UnixStream>;
 
 /// Connects and handshakes with the session behind `path`.
 pub fn connect(name: &str, path: &Path) -> anyhow::Result<Session> {
-    let stream = UnixStream::connect(path).map_err(|e| connect_error(name, path, e))?;
+    let stream = open(path)?.map_err(|e| connect_error(name, path, e))?;
     handshake(name, path, stream)
 }
 
 /// The same, but a socket nothing listens on (left by a host that is gone)
 /// is no session at all: `None`.
 pub fn connect_live(name: &str, path: &Path) -> anyhow::Result<Option<Session>> {
-    match UnixStream::connect(path) {
+    match open(path)? {
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(None),
         Err(e) => Err(connect_error(name, path, e)),
         Ok(stream) => handshake(name, path, stream).map(Some),
     }
+}
+
+/// The one way the CLI opens a socket: only one that nobody but the
+/// caller or root could have put where it is (`trust`), and only when
+/// what answers is root, the caller, or the account the socket belongs
+/// to (a host runs as its session's account and owns its socket; berthd
+/// and systemd run as root). The outer error refuses; the inner one is
+/// the connection's own failure, for [`connect_error`] to explain.
+fn open(path: &Path) -> anyhow::Result<std::io::Result<UnixStream>> {
+    let uid = nix::unistd::geteuid().as_raw();
+    let owner = match trust::check(path, uid, Last::Socket) {
+        Err(Some(why)) => return Err(anyhow!("{}", paths::refusal(path, &why))),
+        Err(None) => return Ok(Err(std::io::ErrorKind::NotFound.into())),
+        Ok(()) => std::fs::symlink_metadata(path).map(|m| m.uid()),
+    };
+    let owner = match owner {
+        Ok(owner) => owner,
+        Err(e) => return Ok(Err(e)),
+    };
+    let stream = match UnixStream::connect(path) {
+        Ok(stream) => stream,
+        Err(e) => return Ok(Err(e)),
+    };
+    let peer = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| anyhow!("cannot read who answers on {}: {e}", path.display()))?
+        .uid();
+    if !trust::trusted_owner(peer, uid) && peer != owner {
+        bail!(
+            "refusing {}: it is answered by {}, who is neither you, root nor the socket's owner {}; someone else may have put it there: remove it",
+            path.display(),
+            trust::owner_of(peer),
+            trust::owner_of(owner)
+        );
+    }
+    Ok(Ok(stream))
 }
 
 fn handshake(name: &str, path: &Path, stream: UnixStream) -> anyhow::Result<Session> {
@@ -104,14 +141,14 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
 /// Connects to berthd's control socket: in `runtime`, else the user's
 /// runtime directory, then the system's.
 pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
-    let dirs = berth_cli::locate::runtime_dirs(runtime);
+    let dirs = berth_cli::locate::runtime_dirs(runtime)?;
     let mut last = None;
     for dir in &dirs {
-        let path = berth_config::paths::control_socket(dir);
+        let path = paths::control_socket(dir);
         if path.symlink_metadata().is_err() {
             continue;
         }
-        match UnixStream::connect(&path) {
+        match open(&path)? {
             // berthd may wait on hosts before it answers (kill, reload).
             Ok(stream) => {
                 return greet(stream, REPLY_TIMEOUT * 4).map_err(|e| request_error("berthd", e))

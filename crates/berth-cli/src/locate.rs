@@ -5,12 +5,22 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use berth_config::paths;
 
-/// Runtime directories to search, most specific first.
-pub fn runtime_dirs(explicit: Option<&Path>) -> Vec<PathBuf> {
-    match explicit {
+/// Runtime directories to search, most specific first. One that exists
+/// but that someone other than the caller or root could have put there
+/// (or anything in it) is refused, never skipped: a planted directory is
+/// an attack the user should hear about. One that does not exist stays
+/// in the list (the messages name where berth looked).
+pub fn runtime_dirs(explicit: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+    let dirs = match explicit {
         Some(dir) => vec![dir.to_owned()],
         None => paths::search_runtime_dirs(),
+    };
+    for dir in &dirs {
+        if let Err(Some(refusal)) = paths::check_dir(dir) {
+            bail!("{refusal}");
+        }
     }
+    Ok(dirs)
 }
 
 /// The socket of session `name`, or a "no session" error with a suggestion.
@@ -25,7 +35,7 @@ pub fn find(
     if let Err(e) = berth_config::values::check_session_name(name) {
         bail!("{e}");
     }
-    let dirs = runtime_dirs(runtime_dir);
+    let dirs = runtime_dirs(runtime_dir)?;
     for dir in &dirs {
         let path = paths::session_socket(dir, name);
         if path.symlink_metadata().is_ok() {

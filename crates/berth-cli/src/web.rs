@@ -16,7 +16,7 @@ pub fn run(verb: &WebVerb, runtime: Option<&Path>) -> anyhow::Result<u8> {
         WebVerb::Logout { all: false } => "logout",
         WebVerb::Logout { all: true } => "logout-all",
     };
-    let Some(socket) = locate::runtime_dirs(runtime)
+    let Some(socket) = locate::runtime_dirs(runtime)?
         .iter()
         .map(|d| paths::web_login_socket(d))
         .find(|p| p.exists())

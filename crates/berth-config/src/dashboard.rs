@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(select(&[], &names), ["ci-2", "ci-1", "db", "agent"]);
         assert_eq!(
             Selector::parse("bad name"),
-            Err("bad session name \"bad name\": use 1 to 64 of A-Z a-z 0-9 _ . -".into())
+            Err("bad session name \"bad name\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit".into())
         );
         assert!(Selector::parse("ci-[").is_err());
     }

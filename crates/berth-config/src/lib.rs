@@ -13,6 +13,7 @@ mod load;
 pub mod model;
 pub mod paths;
 pub mod spec;
+pub mod trust;
 pub mod values;
 pub mod web;
 

@@ -35,12 +35,42 @@ pub fn runtime_dir(mode: Mode) -> PathBuf {
     }
 }
 
-/// `$XDG_RUNTIME_DIR/berth`, else `/tmp/berth-$UID`.
+/// `$XDG_RUNTIME_DIR/berth`; without `XDG_RUNTIME_DIR` (su, sudo, cron,
+/// ssh without logind), `/run/user/$UID/berth` when logind made
+/// `/run/user/$UID` for this user (systemd's own answer: the same place a
+/// login shell uses, so every way in finds the same sessions), else
+/// `/tmp/berth-$UID` (tmux's answer; believed only once [`check_dir`]
+/// says nobody else could have made it).
 pub fn user_runtime_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) => Path::new(&dir).join("berth"),
-        None => PathBuf::from(format!("/tmp/berth-{}", nix::unistd::geteuid())),
+    let uid = nix::unistd::geteuid().as_raw();
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return Path::new(&dir).join("berth");
     }
+    let logind = PathBuf::from(format!("/run/user/{uid}"));
+    if crate::trust::check(&logind, uid, crate::trust::Last::Dir).is_ok() {
+        return logind.join("berth");
+    }
+    PathBuf::from(format!("/tmp/berth-{uid}"))
+}
+
+/// `Ok` when `dir` (a runtime directory or one in it) exists and nobody
+/// but the caller or root could have put it or anything in it there;
+/// `Err(None)` when it does not exist; else the one-line refusal, naming
+/// the path, its owner and what to do.
+pub fn check_dir(dir: &Path) -> Result<(), Option<String>> {
+    let uid = nix::unistd::geteuid().as_raw();
+    crate::trust::check(dir, uid, crate::trust::Last::Dir).map_err(|e| e.map(|e| refusal(dir, &e)))
+}
+
+/// The refusal of a runtime directory or socket `what` because of `why`.
+pub fn refusal(what: &Path, why: &crate::trust::Untrusted) -> String {
+    let subject = match why.path == what {
+        true => format!("{}: it {}", what.display(), why.reason),
+        false => format!("{}: {why}", what.display()),
+    };
+    format!(
+        "refusing {subject}; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own"
+    )
 }
 
 /// The system configuration file.

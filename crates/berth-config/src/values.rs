@@ -121,18 +121,21 @@ pub fn parse_term_size(text: &str) -> Result<(u16, u16), ValueError> {
 
 /// Session names: 1 to 64 of `A-Z a-z 0-9 _ . -`, and not `.` or `..`.
 pub fn check_session_name(name: &str) -> Result<(), String> {
+    // A name becomes a file name, an account name (berth-NAME), a unit
+    // instance and a word on command lines: a leading '-' would read as an
+    // option there, a leading '.' as a hidden or relative file.
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name != "."
-        && name != ".."
+        && name.as_bytes()[0].is_ascii_alphanumeric()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if ok {
         Ok(())
     } else {
+        // The name is shown escaped: it may come from anyone.
         Err(format!(
-            "bad session name {name:?}: use 1 to 64 of A-Z a-z 0-9 _ . -"
+            "bad session name {name:?}: use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"
         ))
     }
 }
@@ -178,7 +181,18 @@ mod tests {
     #[test]
     fn names() {
         assert!(check_session_name("ci-runner.2_a").is_ok());
-        for bad in ["", ".", "..", "a/b", "a b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            &"x".repeat(65),
+            "-x",
+            "--user",
+            ".hidden",
+            "_x",
+        ] {
             assert!(check_session_name(bad).is_err(), "{bad:?}");
         }
     }

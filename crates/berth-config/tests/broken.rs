@@ -5,9 +5,12 @@ use std::path::Path;
 use berth_config::paths::Mode;
 use berth_config::{load, Checks};
 
+/// System mode without the owner check: the files here are the test's
+/// own (see `files_anyone_else_may_write_are_refused`).
 const SYSTEM: Checks = Checks {
     mode: Mode::System,
     systemd: Some(true),
+    trust: None,
 };
 
 /// Writes `main` (and includes) in a temp dir, loads it, returns the errors
@@ -77,7 +80,7 @@ fn table_of_broken_configs() {
         (format!("[session.a]\n{OK}user = \"root\"\n"), "DIR/berth.toml:3:8: session \"a\" would run as root: set allow_root = true if you mean it, or choose a service account"),
         (format!("[session.a]\n{OK}create_user = \"yes\"\n"), "DIR/berth.toml:3:15: create_user: expected true or false, found a string"),
         (format!("[session.a]\n{OK}cwd = \"srv/ci\"\n"), "DIR/berth.toml:3:7: cwd \"srv/ci\" is not an absolute path"),
-        (format!("[session.\"a b\"]\n{OK}"), "DIR/berth.toml:1:10: bad session name \"a b\": use 1 to 64 of A-Z a-z 0-9 _ . -"),
+        (format!("[session.\"a b\"]\n{OK}"), "DIR/berth.toml:1:10: bad session name \"a b\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
         (format!("[session.a]\n{OK}env = {{ \"A=B\" = \"x\" }}\n"), "DIR/berth.toml:3:9: bad environment name \"A=B\""),
         ("[session.a\ncommand = [\"bash\"]\n".into(), "DIR/berth.toml:1:11: invalid TOML: unclosed table, expected `]`"),
         ("[session.a]\ncommand = [\"bash\"\n".into(), "DIR/berth.toml:2:18: invalid TOML: unclosed array, expected `]`"),
@@ -180,8 +183,8 @@ fn settings_only_systemd_applies_are_refused_on_the_embedded_backend() {
     )
     .unwrap();
     let embedded = Checks {
-        mode: Mode::System,
         systemd: Some(false),
+        ..SYSTEM
     };
     let errors: Vec<String> = load(&path, embedded)
         .unwrap_err()
@@ -218,10 +221,7 @@ fn settings_only_systemd_applies_are_refused_on_the_embedded_backend() {
         format!("DIR/unit.toml:3:9: after (a systemd unit) {why}")
     );
     // Under systemd the same file is valid.
-    let systemd = Checks {
-        mode: Mode::System,
-        systemd: Some(true),
-    };
+    let systemd = SYSTEM;
     assert!(load(&path, systemd).is_ok());
     // And a backend that cannot run here is named at its key.
     std::fs::write(&path, "[daemon]\nbackend = \"systemd\"\n").unwrap();
@@ -278,7 +278,7 @@ fn broken_dashboards() {
         (format!("{a}[dashboard.ops]\nsessions = []\n"), "DIR/berth.toml:4:12: [dashboard.ops] sessions is empty: list session names or globs, like [\"ci-*\", \"db\"]"),
         (format!("{a}[dashboard.ops]\nsessions = \"a\"\n"), "DIR/berth.toml:4:12: sessions: expected an array of strings, found a string"),
         (format!("{a}[dashboard.ops]\nsessions = [\"ci-[\"]\n"), "DIR/berth.toml:4:13: [dashboard.ops] sessions: bad session pattern \"ci-[\": invalid range pattern"),
-        (format!("{a}[dashboard.\"o p\"]\nsessions = [\"a\"]\n"), "DIR/berth.toml:3:12: bad dashboard name \"o p\": use 1 to 64 of A-Z a-z 0-9 _ . -"),
+        (format!("{a}[dashboard.\"o p\"]\nsessions = [\"a\"]\n"), "DIR/berth.toml:3:12: bad dashboard name \"o p\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
         (format!("{a}[dashboard]\nops = 3\n"), "DIR/berth.toml:4:7: [dashboard.ops]: expected a table, found an integer"),
     ];
     for (text, want) in cases {
@@ -369,4 +369,61 @@ fn web_loads_with_its_defaults_and_tls() {
     );
     std::fs::write(&path, format!("[session.a]\n{OK}")).unwrap();
     assert_eq!(load(&path, SYSTEM).unwrap().web, None);
+}
+
+/// A file berthd would run as root what it declares from, that someone
+/// else could have written, is refused at its path (the files are this
+/// test's, so it believes its own uid as berthd believes root's; the
+/// same check as root is in tests/trust.rs).
+#[test]
+fn files_anyone_else_may_write_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("berth.toml");
+    std::fs::write(
+        &main,
+        format!("[daemon]\ninclude = [\"sessions.d/*.toml\"]\n[session.a]\n{OK}"),
+    )
+    .unwrap();
+    chmod(&main, 0o644);
+    let includes = dir.path().join("sessions.d");
+    std::fs::create_dir(&includes).unwrap();
+    chmod(&includes, 0o755);
+    let include = includes.join("b.toml");
+    std::fs::write(&include, format!("[session.b]\n{OK}")).unwrap();
+    chmod(&include, 0o644);
+    let checks = Checks {
+        trust: Some(nix::unistd::geteuid().as_raw()),
+        ..SYSTEM
+    };
+    assert!(load(&main, checks).is_ok());
+    let why = "berthd runs what it declares as root, so it and its directories must be root's and writable by root alone (chown root:root, chmod go-w)";
+    let errors = |checks| -> Vec<String> {
+        load(&main, checks)
+            .unwrap_err()
+            .iter()
+            .map(|e| {
+                e.to_string()
+                    .replace(&dir.path().display().to_string(), "DIR")
+            })
+            .collect()
+    };
+    chmod(&include, 0o664);
+    assert_eq!(
+        errors(checks),
+        [format!("DIR/sessions.d/b.toml: refusing this file: it is writable by group or others (mode 0664); {why}")]
+    );
+    chmod(&include, 0o644);
+    chmod(&includes, 0o777);
+    chmod(&main, 0o666);
+    assert_eq!(
+        errors(checks),
+        [
+            format!("DIR/berth.toml: refusing this file: it is writable by group or others (mode 0666); {why}"),
+            format!("DIR/sessions.d/b.toml: refusing this file: DIR/sessions.d is writable by group or others (mode 0777); {why}"),
+        ]
+    );
 }

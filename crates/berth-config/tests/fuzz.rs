@@ -70,7 +70,14 @@ fn never_panics(text: &[u8]) {
     let path = dir.path().join("berth.toml");
     std::fs::write(&path, text).unwrap();
     for (mode, systemd) in [(Mode::System, Some(false)), (Mode::User, None)] {
-        if let Err(errors) = load(&path, Checks { mode, systemd }) {
+        if let Err(errors) = load(
+            &path,
+            Checks {
+                mode,
+                systemd,
+                trust: None,
+            },
+        ) {
             assert!(!errors.is_empty());
         }
     }

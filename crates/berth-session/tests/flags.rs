@@ -56,7 +56,7 @@ fn bad_flags_are_named() {
     let (code, err) = host(&["--name", "a/b", "--socket", "/tmp/x.sock", "--", "true"]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("bad session name \"a/b\": use 1 to 64 of A-Z a-z 0-9 _ . -"),
+        err.contains("bad session name \"a/b\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
         "{err}"
     );
     let (code, err) = host(&["--name", "x", "--socket", "/tmp/x.sock"]);

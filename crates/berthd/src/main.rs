@@ -98,6 +98,7 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
             berth_config::Checks {
                 mode,
                 systemd: Some(false),
+                trust: None,
             },
         )
         .map_or(Backend::Auto, |c| c.backend),
@@ -115,38 +116,7 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| paths::runtime_dir(mode));
     let log_dir = args.log_dir.clone().unwrap_or_else(|| paths::log_dir(mode));
-    let dir_mode = if mode == Mode::System { 0o755 } else { 0o700 };
-    for dir in [
-        runtime_dir.clone(),
-        paths::sessions_dir(&runtime_dir),
-        paths::hosts_dir(&runtime_dir),
-        log_dir.clone(),
-    ] {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("failed to create {}", dir.display()))?;
-    }
-    for dir in [runtime_dir.clone(), paths::sessions_dir(&runtime_dir)] {
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(dir_mode))?;
-    }
-    if mode == Mode::System {
-        // Sockets live in root-owned directories: nobody can swap them.
-        for dir in [
-            runtime_dir.clone(),
-            paths::sessions_dir(&runtime_dir),
-            log_dir.clone(),
-        ] {
-            nix::unistd::chown(
-                &dir,
-                Some(nix::unistd::Uid::from_raw(0)),
-                Some(nix::unistd::Gid::from_raw(0)),
-            )?;
-        }
-        std::fs::set_permissions(&log_dir, std::fs::Permissions::from_mode(0o755))?;
-    }
-    std::fs::set_permissions(
-        paths::hosts_dir(&runtime_dir),
-        std::fs::Permissions::from_mode(0o700),
-    )?;
+    prepare_dirs(mode, &runtime_dir, &log_dir)?;
 
     let control_path = paths::control_socket(&runtime_dir);
     let listener = berth_proto::socket::bind_fresh(&control_path).map_err(|e| match e {
@@ -179,6 +149,54 @@ async fn run(args: Args, mode: Mode, config: PathBuf) -> anyhow::Result<()> {
     notify::stopping();
     let _ = std::fs::remove_file(&control_path);
     tracing::info!("berthd stopping; sessions keep running");
+    Ok(())
+}
+
+/// Creates berthd's directories, or takes the ones that exist once
+/// nobody but berthd's own account or root could have made them or
+/// anything on the way (`trust`): no link is followed and nothing is
+/// chmod'ed that is not berthd's own. In system mode they are root's,
+/// 0755 (hosts, as service accounts, reach their sockets through them),
+/// with the host records private; in user mode, 0700.
+fn prepare_dirs(
+    mode: Mode,
+    runtime: &std::path::Path,
+    log_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let open = if mode == Mode::System { 0o755 } else { 0o700 };
+    for (dir, perm) in [
+        (runtime.to_owned(), open),
+        (paths::sessions_dir(runtime), open),
+        (paths::hosts_dir(runtime), 0o700),
+        (log_dir.to_owned(), open),
+    ] {
+        make_dir(&dir, perm)?;
+    }
+    Ok(())
+}
+
+fn make_dir(dir: &std::path::Path, perm: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(perm)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("failed to create {}", dir.display())),
+    }
+    if let Err(e) = paths::check_dir(dir) {
+        bail!(
+            "{}",
+            e.unwrap_or_else(|| format!("{} vanished as it was created", dir.display()))
+        );
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.uid() == nix::unistd::geteuid().as_raw() && meta.mode() & 0o7777 != perm {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(perm))
+            .with_context(|| format!("failed to set the mode of {}", dir.display()))?;
+    }
     Ok(())
 }
 

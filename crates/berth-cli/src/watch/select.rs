@@ -36,7 +36,7 @@ impl Selection {
         };
         let this = Self {
             selectors,
-            runtime: locate::runtime_dirs(runtime),
+            runtime: locate::runtime_dirs(runtime)?,
         };
         Ok((this, layout.unwrap_or_default()))
     }

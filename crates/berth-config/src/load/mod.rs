@@ -73,6 +73,11 @@ pub struct Checks {
     /// Whether sessions will be systemd units; `None`: as the config's
     /// `[daemon] backend` decides on this machine.
     pub systemd: Option<bool>,
+    /// Whose config files are believed (`trust`): `Some(0)`, root's
+    /// alone, where berthd runs as root what the files declare (system
+    /// mode, as sudo and sshd check theirs); `None`: not checked (user
+    /// mode, where the files are the user's own).
+    pub trust: Option<u32>,
 }
 
 impl Checks {
@@ -80,8 +85,33 @@ impl Checks {
         Self {
             mode,
             systemd: None,
+            trust: Self::trust_for(mode),
         }
     }
+
+    /// Whose files berthd believes in `mode`.
+    pub fn trust_for(mode: Mode) -> Option<u32> {
+        (mode == Mode::System).then_some(0)
+    }
+}
+
+/// The error for a config file that someone other than the trusted owner
+/// could have written, or `None` when nothing on its path could have been.
+fn untrusted_file(file: &Path, checks: Checks) -> Option<ConfigError> {
+    let uid = checks.trust?;
+    let why = crate::trust::check(file, uid, crate::trust::Last::File).err()??;
+    let subject = match why.path == file {
+        true => format!("it {}", why.reason),
+        false => why.to_string(),
+    };
+    Some(ConfigError {
+        file: file.to_owned(),
+        line: 0,
+        col: 0,
+        message: format!(
+            "refusing this file: {subject}; berthd runs what it declares as root, so it and its directories must be root's and writable by root alone (chown root:root, chmod go-w)"
+        ),
+    })
 }
 
 /// Loads `path` and its includes.
@@ -91,6 +121,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
         Ok(t) => t,
         Err(e) => return Err(vec![e]),
     };
+    errors.extend(untrusted_file(path, checks));
     let mut backend = Backend::Auto;
     let mut backend_at = 0;
     let mut admins = Vec::new();
@@ -215,6 +246,7 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
         for file in found {
             match crate::error::read_text(&file, "included file") {
                 Ok(t) => {
+                    errors.extend(untrusted_file(&file, checks));
                     files.push(file.clone());
                     let loc = Locator::new(&file, &t);
                     let root = parse(&loc, &mut errors);

@@ -63,7 +63,12 @@ pub fn when(
 
 impl ShellIntegration {
     pub fn new() -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("berth-shell-").tempdir()?;
+        // Private: in a shared temporary directory, no one else reads or
+        // lists what the session's shell starts with.
+        let dir = tempfile::Builder::new()
+            .prefix("berth-shell-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()?;
         std::fs::write(dir.path().join("bash.rc"), BASH_RC)?;
         std::fs::create_dir(dir.path().join("zsh"))?;
         for (name, text) in ZSH_FILES {
@@ -118,6 +123,17 @@ mod tests {
 
     fn argv(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let si = ShellIntegration::new().unwrap();
+        let mode = std::fs::metadata(si.dir.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[test]

@@ -163,6 +163,7 @@ impl<B: Backend> Daemon<B> {
         let checks = berth_config::Checks {
             mode,
             systemd: Some(backend.name() == "systemd"),
+            trust: berth_config::Checks::trust_for(mode),
         };
         let web = crate::web::Supervisor::new(
             backend.layout().runtime.clone(),

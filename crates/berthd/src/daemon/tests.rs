@@ -392,6 +392,7 @@ async fn adopted_hosts_that_match_the_config_are_kept() {
             berth_config::Checks {
                 mode: Mode::User,
                 systemd: Some(false),
+                trust: None,
             },
         )
         .unwrap();

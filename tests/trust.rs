@@ -1,0 +1,279 @@
+//! berth believes only what the system vouches for (issue 28): a runtime
+//! directory or socket someone else planted, a config file another user
+//! can write. As root with throwaway accounts (`bt3-*`), removed after.
+//! Says SKIPPED without root; CI sets BERTH_REQUIRE_ROOT_TESTS=1.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use berth_e2e::accounts::Throwaway;
+use berth_e2e::*;
+
+const VICTIM: &str = "bt3-victim";
+const PLANTER: &str = "bt3-planter";
+// The second test's pair: tests run at once, each with its own accounts.
+const VICTIM2: &str = "bt3-victim2";
+const PLANTER2: &str = "bt3-planter2";
+
+/// Runs `program args` as `user` with no runtime directory in the
+/// environment at all (as su, sudo, cron and ssh without logind leave it).
+fn bare(user: &str, program: &Path, args: &[&str]) -> Output {
+    Command::new("runuser")
+        .args([
+            "-u",
+            user,
+            "--",
+            "env",
+            "-u",
+            "XDG_RUNTIME_DIR",
+            "-u",
+            "BERTH_RUNTIME_DIR",
+        ])
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A listener of the planter's that writes whatever it is sent to `log`:
+/// what an attacker behind a planted socket would see.
+fn plant_listener(planter: &str, socket: &Path, log: &Path) -> std::process::Child {
+    let script = format!(
+        "import socket,os\n\
+         s=socket.socket(socket.AF_UNIX)\n\
+         s.bind({socket:?})\n\
+         os.chmod({socket:?},0o777)\n\
+         s.listen(8)\n\
+         while True:\n\
+         \x20   c,_=s.accept()\n\
+         \x20   d=c.recv(65536)\n\
+         \x20   open({log:?},'ab').write(d)\n\
+         \x20   c.close()\n",
+        socket = socket.display().to_string(),
+        log = log.display().to_string(),
+    );
+    // Started as the planter directly (no runuser in between), so killing
+    // the child ends the listener.
+    use std::os::unix::process::CommandExt;
+    let account = nix::unistd::User::from_name(planter).unwrap().unwrap();
+    Command::new("python3")
+        .args(["-c", &script])
+        .uid(account.uid.as_raw())
+        .gid(account.gid.as_raw())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+struct Killed(std::process::Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_planted_runtime_directory_is_refused_by_every_verb_and_by_berthd() {
+    if skip_unless_root(
+        "a_planted_runtime_directory_is_refused_by_every_verb_and_by_berthd",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    let _accounts = Throwaway::create(&[(VICTIM, &[]), (PLANTER, &[])], &[]);
+    let victim = uid(VICTIM);
+    let planter = uid(PLANTER);
+    let planted = std::path::PathBuf::from(format!("/tmp/berth-{victim}"));
+    let _ = std::fs::remove_dir_all(&planted);
+    struct Gone(std::path::PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _gone = Gone(planted.clone());
+    // The planter makes the victim's default directory, open to all, with
+    // a listener of its own as session "prod" and as berthd.
+    let out = Command::new("runuser")
+        .args(["-u", PLANTER, "--", "mkdir", "-m", "0777", "-p"])
+        .arg(planted.join("sessions"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let seen = tempfile::Builder::new()
+        .prefix("berth-e2e-seen-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(seen.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let log = seen.path().join("received");
+    let session = planted.join("sessions/prod.sock");
+    let control = planted.join("control.sock");
+    let _fake_host = Killed(plant_listener(PLANTER, &session, &log));
+    let _fake_daemon = Killed(plant_listener(PLANTER, &control, &log));
+    wait_for("the planted sockets", DEADLINE, || {
+        (session.exists() && control.exists()).then_some(())
+    });
+
+    let refusal = format!(
+        "berth: refusing {}: it is owned by {PLANTER} (uid {planter}), not by you or root; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own",
+        planted.display()
+    );
+    let berth = bin("berth");
+    for args in [
+        &["send", "prod", "password", "Enter"][..],
+        &["attach", "-r", "prod"],
+        &["run", "prod", "--", "id"],
+        &["capture", "prod"],
+        &["status", "prod"],
+        &["kill", "prod"],
+        &["ls"],
+        &["reload"],
+        &["web", "login"],
+        &["watch", "prod"],
+    ] {
+        let out = bare(VICTIM, &berth, args);
+        // run, like wait, says "error" with 2 (its 1 is the command's).
+        let code = if args[0] == "run" { 2 } else { 1 };
+        assert_eq!(out.status.code(), Some(code), "berth {args:?}");
+        assert_eq!(stderr(&out), refusal, "berth {args:?}");
+        assert!(
+            out.stdout.is_empty(),
+            "berth {args:?} printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert!(
+        !log.exists(),
+        "the planted sockets received {:?}",
+        std::fs::read(&log)
+    );
+
+    // berthd as the victim refuses the directory and changes nothing in it.
+    let out = bare(VICTIM, &bin("berthd"), &["--user", "--config", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).ends_with(&refusal["berth: ".len()..]),
+        "berthd said {:?}",
+        stderr(&out)
+    );
+    let mode = std::fs::metadata(&planted).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o777, "berthd changed the planted directory");
+
+    // A link planted where berthd would make its directory is not followed
+    // (nor its target chmod'ed).
+    drop(_fake_host);
+    drop(_fake_daemon);
+    std::fs::remove_dir_all(&planted).unwrap();
+    let target = tempfile::Builder::new()
+        .prefix("berth-e2e-target-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("runuser")
+        .args(["-u", PLANTER, "--", "ln", "-s"])
+        .arg(target.path())
+        .arg(&planted)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = bare(VICTIM, &bin("berthd"), &["--user", "--config", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).ends_with(&format!(
+            "refusing {}: it is a symbolic link (owned by {PLANTER} (uid {planter})); berth follows none here; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own",
+            planted.display()
+        )),
+        "berthd said {:?}",
+        stderr(&out)
+    );
+    let mode = std::fs::metadata(target.path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o755, "berthd chmod'ed the link's target");
+    let out = bare(VICTIM, &berth, &["send", "prod", "x"]);
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "berth: refusing {}: it is a symbolic link",
+            planted.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_socket_someone_else_answers_or_planted_in_a_shared_directory_is_refused() {
+    if skip_unless_root(
+        "a_socket_someone_else_answers_or_planted_in_a_shared_directory_is_refused",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    let _accounts = Throwaway::create(&[(VICTIM2, &[]), (PLANTER2, &[])], &[]);
+    let planter = uid(PLANTER2);
+    let berth = bin("berth");
+    let seen = tempfile::Builder::new()
+        .prefix("berth-e2e-seen-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(seen.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let log = seen.path().join("received");
+
+    // In /tmp (anyone may write, sticky): a socket of the planter's.
+    let shared = std::path::PathBuf::from(format!(
+        "/tmp/berth-e2e-planted-{}.sock",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&shared);
+    let listener = Killed(plant_listener(PLANTER2, &shared, &log));
+    wait_for("the planted socket", DEADLINE, || {
+        shared.exists().then_some(())
+    });
+    let out = bare(
+        VICTIM2,
+        &berth,
+        &["--socket", shared.to_str().unwrap(), "send", "prod", "x"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "berth: refusing {}: it is owned by {PLANTER2} (uid {planter}), not by you or root, in a directory anyone may write; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own",
+            shared.display()
+        )
+    );
+
+    // In a directory only root can write, a socket file root owns but the
+    // planter answers (moved there): who answers is checked too.
+    let dir = tempfile::Builder::new()
+        .prefix("berth-e2e-moved-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let moved = dir.path().join("prod.sock");
+    std::fs::rename(&shared, &moved).unwrap();
+    nix::unistd::chown(&moved, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    let out = bare(
+        VICTIM2,
+        &berth,
+        &["--socket", moved.to_str().unwrap(), "send", "prod", "x"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "berth: refusing {}: it is answered by {PLANTER2} (uid {planter}), who is neither you, root nor the socket's owner root (uid 0); someone else may have put it there: remove it",
+            moved.display()
+        )
+    );
+    drop(listener);
+    let received = std::fs::read(&log).unwrap_or_default();
+    assert!(received.is_empty(), "the planter received {received:?}");
+}
