@@ -277,3 +277,83 @@ fn a_socket_someone_else_answers_or_planted_in_a_shared_directory_is_refused() {
     let received = std::fs::read(&log).unwrap_or_default();
     assert!(received.is_empty(), "the planter received {received:?}");
 }
+
+const AUTHOR: &str = "bt3-author";
+
+#[test]
+fn a_config_file_another_user_can_write_is_refused_by_validate_check_and_reload() {
+    if skip_unless_root(
+        "a_config_file_another_user_can_write_is_refused_by_validate_check_and_reload",
+        &["/usr/sbin/useradd"],
+    ) {
+        return;
+    }
+    let _accounts = Throwaway::create(&[(AUTHOR, &[])], &[]);
+    let author = uid(AUTHOR);
+    let d = berth_e2e::daemon::Daemon::start_system(
+        "[daemon]\ninclude = [\"sessions.d/*.toml\"]\n\n[session.ok]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\n",
+    );
+    let includes = d.dir.path().join("sessions.d");
+    std::fs::create_dir(&includes).unwrap();
+    std::fs::set_permissions(&includes, std::fs::Permissions::from_mode(0o755)).unwrap();
+    d.wait_running(&["ok"]);
+    // An include an ordinary user owns, declaring a program to run as root.
+    let evil = includes.join("evil.toml");
+    std::fs::write(
+        &evil,
+        "[session.evil]\ncommand = [\"touch\", \"/tmp/berth-e2e-evil-ran\"]\nuser = \"root\"\nallow_root = true\n",
+    )
+    .unwrap();
+    nix::unistd::chown(&evil, Some(nix::unistd::Uid::from_raw(author)), None).unwrap();
+    let error = format!(
+        "{}: refusing this file: it is owned by {AUTHOR} (uid {author}), not by root; berthd runs what it declares as root, so it and its directories must be root's and writable by root alone (chown root:root, chmod go-w)",
+        evil.display()
+    );
+    let config = d.config();
+    let out = Command::new(bin("berth"))
+        .args(["validate", "--system", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("{error}\nberth: 1 error in the configuration; nothing was changed")
+    );
+    let out = Command::new(bin("berthd"))
+        .args(["--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("{error}\nberthd: 1 error in the configuration; nothing was changed")
+    );
+    let out = d.berth(&["reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(&error), "{}", stderr(&out));
+    // root's own, but in a directory anyone may write: the same.
+    nix::unistd::chown(&evil, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    std::fs::set_permissions(&includes, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = d.berth(&["reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}: refusing this file: {} is writable by group or others (mode 0777)",
+            evil.display(),
+            includes.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let names: Vec<String> = d.ls().into_iter().map(|r| r.0).collect();
+    assert_eq!(names, ["ok"], "nothing was changed");
+    assert!(!Path::new("/tmp/berth-e2e-evil-ran").exists());
+    // Made root's alone, it is taken.
+    std::fs::set_permissions(&includes, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&evil, "[session.fine]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\n").unwrap();
+    let out = d.berth(&["reload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    d.wait_running(&["fine", "ok"]);
+}

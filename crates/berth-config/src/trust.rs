@@ -91,6 +91,11 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 /// Walks `path` from the root; `Ok(true)` when a (trusted) symbolic link
 /// was met, so the caller checks the resolved path too.
 fn walk(path: &Path, uid: u32, last: Last) -> Result<bool, Option<Untrusted>> {
+    // What a path ending in `.` or `..` names is only known resolved.
+    if matches!(path.components().next_back(), Some(Component::CurDir | Component::ParentDir)) {
+        let real = std::fs::canonicalize(path).map_err(|_| None)?;
+        return walk(&real, uid, last);
+    }
     let mut prefix = PathBuf::new();
     let mut parent_shared = false;
     let count = path.components().count();
@@ -98,13 +103,15 @@ fn walk(path: &Path, uid: u32, last: Last) -> Result<bool, Option<Untrusted>> {
         match component {
             Component::RootDir => prefix.push("/"),
             Component::Normal(c) => prefix.push(c),
-            // `..` and `.` would make the walk lie about what it checked.
-            _ => {
-                return Err(Some(untrusted(
-                    path,
-                    "has . or .. in it; give the path without them".into(),
-                )))
+            // As the kernel resolves them: no link has been met so far (a
+            // link ends this walk), so going up is going to the directory
+            // already checked.
+            Component::CurDir => continue,
+            Component::ParentDir => {
+                prefix.pop();
+                continue;
             }
+            Component::Prefix(_) => unreachable!("no path prefixes on Unix"),
         }
         let is_last = i + 1 == count;
         let meta = match prefix.symlink_metadata() {
@@ -271,6 +278,22 @@ mod tests {
             check(&dir.path().join("link/berth"), me(), Last::Dir),
             Ok(())
         );
+    }
+
+    #[test]
+    fn dots_are_resolved_as_the_kernel_does() {
+        let dir = tempfile::tempdir().unwrap();
+        chmod(dir.path(), 0o755);
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("berth.toml"), "").unwrap();
+        chmod(&dir.path().join("berth.toml"), 0o644);
+        let dotted = dir.path().join("sub/../berth.toml");
+        assert_eq!(check(&dotted, me(), Last::File), Ok(()));
+        chmod(&dir.path().join("sub"), 0o777);
+        // The way through a directory anyone may write is refused even
+        // though the file is not in it.
+        assert!(check(&dotted, me(), Last::File).is_err());
+        assert_eq!(check(&dir.path().join("sub/.."), me(), Last::Dir), Ok(()));
     }
 
     #[test]
