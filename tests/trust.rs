@@ -290,13 +290,17 @@ fn a_config_file_another_user_can_write_is_refused_by_validate_check_and_reload(
     }
     let _accounts = Throwaway::create(&[(AUTHOR, &[])], &[]);
     let author = uid(AUTHOR);
-    let d = berth_e2e::daemon::Daemon::start_system(
-        "[daemon]\ninclude = [\"sessions.d/*.toml\"]\n\n[session.ok]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\n",
-    );
+    let ok = "[session.ok]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\n";
+    let d = berth_e2e::daemon::Daemon::start_system(ok);
+    d.wait_running(&["ok"]);
     let includes = d.dir.path().join("sessions.d");
     std::fs::create_dir(&includes).unwrap();
     std::fs::set_permissions(&includes, std::fs::Permissions::from_mode(0o755)).unwrap();
-    d.wait_running(&["ok"]);
+    std::fs::write(
+        d.config(),
+        format!("[daemon]\ninclude = [\"sessions.d/*.toml\"]\n\n{ok}"),
+    )
+    .unwrap();
     // An include an ordinary user owns, declaring a program to run as root.
     let evil = includes.join("evil.toml");
     std::fs::write(
@@ -352,8 +356,145 @@ fn a_config_file_another_user_can_write_is_refused_by_validate_check_and_reload(
     assert!(!Path::new("/tmp/berth-e2e-evil-ran").exists());
     // Made root's alone, it is taken.
     std::fs::set_permissions(&includes, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(&evil, "[session.fine]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\n").unwrap();
+    std::fs::write(
+        &evil,
+        "[session.fine]\ncommand = [\"sleep\", \"1000\"]\nuser = \"nobody\"\n",
+    )
+    .unwrap();
     let out = d.berth(&["reload"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     d.wait_running(&["fine", "ok"]);
+}
+
+const ADMIN: &str = "bt3-admin";
+
+/// The processes whose command line is exactly `argv`, joined by spaces.
+fn pids_of(argv: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim_end() == argv)
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_session_leaves_nothing_running_and_nothing_to_the_next_of_its_name() {
+    if skip_unless_root(
+        "a_killed_session_leaves_nothing_running_and_nothing_to_the_next_of_its_name",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    // The control socket opens to the berth group (made here if missing).
+    let made: &[&str] = match nix::unistd::Group::from_name("berth").unwrap() {
+        Some(_) => &[],
+        None => &["berth"],
+    };
+    let mut accounts = Throwaway::create(&[(ADMIN, &["berth"])], made);
+    accounts.also_remove("berth-bt3esc");
+    let home = Path::new("/var/lib/berth/bt3esc");
+    let _ = std::fs::remove_dir_all(home);
+    struct Homes;
+    impl Drop for Homes {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all("/var/lib/berth/bt3esc");
+            for e in std::fs::read_dir("/var/lib/berth/.retired")
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if e.file_name().to_string_lossy().starts_with("bt3esc.") {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+    let _homes = Homes;
+    let d = berth_e2e::daemon::Daemon::start_system("[daemon]\nadmins = [\"bt3-admin\"]\n");
+    // A program that leaves its process session (setsid) and writes a
+    // secret to its home and its output.
+    let out = d.berth(&[
+        "new",
+        "bt3esc",
+        "--",
+        "bash",
+        "-c",
+        "echo old-secret-output; echo old-secret-file > $HOME/notes; setsid sleep 4242 & exec sleep 1000",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the escaped process", DEADLINE, || {
+        (pids_of("sleep 4242").len() == 1).then_some(())
+    });
+    let status = d.berth(&["status", "bt3esc"]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    let cgroups =
+        berth_config::paths::own_cgroup_dir().is_some_and(|b| b.join("cgroup.procs").exists());
+    let cleanup = status
+        .lines()
+        .find(|l| l.starts_with("cleanup"))
+        .unwrap_or_default()
+        .to_owned();
+    if cgroups {
+        let group = berth_config::paths::session_cgroup(&d.runtime(), "bt3esc");
+        assert!(
+            cleanup.starts_with("cleanup    cgroup /") && cleanup.ends_with(&group),
+            "{status}"
+        );
+    } else {
+        assert!(cleanup.starts_with("cleanup    best-effort"), "{status}");
+    }
+    let out = d.berth(&["kill", "bt3esc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    if cgroups {
+        wait_for(
+            "the escaped process to be ended with its session",
+            DEADLINE,
+            || pids_of("sleep 4242").is_empty().then_some(()),
+        );
+    } else {
+        for pid in pids_of("sleep 4242") {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+
+    // An admin makes a new session of the same name: nothing of the old
+    // one is theirs to read.
+    let as_admin = |args: &[&str]| berth_as(ADMIN, &d.runtime(), args);
+    let out = as_admin(&[
+        "new",
+        "bt3esc",
+        "--",
+        "bash",
+        "-c",
+        "echo fresh-output; ls -A $HOME; exec sleep 1000",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = wait_for("the new session's output", DEADLINE, || {
+        let out = as_admin(&["logs", "bt3esc"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("fresh-output").then_some(text)
+    });
+    assert!(
+        !logs.contains("old-secret"),
+        "the new session shows the old one's output or files: {logs}"
+    );
+    assert!(!home.join("notes").exists());
+    // Kept for root alone.
+    let retired = d.dir.path().join("logs/.retired");
+    let meta = std::fs::metadata(&retired).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    let kept: Vec<_> = std::fs::read_dir(&retired).unwrap().flatten().collect();
+    assert_eq!(kept.len(), 1);
+    let old = std::fs::read_to_string(kept[0].path().join("bt3esc.log")).unwrap();
+    assert!(old.contains("old-secret-output"), "{old}");
+    let out = d.berth(&["kill", "bt3esc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -225,5 +225,29 @@ impl Drop for Daemon {
                 );
             }
         }
+        // The groups a berthd as root made for its sessions (stopped here
+        // behind its back): ended and removed, as its own stop would.
+        if let Some(base) = berth_config::paths::own_cgroup_dir() {
+            let prefix = berth_config::paths::session_cgroup(&self.runtime(), "");
+            for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::write(entry.path().join("cgroup.kill"), "1");
+                    let procs = std::fs::read_to_string(entry.path().join("cgroup.procs"));
+                    for pid in procs
+                        .unwrap_or_default()
+                        .lines()
+                        .filter_map(|l| l.parse().ok())
+                    {
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    let _ = wait_until(std::time::Duration::from_secs(5), || {
+                        std::fs::remove_dir(entry.path()).ok()
+                    });
+                }
+            }
+        }
     }
 }

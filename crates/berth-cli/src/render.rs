@@ -96,6 +96,9 @@ pub fn status(st: &Status) -> String {
     if let Some(err) = &st.log_error {
         lines.push(("warning", err.clone()));
     }
+    if let Some(cleanup) = &st.cleanup {
+        lines.push(("cleanup", cleanup.clone()));
+    }
     lines.iter().map(|(k, v)| format!("{k:<11}{v}\n")).collect()
 }
 

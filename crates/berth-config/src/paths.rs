@@ -141,6 +141,39 @@ pub fn session_socket(runtime: &Path, name: &str) -> PathBuf {
     sessions_dir(runtime).join(format!("{name}.sock"))
 }
 
+/// The name of session `name`'s cgroup under the embedded backend:
+/// `berth-RUN-NAME`, RUN a hash of berthd's runtime directory, so two
+/// berthds never share (and never end) each other's groups. FNV-1a: the
+/// same across builds and versions, so a new berthd finds an old one's.
+pub fn session_cgroup(runtime: &Path, name: &str) -> String {
+    let run = runtime
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("berth-{:08x}-{name}", run as u32)
+}
+
+/// This process's cgroup v2 directory (where berthd makes its sessions'
+/// groups), from `/proc/self/mountinfo` and `/proc/self/cgroup`.
+pub fn own_cgroup_dir() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    cgroup_dir(&mounts, &own)
+}
+
+fn cgroup_dir(mountinfo: &str, own: &str) -> Option<PathBuf> {
+    let mount = mountinfo.lines().find_map(|line| {
+        // "... MOUNTPOINT OPTIONS [optional fields] - FSTYPE SOURCE SUPER"
+        let (left, right) = line.split_once(" - ")?;
+        (right.split_whitespace().next()? == "cgroup2").then(|| left.split_whitespace().nth(4))?
+    })?;
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(Path::new(mount).join(path.trim_start_matches('/')))
+}
+
 /// A session's output log. In system mode each session has a directory of
 /// its own, owned by its account, so the unprivileged host can rotate its
 /// files.
@@ -183,4 +216,36 @@ pub fn named_files(dir: &Path, suffix: &str) -> Vec<(String, PathBuf)> {
         .collect();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cgroup_dir_is_the_own_group_under_the_cgroup2_mount() {
+        let hybrid =
+            "35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw\n\
+                      36 25 0:31 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+        assert_eq!(
+            cgroup_dir(hybrid, "4:memory:/x\n0::/ci/job\n"),
+            Some(PathBuf::from("/sys/fs/cgroup/unified/ci/job"))
+        );
+        let unified = "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        assert_eq!(
+            cgroup_dir(unified, "0::/\n"),
+            Some(PathBuf::from("/sys/fs/cgroup/"))
+        );
+        // cgroup v1 only: no group of our own to make.
+        let v1 = "36 25 0:31 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+        assert_eq!(cgroup_dir(v1, "1:cpu:/\n"), None);
+    }
+
+    #[test]
+    fn cgroup_names_are_stable_and_tell_berthds_apart() {
+        let a = session_cgroup(Path::new("/run/berth"), "web");
+        assert_eq!(a, session_cgroup(Path::new("/run/berth"), "web"));
+        assert!(a.starts_with("berth-") && a.ends_with("-web"), "{a}");
+        assert_ne!(a, session_cgroup(Path::new("/tmp/other"), "web"));
+    }
 }

@@ -92,7 +92,10 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 /// was met, so the caller checks the resolved path too.
 fn walk(path: &Path, uid: u32, last: Last) -> Result<bool, Option<Untrusted>> {
     // What a path ending in `.` or `..` names is only known resolved.
-    if matches!(path.components().next_back(), Some(Component::CurDir | Component::ParentDir)) {
+    if matches!(
+        path.components().next_back(),
+        Some(Component::CurDir | Component::ParentDir)
+    ) {
         let real = std::fs::canonicalize(path).map_err(|_| None)?;
         return walk(&real, uid, last);
     }

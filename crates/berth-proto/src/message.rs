@@ -473,6 +473,10 @@ pub struct Status {
     /// Resident memory of the host process (screen, history, buffers).
     #[serde(default)]
     pub memory_bytes: Option<u64>,
+    /// What ends the program's leftovers when the session stops: "cgroup
+    /// PATH" (the whole group), or "best-effort ..." (its process session).
+    #[serde(default)]
+    pub cleanup: Option<String>,
 }
 
 impl Status {
@@ -601,6 +605,7 @@ mod tests {
             active_at_ms: Some(1),
             output_bytes: 10,
             memory_bytes: Some(4096),
+            cleanup: None,
         }
     }
 

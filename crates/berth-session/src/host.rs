@@ -24,6 +24,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let from_berthd = args.listen_fd.is_some();
     let args = args.spec;
+    let joined = crate::cleanup::join(&args.name);
     if let Some(user) = &args.user {
         // Before the PTY is opened or any program output is read: the
         // terminal parser, which reads untrusted output, never runs as root.
@@ -61,6 +62,7 @@ pub async fn run(
         log_keep: args.log_keep,
         journal: args.log_journal,
         stop_grace: args.stop_grace,
+        cleanup: crate::cleanup::describe(joined.as_deref()),
     };
     let session = Session::new(
         Terminal::new(cols, rows, args.scrollback),

@@ -15,6 +15,7 @@
 //! - [`account`]: becoming the service account before anything else.
 
 pub mod args;
+mod cleanup;
 pub mod clients;
 pub mod history;
 pub mod host;

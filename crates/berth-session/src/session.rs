@@ -23,6 +23,8 @@ pub struct HostInfo {
     pub journal: bool,
     /// Between the signals that stop the program (HUP, TERM, KILL).
     pub stop_grace: std::time::Duration,
+    /// What ends the program's leftovers when the session stops.
+    pub cleanup: String,
 }
 
 /// What changes as the session lives.
@@ -306,6 +308,7 @@ impl Shared {
             active_at_ms: s.active_at.map(crate::shell::unix_ms),
             output_bytes: s.output_bytes,
             memory_bytes: crate::memory::resident(),
+            cleanup: Some(self.info.cleanup.clone()),
         }
     }
 }

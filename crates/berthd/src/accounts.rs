@@ -74,6 +74,71 @@ pub fn remove_created(s: &Session) {
     let _ = std::fs::remove_dir(Path::new(HOME_BASE).join(&s.name));
 }
 
+/// Where what earlier sessions left is kept, under the log and home
+/// bases: root's alone. (No session name starts with '.'.)
+const RETIRED: &str = ".retired";
+
+/// Before `berth new NAME` in system mode: what an earlier session of that
+/// name left, its output log directory and (for the default account
+/// `berth-NAME`, which the new session gets again) its home, is moved
+/// where only root reads it. The new session, and whoever operates it,
+/// starts with none of it: `berth logs` shows only its own output. Blocks.
+pub fn retire_leftovers(s: &Session, log: &Path) -> anyhow::Result<()> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Some(dir) = log.parent() {
+        retire(&s.name, dir, stamp)?;
+    }
+    if s.user.is_none() {
+        let home = Path::new(HOME_BASE).join(&s.name);
+        if retire(&s.name, &home, stamp)? {
+            if let Some(user) = User::from_name(&account_name(s))? {
+                // The account keeps its home directory: an empty one.
+                std::fs::create_dir(&home)?;
+                nix::unistd::chown(&home, Some(user.uid), Some(user.gid))?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o750))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves `dir` to `<its parent>/.retired/<its name>.<stamp>` when it holds
+/// anything; whether it did.
+fn retire(session: &str, dir: &Path, stamp: u64) -> anyhow::Result<bool> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => {}
+        Ok(false) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("failed to read {}", dir.display())),
+    }
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Ok(false);
+    };
+    let base = parent.join(RETIRED);
+    match std::fs::DirBuilder::new().mode(0o700).create(&base) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("failed to create {}", base.display())),
+    }
+    // Made by root, or refused: someone else's directory here is no place
+    // to keep another session's output.
+    let meta = std::fs::symlink_metadata(&base)?;
+    if !meta.is_dir() || std::os::unix::fs::MetadataExt::uid(&meta) != 0 {
+        bail!("{} is not a directory of root's; remove it", base.display());
+    }
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o700))?;
+    let mut to = base.join(name);
+    to.as_mut_os_string().push(format!(".{stamp}"));
+    std::fs::rename(dir, &to)
+        .with_context(|| format!("failed to move {} to {}", dir.display(), to.display()))?;
+    tracing::info!(session = %session, from = %dir.display(), to = %to.display(), "kept what an earlier session of this name left, out of the new session's reach");
+    Ok(true)
+}
+
 /// The socket's group; the default `berth` group is created if missing.
 pub fn access_group(s: &Session) -> anyhow::Result<Group> {
     let name = &s.access.group;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod backend;
+mod cgroup;
 mod control;
 mod daemon;
 mod notify;

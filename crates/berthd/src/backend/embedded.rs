@@ -19,6 +19,7 @@ use nix::unistd::Pid;
 use tokio::time::Instant;
 
 use super::{Backend, Host, Layout, Program, Started};
+use crate::cgroup::{self, Cgroups};
 use crate::records::{Record, Records};
 
 /// How long a host that got SIGKILL may take to be gone.
@@ -28,6 +29,8 @@ const KILLED_WITHIN: Duration = Duration::from_secs(5);
 pub struct Embedded {
     layout: Layout,
     records: Records,
+    /// A cgroup per session, where berthd can make them (`cgroup`).
+    cgroups: Option<Cgroups>,
     /// Held from binding a socket to spawning its host: the host inherits
     /// exactly that descriptor, never one bound for another start.
     spawning: Arc<Mutex<()>>,
@@ -38,9 +41,19 @@ impl Embedded {
         let records = Records {
             runtime: layout.runtime.clone(),
         };
+        let cgroups = match layout.mode {
+            Mode::System => Cgroups::detect(&layout.runtime),
+            Mode::User => None,
+        };
+        match &cgroups {
+            Some(_) => tracing::info!("each session runs in a cgroup of its own; stopping one ends the whole group"),
+            None if layout.mode == Mode::System => tracing::warn!("no writable cgroup v2 here: a stopped session's leftover processes are ended by process session, best-effort"),
+            None => {}
+        }
         Self {
             layout,
             records,
+            cgroups,
             spawning: Arc::default(),
         }
     }
@@ -74,8 +87,24 @@ impl Embedded {
             .stdout(Stdio::null())
             .stderr(self.host_log(name)?);
         // berthd's own systemd conversation is not the host's.
-        for var in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+        for var in [
+            "NOTIFY_SOCKET",
+            "WATCHDOG_USEC",
+            "WATCHDOG_PID",
+            cgroup::ENV,
+        ] {
             cmd.env_remove(var);
+        }
+        if let Some(cgroups) = &self.cgroups {
+            match cgroups.create(name) {
+                // The host joins it first thing, before its program exists.
+                Ok(path) => {
+                    cmd.env(cgroup::ENV, path);
+                }
+                Err(e) => {
+                    tracing::warn!(session = %name, "cannot make the session's cgroup ({e}); its cleanup is best-effort")
+                }
+            }
         }
         let child = cmd
             .spawn()
@@ -148,9 +177,13 @@ impl Backend for Embedded {
                 ));
             }
         }
-        // A host killed after its grace could not end its program's children.
-        if let Some(program) = program {
-            self.sweep(name.clone(), program).await;
+        // A host killed after its grace could not end its program's
+        // children, and a process that left the program's session was
+        // never the host's to end: the group ends them all.
+        match (&self.cgroups, program) {
+            (Some(_), _) => self.end_group(&name).await,
+            (None, Some(program)) => self.sweep(name.clone(), program).await,
+            (None, None) => {}
         }
         self.records.forget(&name);
         Ok(())
@@ -164,6 +197,9 @@ impl Backend for Embedded {
     }
 
     async fn sweep(&self, name: String, (pid, uid): Program) {
+        if self.cgroups.is_some() {
+            return self.end_group(&name).await;
+        }
         let killed = tokio::task::spawn_blocking(move || crate::orphans::end_session(pid, uid))
             .await
             .unwrap_or(0);
@@ -182,6 +218,27 @@ impl Backend for Embedded {
 
     fn forget(&self, name: &str) {
         self.records.forget(name)
+    }
+}
+
+impl Embedded {
+    /// Ends session `name`'s cgroup and everything in it.
+    async fn end_group(&self, name: &str) {
+        let Some(cgroups) = &self.cgroups else {
+            return;
+        };
+        let path = cgroups.path(name);
+        let shown = path.display().to_string();
+        match tokio::task::spawn_blocking(move || cgroup::end(&path)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::warn!(session = %name, cgroup = %shown, "ended {n} processes left in the session's cgroup")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(session = %name, cgroup = %shown, "cannot end the session's cgroup: {e}")
+            }
+            Err(e) => tracing::warn!(session = %name, "cannot end the session's cgroup: {e}"),
+        }
     }
 }
 

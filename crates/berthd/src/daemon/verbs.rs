@@ -1,6 +1,7 @@
 //! Control requests: the caller's rights checked (rights.rs), then each
 //! verb answered now or queued as an action on its session.
 
+use anyhow::Context as _;
 use berth_config::access::{Caller, HostAccess, SessionAccess};
 use berth_config::model::{Principal, Session};
 use berth_config::paths::Mode;
@@ -190,6 +191,14 @@ pub(super) async fn first_start<B: Backend>(
         && tokio::task::spawn_blocking(move || crate::accounts::account_exists(&check))
             .await
             .unwrap_or(true);
+    if system {
+        let fresh = session.clone();
+        let log = backend.layout().log(&session.name);
+        let retired =
+            tokio::task::spawn_blocking(move || crate::accounts::retire_leftovers(&fresh, &log))
+                .await?;
+        retired.context("cannot set aside what an earlier session of this name left")?;
+    }
     let kept = session.clone();
     let result = backend.start(session, args, true).await;
     if result.is_err() {
