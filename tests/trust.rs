@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use berth_e2e::accounts::Throwaway;
 use berth_e2e::*;
@@ -497,4 +498,108 @@ fn a_killed_session_leaves_nothing_running_and_nothing_to_the_next_of_its_name()
     assert!(old.contains("old-secret-output"), "{old}");
     let out = d.berth(&["kill", "bt3esc"]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+const MEMBER: &str = "bt3-member";
+
+/// Connects to `socket` as `user`, sends `bytes`, reads until the close.
+fn raw_as(user: &str, socket: &Path, bytes: &[u8]) {
+    use std::io::{Read, Write};
+    // A child as `user` (with its groups) does the talking: the kernel
+    // vouches for its uid.
+    let script = "import socket,sys\n\
+                  s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(15)\n\
+                  s.sendall(sys.stdin.buffer.read()); s.shutdown(socket.SHUT_WR)\n\
+                  while s.recv(65536): pass\n";
+    let mut child = Command::new("runuser")
+        .args(["-u", user, "--", "python3", "-c", script])
+        .arg(socket)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(status.success(), "{err}");
+}
+
+#[test]
+fn audit_lines_cannot_be_forged_every_refusal_is_one_and_floods_are_summarised() {
+    if skip_unless_root(
+        "audit_lines_cannot_be_forged_every_refusal_is_one_and_floods_are_summarised",
+        &["/usr/sbin/useradd"],
+    ) {
+        return;
+    }
+    let made: &[&str] = match nix::unistd::Group::from_name("berth").unwrap() {
+        Some(_) => &[],
+        None => &["berth"],
+    };
+    let _accounts = Throwaway::create(&[(MEMBER, &["berth"])], made);
+    let member = uid(MEMBER);
+    let d = berth_e2e::daemon::Daemon::start_system("");
+    let control = d.runtime().join("control.sock");
+    let header = berth_proto::Header::ours().to_bytes().to_vec();
+
+    // A name that would end the audit line and forge one of its own.
+    let mut forged = berth_e2e::wire::hello();
+    berth_proto::encode_control(
+        &berth_proto::Request::Daemon(berth_proto::DaemonRequest::Kill {
+            name: "x\nFAKE-AUDIT allowed user=root".into(),
+        }),
+        &mut forged,
+    );
+    raw_as(MEMBER, &control, &forged);
+    // A malformed header, another version, an oversized frame.
+    raw_as(MEMBER, &control, b"GET / HTTP/1.0\r\n\r\n");
+    let mut other = header.clone();
+    other[4] = 0x7f;
+    raw_as(MEMBER, &control, &other);
+    let mut oversized = header.clone();
+    oversized.extend_from_slice(&(64u32 << 20).to_be_bytes());
+    oversized.push(0);
+    raw_as(MEMBER, &control, &oversized);
+    let log = wait_for("the refusals in the audit", DEADLINE, || {
+        let log = d.log();
+        let refused = log
+            .lines()
+            .filter(|l| {
+                l.contains("control connection refused")
+                    && l.contains(&format!("user_uid={member}"))
+            })
+            .count();
+        (refused >= 3).then_some(log)
+    });
+    assert!(
+        !log.lines().any(|l| l.starts_with("FAKE-AUDIT")),
+        "a client wrote a line of its own:\n{log}"
+    );
+    assert!(
+        log.contains("control request kill \"x\\nFAKE-AUDIT allowed user=root\": failed"),
+        "the name is logged escaped:\n{log}"
+    );
+
+    // A flood of refusals: at most a burst written, the rest counted.
+    for _ in 0..200 {
+        raw_as(MEMBER, &control, b"junkjunk");
+    }
+    let log = wait_for("the summary of the flood", Duration::from_secs(40), || {
+        let log = d.log();
+        log.contains(&format!(
+            "more refused control connection lines for uid {member} were counted, not written"
+        ))
+        .then_some(log)
+    });
+    let written = log
+        .lines()
+        .filter(|l| {
+            l.contains("control connection refused") && l.contains(&format!("user_uid={member}"))
+        })
+        .count();
+    assert!(
+        written <= 2 * berth_log::ratelimit::BURST as usize,
+        "{written} refusal lines written for one uid"
+    );
 }

@@ -4,8 +4,13 @@
 //! stderr otherwise. `BERTH_LOG` filters like `RUST_LOG`.
 
 pub mod account;
+mod escape;
 pub mod inherited;
+pub mod ratelimit;
+pub mod rotate;
 pub mod usage;
+
+pub use escape::escape;
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -40,6 +45,7 @@ pub fn init(identifier: &str) {
         }
     }
     let _ = tracing_subscriber::fmt()
+        .fmt_fields(escape::Escaping)
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
         // A closed stderr (a pipe whose reader left) loses lines, never

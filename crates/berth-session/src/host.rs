@@ -93,6 +93,7 @@ pub async fn run(
         limit: Arc::new(berth_proto::server::ConnLimit::for_descriptors(
             berth_log::inherited::descriptor_limit(),
         )),
+        audit: Arc::default(),
     });
     tokio::spawn(Arc::clone(&server).serve(listener));
 

@@ -263,12 +263,7 @@ impl OutputLog {
         if self.keep == 0 {
             std::fs::remove_file(&self.path)?;
         } else {
-            for i in (1..self.keep).rev() {
-                let from = numbered(&self.path, i);
-                if from.exists() {
-                    std::fs::rename(&from, numbered(&self.path, i + 1))?;
-                }
-            }
+            berth_log::rotate::shift(&self.path, self.keep)?;
             std::fs::rename(&self.path, numbered(&self.path, 1))?;
         }
         self.file = Some(open_append(&self.path)?);
@@ -295,11 +290,7 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 }
 
 /// The `i`th rotated file (1 is the newest): `NAME.log.1`.
-pub fn numbered(path: &Path, i: u32) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(format!(".{i}"));
-    PathBuf::from(s)
-}
+pub use berth_log::rotate::numbered;
 
 #[cfg(test)]
 mod tests {

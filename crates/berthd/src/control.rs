@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_config::access::Caller;
+use berth_log::ratelimit::{audit_admit, audit_flush, AuditKey, Limiter};
 use berth_proto::server::{ConnError, ConnLimit, ServerConn};
 use berth_proto::{Access, DaemonRequest, ErrorCode, Request, Response};
 use tokio::net::UnixListener;
@@ -20,6 +21,15 @@ pub async fn serve(listener: UnixListener, jobs: mpsc::Sender<Job>, handshake: D
     let limit = Arc::new(ConnLimit::for_descriptors(
         berth_log::inherited::descriptor_limit(),
     ));
+    // Audit lines per uid, summarised past a burst (berth_log::ratelimit).
+    let audit: Arc<Limiter<AuditKey>> = Arc::default();
+    let flushing = Arc::clone(&audit);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(berth_log::ratelimit::INTERVAL).await;
+            audit_flush(&flushing);
+        }
+    });
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -27,16 +37,21 @@ pub async fn serve(listener: UnixListener, jobs: mpsc::Sender<Job>, handshake: D
         };
         let jobs = jobs.clone();
         let limit = Arc::clone(&limit);
+        let audit = Arc::clone(&audit);
         tokio::spawn(async move {
             let Ok(cred) = stream.peer_cred() else { return };
             let conn = ServerConn::new(stream);
             match limit.admit(cred.uid()) {
-                Ok(_slot) => connection(conn, cred, jobs, handshake).await,
+                Ok(_slot) => connection(conn, cred, jobs, handshake, &audit).await,
                 Err(message) => {
-                    tracing::warn!(
-                        user_uid = cred.uid(),
-                        "control connection refused: {message}"
-                    );
+                    if audit_admit(&audit, cred.uid(), "refused control connection") {
+                        tracing::info!(
+                            target: "berth::audit",
+                            user_uid = cred.uid(),
+                            pid = cred.pid().unwrap_or(0),
+                            "control connection refused: {message}"
+                        );
+                    }
                     conn.refuse_at_once(ErrorCode::Denied, message).await;
                 }
             }
@@ -49,10 +64,24 @@ async fn connection(
     cred: tokio::net::unix::UCred,
     jobs: mpsc::Sender<Job>,
     handshake: Duration,
+    audit: &Limiter<AuditKey>,
 ) {
-    let result = requests(&mut conn, cred, jobs, handshake).await;
-    if let Err(e) = &result {
-        tracing::debug!("control connection: {e}");
+    let result = requests(&mut conn, cred, jobs, handshake, audit).await;
+    // Every refusal is audited, the ones before any request too (a
+    // malformed header, a wrong version, an oversized frame, a silent
+    // client, a refused delegation); a client that simply left is not.
+    match &result {
+        Ok(()) | Err(ConnError::Closed) => {}
+        Err(e) => {
+            if audit_admit(audit, cred.uid(), "refused control connection") {
+                tracing::info!(
+                    target: "berth::audit",
+                    user_uid = cred.uid(),
+                    pid = cred.pid().unwrap_or(0),
+                    "control connection refused: {e}"
+                );
+            }
+        }
     }
     conn.close(result.as_ref().err()).await;
 }
@@ -62,6 +91,7 @@ async fn requests(
     cred: tokio::net::unix::UCred,
     jobs: mpsc::Sender<Job>,
     handshake: Duration,
+    audit: &Limiter<AuditKey>,
 ) -> Result<(), ConnError> {
     let claim = conn.handshake(handshake, "berthd").await?;
     // Rights are checked per request (crate::rights), never per connection:
@@ -116,7 +146,12 @@ async fn requests(
             Response::Error { .. } => "failed",
             _ => "allowed",
         };
-        tracing::info!(
+        let kind = match outcome {
+            "denied" => "denied control request",
+            _ => "control request",
+        };
+        if audit_admit(audit, caller.uid, kind) {
+            tracing::info!(
             target: "berth::audit",
             user_uid = caller.uid,
             user = %caller.user,
@@ -126,13 +161,25 @@ async fn requests(
             outcome,
             via = %via,
             "control request {verb} {session}: {outcome}"
-        );
+            );
+        }
         conn.reply(&response).await?;
     }
 }
 
-/// The verb and the session it names ("-" for host-wide verbs), for the audit.
+/// The verb and the session it names ("-" for host-wide verbs), for the
+/// audit. A name that is not a valid session name is shown quoted and
+/// escaped: it came from the client, not from the config.
 fn describe(req: &DaemonRequest) -> (&'static str, String) {
+    let (verb, name) = verb_and_name(req);
+    match berth_config::values::check_session_name(&name) {
+        Ok(()) => (verb, name),
+        Err(_) if name == "-" => (verb, name),
+        Err(_) => (verb, format!("{name:?}")),
+    }
+}
+
+fn verb_and_name(req: &DaemonRequest) -> (&'static str, String) {
     match req {
         DaemonRequest::List => ("ls", "-".into()),
         DaemonRequest::Reload => ("reload", "-".into()),

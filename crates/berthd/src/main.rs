@@ -5,6 +5,7 @@ mod backend;
 mod cgroup;
 mod control;
 mod daemon;
+mod host_logs;
 mod notify;
 mod orphans;
 mod reconcile;
@@ -211,6 +212,7 @@ async fn serve<B: backend::Backend>(
 ) -> anyhow::Result<()> {
     tracing::info!(backend = backend.name(), "berthd starting");
     let runtime_dir = backend.layout().runtime.clone();
+    let log_dir = backend.layout().log_dir.clone();
     let mut daemon = daemon::Daemon::new(backend, config, mode);
     daemon.adopt().await?;
     let handle = daemon.handle();
@@ -237,6 +239,14 @@ async fn serve<B: backend::Backend>(
         jobs_tx,
         berth_config::defaults::HANDSHAKE_TIMEOUT,
     ));
+    let logs = log_dir.to_owned();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(host_logs::CHECK_EVERY).await;
+            let logs = logs.clone();
+            let _ = tokio::task::spawn_blocking(move || host_logs::rotate_all(&logs)).await;
+        }
+    });
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

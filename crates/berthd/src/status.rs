@@ -62,7 +62,34 @@ const METRICS_AT_ONCE: usize = 64;
 
 /// Every session's figures: berthd's state of it, and what its host says
 /// (nothing from a host that does not answer within a second).
-pub async fn metrics(runtime: &Path, sessions: Vec<SessionSummary>) -> Response {
+/// How long the hosts' counters answer every scrape: at most one round of
+/// connections to the hosts per this, however often `/metrics` is read
+/// (a scraper in a loop costs the hosts nothing more).
+pub const METRICS_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The last metrics and when they were asked; scrapes that come while
+/// they are asked wait for the same answer.
+#[derive(Clone, Default)]
+pub struct MetricsCache(
+    std::sync::Arc<tokio::sync::Mutex<Option<(tokio::time::Instant, Response)>>>,
+);
+
+impl MetricsCache {
+    /// The metrics: the cached ones while fresh, else asked anew.
+    pub async fn get(&self, runtime: &Path, sessions: Vec<SessionSummary>) -> Response {
+        let mut last = self.0.lock().await;
+        if let Some((at, response)) = last.as_ref() {
+            if at.elapsed() < METRICS_FRESH {
+                return response.clone();
+            }
+        }
+        let response = metrics(runtime, sessions).await;
+        *last = Some((tokio::time::Instant::now(), response.clone()));
+        response
+    }
+}
+
+async fn metrics(runtime: &Path, sessions: Vec<SessionSummary>) -> Response {
     use futures_util::StreamExt;
     let sessions = futures_util::stream::iter(sessions)
         .map(|s| async move {

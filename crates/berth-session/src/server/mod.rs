@@ -14,6 +14,7 @@ use tokio::net::UnixStream;
 use crate::peer::{AccessPolicy, Peer};
 use crate::session::{Command, Shared};
 use berth_config::access::denial;
+use berth_log::ratelimit::{audit_admit, audit_flush, AuditKey, Limiter};
 
 mod attach;
 mod scripting;
@@ -26,6 +27,8 @@ pub struct Server {
     pub handshake_timeout: Duration,
     /// Connections per uid on this socket.
     pub limit: Arc<ConnLimit>,
+    /// Audit lines per uid, summarised past a burst.
+    pub audit: Arc<Limiter<AuditKey>>,
 }
 
 /// What the audit record of a connection says.
@@ -46,6 +49,13 @@ struct Audit {
 
 impl Server {
     pub async fn serve(self: Arc<Self>, listener: tokio::net::UnixListener) {
+        let audit = Arc::clone(&self.audit);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(berth_log::ratelimit::INTERVAL).await;
+                audit_flush(&audit);
+            }
+        });
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -64,12 +74,14 @@ impl Server {
                             tokio::spawn(async move { this.connection(stream, slot).await });
                         }
                         Err(message) => {
-                            tracing::info!(
-                                target: "berth::audit",
-                                session = %self.shared.info.name,
-                                user_uid = uid,
-                                "connection refused: {message}"
-                            );
+                            if audit_admit(&self.audit, uid, "refused connection") {
+                                tracing::info!(
+                                    target: "berth::audit",
+                                    session = %self.shared.info.name,
+                                    user_uid = uid,
+                                    "connection refused: {message}"
+                                );
+                            }
                             let conn = ServerConn::new(stream);
                             tokio::spawn(conn.refuse_at_once(ErrorCode::Denied, message));
                         }
@@ -108,11 +120,16 @@ impl Server {
         if self.limit.total() == 0 {
             crate::memory::release();
         }
-        let outcome = match &result {
-            Ok(()) | Err(ConnError::Closed) => "closed".to_owned(),
-            Err(ConnError::Refused(_, message)) => format!("refused: {message}"),
-            Err(ConnError::Io(e)) => format!("i/o error: {e}"),
+        let (outcome, kind) = match &result {
+            Ok(()) | Err(ConnError::Closed) => ("closed".to_owned(), "connection"),
+            Err(ConnError::Refused(_, message)) => {
+                (format!("refused: {message}"), "refused connection")
+            }
+            Err(ConnError::Io(e)) => (format!("i/o error: {e}"), "connection"),
         };
+        if !audit_admit(&self.audit, audit.peer.uid, kind) {
+            return;
+        }
         let access = match audit.access {
             Some(Access::Operator) => "operator",
             Some(Access::Observer) => "observer",

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use berth_config::defaults::STOP_GRACE;
+use berth_config::defaults::{LOG_KEEP, LOG_MAX_SIZE, STOP_GRACE};
 use berth_config::model::Session;
 use berth_config::paths::Mode;
 use nix::sys::signal::{kill, Signal};
@@ -131,6 +131,8 @@ impl Embedded {
     fn host_log(&self, name: &str) -> anyhow::Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
         let path = self.layout.log_dir.join(format!("{name}.host.log"));
+        crate::host_logs::rotate(&path, LOG_MAX_SIZE, LOG_KEEP)
+            .with_context(|| format!("failed to rotate {}", path.display()))?;
         std::fs::OpenOptions::new()
             .append(true)
             .create(true)

@@ -155,6 +155,8 @@ pub struct Daemon<B: Backend> {
     /// Sessions whose host the watcher could not follow: maybe dead.
     gone: Option<mpsc::UnboundedReceiver<String>>,
     handle: Handle,
+    /// The last metrics asked of the hosts (`status::Metrics`).
+    metrics: crate::status::MetricsCache,
 }
 
 impl<B: Backend> Daemon<B> {
@@ -183,6 +185,7 @@ impl<B: Backend> Daemon<B> {
             rx: Some(rx),
             gone: Some(gone),
             handle,
+            metrics: Default::default(),
         }
     }
 

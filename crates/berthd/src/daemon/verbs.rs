@@ -48,8 +48,9 @@ impl<B: Backend> Daemon<B> {
             DaemonRequest::Metrics => {
                 let summaries = self.list_for(None);
                 let runtime = self.backend.layout().runtime.clone();
+                let cache = self.metrics.clone();
                 tokio::spawn(async move {
-                    let _ = done.send(crate::status::metrics(&runtime, summaries).await);
+                    let _ = done.send(cache.get(&runtime, summaries).await);
                 });
             }
             DaemonRequest::Reload => {
