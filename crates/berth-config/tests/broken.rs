@@ -80,6 +80,8 @@ fn table_of_broken_configs() {
         (format!("[session.a]\n{OK}user = \"root\"\n"), "DIR/berth.toml:3:8: session \"a\" would run as root: set allow_root = true if you mean it, or choose a service account"),
         (format!("[session.a]\n{OK}create_user = \"yes\"\n"), "DIR/berth.toml:3:15: create_user: expected true or false, found a string"),
         (format!("[session.a]\n{OK}cwd = \"srv/ci\"\n"), "DIR/berth.toml:3:7: cwd \"srv/ci\" is not an absolute path"),
+        (format!("[session.\"-x\"]\n{OK}"), "DIR/berth.toml:1:10: bad session name \"-x\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
+        ("[session.w]\ncommand = [\"sh\"]\nuser = \"_berth-web\"\n".to_owned(), "DIR/berth.toml:3:8: session \"w\" may not run as \"_berth-web\": berth-web runs as that account, and a session's program would hold its rights; choose a service account of the session's own"),
         (format!("[session.\"a b\"]\n{OK}"), "DIR/berth.toml:1:10: bad session name \"a b\": use 1 to 64 of A-Z a-z 0-9 _ . -, starting with a letter or digit"),
         (format!("[session.a]\n{OK}env = {{ \"A=B\" = \"x\" }}\n"), "DIR/berth.toml:3:9: bad environment name \"A=B\""),
         ("[session.a\ncommand = [\"bash\"]\n".into(), "DIR/berth.toml:1:11: invalid TOML: unclosed table, expected `]`"),

@@ -40,7 +40,7 @@ const BERTH_ENV: &[Entry] = &[
 const BERTH_FILES: &[Entry] = &[
     ("/run/berth/sessions/NAME.sock", "The socket of each system session (root-owned directory; the file belongs to the session's account and access group)."),
     ("/run/berth/control.sock", "berthd's control socket (ls, reload, new, kill, start, stop, restart)."),
-    ("$XDG_RUNTIME_DIR/berth/", "The same for sessions of your own berthd (user mode); /tmp/berth-UID without XDG_RUNTIME_DIR."),
+    ("$XDG_RUNTIME_DIR/berth/", "The same for sessions of your own berthd (user mode); without XDG_RUNTIME_DIR (su, sudo, cron, ssh without logind), /run/user/UID/berth when logind made /run/user/UID for you, else /tmp/berth-UID. berth uses a runtime directory or socket only when it, and every directory above it, is yours or root's and writable by no one else (a root-owned sticky directory such as /tmp may be passed through, the socket in it then yours or root's), follows no symbolic link it did not check, and talks only to a socket answered by root, you, or the socket's owner. Anything else is refused with one line naming the path, its owner and what to do."),
     ("/etc/berth/berth.toml", "The system configuration; see berth.toml(5)."),
 ];
 
@@ -73,6 +73,9 @@ const BERTHD_FILES: &[Entry] = &[
     ("/run/berth/", "Runtime directory: control.sock, sessions/NAME.sock, and the records of the hosts berthd started."),
     ("/var/log/berth/NAME/NAME.log", "Each session's output log (log = \"file\")."),
     ("/var/lib/berth/NAME/", "Home of a service account berthd created (berth-NAME)."),
+    ("/var/log/berth/NAME.host.log", "A session host's own log under the embedded backend (its audit trail among it; root only), rotated at the output logs' size and count (copied to .1 and truncated in place)."),
+    ("/var/log/berth/.retired/, /var/lib/berth/.retired/", "What an earlier session of the same name left (its output log directory, its home), moved there by berth new so that a new session never shows it; root only."),
+    ("/sys/fs/cgroup/.../berth-RUN-NAME", "Embedded backend as root, where cgroup v2 is writable: each session's cgroup (RUN tells this berthd's groups from another's); berth kill ends the whole group. berth status says \"cleanup: cgroup PATH\", or \"best-effort\" where there is none."),
     ("/usr/libexec/berth/berth-session", "The session host berthd starts (unless one is found next to berthd)."),
     ("/usr/libexec/berth/berth-web", "The web dashboard berthd starts while [web] is configured; see berth-web(8)."),
     ("~/.config/berth/berth.toml, $XDG_RUNTIME_DIR/berth/, ~/.local/state/berth/", "The same in user mode."),

@@ -64,7 +64,13 @@ pub(super) fn resolve(
                 at_header(m)
             }
         };
-        if u == "root" && !allow_root {
+        if u == crate::access::WEB_ACCOUNT {
+            // Its connections may speak for logged-in people: a program
+            // running as it could speak for anyone.
+            errors.push(here(format!(
+                "session {name:?} may not run as {u:?}: berth-web runs as that account, and a session's program would hold its rights; choose a service account of the session's own"
+            )));
+        } else if u == "root" && !allow_root {
             errors.push(here(format!(
                 "session {name:?} would run as root: set allow_root = true if you mean it, or choose a service account"
             )));
