@@ -594,17 +594,53 @@ fn every_verb_on_every_socket_checks_the_caller() {
         "{root_claim}"
     );
     assert!(claim(WEB, &control, 0, stop).contains("never acts as root"));
-    // berth-web for the observer: attached read-only although it asked for
-    // read-write, may not type, may not stop the session through berthd.
+    // Nor for anyone who holds no live login (which only berthd, as root,
+    // records when the person's code is redeemed).
     let answer = claim(WEB, &socket, uid(OBS_A), attach);
-    assert!(answer.contains(r#""read_only":true"#), "{answer}");
-    let answer = claim(WEB, &socket, uid(OBS_A), send);
     assert!(
-        answer.contains(&format!("permission denied: {OBS_A} is an observer of sa")),
+        answer.contains(&format!(
+            "permission denied: {OBS_A} (uid {}) holds no live web login",
+            uid(OBS_A)
+        )),
         "{answer}"
     );
-    let answer = claim(WEB, &control, uid(OBS_A), stop);
-    assert!(answer.contains("permission denied"), "{answer}");
+    assert!(claim(WEB, &control, uid(ADMIN), r#"{"type":"daemon","verb":"reload"}"#).contains("holds no live web login"));
+    // Live logins as berthd records them: typing allowed for the admin and
+    // the operators, not for the observer.
+    let live = |who: &str, input: bool| {
+        let login = berth_config::logins::Login {
+            expires: berth_config::logins::now() + 600,
+            input,
+        };
+        berth_config::logins::write(&d.runtime(), uid(who), login).unwrap();
+    };
+    for who in [OP_A, OP_B, ADMIN] {
+        live(who, true);
+    }
+    live(OBS_A, false);
+    // Even for a logged-in admin, never a host-wide or lifecycle verb, and
+    // never reconfigure, send or run: the dashboard only views (and types).
+    let refused = "permission denied: the web dashboard may only view sessions (and type where allowed)";
+    for (sock, request) in [
+        (&control, r#"{"type":"daemon","verb":"reload"}"#),
+        (&control, r#"{"type":"daemon","verb":"new","name":"bt2web","command":["id"]}"#),
+        (&control, stop),
+        (&control, r#"{"type":"daemon","verb":"kill","name":"sa"}"#),
+        (&socket, send),
+        (&socket, r#"{"type":"run","command":"id"}"#),
+        (&socket, r#"{"type":"stop"}"#),
+        (&socket, r#"{"type":"restart"}"#),
+        (&socket, r#"{"type":"reconfigure","args":["--name","sa","--","id"]}"#),
+    ] {
+        // The admin on berthd's socket, A's operator on A's.
+        let who = if *sock == control { ADMIN } else { OP_A };
+        let answer = claim(WEB, sock, uid(who), request);
+        assert!(answer.contains(refused), "{request}: {answer}");
+    }
+    // berth-web for the observer: attached read-only although it asked for
+    // read-write.
+    let answer = claim(WEB, &socket, uid(OBS_A), attach);
+    assert!(answer.contains(r#""read_only":true"#), "{answer}");
     // For the operator of B only: nothing of A.
     let answer = claim(WEB, &socket, uid(OP_B), attach);
     assert!(
@@ -624,41 +660,29 @@ fn every_verb_on_every_socket_checks_the_caller() {
         "{lines:?}"
     );
     let answer = claim(WEB, &control, uid(OP_A), metrics);
-    assert!(
-        answer.contains(&format!(
-            "permission denied: {OP_A} may not read every session's figures"
-        )),
-        "{answer}"
-    );
+    assert!(answer.contains(refused), "{answer}");
     // berth-web on its own (no claim) is nobody's operator or observer.
     let lines = raw(WEB, &socket, &[attach]);
     assert!(
         lines.last().unwrap().contains("permission denied"),
         "{lines:?}"
     );
-    // For the operator of A: read-write, and its typing arrives.
-    let answer = claim(
-        WEB,
-        &socket,
-        uid(OP_A),
-        r#"{"type":"send","keys":["echo web-typed-$((6*7))","Enter"]}"#,
-    );
-    assert!(answer.contains(r#""type":"sent""#), "{answer}");
-    wait_for("the operator's keys through berth-web", DEADLINE, || {
-        let out = berth(&d, "root", &["capture", "sa"]);
-        String::from_utf8_lossy(&out.stdout)
-            .contains("web-typed-42")
-            .then_some(())
-    });
-    // Audited as the person, through the web, from the browser's address,
-    // by berthd and by the host.
+    // For the operator of A, whose login allows input: read-write.
+    let answer = claim(WEB, &socket, uid(OP_A), attach);
+    assert!(answer.contains(r#""read_only":false"#), "{answer}");
+    // Refusals audited as the person, through the web, by berthd.
     let log = d.log();
     assert!(
-        log.lines().any(|l| l.contains(&format!(
-            "control request stop sa: denied user_uid={} user={OBS_A}",
-            uid(OBS_A)
-        )) && l.contains("via=web from 192.0.2.9:4711")),
+        log.lines().any(|l| l.contains("control connection refused: permission denied: the web dashboard may only view sessions")
+            && l.contains(&format!("user_uid={}", uid(WEB)))),
         "{log}"
+    );
+    // A session may not run as the web account at all.
+    let out = berth(&d, "root", &["new", "bt2web", "--user", WEB, "--", "id"]);
+    assert!(
+        stderr(&out).contains(&format!("may not run as \"{WEB}\"")),
+        "{}",
+        stderr(&out)
     );
     wait_for(
         "the delegated connection in the audit trail",

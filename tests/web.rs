@@ -105,7 +105,7 @@ fn start(extra: &str) -> (Daemon, u16) {
     d.wait_running(&["mine", "other"]);
     let up = wait_until(DEADLINE, || {
         let listens = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-        (listens && d.runtime().join("web/login.sock").exists()).then_some(())
+        listens.then_some(())
     });
     assert!(
         up.is_some(),
@@ -136,6 +136,30 @@ fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String, String) {
     (status, head.to_owned(), body.to_owned())
 }
 
+/// One HTTP/1.1 POST of a login form on 127.0.0.1:`port`, from the page
+/// of `link` (`/login?code=...`): (status, headers, body).
+fn post_login(port: u16, link: &str) -> (u16, String, String) {
+    let code = link.strip_prefix("/login?code=").unwrap_or(link);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let body = format!("code={code}");
+    write!(
+        s,
+        "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
 /// `berth web ARGS` as `user`.
 fn berth_web_as(user: &str, runtime: &std::path::Path, args: &[&str]) -> Output {
     berth_as(user, runtime, &[&["web"], args].concat())
@@ -151,7 +175,7 @@ fn login(user: &str, d: &Daemon, port: u16) -> String {
         .strip_prefix(&format!("http://127.0.0.1:{port}"))
         .unwrap_or_else(|| panic!("{url}"))
         .to_owned();
-    let (status, head, _) = get(port, &path, None);
+    let (status, head, _) = post_login(port, &path);
     assert_eq!(status, 303, "{head}");
     cookie_in(&head)
 }
@@ -305,7 +329,28 @@ fn a_login_carries_exactly_its_users_rights() {
         .unwrap()
         .to_owned();
     assert!(path.starts_with("/login?code="), "{url}");
-    let (status, head, _) = get(port, &path, None);
+    // Following the link changes nothing: its page posts the code back.
+    let (status, head, page) = get(port, &path, None);
+    assert_eq!(status, 200, "{head}");
+    assert!(!head.contains("set-cookie"), "{head}");
+    let code = path.strip_prefix("/login?code=").unwrap();
+    assert!(
+        page.contains(&format!("<input type=\"hidden\" name=\"code\" value=\"{code}\">")),
+        "{page}"
+    );
+    // A post from another site's page is refused, and leaves the code good.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = format!("code={code}");
+    write!(
+        s,
+        "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    let (status, head, _) = post_login(port, &path);
     assert_eq!(status, 303, "{head}");
     let set = head
         .lines()
@@ -316,7 +361,7 @@ fn a_login_carries_exactly_its_users_rights() {
         "{set}"
     );
     let obs = cookie_in(&head);
-    let (status, _, body) = get(port, &path, None);
+    let (status, _, body) = post_login(port, &path);
     assert_eq!(
         (status, body.as_str()),
         (
@@ -657,7 +702,15 @@ fn https_a_metrics_token_and_input_off() {
     // The login works over HTTPS; allow_input is off, so the page is told
     // not to offer typing even to an operator.
     let path = url.trim().strip_prefix(&base).unwrap();
-    let (_, head) = curl(&["--cacert", &cacert, "--include", &format!("{base}{path}")]);
+    let code = path.strip_prefix("/login?code=").unwrap();
+    let (_, head) = curl(&[
+        "--cacert",
+        &cacert,
+        "--include",
+        "--data",
+        &format!("code={code}"),
+        &format!("{base}/login"),
+    ]);
     let logged_in = std::time::Instant::now();
     assert!(
         head.lines().any(|l| l.starts_with("set-cookie: ")

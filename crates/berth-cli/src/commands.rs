@@ -205,7 +205,7 @@ fn call(name: &str, s: &mut Session, req: &Request) -> anyhow::Result<Response> 
 }
 
 /// Sends one request to berthd's control socket.
-fn daemon(runtime: Option<&Path>, req: DaemonRequest) -> anyhow::Result<Response> {
+pub(crate) fn daemon(runtime: Option<&Path>, req: DaemonRequest) -> anyhow::Result<Response> {
     let mut client = crate::connect::daemon(runtime)?;
     client
         .call(&Request::Daemon(req))

@@ -107,10 +107,17 @@ pub fn denial(caller: &Caller, right: Option<Right>, session: &str, what: &str) 
 /// every session's `berth-NAME` (a session named `web` is `berth-web`).
 pub const WEB_ACCOUNT: &str = "_berth-web";
 
-/// Whom a connection acts as when it says it speaks for `uid`: that
-/// user, if the connection is berth-web's; an error saying why not
-/// otherwise. The one rule of delegation, for every socket that takes it.
-pub fn delegate(peer: &Caller, uid: u32) -> Result<Caller, String> {
+/// Whom a connection acts as when it says it speaks for `uid`, and the
+/// live login that allows it: that user, if the connection is berth-web's
+/// and root recorded a live login for them under `runtime`
+/// ([`crate::logins`]); an error saying why not otherwise. The one rule
+/// of delegation, for every socket that takes it. What a delegated
+/// connection may then do is [`delegated_may`]'s.
+pub fn delegate(
+    peer: &Caller,
+    uid: u32,
+    runtime: Option<&std::path::Path>,
+) -> Result<(Caller, crate::logins::Login), String> {
     if peer.user != WEB_ACCOUNT || peer.uid == 0 {
         return Err(format!(
             "permission denied: only the web dashboard's account ({WEB_ACCOUNT}) may speak for another user; connect as yourself"
@@ -122,7 +129,28 @@ pub fn delegate(peer: &Caller, uid: u32) -> Result<Caller, String> {
                 .into(),
         );
     }
-    Ok(Caller::lookup(uid, None))
+    let person = Caller::lookup(uid, None);
+    let login = runtime.and_then(|r| crate::logins::live(r, uid)).ok_or_else(|| {
+        format!(
+            "permission denied: {} (uid {uid}) holds no live web login; the dashboard speaks only for people logged in with berth web login",
+            person.user
+        )
+    })?;
+    Ok((person, login))
+}
+
+/// What the web dashboard offers, and so all a connection speaking for
+/// someone may ask: to view sessions (list, status, follow, capture,
+/// attach read-only) and, where the login allows input, to attach
+/// read-write. Never a lifecycle or host-wide verb, never `reconfigure`,
+/// `send`, `run`, `wait` or `logs`.
+pub fn delegated_may(verb: &str) -> Result<(), String> {
+    match verb {
+        "ls" | "status" | "watch" | "capture" | "attach" | "resize" | "detach" | "redraw" => Ok(()),
+        other => Err(format!(
+            "permission denied: the web dashboard may only view sessions (and type where allowed), not {other}; use berth on the host"
+        )),
+    }
 }
 
 /// Names of the groups `uid` belongs to (primary and supplementary).
@@ -157,9 +185,10 @@ mod tests {
     fn only_the_web_account_speaks_for_others_and_never_for_root() {
         let web = caller(990, WEB_ACCOUNT, &[]);
         // uid 0 is always in the account database, with its name.
-        assert_eq!(delegate(&web, 65534).map(|c| c.uid), Ok(65534));
+        // Without a live login recorded by root, no one.
+        assert!(delegate(&web, 65534, None).unwrap_err().contains("holds no live web login"));
         assert_eq!(
-            delegate(&web, 0).unwrap_err(),
+            delegate(&web, 0, None).unwrap_err(),
             "permission denied: the web dashboard never acts as root; log in to it as another user"
         );
         for impostor in [
@@ -169,7 +198,7 @@ mod tests {
             caller(0, WEB_ACCOUNT, &[]),
         ] {
             assert_eq!(
-                delegate(&impostor, 65534).unwrap_err(),
+                delegate(&impostor, 65534, None).unwrap_err(),
                 "permission denied: only the web dashboard's account (_berth-web) may speak for another user; connect as yourself",
                 "{impostor:?}"
             );

@@ -26,3 +26,9 @@ pub const TERM: &str = "xterm-256color";
 pub const LANG: &str = "C.UTF-8";
 /// Group owning session sockets when `access.group` is not set.
 pub const ACCESS_GROUP: &str = "berth";
+
+/// Connections to one host the web dashboard may hold for one person.
+pub const CONNECTIONS_PER_PERSON: usize = 64;
+/// Connections to one host the web dashboard may hold for everyone
+/// together (each person still held to [`CONNECTIONS_PER_PERSON`]).
+pub const WEB_CONNECTIONS: usize = 1024;

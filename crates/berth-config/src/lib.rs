@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod defaults;
 mod error;
 mod load;
+pub mod logins;
 pub mod model;
 pub mod paths;
 pub mod spec;

@@ -131,11 +131,6 @@ pub fn sessions_dir(runtime: &Path) -> PathBuf {
     runtime.join("sessions")
 }
 
-/// `RUNTIME/web/login.sock`: where `berth web login` asks berth-web.
-pub fn web_login_socket(runtime: &Path) -> PathBuf {
-    runtime.join("web").join("login.sock")
-}
-
 /// `RUNTIME/sessions/NAME.sock`.
 pub fn session_socket(runtime: &Path, name: &str) -> PathBuf {
     sessions_dir(runtime).join(format!("{name}.sock"))

@@ -23,6 +23,25 @@ pub struct Web {
     pub metrics: Metrics,
 }
 
+impl Web {
+    /// The start of the links `berth web login` prints. A Unix socket has
+    /// no URL of its own: the link is a path for the proxy in front.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        match &self.listen {
+            Listen::Unix(_) => String::new(),
+            Listen::Tcp(addr) if addr.ip().is_unspecified() => {
+                let host = nix::unistd::gethostname()
+                    .ok()
+                    .and_then(|h| h.into_string().ok())
+                    .unwrap_or_else(|| "localhost".into());
+                format!("{scheme}://{host}:{}", addr.port())
+            }
+            Listen::Tcp(addr) => format!("{scheme}://{addr}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listen {
     Tcp(SocketAddr),

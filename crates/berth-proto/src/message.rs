@@ -139,6 +139,19 @@ pub enum DaemonRequest {
     /// Every session's figures for `/metrics` (root, `[daemon] admins`
     /// and berth-web speaking for itself).
     Metrics,
+    /// `berth web login`: a one-time link for the caller (the kernel says
+    /// who), answered by [`Response::WebLink`].
+    WebLogin,
+    /// `berth web logout`: ends the caller's logins (`all`: everyone's,
+    /// root only); answered by [`Response::WebLoggedOut`].
+    WebLogout {
+        #[serde(default)]
+        all: bool,
+    },
+    /// berth-web, for itself only: trades the code a browser brought for
+    /// the person it was issued to ([`Response::WebRedeemed`]); from then
+    /// on that person holds a live login the hosts can see.
+    WebRedeem { code: String },
 }
 
 /// Which lines a capture covers, in tmux numbering: 0 is the top visible
@@ -266,6 +279,13 @@ pub enum Response {
     Metrics {
         sessions: Vec<SessionMetrics>,
     },
+    /// Answer to [`DaemonRequest::WebLogin`].
+    WebLink { url: String },
+    /// Answer to [`DaemonRequest::WebLogout`]: how many logins ended.
+    WebLoggedOut { ended: u32 },
+    /// Answer to [`DaemonRequest::WebRedeem`]: whose login it is, for how
+    /// long (seconds), and whether the dashboard may type for them.
+    WebRedeemed { uid: u32, ttl_s: u64, input: bool },
     /// Answer to [`DaemonRequest::Reload`]: what changed.
     Reloaded {
         added: Vec<String>,

@@ -94,6 +94,21 @@ pub async fn run(
             berth_log::inherited::descriptor_limit(),
         )),
         audit: Arc::default(),
+        runtime: args
+            .socket
+            .parent()
+            .and_then(std::path::Path::parent)
+            .map(std::path::Path::to_path_buf),
+        web_uid: nix::unistd::User::from_name(berth_config::access::WEB_ACCOUNT)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw()),
+        people: Arc::new(berth_proto::server::ConnLimit::per_uid(
+            berth_config::defaults::CONNECTIONS_PER_PERSON,
+        )),
+        web_limit: Arc::new(berth_proto::server::ConnLimit::per_uid(
+            berth_config::defaults::WEB_CONNECTIONS,
+        )),
     });
     tokio::spawn(Arc::clone(&server).serve(listener));
 

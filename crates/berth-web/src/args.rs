@@ -27,9 +27,6 @@ pub struct Args {
     /// Operators may type into sessions from the page.
     #[arg(long)]
     pub allow_input: bool,
-    /// How long a login lasts, like "12h".
-    #[arg(long, default_value = "12h", value_parser = parse_ttl)]
-    pub token_ttl: std::time::Duration,
     /// Who may read /metrics: loopback, token or off.
     #[arg(long, default_value = "loopback", value_parser = ["loopback", "token", "off"])]
     pub metrics: String,
@@ -37,7 +34,7 @@ pub struct Args {
     #[arg(long, required_if_eq("metrics", "token"))]
     pub metrics_token_file: Option<PathBuf>,
     /// The runtime directory: session sockets in sessions/, berthd's
-    /// control.sock, the login socket (`berth web login`) at web/login.sock.
+    /// control.sock (which issues logins), the live logins in web/logins.
     #[arg(long)]
     pub runtime_dir: PathBuf,
     /// The account to become after binding, when started as root.
@@ -50,10 +47,6 @@ pub struct Args {
     /// A declared dashboard, NAME:LAYOUT:SESSION,SESSION (repeatable).
     #[arg(long = "dashboard")]
     pub dashboards: Vec<Dashboard>,
-}
-
-fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
-    berth_config::values::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// A `[dashboard.NAME]` as berthd passes it: `NAME:LAYOUT:SEL,SEL`.

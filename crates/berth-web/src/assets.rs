@@ -10,6 +10,9 @@ use axum::Router;
 use crate::http::State;
 
 const INDEX: &str = include_str!("../assets/index.html");
+/// The page of a login link (`{code}` is put in by the route).
+pub const LOGIN: &str = include_str!("../assets/login.html");
+const LOGIN_JS: &str = include_str!("../assets/login.js");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const XTERM_JS: &str = include_str!("../assets/xterm/xterm.js");
@@ -26,6 +29,10 @@ pub fn routes() -> Router<State> {
             file(APP_JS, "text/javascript; charset=utf-8"),
         )
         .route("/assets/app.css", file(APP_CSS, "text/css; charset=utf-8"))
+        .route(
+            "/assets/login.js",
+            file(LOGIN_JS, "text/javascript; charset=utf-8"),
+        )
         .route(
             "/assets/xterm.js",
             file(XTERM_JS, "text/javascript; charset=utf-8"),

@@ -1,4 +1,6 @@
-//! The HTTP side: `/login?code=` trades a one-time code for the cookie;
+//! The HTTP side: `/login?code=` is a page that posts the one-time code
+//! back (a same-origin POST, so no other site can log a browser in), and
+//! the POST trades it, through berthd, for the cookie;
 //! `/api/sessions` and `/api/view` say what the cookie's person may see,
 //! `/api/attach/NAME` is a live view of one session (live.rs); `/metrics`
 //! answers by its own rule (metrics.rs). Every `/api` route needs the
@@ -31,15 +33,17 @@ pub struct State {
     /// Served over TLS: the cookie is marked Secure.
     pub https: bool,
     pub metrics: crate::metrics::Access,
-    /// berthd's control socket, for `/metrics`.
+    /// berthd's control socket, for `/metrics` and logins.
     pub control: PathBuf,
+    /// berthd's runtime directory, where it records live logins.
+    pub runtime: PathBuf,
     /// Live views per person ([`crate::live::VIEWS_PER_PERSON`]).
     pub views: Arc<berth_proto::server::ConnLimit>,
 }
 
 pub async fn serve(incoming: Incoming, state: State) -> std::io::Result<()> {
     let app = Router::new()
-        .route("/login", get(login))
+        .route("/login", get(login_page).post(login))
         .route("/api/sessions", get(sessions))
         .route("/api/view", get(view))
         .route("/api/attach/{session}", get(attach))
@@ -57,7 +61,7 @@ async fn secure_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -77,17 +81,61 @@ struct Code {
     code: String,
 }
 
+/// Whether `code` looks like one berthd issues (64 hex digits): only such
+/// a string is ever put in the page or sent on.
+fn well_formed(code: &str) -> bool {
+    code.len() == 64 && code.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `GET /login?code=`: the link `berth web login` printed. A GET changes
+/// nothing (a link followed from another site logs no one in): the page
+/// posts the code back to this origin (`login.js`; a button without it).
+async fn login_page(Query(q): Query<Code>) -> Response {
+    if !well_formed(&q.code) {
+        return unauthorized(TokenError::CodeUnknown);
+    }
+    let page = crate::assets::LOGIN.replace("{code}", &q.code);
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+/// `POST /login` (form `code=`), from this origin only: berthd checks the
+/// code and records the person's live login; the cookie follows.
 async fn login(
     axum::extract::State(state): axum::extract::State<State>,
     ConnectInfo(from): ConnectInfo<Peer>,
-    Query(q): Query<Code>,
+    headers: HeaderMap,
+    axum::Form(q): axum::Form<Code>,
 ) -> Response {
-    let (redeemed, ttl) = {
-        let mut tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
-        (tokens.redeem(&q.code, Instant::now()), tokens.ttl())
+    if !same_origin(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "the page posting the login is not berth's own (Origin differs from Host)",
+        )
+            .into_response();
+    }
+    if !well_formed(&q.code) {
+        return unauthorized(TokenError::CodeUnknown);
+    }
+    let (uid, ttl) = match crate::metrics::redeem(&state.control, &q.code).await {
+        Ok(Ok(redeemed)) => redeemed,
+        Ok(Err(message)) => {
+            tracing::info!(target: "berth::audit", from = %from.addr, "web login refused: {message}");
+            return (StatusCode::UNAUTHORIZED, message).into_response();
+        }
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("berthd did not answer: {e:#}"),
+            )
+                .into_response()
+        }
     };
-    match redeemed {
-        Ok((cookie, uid)) => {
+    let cookie = {
+        let mut tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        tokens.cookie(uid, ttl, Instant::now())
+    };
+    match cookie {
+        Ok(cookie) => {
             tracing::info!(target: "berth::audit", user_uid = uid, from = %from.addr, "web login");
             // Over HTTPS the browser must never send it in clear.
             let secure = if state.https { "; Secure" } else { "" };
@@ -104,10 +152,7 @@ async fn login(
             )
                 .into_response()
         }
-        Err(e) => {
-            tracing::info!(target: "berth::audit", from = %from.addr, "web login refused: {e}");
-            unauthorized(e)
-        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
@@ -123,11 +168,18 @@ fn person(state: &State, headers: &HeaderMap) -> Result<u32, TokenError> {
                 .strip_prefix(&format!("{COOKIE}="))
                 .map(str::to_owned)
         });
-    let tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
-    match cookie {
-        Some(c) => tokens.check(&c, Instant::now()),
-        None => Err(TokenError::CookieUnknown),
+    let mut tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
+    let uid = match cookie {
+        Some(c) => tokens.check(&c, Instant::now())?,
+        None => return Err(TokenError::CookieUnknown),
+    };
+    // berthd's record says whether the login still lives (a logout there
+    // ends it here too).
+    if berth_config::logins::live(&state.runtime, uid).is_none() {
+        tokens.revoke(uid);
+        return Err(TokenError::CookieUnknown);
     }
+    Ok(uid)
 }
 
 fn unauthorized(e: TokenError) -> Response {

@@ -1,6 +1,6 @@
 //! berth-web: started by berthd when `[web]` is configured. berthd starts
-//! it as root with `--user _berth-web`; it binds its listener and login
-//! socket and reads the TLS key, then becomes that account for good
+//! it as root with `--user _berth-web`; it binds its listener and reads
+//! the TLS key, then becomes that account for good
 //! before it reads a byte from the network. It holds no rights of its
 //! own: every session it shows, it reaches through the session's socket
 //! speaking for the person logged in (see ARCHITECTURE.md, "The web side").
@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context as _};
-use berth_config::web::{Listen, Tls};
+use berth_config::web::Tls;
 use berth_web::args::Args;
 
 mod assets;
@@ -16,7 +16,6 @@ mod follow;
 mod http;
 mod listen;
 mod live;
-mod login;
 mod metrics;
 mod sessions;
 mod tokens;
@@ -52,9 +51,6 @@ fn start(args: Args) -> anyhow::Result<()> {
     let tls = tls.map(|(cert, key)| Tls { cert, key });
     // Everything that needs root, first.
     let bound = listen::bind(&args.listen, tls.as_ref())?;
-    let login_path = berth_config::paths::web_login_socket(&args.runtime_dir);
-    let login = login::bind(&login_path)
-        .with_context(|| format!("failed to listen on {}", login_path.display()))?;
     let metrics = match (args.metrics.as_str(), &args.metrics_token_file) {
         ("off", _) => metrics::Access::Off,
         ("token", Some(path)) => metrics::Access::Token(metrics::read_token(path)?),
@@ -68,9 +64,8 @@ fn start(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("failed to start the runtime")?;
-    let base = base_url(&args.listen, tls.is_some());
     let state = http::State {
-        tokens: Arc::new(Mutex::new(tokens::Tokens::new(args.token_ttl))),
+        tokens: Arc::new(Mutex::new(tokens::Tokens::default())),
         sessions: Arc::new(sessions::Sessions::new(
             args.runtime_dir.clone(),
             args.dashboards,
@@ -79,11 +74,12 @@ fn start(args: Args) -> anyhow::Result<()> {
         https: tls.is_some(),
         metrics,
         control: berth_config::paths::control_socket(&args.runtime_dir),
+        runtime: args.runtime_dir.clone(),
         views: Arc::new(berth_proto::server::ConnLimit::per_uid(
             live::VIEWS_PER_PERSON,
         )),
     };
-    tracing::info!(listen = %args.listen, "berth-web serving {base}");
+    tracing::info!(listen = %args.listen, "berth-web serving");
     let exit_with_stdin = args.exit_with_stdin;
     runtime.block_on(async move {
         let incoming = bound.incoming().context("failed to start accepting")?;
@@ -99,7 +95,6 @@ fn start(args: Args) -> anyhow::Result<()> {
         };
         tokio::select! {
             r = http::serve(incoming, state.clone()) => r.context("the web server stopped"),
-            r = login::serve(login, Arc::clone(&state.tokens), base) => r.context("the login socket stopped"),
             () = state.sessions.end_idle_follows() => unreachable!("ending idle follows never stops"),
             () = parent_gone => {
                 tracing::info!("berthd is gone: berth-web stopping");
@@ -107,21 +102,4 @@ fn start(args: Args) -> anyhow::Result<()> {
             }
         }
     })
-}
-
-/// The start of the URLs `berth web login` prints. A Unix socket has no
-/// URL of its own: the link is a path for the proxy in front.
-fn base_url(listen: &Listen, tls: bool) -> String {
-    let scheme = if tls { "https" } else { "http" };
-    match listen {
-        Listen::Unix(_) => String::new(),
-        Listen::Tcp(addr) if addr.ip().is_unspecified() => {
-            let host = nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .unwrap_or_else(|| "localhost".into());
-            format!("{scheme}://{host}:{}", addr.port())
-        }
-        Listen::Tcp(addr) => format!("{scheme}://{addr}"),
-    }
 }

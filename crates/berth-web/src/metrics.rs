@@ -65,6 +65,29 @@ pub async fn gather(control: &Path) -> anyhow::Result<Vec<SessionMetrics>> {
     }
 }
 
+/// Trades a login code for its person (uid) and how long the login
+/// lasts, through berthd (`WebRedeem`); the inner error is berthd's
+/// refusal, for the browser.
+pub async fn redeem(
+    control: &Path,
+    code: &str,
+) -> anyhow::Result<Result<(u32, std::time::Duration), String>> {
+    let mut client = AsyncClient::connect(control, "berth-web", DEADLINE).await?;
+    let request = Request::Daemon(DaemonRequest::WebRedeem {
+        code: code.to_owned(),
+    });
+    let answer = tokio::time::timeout(DEADLINE, client.call(&request))
+        .await
+        .map_err(|_| anyhow::anyhow!("berthd did not answer within {}s", DEADLINE.as_secs()))??;
+    match answer {
+        Response::WebRedeemed { uid, ttl_s, .. } => {
+            Ok(Ok((uid, std::time::Duration::from_secs(ttl_s))))
+        }
+        Response::Error { message, .. } => Ok(Err(message)),
+        other => anyhow::bail!("unexpected answer from berthd: {other:?}"),
+    }
+}
+
 /// The exposition text.
 pub fn render(sessions: &[SessionMetrics]) -> String {
     let mut out = String::new();

@@ -1,7 +1,8 @@
-//! Logins: a one-time code (the URL `berth web login` prints) that a
-//! browser trades once for a session cookie; both bound to the uid the
-//! login socket read from the kernel. Nothing is stored on disk: a
-//! restart of berth-web logs everyone out.
+//! Cookies: what a browser holds once berthd traded the one-time code it
+//! brought (`berth web login` prints the link; berthd checks the code and
+//! records the person's live login, see `berth_config::logins`), each
+//! bound to that person's uid. Nothing is stored on disk: a restart of
+//! berth-web logs everyone out (berthd clears the live logins then too).
 //!
 //! Time is passed in, never read here, so expiry is unit-tested without
 //! waiting.
@@ -9,33 +10,24 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// How long the printed URL may wait before it is opened.
-pub const CODE_TTL: Duration = Duration::from_secs(120);
-
-/// Bytes of randomness in a code or cookie.
+/// Bytes of randomness in a cookie.
 const SECRET_BYTES: usize = 32;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// In the URL: good for one redemption.
-    Code,
-    /// In the cookie: good until it expires or is revoked.
-    Cookie,
-}
+/// Cookies held at most (a person logging in again and again ends their
+/// oldest).
+const COOKIES_PER_PERSON: usize = 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Login {
     uid: u32,
-    kind: Kind,
+    issued: Instant,
     expires: Instant,
 }
 
-/// Every live code and cookie. Keyed by the secret itself: the map's
-/// hasher is keyed at random per process, so a lookup's timing says
-/// nothing usable about the secrets it holds.
-#[derive(Debug)]
+/// Every live cookie. Keyed by the secret itself: the map's hasher is
+/// keyed at random per process, so a lookup's timing says nothing usable
+/// about the secrets it holds.
+#[derive(Debug, Default)]
 pub struct Tokens {
-    ttl: Duration,
     live: HashMap<String, Login>,
 }
 
@@ -59,71 +51,43 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 }
 
 impl Tokens {
-    /// Cookies last `ttl` (`[web] token_ttl`).
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            live: HashMap::new(),
-        }
-    }
-
-    /// How long a cookie lasts: also its Max-Age, so the browser forgets it
-    /// when berth-web does.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// A one-time code for `uid`.
-    pub fn mint(&mut self, uid: u32, now: Instant) -> Result<String, TokenError> {
+    /// A cookie for `uid`, good for `ttl` (what berthd recorded).
+    pub fn cookie(&mut self, uid: u32, ttl: Duration, now: Instant) -> Result<String, TokenError> {
         self.forget_expired(now);
-        let code = secret()?;
+        let mut mine: Vec<(Instant, String)> = self
+            .live
+            .iter()
+            .filter(|(_, l)| l.uid == uid)
+            .map(|(c, l)| (l.issued, c.clone()))
+            .collect();
+        if mine.len() >= COOKIES_PER_PERSON {
+            mine.sort();
+            self.live.remove(&mine[0].1);
+        }
+        let cookie = secret()?;
         self.live.insert(
-            code.clone(),
+            cookie.clone(),
             Login {
                 uid,
-                kind: Kind::Code,
-                expires: now + CODE_TTL,
+                issued: now,
+                expires: now + ttl,
             },
         );
-        Ok(code)
-    }
-
-    /// Trades a code for a cookie (the code is gone either way).
-    pub fn redeem(&mut self, code: &str, now: Instant) -> Result<(String, u32), TokenError> {
-        match self.live.remove(code) {
-            Some(l) if l.kind == Kind::Code && l.expires > now => {
-                let cookie = secret()?;
-                self.live.insert(
-                    cookie.clone(),
-                    Login {
-                        uid: l.uid,
-                        kind: Kind::Cookie,
-                        expires: now + self.ttl,
-                    },
-                );
-                Ok((cookie, l.uid))
-            }
-            Some(l) if l.kind == Kind::Cookie => {
-                // A cookie is not a code: put it back untouched.
-                self.live.insert(code.to_owned(), l);
-                Err(TokenError::CodeUnknown)
-            }
-            _ => Err(TokenError::CodeUnknown),
-        }
+        Ok(cookie)
     }
 
     /// The uid a cookie speaks for.
     pub fn check(&self, cookie: &str, now: Instant) -> Result<u32, TokenError> {
         match self.live.get(cookie) {
-            Some(l) if l.kind == Kind::Cookie && l.expires > now => Ok(l.uid),
+            Some(l) if l.expires > now => Ok(l.uid),
             _ => Err(TokenError::CookieUnknown),
         }
     }
 
-    /// Ends every login of `uid` (`None`: everyone's); how many ended.
-    pub fn revoke(&mut self, uid: Option<u32>) -> usize {
+    /// Ends every cookie of `uid`; how many ended.
+    pub fn revoke(&mut self, uid: u32) -> usize {
         let before = self.live.len();
-        self.live.retain(|_, l| uid.is_some_and(|u| u != l.uid));
+        self.live.retain(|_, l| l.uid != uid);
         before - self.live.len()
     }
 
@@ -146,54 +110,28 @@ mod tests {
     const HOUR: Duration = Duration::from_secs(3600);
 
     #[test]
-    fn a_code_is_traded_once_for_a_cookie_that_expires() {
+    fn a_cookie_speaks_for_its_person_until_it_expires_or_is_revoked() {
         let t0 = Instant::now();
-        let mut tokens = Tokens::new(HOUR);
-        let code = tokens.mint(1000, t0).unwrap();
-        assert_eq!(code.len(), 64);
-        let (cookie, uid) = tokens.redeem(&code, t0).unwrap();
-        assert_eq!(uid, 1000);
-        assert_ne!(cookie, code);
-        assert_eq!(tokens.redeem(&code, t0), Err(TokenError::CodeUnknown));
-        assert_eq!(tokens.check(&cookie, t0 + HOUR / 2), Ok(1000));
-        assert_eq!(
-            tokens.check(&cookie, t0 + HOUR),
-            Err(TokenError::CookieUnknown)
-        );
-        // Neither is the other: a code is no cookie, a cookie no code.
-        let code2 = tokens.mint(1000, t0).unwrap();
-        assert_eq!(tokens.check(&code2, t0), Err(TokenError::CookieUnknown));
-        assert_eq!(tokens.redeem(&cookie, t0), Err(TokenError::CodeUnknown));
-        assert_eq!(
-            tokens.check(&cookie, t0),
-            Ok(1000),
-            "a cookie tried as a code stays"
-        );
-    }
-
-    #[test]
-    fn an_unopened_code_expires() {
-        let t0 = Instant::now();
-        let mut tokens = Tokens::new(HOUR);
-        let code = tokens.mint(7, t0).unwrap();
-        assert_eq!(
-            tokens.redeem(&code, t0 + CODE_TTL),
-            Err(TokenError::CodeUnknown)
-        );
-    }
-
-    #[test]
-    fn revoking_ends_one_users_logins_or_everyones() {
-        let t0 = Instant::now();
-        let mut tokens = Tokens::new(HOUR);
-        let a = tokens.mint(1, t0).unwrap();
-        let (a, _) = tokens.redeem(&a, t0).unwrap();
-        let b = tokens.mint(2, t0).unwrap();
-        let (b, _) = tokens.redeem(&b, t0).unwrap();
-        assert_eq!(tokens.revoke(Some(1)), 1);
-        assert_eq!(tokens.check(&a, t0), Err(TokenError::CookieUnknown));
-        assert_eq!(tokens.check(&b, t0), Ok(2));
-        assert_eq!(tokens.revoke(None), 1);
+        let mut tokens = Tokens::default();
+        let a = tokens.cookie(1000, HOUR, t0).unwrap();
+        assert_eq!(a.len(), 64);
+        assert_eq!(tokens.check(&a, t0), Ok(1000));
+        assert_eq!(tokens.check(&a, t0 + HOUR), Err(TokenError::CookieUnknown));
+        let b = tokens.cookie(1001, HOUR, t0).unwrap();
+        assert_eq!(tokens.revoke(1001), 1);
         assert_eq!(tokens.check(&b, t0), Err(TokenError::CookieUnknown));
+        assert!(!same_secret(&a, &b) && same_secret(&a, &a.clone()));
+    }
+
+    #[test]
+    fn cookies_are_bounded_per_person() {
+        let t0 = Instant::now();
+        let mut tokens = Tokens::default();
+        let first = tokens.cookie(7, HOUR, t0).unwrap();
+        for i in 1..=COOKIES_PER_PERSON as u64 {
+            tokens.cookie(7, HOUR, t0 + Duration::from_millis(i)).unwrap();
+        }
+        assert_eq!(tokens.live.len(), COOKIES_PER_PERSON);
+        assert_eq!(tokens.check(&first, t0), Err(TokenError::CookieUnknown));
     }
 }

@@ -17,7 +17,13 @@ use tokio::sync::{mpsc, oneshot};
 /// A request from `caller`, and where to send the answer.
 pub type Job = (Caller, DaemonRequest, oneshot::Sender<Response>);
 
-pub async fn serve(listener: UnixListener, jobs: mpsc::Sender<Job>, handshake: Duration) {
+pub async fn serve(
+    listener: UnixListener,
+    jobs: mpsc::Sender<Job>,
+    handshake: Duration,
+    runtime: std::path::PathBuf,
+) {
+    let runtime = Arc::new(runtime);
     let limit = Arc::new(ConnLimit::for_descriptors(
         berth_log::inherited::descriptor_limit(),
     ));
@@ -38,11 +44,12 @@ pub async fn serve(listener: UnixListener, jobs: mpsc::Sender<Job>, handshake: D
         let jobs = jobs.clone();
         let limit = Arc::clone(&limit);
         let audit = Arc::clone(&audit);
+        let runtime = Arc::clone(&runtime);
         tokio::spawn(async move {
             let Ok(cred) = stream.peer_cred() else { return };
             let conn = ServerConn::new(stream);
             match limit.admit(cred.uid()) {
-                Ok(_slot) => connection(conn, cred, jobs, handshake, &audit).await,
+                Ok(_slot) => connection(conn, cred, jobs, handshake, &audit, &runtime).await,
                 Err(message) => {
                     if audit_admit(&audit, cred.uid(), "refused control connection") {
                         tracing::info!(
@@ -65,8 +72,9 @@ async fn connection(
     jobs: mpsc::Sender<Job>,
     handshake: Duration,
     audit: &Limiter<AuditKey>,
+    runtime: &std::path::Path,
 ) {
-    let result = requests(&mut conn, cred, jobs, handshake, audit).await;
+    let result = requests(&mut conn, cred, jobs, handshake, audit, runtime).await;
     // Every refusal is audited, the ones before any request too (a
     // malformed header, a wrong version, an oversized frame, a silent
     // client, a refused delegation); a client that simply left is not.
@@ -92,6 +100,7 @@ async fn requests(
     jobs: mpsc::Sender<Job>,
     handshake: Duration,
     audit: &Limiter<AuditKey>,
+    runtime: &std::path::Path,
 ) -> Result<(), ConnError> {
     let claim = conn.handshake(handshake, "berthd").await?;
     // Rights are checked per request (crate::rights), never per connection:
@@ -99,17 +108,19 @@ async fn requests(
     // the handshake is done, so a silent peer costs no lookup. berth-web
     // asks for the person logged in to it, by the sessions' own rule.
     let peer = Caller::lookup(cred.uid(), cred.pid());
-    let (caller, via) = match claim {
+    let (caller, via, delegated) = match claim {
         Some(claim) => (
-            berth_config::access::delegate(&peer, claim.uid)
-                .map_err(|message| ConnError::Refused(ErrorCode::Denied, message))?,
+            berth_config::access::delegate(&peer, claim.uid, Some(runtime))
+                .map_err(|message| ConnError::Refused(ErrorCode::Denied, message))?
+                .0,
             format!(
                 "web from {} (berth-web pid {})",
                 claim.from,
                 peer.pid.unwrap_or(0)
             ),
+            true,
         ),
-        None => (peer, "socket".to_owned()),
+        None => (peer, "socket".to_owned(), false),
     };
     conn.authorized();
     conn.reply(&Response::Welcome {
@@ -131,6 +142,11 @@ async fn requests(
             }
         };
         let (verb, session) = describe(&req);
+        if delegated {
+            // The dashboard lists and views; nothing else, for anyone.
+            berth_config::access::delegated_may(verb)
+                .map_err(|m| ConnError::Refused(ErrorCode::Denied, m))?;
+        }
         let (tx, rx) = oneshot::channel();
         let shutting_down =
             || ConnError::Refused(ErrorCode::Internal, "berthd is shutting down".into());
@@ -189,5 +205,9 @@ fn verb_and_name(req: &DaemonRequest) -> (&'static str, String) {
         DaemonRequest::Start { name } => ("start", name.clone()),
         DaemonRequest::Stop { name } => ("stop", name.clone()),
         DaemonRequest::Restart { name } => ("restart", name.clone()),
+        DaemonRequest::WebLogin => ("web-login", "-".into()),
+        DaemonRequest::WebLogout { all: false } => ("web-logout", "-".into()),
+        DaemonRequest::WebLogout { all: true } => ("web-logout-all", "-".into()),
+        DaemonRequest::WebRedeem { .. } => ("web-redeem", "-".into()),
     }
 }

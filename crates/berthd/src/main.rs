@@ -15,6 +15,7 @@ mod sandbox;
 mod status;
 mod watch;
 mod web;
+mod web_login;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -238,6 +239,7 @@ async fn serve<B: backend::Backend>(
         listener,
         jobs_tx,
         berth_config::defaults::HANDSHAKE_TIMEOUT,
+        runtime_dir.clone(),
     ));
     let logs = log_dir.to_owned();
     tokio::spawn(async move {

@@ -20,6 +20,8 @@ pub enum Needs<'a> {
     /// speaks for arrives here as that person, and gets no more than any
     /// other caller.
     Monitor,
+    /// berth-web's own account, speaking for itself (`WebRedeem`).
+    WebAccount,
 }
 
 pub fn needs(req: &DaemonRequest) -> Needs<'_> {
@@ -32,6 +34,10 @@ pub fn needs(req: &DaemonRequest) -> Needs<'_> {
         DaemonRequest::Start { name } => Needs::Operator(name, "start it"),
         DaemonRequest::Stop { name } => Needs::Operator(name, "stop it"),
         DaemonRequest::Restart { name } => Needs::Operator(name, "restart it"),
+        // Who may log in (not root, not a service account) is decided
+        // where the logins are (verbs.rs): it needs the sessions' accounts.
+        DaemonRequest::WebLogin | DaemonRequest::WebLogout { .. } => Needs::Nothing,
+        DaemonRequest::WebRedeem { .. } => Needs::WebAccount,
     }
 }
 
@@ -70,6 +76,13 @@ pub fn check(
             caller.user,
             config.display()
         )),
+        Needs::WebAccount if caller.user == berth_config::access::WEB_ACCOUNT && caller.uid != 0 => {
+            Ok(())
+        }
+        Needs::WebAccount => Err(
+            "permission denied: only the web dashboard trades login codes; open the link in a browser"
+                .to_owned(),
+        ),
         Needs::Operator(name, what) => match session(name) {
             None => Ok(()),
             Some(lists) => match lists.right(caller) {

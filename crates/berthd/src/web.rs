@@ -58,8 +58,6 @@ pub fn args(web: &Web, dashboards: &[&Dashboard], runtime: &Path) -> Vec<String>
         runtime.display().to_string(),
         "--user".to_owned(),
         WEB_ACCOUNT.to_owned(),
-        "--token-ttl".to_owned(),
-        format!("{}s", web.token_ttl.as_secs()),
     ];
     if let Some(tls) = &web.tls {
         a.extend([
@@ -119,6 +117,9 @@ impl Supervisor {
         if running.as_ref().map(|r| &r.wanted) == wanted.as_ref() {
             return Ok(());
         }
+        // A new berth-web (or none) knows no cookies: every live login
+        // ends with the old one, here too, so no host takes it for one.
+        berth_config::logins::remove_all(&self.runtime);
         match running.take() {
             Some(Running {
                 child: Some((stop, task)),
@@ -142,7 +143,7 @@ impl Supervisor {
             true => {
                 let mut argv = vec![binary.display().to_string()];
                 argv.extend(wanted.args.iter().cloned());
-                let mut writable = vec![dir.display().to_string()];
+                let mut writable = Vec::new();
                 if let Some(Listen::Unix(path)) = web.map(|w| &w.listen) {
                     if let Some(parent) = path.parent() {
                         writable.push(parent.display().to_string());
@@ -308,7 +309,7 @@ mod tests {
         };
         assert_eq!(
             args(&web, &[&d], Path::new("/run/berth")).join(" "),
-            "--listen 0.0.0.0:443 --runtime-dir /run/berth --user _berth-web --token-ttl 1800s --tls-cert /c.pem --tls-key /k.pem --allow-input --metrics token --metrics-token-file /t --dashboard ops:main-vertical:ci-*,db"
+            "--listen 0.0.0.0:443 --runtime-dir /run/berth --user _berth-web --tls-cert /c.pem --tls-key /k.pem --allow-input --metrics token --metrics-token-file /t --dashboard ops:main-vertical:ci-*,db"
         );
     }
 }

@@ -29,6 +29,17 @@ pub struct Server {
     pub limit: Arc<ConnLimit>,
     /// Audit lines per uid, summarised past a burst.
     pub audit: Arc<Limiter<AuditKey>>,
+    /// berthd's runtime directory (the socket's grandparent), where root
+    /// records live web logins; `None` for a host started by hand.
+    pub runtime: Option<std::path::PathBuf>,
+    /// berth-web's account: its connections are many people's, so they
+    /// are held to a budget per person ([`Server::people`]) after the
+    /// handshake instead of the per-uid one at accept.
+    pub web_uid: Option<u32>,
+    /// Connections per person berth-web speaks for.
+    pub people: Arc<ConnLimit>,
+    /// berth-web's own connections, all people together.
+    pub web_limit: Arc<ConnLimit>,
 }
 
 /// What the audit record of a connection says.
@@ -68,7 +79,11 @@ impl Server {
                     };
                     // Over the limit: refused at once, before anything is
                     // looked up or allocated for the connection.
-                    match self.limit.admit(uid) {
+                    let limit = match Some(uid) == self.web_uid {
+                        true => &self.web_limit,
+                        false => &self.limit,
+                    };
+                    match limit.admit(uid) {
                         Ok(slot) => {
                             let this = Arc::clone(&self);
                             tokio::spawn(async move { this.connection(stream, slot).await });
@@ -163,18 +178,34 @@ impl Server {
 
     async fn handle(&self, conn: &mut ServerConn, audit: &mut Audit) -> Result<(), ConnError> {
         let speaker = format!("session {}", self.shared.info.name);
+        let mut delegated = None;
+        let mut _person_slot = None;
         if let Some(claim) = conn.handshake(self.handshake_timeout, &speaker).await? {
-            let person = berth_config::access::delegate(&audit.peer, claim.uid)
-                .map_err(|message| ConnError::Refused(ErrorCode::Denied, message))?;
+            let refused = |message| ConnError::Refused(ErrorCode::Denied, message);
+            let (person, login) =
+                berth_config::access::delegate(&audit.peer, claim.uid, self.runtime.as_deref())
+                    .map_err(refused)?;
+            if person.uid == self.shared.info.identity.uid {
+                return Err(refused(format!(
+                    "permission denied: the web dashboard never acts as session {}'s own account",
+                    self.shared.info.name
+                )));
+            }
+            _person_slot = Some(self.people.admit(person.uid).map_err(refused)?);
             audit.via_web = Some((audit.peer.pid, claim.from));
             audit.peer = person;
+            delegated = Some(login);
         }
-        let Some(access) = self.policy.right(&audit.peer) else {
+        let Some(mut access) = self.policy.right(&audit.peer) else {
             return Err(ConnError::Refused(
                 ErrorCode::Denied,
                 denial(&audit.peer, None, &self.shared.info.name, ""),
             ));
         };
+        // Typing through the dashboard only where the login allows input.
+        if delegated.is_some_and(|l| !l.input) {
+            access = Access::Observer;
+        }
         audit.access = Some(access);
         conn.authorized();
         conn.reply(&Response::Welcome {
@@ -185,6 +216,10 @@ impl Server {
         loop {
             let request = conn.reader.request().await?;
             audit.requests.push(request.name());
+            if delegated.is_some() {
+                berth_config::access::delegated_may(request.name())
+                    .map_err(|m| ConnError::Refused(ErrorCode::Denied, m))?;
+            }
             match request {
                 Request::Hello { .. } => {
                     return Err(ConnError::Refused(

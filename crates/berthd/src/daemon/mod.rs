@@ -157,6 +157,8 @@ pub struct Daemon<B: Backend> {
     handle: Handle,
     /// The last metrics asked of the hosts (`status::Metrics`).
     metrics: crate::status::MetricsCache,
+    /// Web login links waiting to be opened.
+    web_codes: crate::web_login::Codes,
 }
 
 impl<B: Backend> Daemon<B> {
@@ -186,6 +188,7 @@ impl<B: Backend> Daemon<B> {
             gone: Some(gone),
             handle,
             metrics: Default::default(),
+            web_codes: Default::default(),
         }
     }
 

@@ -53,6 +53,15 @@ impl<B: Backend> Daemon<B> {
                     let _ = done.send(cache.get(&runtime, summaries).await);
                 });
             }
+            DaemonRequest::WebLogin => {
+                let _ = done.send(self.web_login(&caller));
+            }
+            DaemonRequest::WebLogout { all } => {
+                let _ = done.send(self.web_logout(&caller, all));
+            }
+            DaemonRequest::WebRedeem { code } => {
+                let _ = done.send(self.web_redeem(&code));
+            }
             DaemonRequest::Reload => {
                 let handle = self.handle();
                 tokio::spawn(async move {
@@ -119,6 +128,101 @@ impl<B: Backend> Daemon<B> {
             operators: m.session.access.operators.clone(),
             observers: m.session.access.observers.clone(),
         })
+    }
+
+    /// `berth web login`: a one-time link for the caller, a person (never
+    /// root, berth-web's account or a session's account).
+    fn web_login(&mut self, caller: &Caller) -> Response {
+        let Some(web) = self.config.as_ref().and_then(|c| c.web.clone()) else {
+            return bad("the web dashboard is not running: add [web] to berth.toml and reload berthd (see berth.toml(5))".into());
+        };
+        let denied = |message: String| Response::Error {
+            code: ErrorCode::Denied,
+            message,
+        };
+        if caller.uid == 0 {
+            return denied("the web dashboard never acts as root: run berth web login as yourself".into());
+        }
+        if caller.user == berth_config::access::WEB_ACCOUNT {
+            return denied("permission denied: the web dashboard's own account cannot log in to it".into());
+        }
+        let names: Vec<String> = self.managed.keys().cloned().collect();
+        for name in names {
+            if self.session_access(&name).and_then(|a| a.owner_uid) == Some(caller.uid) {
+                return denied(format!(
+                    "permission denied: {} is the account of session {name}; the web dashboard acts only for people",
+                    caller.user
+                ));
+            }
+        }
+        let runtime = self.backend.layout().runtime.clone();
+        berth_config::logins::forget_ended(&runtime);
+        match self.web_codes.mint(caller.uid, std::time::Instant::now()) {
+            Ok(code) => {
+                tracing::info!(target: "berth::audit", user_uid = caller.uid, user = %caller.user, "web login link issued");
+                Response::WebLink {
+                    url: format!("{}/login?code={code}", web.base_url()),
+                }
+            }
+            Err(message) => Response::Error {
+                code: ErrorCode::Internal,
+                message,
+            },
+        }
+    }
+
+    /// `berth web logout [--all]`: ends the caller's logins (everyone's).
+    fn web_logout(&mut self, caller: &Caller, all: bool) -> Response {
+        let runtime = self.backend.layout().runtime.clone();
+        if all && caller.uid != 0 {
+            return Response::Error {
+                code: ErrorCode::Denied,
+                message: "only root may end everyone's logins; berth web logout ends yours".into(),
+            };
+        }
+        let ended = match all {
+            true => {
+                self.web_codes.revoke(None);
+                berth_config::logins::remove_all(&runtime)
+            }
+            false => {
+                self.web_codes.revoke(Some(caller.uid));
+                u32::from(berth_config::logins::remove(&runtime, caller.uid))
+            }
+        };
+        tracing::info!(target: "berth::audit", user_uid = caller.uid, ended, all, "web logout");
+        Response::WebLoggedOut { ended }
+    }
+
+    /// berth-web trades a code for its person, whose live login is then
+    /// recorded for the hosts to see.
+    fn web_redeem(&mut self, code: &str) -> Response {
+        let Some(web) = self.config.as_ref().and_then(|c| c.web.clone()) else {
+            return bad("the web dashboard is not configured".into());
+        };
+        let Some(uid) = self.web_codes.redeem(code, std::time::Instant::now()) else {
+            return Response::Error {
+                code: ErrorCode::Denied,
+                message: "this login link was used already or has expired: run berth web login again".into(),
+            };
+        };
+        let runtime = self.backend.layout().runtime.clone();
+        let login = berth_config::logins::Login {
+            expires: berth_config::logins::now() + web.token_ttl.as_secs(),
+            input: web.allow_input,
+        };
+        if let Err(e) = berth_config::logins::write(&runtime, uid, login) {
+            return Response::Error {
+                code: ErrorCode::Internal,
+                message: format!("cannot record the login: {e}"),
+            };
+        }
+        tracing::info!(target: "berth::audit", user_uid = uid, input = login.input, "web login");
+        Response::WebRedeemed {
+            uid,
+            ttl_s: web.token_ttl.as_secs(),
+            input: login.input,
+        }
     }
 
     /// `berth new`: an ad-hoc session, resolved like a declared one (the
