@@ -37,9 +37,15 @@ impl Accounts {
         };
         guard.remove();
         guard.made_berth_group = nix::unistd::Group::from_name("berth").unwrap().is_none();
+        if guard.made_berth_group {
+            let out = Command::new("groupadd").args(["--system", "berth"]).output().unwrap();
+            assert!(out.status.success(), "groupadd berth: {}", stderr(&out));
+        }
+        // People log in through berthd's control socket, which the berth
+        // group opens (as it opens every berth socket).
         for u in [OP, OBS, OUT] {
             let out = Command::new("useradd")
-                .args(["--system", "--no-create-home", u])
+                .args(["--system", "--no-create-home", "-G", "berth", u])
                 .output()
                 .unwrap();
             assert!(out.status.success(), "useradd {u}: {}", stderr(&out));

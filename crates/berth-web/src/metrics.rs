@@ -78,13 +78,14 @@ pub async fn redeem(
     });
     let answer = tokio::time::timeout(DEADLINE, client.call(&request))
         .await
-        .map_err(|_| anyhow::anyhow!("berthd did not answer within {}s", DEADLINE.as_secs()))??;
+        .map_err(|_| anyhow::anyhow!("berthd did not answer within {}s", DEADLINE.as_secs()))?;
     match answer {
-        Response::WebRedeemed { uid, ttl_s, .. } => {
+        Ok(Response::WebRedeemed { uid, ttl_s, .. }) => {
             Ok(Ok((uid, std::time::Duration::from_secs(ttl_s))))
         }
-        Response::Error { message, .. } => Ok(Err(message)),
-        other => anyhow::bail!("unexpected answer from berthd: {other:?}"),
+        Err(berth_proto::sync::ClientError::Refused { message, .. }) => Ok(Err(message)),
+        Err(e) => Err(e.into()),
+        Ok(other) => anyhow::bail!("unexpected answer from berthd: {other:?}"),
     }
 }
 

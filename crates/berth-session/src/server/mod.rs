@@ -196,16 +196,18 @@ impl Server {
             audit.peer = person;
             delegated = Some(login);
         }
-        let Some(mut access) = self.policy.right(&audit.peer) else {
+        let Some(access) = self.policy.right(&audit.peer) else {
             return Err(ConnError::Refused(
                 ErrorCode::Denied,
                 denial(&audit.peer, None, &self.shared.info.name, ""),
             ));
         };
-        // Typing through the dashboard only where the login allows input.
-        if delegated.is_some_and(|l| !l.input) {
-            access = Access::Observer;
-        }
+        // Typing through the dashboard only where the login allows input:
+        // such an attach is read-only, whatever the person's right.
+        let attach_access = match delegated {
+            Some(login) if !login.input => Access::Observer,
+            _ => access,
+        };
         audit.access = Some(access);
         conn.authorized();
         conn.reply(&Response::Welcome {
@@ -309,7 +311,7 @@ impl Server {
                         .await?;
                     conn.reply(&Response::Ok).await?;
                 }
-                Request::Attach(req) => return self.attach(conn, req, access, audit).await,
+                Request::Attach(req) => return self.attach(conn, req, attach_access, audit).await,
                 Request::Daemon(_) => {
                     return Err(ConnError::Refused(
                         ErrorCode::BadRequest,
