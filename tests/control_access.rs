@@ -604,7 +604,13 @@ fn every_verb_on_every_socket_checks_the_caller() {
         )),
         "{answer}"
     );
-    assert!(claim(WEB, &control, uid(ADMIN), r#"{"type":"daemon","verb":"reload"}"#).contains("holds no live web login"));
+    assert!(claim(
+        WEB,
+        &control,
+        uid(ADMIN),
+        r#"{"type":"daemon","verb":"reload"}"#
+    )
+    .contains("holds no live web login"));
     // Live logins as berthd records them: typing allowed for the admin and
     // the operators, not for the observer.
     let live = |who: &str, input: bool| {
@@ -620,17 +626,24 @@ fn every_verb_on_every_socket_checks_the_caller() {
     live(OBS_A, false);
     // Even for a logged-in admin, never a host-wide or lifecycle verb, and
     // never reconfigure, send or run: the dashboard only views (and types).
-    let refused = "permission denied: the web dashboard may only view sessions (and type where allowed)";
+    let refused =
+        "permission denied: the web dashboard may only view sessions (and type where allowed)";
     for (sock, request) in [
         (&control, r#"{"type":"daemon","verb":"reload"}"#),
-        (&control, r#"{"type":"daemon","verb":"new","name":"bt2web","command":["id"]}"#),
+        (
+            &control,
+            r#"{"type":"daemon","verb":"new","name":"bt2web","command":["id"]}"#,
+        ),
         (&control, stop),
         (&control, r#"{"type":"daemon","verb":"kill","name":"sa"}"#),
         (&socket, send),
         (&socket, r#"{"type":"run","command":"id"}"#),
         (&socket, r#"{"type":"stop"}"#),
         (&socket, r#"{"type":"restart"}"#),
-        (&socket, r#"{"type":"reconfigure","args":["--name","sa","--","id"]}"#),
+        (
+            &socket,
+            r#"{"type":"reconfigure","args":["--name","sa","--","id"]}"#,
+        ),
     ] {
         // The admin on berthd's socket, A's operator on A's.
         let who = if *sock == control { ADMIN } else { OP_A };

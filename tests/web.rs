@@ -38,7 +38,10 @@ impl Accounts {
         guard.remove();
         guard.made_berth_group = nix::unistd::Group::from_name("berth").unwrap().is_none();
         if guard.made_berth_group {
-            let out = Command::new("groupadd").args(["--system", "berth"]).output().unwrap();
+            let out = Command::new("groupadd")
+                .args(["--system", "berth"])
+                .output()
+                .unwrap();
             assert!(out.status.success(), "groupadd berth: {}", stderr(&out));
         }
         // People log in through berthd's control socket, which the berth
@@ -128,7 +131,7 @@ fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String, String) {
     let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Connection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = String::new();
@@ -272,6 +275,25 @@ fn a_login_carries_exactly_its_users_rights() {
     let (d, port) = start("allow_input = true\n");
     d.berth(&["send", "mine", "echo mine-$((2*21))", "Enter"]);
 
+    // A request naming another host (a rebound DNS name) is refused on
+    // every route, /metrics included.
+    for path in ["/metrics", "/api/sessions", "/"] {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        assert!(raw.starts_with("HTTP/1.1 421"), "{path}: {raw}");
+        assert!(
+            raw.ends_with(&format!("Host \"evil.example:{port}\" is not this dashboard's address: open http://127.0.0.1:{port}/ (berth-web answers only requests for its own loopback address)")),
+            "{raw}"
+        );
+    }
+
     // berthd started berth-web, and it runs as its own account.
     let web_uid = uid(WEB);
     let web_pid = wait_for("berth-web's process", DEADLINE, || {
@@ -341,7 +363,9 @@ fn a_login_carries_exactly_its_users_rights() {
     assert!(!head.contains("set-cookie"), "{head}");
     let code = path.strip_prefix("/login?code=").unwrap();
     assert!(
-        page.contains(&format!("<input type=\"hidden\" name=\"code\" value=\"{code}\">")),
+        page.contains(&format!(
+            "<input type=\"hidden\" name=\"code\" value=\"{code}\">"
+        )),
         "{page}"
     );
     // A post from another site's page is refused, and leaves the code good.

@@ -186,7 +186,9 @@ mod tests {
         let web = caller(990, WEB_ACCOUNT, &[]);
         // uid 0 is always in the account database, with its name.
         // Without a live login recorded by root, no one.
-        assert!(delegate(&web, 65534, None).unwrap_err().contains("holds no live web login"));
+        assert!(delegate(&web, 65534, None)
+            .unwrap_err()
+            .contains("holds no live web login"));
         assert_eq!(
             delegate(&web, 0, None).unwrap_err(),
             "permission denied: the web dashboard never acts as root; log in to it as another user"

@@ -40,6 +40,15 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// When a login that starts now and lasts `ttl` ends, in seconds since
+/// the epoch, rounded up: never before the cookie berth-web sets for it.
+pub fn ends(ttl: std::time::Duration) -> u64 {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    now_ms.div_ceil(1000) + ttl.as_secs()
+}
+
 /// The live login of `uid`, if root recorded one that has not ended.
 /// A record anyone but root could have written is no record.
 pub fn live(runtime: &Path, uid: u32) -> Option<Login> {
@@ -107,16 +116,30 @@ mod tests {
     #[test]
     fn a_login_is_live_until_it_ends_or_is_removed() {
         let run = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(run.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        std::fs::set_permissions(
+            run.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         assert_eq!(live(run.path(), 1000), None);
-        let login = Login { expires: now() + 60, input: true };
+        let login = Login {
+            expires: now() + 60,
+            input: true,
+        };
         write(run.path(), 1000, login).unwrap();
         // Only root's records are believed: as root here, it is.
         if nix::unistd::geteuid().is_root() {
             assert_eq!(live(run.path(), 1000), Some(login));
         }
-        write(run.path(), 1001, Login { expires: now() - 1, input: false }).unwrap();
+        write(
+            run.path(),
+            1001,
+            Login {
+                expires: now() - 1,
+                input: false,
+            },
+        )
+        .unwrap();
         assert_eq!(live(run.path(), 1001), None, "ended");
         forget_ended(run.path());
         assert!(!record(run.path(), 1001).exists());

@@ -280,12 +280,20 @@ pub enum Response {
         sessions: Vec<SessionMetrics>,
     },
     /// Answer to [`DaemonRequest::WebLogin`].
-    WebLink { url: String },
+    WebLink {
+        url: String,
+    },
     /// Answer to [`DaemonRequest::WebLogout`]: how many logins ended.
-    WebLoggedOut { ended: u32 },
+    WebLoggedOut {
+        ended: u32,
+    },
     /// Answer to [`DaemonRequest::WebRedeem`]: whose login it is, for how
     /// long (seconds), and whether the dashboard may type for them.
-    WebRedeemed { uid: u32, ttl_s: u64, input: bool },
+    WebRedeemed {
+        uid: u32,
+        ttl_s: u64,
+        input: bool,
+    },
     /// Answer to [`DaemonRequest::Reload`]: what changed.
     Reloaded {
         added: Vec<String>,

@@ -39,6 +39,11 @@ pub struct State {
     pub runtime: PathBuf,
     /// Live views per person ([`crate::live::VIEWS_PER_PERSON`]).
     pub views: Arc<berth_proto::server::ConnLimit>,
+    /// A loopback listener's address: requests must name it (or
+    /// `localhost`) in `Host`, so a page of another site whose name was
+    /// rebound to 127.0.0.1 cannot read this one. `None`: any Host (a
+    /// proxy in front, or TLS, whose certificate names the host).
+    pub loopback: Option<std::net::SocketAddr>,
 }
 
 pub async fn serve(incoming: Incoming, state: State) -> std::io::Result<()> {
@@ -49,9 +54,57 @@ pub async fn serve(incoming: Incoming, state: State) -> std::io::Result<()> {
         .route("/api/attach/{session}", get(attach))
         .route("/metrics", get(metrics))
         .merge(crate::assets::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            host_is_ours,
+        ))
         .with_state(state)
         .layer(axum::middleware::map_response(secure_headers));
     axum::serve(incoming, app.into_make_service_with_connect_info::<Peer>()).await
+}
+
+/// Refuses a request whose `Host` is not the loopback address listened on
+/// (DNS rebinding: another site's name pointed at 127.0.0.1).
+async fn host_is_ours(
+    axum::extract::State(state): axum::extract::State<State>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(listen) = state.loopback else {
+        return next.run(request).await;
+    };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if names_loopback(host, listen.port()) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        format!(
+            "Host {host:?} is not this dashboard's address: open http://{listen}/ (berth-web answers only requests for its own loopback address)"
+        ),
+    )
+        .into_response()
+}
+
+/// Whether `host` (a Host header) is `localhost` or a loopback address,
+/// with `port` or none.
+fn names_loopback(host: &str, port: u16) -> bool {
+    let (name, given) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') && p.bytes().all(|b| b.is_ascii_digit()) => (n, Some(p)),
+        _ => (host, None),
+    };
+    if given.is_some_and(|p| p.parse() != Ok(port)) {
+        return false;
+    }
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// On every answer: no framing, no inline scripts, no sniffing. Inline
@@ -342,5 +395,32 @@ async fn metrics(
             format!("berthd did not give the figures: {e:#}"),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_names_are_this_dashboards() {
+        for ok in [
+            "127.0.0.1:7681",
+            "localhost:7681",
+            "LOCALHOST",
+            "[::1]:7681",
+            "127.0.0.1",
+        ] {
+            assert!(names_loopback(ok, 7681), "{ok}");
+        }
+        for bad in [
+            "evil.example:7681",
+            "evil.example",
+            "127.0.0.1:80",
+            "10.0.0.1:7681",
+            "",
+        ] {
+            assert!(!names_loopback(bad, 7681), "{bad}");
+        }
     }
 }

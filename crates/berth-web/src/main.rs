@@ -78,6 +78,12 @@ fn start(args: Args) -> anyhow::Result<()> {
         views: Arc::new(berth_proto::server::ConnLimit::per_uid(
             live::VIEWS_PER_PERSON,
         )),
+        loopback: match &args.listen {
+            berth_config::web::Listen::Tcp(addr) if addr.ip().is_loopback() && tls.is_none() => {
+                Some(*addr)
+            }
+            _ => None,
+        },
     };
     tracing::info!(listen = %args.listen, "berth-web serving");
     let exit_with_stdin = args.exit_with_stdin;

@@ -129,7 +129,9 @@ mod tests {
         let mut tokens = Tokens::default();
         let first = tokens.cookie(7, HOUR, t0).unwrap();
         for i in 1..=COOKIES_PER_PERSON as u64 {
-            tokens.cookie(7, HOUR, t0 + Duration::from_millis(i)).unwrap();
+            tokens
+                .cookie(7, HOUR, t0 + Duration::from_millis(i))
+                .unwrap();
         }
         assert_eq!(tokens.live.len(), COOKIES_PER_PERSON);
         assert_eq!(tokens.check(&first, t0), Err(TokenError::CookieUnknown));

@@ -40,7 +40,9 @@ impl Codes {
             self.live.remove(&mine[0].1);
         }
         if self.live.len() >= CODES {
-            return Err("too many login links are waiting to be opened; try again in two minutes".into());
+            return Err(
+                "too many login links are waiting to be opened; try again in two minutes".into(),
+            );
         }
         let mut bytes = [0u8; SECRET_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| format!("no randomness from the kernel: {e}"))?;
@@ -57,11 +59,13 @@ impl Codes {
 
     /// Ends `uid`'s waiting links (`None`: everyone's).
     pub fn revoke(&mut self, uid: Option<u32>) {
-        self.live.retain(|_, (u, _)| uid.is_some_and(|uid| uid != *u));
+        self.live
+            .retain(|_, (u, _)| uid.is_some_and(|uid| uid != *u));
     }
 
     fn forget_expired(&mut self, now: Instant) {
-        self.live.retain(|_, (_, at)| now.duration_since(*at) < CODE_TTL);
+        self.live
+            .retain(|_, (_, at)| now.duration_since(*at) < CODE_TTL);
     }
 }
 

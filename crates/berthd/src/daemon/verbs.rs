@@ -141,10 +141,14 @@ impl<B: Backend> Daemon<B> {
             message,
         };
         if caller.uid == 0 {
-            return denied("the web dashboard never acts as root: run berth web login as yourself".into());
+            return denied(
+                "the web dashboard never acts as root: run berth web login as yourself".into(),
+            );
         }
         if caller.user == berth_config::access::WEB_ACCOUNT {
-            return denied("permission denied: the web dashboard's own account cannot log in to it".into());
+            return denied(
+                "permission denied: the web dashboard's own account cannot log in to it".into(),
+            );
         }
         let names: Vec<String> = self.managed.keys().cloned().collect();
         for name in names {
@@ -203,12 +207,14 @@ impl<B: Backend> Daemon<B> {
         let Some(uid) = self.web_codes.redeem(code, std::time::Instant::now()) else {
             return Response::Error {
                 code: ErrorCode::Denied,
-                message: "this login link was used already or has expired: run berth web login again".into(),
+                message:
+                    "this login link was used already or has expired: run berth web login again"
+                        .into(),
             };
         };
         let runtime = self.backend.layout().runtime.clone();
         let login = berth_config::logins::Login {
-            expires: berth_config::logins::now() + web.token_ttl.as_secs(),
+            expires: berth_config::logins::ends(web.token_ttl),
             input: web.allow_input,
         };
         if let Err(e) = berth_config::logins::write(&runtime, uid, login) {
