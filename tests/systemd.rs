@@ -72,6 +72,9 @@ fn berthd_under_a_real_systemd() {
     );
     assert_eq!(m.show("berth-web.service", "Slice"), "berth.slice");
     assert_eq!(m.show("berth-web.service", "NoNewPrivileges"), "yes");
+    // A berth-web that hangs is restarted: it feeds the unit's watchdog.
+    assert_eq!(m.show("berth-web.service", "WatchdogUSec"), "20s");
+    assert_eq!(m.show("berth-web.service", "NotifyAccess"), "main");
     assert_eq!(m.show("berthd.service", "PrivateNetwork"), "yes");
     let code = m.wait_for(
         "berth-web to answer",

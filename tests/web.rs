@@ -955,3 +955,63 @@ fn a_unix_socket_for_a_proxy_in_front() {
         "{body}"
     );
 }
+
+/// The pid of the berth-web berthd `d` started, once it runs.
+fn web_pid_of(d: &Daemon) -> u32 {
+    wait_for("berth-web's process", DEADLINE, || {
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid: u32 = stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()?;
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            (stat.contains("(berth-web)") && ppid == d.child.id()).then_some(pid)
+        })
+    })
+}
+
+#[test]
+fn idle_clients_and_a_hung_dashboard_do_not_keep_it_down() {
+    if skip_unless_root(
+        "idle_clients_and_a_hung_dashboard_do_not_keep_it_down",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Accounts::create();
+    let (d, port) = start("");
+    // Many clients that connect and say nothing, or begin a header and
+    // never end it: the page still answers, and each is closed in time.
+    let mut idle: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    for s in idle.iter_mut().take(100) {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1").unwrap();
+    }
+    assert_eq!(get(port, "/api/sessions", None).0, 401, "the page answers others");
+    let started = std::time::Instant::now();
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut buf = [0u8; 64];
+        // Closed by the server: EOF (a 408-less close) or a reset.
+        assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)), "still open");
+    }
+    assert!(started.elapsed() < Duration::from_secs(45), "{:?}", started.elapsed());
+
+    // A berth-web that stops answering (stopped here) is replaced.
+    let hung = web_pid_of(&d);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(hung as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let replaced = wait_until(Duration::from_secs(60), || {
+        let now = web_pid_of(&d);
+        (now != hung && get(port, "/api/sessions", None).0 == 401).then_some(now)
+    });
+    assert!(replaced.is_some(), "berth-web was not restarted; berthd's log:\n{}", d.log());
+    assert!(
+        d.log().contains("berth-web stopped answering (no heartbeat for 20s); restarting it"),
+        "{}",
+        d.log()
+    );
+}

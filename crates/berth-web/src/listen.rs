@@ -15,6 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_rustls::rustls;
 
+use crate::guard::{Addresses, Guarded};
+
 /// A TLS handshake must end this soon.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Connections accepted and not yet taken by the server.
@@ -131,12 +133,20 @@ impl Bound {
 type Ready = mpsc::Sender<(Box<dyn Stream>, Peer)>;
 
 async fn accept_tcp(l: tokio::net::TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, tx: Ready) {
+    let addresses = Addresses::default();
     loop {
         let (stream, addr) = match l.accept().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let slot = match addresses.admit(addr.ip()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                tracing::debug!("connection refused: {why}");
                 continue;
             }
         };
@@ -147,7 +157,7 @@ async fn accept_tcp(l: tokio::net::TcpListener, tls: Option<tokio_rustls::TlsAcc
         };
         match &tls {
             None => {
-                if tx.send((Box::new(stream), peer)).await.is_err() {
+                if tx.send((Box::new(Guarded::new(stream, slot)), peer)).await.is_err() {
                     return;
                 }
             }
@@ -156,7 +166,7 @@ async fn accept_tcp(l: tokio::net::TcpListener, tls: Option<tokio_rustls::TlsAcc
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
                         Ok(Ok(s)) => {
-                            let _ = tx.send((Box::new(s), peer)).await;
+                            let _ = tx.send((Box::new(Guarded::new(s, slot)), peer)).await;
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(from = %peer.addr, "TLS handshake failed: {e}")
@@ -177,7 +187,7 @@ async fn accept_unix(l: tokio::net::UnixListener, tx: Ready) {
                     addr: "unix".to_owned(),
                     local: true,
                 };
-                if tx.send((Box::new(stream), peer)).await.is_err() {
+                if tx.send((Box::new(Guarded::new(stream, None)), peer)).await.is_err() {
                     return;
                 }
             }

@@ -13,6 +13,7 @@ use berth_web::args::Args;
 
 mod assets;
 mod follow;
+mod guard;
 mod http;
 mod listen;
 mod live;
@@ -101,6 +102,7 @@ fn start(args: Args) -> anyhow::Result<()> {
         };
         tokio::select! {
             r = http::serve(incoming, state.clone()) => r.context("the web server stopped"),
+            () = heartbeat() => unreachable!("the heartbeat never stops"),
             () = state.sessions.end_idle_follows() => unreachable!("ending idle follows never stops"),
             () = parent_gone => {
                 tracing::info!("berthd is gone: berth-web stopping");
@@ -108,4 +110,27 @@ fn start(args: Args) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// How often berth-web says it is alive.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Says, from the runtime that serves, that it still runs: a line on
+/// stdout for berthd (embedded backend), WATCHDOG=1 for systemd
+/// (berth-web.service's WatchdogSec). A berth-web that hangs or is
+/// stopped goes quiet, and is restarted.
+async fn heartbeat() {
+    use tokio::io::AsyncWriteExt as _;
+    // Under systemd, stdout is the journal: the watchdog alone, there.
+    let systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
+    let mut out = tokio::io::stdout();
+    loop {
+        if systemd {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        } else {
+            let _ = out.write_all(b"alive\n").await;
+            let _ = out.flush().await;
+        }
+        tokio::time::sleep(HEARTBEAT).await;
+    }
 }

@@ -26,6 +26,9 @@ const RAN_FINE: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// berth-web gets this long to stop on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// berth-web says it is alive every 5 s; this long without a word, it is
+/// taken for hung and restarted (as systemd's watchdog does for the unit).
+pub const SILENT_FOR: Duration = Duration::from_secs(20);
 
 /// What berth-web is started with: its command line and its account's
 /// groups. A change to either restarts it.
@@ -230,6 +233,11 @@ async fn supervise(binary: PathBuf, args: Vec<String>, mut stop: oneshot::Receiv
         let spawned = tokio::process::Command::new(&binary)
             .args(&args)
             .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            // berthd's own systemd conversation is not berth-web's.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
             .kill_on_drop(true)
             .spawn();
         match spawned {
@@ -238,11 +246,16 @@ async fn supervise(binary: PathBuf, args: Vec<String>, mut stop: oneshot::Receiv
                 // Held, never written: berth-web sees EOF when berthd is
                 // gone. (Taken out: wait() would close it.)
                 let _stdin = child.stdin.take();
+                let heartbeats = child.stdout.take();
                 tracing::info!(pid = child.id(), "berth-web started");
                 tokio::select! {
                     status = child.wait() => {
                         let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
                         tracing::warn!("berth-web ended ({status})");
+                    }
+                    () = went_quiet(heartbeats) => {
+                        tracing::warn!("berth-web stopped answering (no heartbeat for {}s); restarting it", SILENT_FOR.as_secs());
+                        let _ = child.kill().await;
                     }
                     _ = &mut stop => {
                         end(&mut child).await;
@@ -261,6 +274,25 @@ async fn supervise(binary: PathBuf, args: Vec<String>, mut stop: oneshot::Receiv
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = &mut stop => return,
+        }
+    }
+}
+
+/// Returns once berth-web has said nothing on `out` for [`SILENT_FOR`]:
+/// never while it keeps saying it is alive, nor once its stdout closed
+/// (it is ending: its exit is what is watched then).
+async fn went_quiet(out: Option<tokio::process::ChildStdout>) {
+    use tokio::io::AsyncBufReadExt as _;
+    let Some(out) = out else {
+        return std::future::pending().await;
+    };
+    let mut lines = tokio::io::BufReader::new(out).lines();
+    loop {
+        match tokio::time::timeout(SILENT_FOR, lines.next_line()).await {
+            Ok(Ok(Some(_))) => continue,
+            // Its stdout closed: it is ending; its exit is what tells.
+            Ok(_) => return std::future::pending().await,
+            Err(_) => return,
         }
     }
 }

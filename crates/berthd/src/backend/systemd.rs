@@ -348,6 +348,10 @@ pub async fn start_web(argv: Vec<String>, writable: Vec<String>) -> anyhow::Resu
         prop("ExecStart", vec![(argv[0].clone(), argv.clone(), false)]),
         prop("Restart", "on-failure"),
         prop("RestartUSec", 2_000_000u64),
+        // berth-web says WATCHDOG=1 every 5 s from the runtime that
+        // serves: one that hangs is killed and restarted.
+        prop("WatchdogUSec", crate::web::SILENT_FOR.as_micros() as u64),
+        prop("NotifyAccess", "main"),
         prop("KillMode", "control-group"),
         prop("NoNewPrivileges", true),
         prop("ProtectSystem", "strict"),
