@@ -9,8 +9,8 @@
 //! a quiet session may send nothing for hours.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::future::Future as _;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -195,7 +195,10 @@ mod tests {
         // A header begun and never ended: closed after HEADER.
         let (mut client, server) = tokio::io::duplex(1024);
         let mut guarded = Guarded::new(server, None);
-        client.write_all(b"GET / HTTP/1.1\r\nHost: x").await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x")
+            .await
+            .unwrap();
         let started = Instant::now();
         let _ = guarded.read(&mut buf).await.unwrap();
         let e = guarded.read(&mut buf).await.unwrap_err();
@@ -218,10 +221,15 @@ mod tests {
     fn one_address_holds_a_bounded_number() {
         let addresses = Addresses::default();
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
-        let slots: Vec<_> = (0..PER_ADDRESS).map(|_| addresses.admit(ip).unwrap()).collect();
+        let slots: Vec<_> = (0..PER_ADDRESS)
+            .map(|_| addresses.admit(ip).unwrap())
+            .collect();
         assert!(addresses.admit(ip).is_err());
         drop(slots);
         assert!(addresses.admit(ip).is_ok());
-        assert!(addresses.admit("127.0.0.1".parse().unwrap()).unwrap().is_none());
+        assert!(addresses
+            .admit("127.0.0.1".parse().unwrap())
+            .unwrap()
+            .is_none());
     }
 }

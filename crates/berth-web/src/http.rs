@@ -381,13 +381,34 @@ async fn metrics(
         };
         return (StatusCode::UNAUTHORIZED, why).into_response();
     }
+    // Which sessions' own series: every one to the token's holder (the
+    // operator chose to hand them out); a person logged in, theirs; an
+    // anonymous scrape, none (the counts by state only).
+    let readable: Option<Vec<String>> = match &state.metrics {
+        Access::Token(_) => None,
+        _ => Some(match person(&state, &headers) {
+            Ok(uid) => state
+                .sessions
+                .visible(uid, &from.addr, state.allow_input)
+                .await
+                .into_iter()
+                .filter_map(|v| v["name"].as_str().map(str::to_owned))
+                .collect(),
+            Err(_) => Vec::new(),
+        }),
+    };
+    let shown = |name: &str| {
+        readable
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|n| n == name))
+    };
     match crate::metrics::gather(&state.control).await {
         Ok(sessions) => (
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            crate::metrics::render(&sessions),
+            crate::metrics::render(&sessions, &shown),
         )
             .into_response(),
         Err(e) => (

@@ -157,7 +157,11 @@ async fn accept_tcp(l: tokio::net::TcpListener, tls: Option<tokio_rustls::TlsAcc
         };
         match &tls {
             None => {
-                if tx.send((Box::new(Guarded::new(stream, slot)), peer)).await.is_err() {
+                if tx
+                    .send((Box::new(Guarded::new(stream, slot)), peer))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -187,7 +191,11 @@ async fn accept_unix(l: tokio::net::UnixListener, tx: Ready) {
                     addr: "unix".to_owned(),
                     local: true,
                 };
-                if tx.send((Box::new(Guarded::new(stream, None)), peer)).await.is_err() {
+                if tx
+                    .send((Box::new(Guarded::new(stream, None)), peer))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

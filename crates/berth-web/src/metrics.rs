@@ -89,8 +89,11 @@ pub async fn redeem(
     }
 }
 
-/// The exposition text.
-pub fn render(sessions: &[SessionMetrics]) -> String {
+/// The exposition text: the counts by state over every session, and the
+/// per-session series of the sessions `shown` (see http.rs: everyone's to
+/// a token, a person's own to their login, none to an anonymous scrape).
+pub fn render(all: &[SessionMetrics], shown: &dyn Fn(&str) -> bool) -> String {
+    let sessions = all;
     let mut out = String::new();
     family(
         &mut out,
@@ -113,13 +116,15 @@ pub fn render(sessions: &[SessionMetrics]) -> String {
         let n = sessions.iter().filter(|s| s.state == state).count();
         let _ = writeln!(out, "berth_sessions{{state=\"{}\"}} {n}", escape(state));
     }
+    let listed: Vec<&SessionMetrics> = sessions.iter().filter(|s| shown(&s.name)).collect();
+    let sessions = listed.as_slice();
     let each = |out: &mut String,
                 name: &str,
                 kind: &str,
                 help: &str,
                 value: &dyn Fn(&SessionMetrics) -> Option<String>| {
         family(out, name, kind, help);
-        for s in sessions {
+        for s in sessions.iter().copied() {
             if let Some(v) = value(s) {
                 let _ = writeln!(out, "{name}{{session=\"{}\"}} {v}", escape(&s.name));
             }
@@ -131,7 +136,7 @@ pub fn render(sessions: &[SessionMetrics]) -> String {
         "gauge",
         "1 for the state each session is in.",
     );
-    for s in sessions {
+    for s in sessions.iter().copied() {
         let _ = writeln!(
             out,
             "berth_session_state{{session=\"{}\",state=\"{}\"}} 1",
@@ -227,7 +232,8 @@ mod tests {
         let mut down = s("b\"x", "weird");
         down.restarts = None;
         down.last_exit = None;
-        let text = render(&[s("ci", "running"), down]);
+        let all = [s("ci", "running"), down];
+        let text = render(&all, &|_| true);
         for line in [
             "berth_sessions{state=\"running\"} 1",
             "berth_sessions{state=\"backoff\"} 0",
@@ -249,5 +255,15 @@ mod tests {
         }
         assert!(!text.contains("berth_session_restarts_total{session=\"b"));
         assert!(!text.contains("last_exit_signal{"));
+        // Shown only what the reader may see: the counts, and no names.
+        let text = render(&all, &|name| name == "ci");
+        assert!(text.contains("berth_sessions{state=\"weird\"} 1"), "{text}");
+        assert!(!text.contains("session=\"b"), "{text}");
+        assert!(
+            text.contains("berth_session_state{session=\"ci\""),
+            "{text}"
+        );
+        let text = render(&all, &|_| false);
+        assert!(!text.contains("session="), "{text}");
     }
 }
