@@ -58,12 +58,12 @@ const BERTHD_SANDBOX: &[&str] = &[
 
 /// What berth-web(8) says beyond its flags.
 const WEB_DESCRIPTION: &[&str] = &[
-    "berthd starts berth-web while [web] is in berth.toml(5): as berthd's child under the embedded backend, as the transient unit berth-web.service (with a sandbox of its own that allows the network) under the systemd backend. It is started as root with --user _berth-web: it binds its listener and login socket and reads the TLS key and the metrics token, then becomes that account for good before it reads a request. Started as root without --user, it refuses.",
-    "It holds no rights of its own. A person logs in with berth web login (see berth-web(1)); every session it shows, it reaches through the session's socket speaking for that person, and the session host applies its access lists to that person and audits the connection as theirs.",
+    "berthd starts berth-web while [web] is in berth.toml(5): as berthd's child under the embedded backend (restarted when it stops saying it is alive for 20 s), as the transient unit berth-web.service (with a sandbox of its own that allows the network, and a 20 s watchdog) under the systemd backend. It is started as root with --user _berth-web: it binds its listener and reads the TLS key and the metrics token, then becomes that account for good before it reads a request. Started as root without --user, it refuses.",
+    "It holds no rights of its own. A person logs in with berth web login (see berth-web(1)), which berthd answers; berthd records the person's live login once the browser brought the code back. Every session it shows, it reaches through the session's socket speaking for that person, and the session host believes it only while root's record of that login lives, lets it only view (and type where allow_input is on), applies its access lists to that person and audits the connection as theirs.",
 ];
 
 const WEB_FILES: &[Entry] = &[
-    ("/run/berth/web/login.sock", "Where berth web login and logout ask for a one-time link or end logins; the caller's uid is read from the kernel."),
+    ("/run/berth/web/logins/UID", "A live web login, recorded by berthd (root's): hosts believe berth-web speaking for UID only while it exists and has not expired."),
     ("/usr/libexec/berth/berth-web", "The binary berthd starts (unless one is found next to berthd)."),
     ("/usr/share/doc/berth/xterm.js-LICENSE", "The licence of xterm.js, which berth-web serves to browsers."),
 ];
