@@ -99,10 +99,6 @@ pub async fn run(
             .parent()
             .and_then(std::path::Path::parent)
             .map(std::path::Path::to_path_buf),
-        web_uid: nix::unistd::User::from_name(berth_config::access::WEB_ACCOUNT)
-            .ok()
-            .flatten()
-            .map(|u| u.uid.as_raw()),
         people: Arc::new(berth_proto::server::ConnLimit::per_uid(
             berth_config::defaults::CONNECTIONS_PER_PERSON,
         )),

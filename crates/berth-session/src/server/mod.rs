@@ -32,11 +32,9 @@ pub struct Server {
     /// berthd's runtime directory (the socket's grandparent), where root
     /// records live web logins; `None` for a host started by hand.
     pub runtime: Option<std::path::PathBuf>,
-    /// berth-web's account: its connections are many people's, so they
-    /// are held to a budget per person ([`Server::people`]) after the
-    /// handshake instead of the per-uid one at accept.
-    pub web_uid: Option<u32>,
-    /// Connections per person berth-web speaks for.
+    /// Connections per person berth-web speaks for: its connections are
+    /// many people's, so past the per-uid budget at accept they are held
+    /// to [`Server::web_limit`] there and to this after the handshake.
     pub people: Arc<ConnLimit>,
     /// berth-web's own connections, all people together.
     pub web_limit: Arc<ConnLimit>,
@@ -79,11 +77,17 @@ impl Server {
                     };
                     // Over the limit: refused at once, before anything is
                     // looked up or allocated for the connection.
-                    let limit = match Some(uid) == self.web_uid {
-                        true => &self.web_limit,
-                        false => &self.limit,
-                    };
-                    match limit.admit(uid) {
+                    let admitted = self.limit.admit(uid).or_else(|refused| {
+                        // Looked up only here: the account may be made
+                        // after this host started.
+                        match berth_config::accounts::user_name(uid)
+                            == berth_config::access::WEB_ACCOUNT
+                        {
+                            true => self.web_limit.admit(uid),
+                            false => Err(refused),
+                        }
+                    });
+                    match admitted {
                         Ok(slot) => {
                             let this = Arc::clone(&self);
                             tokio::spawn(async move { this.connection(stream, slot).await });

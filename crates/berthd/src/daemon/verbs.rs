@@ -162,12 +162,11 @@ impl<B: Backend> Daemon<B> {
         let runtime = self.backend.layout().runtime.clone();
         berth_config::logins::forget_ended(&runtime);
         match self.web_codes.mint(caller.uid, std::time::Instant::now()) {
-            Ok(code) => {
-                tracing::info!(target: "berth::audit", user_uid = caller.uid, user = %caller.user, "web login link issued");
-                Response::WebLink {
-                    url: format!("{}/login?code={code}", web.base_url()),
-                }
-            }
+            // (Audited by the control socket, with every request, under its
+            // per-uid summaries: no second line a loop could multiply.)
+            Ok(code) => Response::WebLink {
+                url: format!("{}/login?code={code}", web.base_url()),
+            },
             Err(message) => Response::Error {
                 code: ErrorCode::Internal,
                 message,
@@ -194,7 +193,6 @@ impl<B: Backend> Daemon<B> {
                 u32::from(berth_config::logins::remove(&runtime, caller.uid))
             }
         };
-        tracing::info!(target: "berth::audit", user_uid = caller.uid, ended, all, "web logout");
         Response::WebLoggedOut { ended }
     }
 
