@@ -680,6 +680,40 @@ fn every_verb_on_every_socket_checks_the_caller() {
         lines.last().unwrap().contains("permission denied"),
         "{lines:?}"
     );
+    // Each person berth-web speaks for has a budget of their own on a
+    // host (64), not one shared by everybody: berth-web's own uid passes
+    // its per-uid 64 (it may hold more, for everyone), and the observer's
+    // 65th connection is refused as the observer's, naming their uid.
+    let held = Command::new("runuser")
+        .args(["-u", WEB, "--"])
+        .arg(bin("raw-client"))
+        .arg(&socket)
+        .env(
+            "BERTH_RAW_HELLO",
+            format!(
+                r#"{{"type":"hello","client":"raw-client","on_behalf_of":{{"uid":{},"from":"192.0.2.9:4711"}}}}"#,
+                uid(OBS_A)
+            ),
+        )
+        .env("BERTH_RAW_CONNECTIONS", "65")
+        .output()
+        .unwrap();
+    let answers: Vec<String> = String::from_utf8_lossy(&held.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(answers.len(), 65, "{answers:?}");
+    assert!(
+        answers[..64]
+            .iter()
+            .all(|a| a.contains(r#""type":"welcome""#)),
+        "{answers:?}"
+    );
+    assert!(
+        answers[64].contains(&format!("too many connections from uid {}", uid(OBS_A))),
+        "{}",
+        answers[64]
+    );
     // For the operator of A, whose login allows input: read-write.
     let answer = claim(WEB, &socket, uid(OP_A), attach);
     assert!(answer.contains(r#""read_only":false"#), "{answer}");

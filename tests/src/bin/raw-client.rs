@@ -4,7 +4,9 @@
 //! frame answering each (one JSON line per request). Stops after an error
 //! frame, an `attached` answer, or a closed connection (prints "closed").
 //! `BERTH_RAW_HELLO` replaces the hello (JSON), to claim what the CLI
-//! never sends (`on_behalf_of`).
+//! never sends (`on_behalf_of`). `BERTH_RAW_CONNECTIONS=N`: instead, opens
+//! N connections, each held open while the next is made, and prints the
+//! first answer of each (one line each): how budgets of connections hold.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -15,6 +17,12 @@ use berth_proto::{encode, Decoder, Frame, FrameKind, Header, HEADER_LEN};
 fn main() {
     let mut args = std::env::args().skip(1);
     let socket = args.next().expect("usage: raw-client SOCKET JSON...");
+    if let Some(n) = std::env::var("BERTH_RAW_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        return hold(&socket, n);
+    }
     let mut stream = match UnixStream::connect(&socket) {
         Ok(s) => s,
         Err(e) => {
@@ -82,5 +90,44 @@ fn main() {
                 return;
             }
         }
+    }
+}
+
+/// Opens `n` connections to `socket`, each kept open, printing the first
+/// control frame each one gets after its hello.
+fn hold(socket: &str, n: usize) {
+    let hello = std::env::var("BERTH_RAW_HELLO")
+        .unwrap_or_else(|_| r#"{"type":"hello","client":"raw-client"}"#.to_owned());
+    let mut open = Vec::new();
+    for _ in 0..n {
+        let Ok(mut stream) = UnixStream::connect(socket) else {
+            println!("connect failed");
+            continue;
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut out = Header::ours().to_bytes().to_vec();
+        encode(FrameKind::Control, hello.as_bytes(), &mut out);
+        let _ = stream.write_all(&out);
+        let mut header = [0u8; HEADER_LEN];
+        let mut decoder = Decoder::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let answer = match stream.read_exact(&mut header) {
+            Err(_) => "closed".to_owned(),
+            Ok(()) => loop {
+                match decoder.next_frame() {
+                    Ok(Some(Frame::Control(p))) => break String::from_utf8_lossy(&p).into_owned(),
+                    Ok(_) => {}
+                    Err(e) => break format!("bad frame: {e}"),
+                }
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break "closed".to_owned(),
+                    Ok(k) => decoder.extend(&buf[..k]),
+                }
+            },
+        };
+        println!("{answer}");
+        open.push(stream);
     }
 }
