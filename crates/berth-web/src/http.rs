@@ -123,7 +123,10 @@ async fn secure_headers(mut response: Response) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not "no-referrer": with it, browsers send `Origin: null` on
+        // the login page's own POST, and the origin check could not tell
+        // it from another site's. Nothing leaves this origin either way.
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -159,7 +162,10 @@ async fn login(
     headers: HeaderMap,
     axum::Form(q): axum::Form<Code>,
 ) -> Response {
-    if !same_origin(&headers) {
+    // Browsers say where a request comes from (Sec-Fetch-Site); Origin
+    // for those that do not.
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| s != "same-origin") || !same_origin(&headers) {
         return (
             StatusCode::FORBIDDEN,
             "the page posting the login is not berth's own (Origin differs from Host)",
