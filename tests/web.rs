@@ -1030,7 +1030,9 @@ fn idle_clients_and_a_hung_dashboard_do_not_keep_it_down() {
     .unwrap();
     let replaced = wait_until(Duration::from_secs(60), || {
         let now = web_pid_of(&d);
-        (now != hung && get(port, "/api/sessions", None).0 == 401).then_some(now)
+        // (The new one may not listen yet: `get` wants a listener.)
+        let listens = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        (now != hung && listens && get(port, "/api/sessions", None).0 == 401).then_some(now)
     });
     assert!(
         replaced.is_some(),
