@@ -124,16 +124,12 @@ fn start(extra: &str) -> (Daemon, u16) {
     (d, port)
 }
 
-/// One HTTP/1.1 GET on 127.0.0.1:`port`: (status, headers, body).
-fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+/// Sends `request` (a whole HTTP/1.1 request) to 127.0.0.1:`port` and
+/// reads the answer to the close: (status, headers, body).
+fn http(port: u16, request: &str) -> (u16, String, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(DEADLINE)).unwrap();
-    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n"
-    )
-    .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
@@ -145,28 +141,34 @@ fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String, String) {
     (status, head.to_owned(), body.to_owned())
 }
 
-/// One HTTP/1.1 POST of a login form on 127.0.0.1:`port`, from the page
-/// of `link` (`/login?code=...`): (status, headers, body).
-fn post_login(port: u16, link: &str) -> (u16, String, String) {
-    let code = link.strip_prefix("/login?code=").unwrap_or(link);
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(DEADLINE)).unwrap();
-    let body = format!("code={code}");
-    write!(
-        s,
-        "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+/// One HTTP/1.1 GET on 127.0.0.1:`port`: (status, headers, body).
+fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    http(
+        port,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n"
+        ),
     )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+}
+
+/// One HTTP/1.1 POST of a login form on 127.0.0.1:`port` from a page of
+/// `origin`, with the code of `link` (`/login?code=...`).
+fn post_login_from(port: u16, origin: &str, link: &str) -> (u16, String, String) {
+    let code = link.strip_prefix("/login?code=").unwrap_or(link);
+    let body = format!("code={code}");
+    http(
+        port,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {origin}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// The login form posted from the dashboard's own page.
+fn post_login(port: u16, link: &str) -> (u16, String, String) {
+    post_login_from(port, &format!("http://127.0.0.1:{port}"), link)
 }
 
 /// `berth web ARGS` as `user`.
@@ -278,19 +280,16 @@ fn a_login_carries_exactly_its_users_rights() {
     // A request naming another host (a rebound DNS name) is refused on
     // every route, /metrics included.
     for path in ["/metrics", "/api/sessions", "/"] {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(DEADLINE)).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).unwrap();
-        assert!(raw.starts_with("HTTP/1.1 421"), "{path}: {raw}");
-        assert!(
-            raw.ends_with(&format!("Host \"evil.example:{port}\" is not this dashboard's address: open http://127.0.0.1:{port}/ (berth-web answers only requests for its own loopback address)")),
-            "{raw}"
+        let (status, head, body) = http(
+            port,
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: evil.example:{port}\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(status, 421, "{path}: {head}");
+        assert_eq!(
+            body,
+            format!("Host \"evil.example:{port}\" is not this dashboard's address: open http://127.0.0.1:{port}/ (berth-web answers only requests for its own loopback address)")
         );
     }
 
@@ -369,17 +368,8 @@ fn a_login_carries_exactly_its_users_rights() {
         "{page}"
     );
     // A post from another site's page is refused, and leaves the code good.
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let body = format!("code={code}");
-    write!(
-        s,
-        "POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    let (status, head, _) = post_login_from(port, "https://evil.example", &path);
+    assert_eq!(status, 403, "{head}");
     let (status, head, _) = post_login(port, &path);
     assert_eq!(status, 303, "{head}");
     let set = head
