@@ -64,12 +64,10 @@ pub fn check_dir(dir: &Path) -> Result<(), Option<String>> {
 
 /// The refusal of a runtime directory or socket `what` because of `why`.
 pub fn refusal(what: &Path, why: &crate::trust::Untrusted) -> String {
-    let subject = match why.path == what {
-        true => format!("{}: it {}", what.display(), why.reason),
-        false => format!("{}: {why}", what.display()),
-    };
     format!(
-        "refusing {subject}; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own"
+        "refusing {}: {}; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own",
+        what.display(),
+        why.said_of(what)
     )
 }
 

@@ -25,6 +25,17 @@ pub struct Untrusted {
     pub reason: String,
 }
 
+impl Untrusted {
+    /// Why `checked` is not believed, said of it: "it REASON" when the
+    /// trouble is `checked` itself, else "PATH REASON" (a directory above).
+    pub fn said_of(&self, checked: &Path) -> String {
+        match self.path == checked {
+            true => format!("it {}", self.reason),
+            false => self.to_string(),
+        }
+    }
+}
+
 /// What the last component must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Last {

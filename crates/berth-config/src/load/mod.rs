@@ -100,10 +100,7 @@ impl Checks {
 fn untrusted_file(file: &Path, checks: Checks) -> Option<ConfigError> {
     let uid = checks.trust?;
     let why = crate::trust::check(file, uid, crate::trust::Last::File).err()??;
-    let subject = match why.path == file {
-        true => format!("it {}", why.reason),
-        false => why.to_string(),
-    };
+    let subject = why.said_of(file);
     Some(ConfigError {
         file: file.to_owned(),
         line: 0,
