@@ -266,7 +266,7 @@ fn input_for_a_program_that_does_not_read_is_bounded() {
         .unwrap();
     s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut frame = Vec::new();
-    encode(FrameKind::Data, &vec![b'y'; 512 * 1024], &mut frame);
+    encode(FrameKind::Data, &vec![b'y'; 512 * 1024], &mut frame).unwrap();
     let mut written = 0usize;
     while written < (64 << 20) {
         match (&s).write_all(&frame) {

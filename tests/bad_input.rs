@@ -77,7 +77,7 @@ fn malformed_connections_are_closed_alone() {
     // A control frame that is not JSON.
     let mut s = connect(&env);
     let mut bytes = hello();
-    berth_proto::encode(berth_proto::FrameKind::Control, b"{not json", &mut bytes);
+    berth_proto::encode(berth_proto::FrameKind::Control, b"{not json", &mut bytes).unwrap();
     s.write_all(&bytes).unwrap();
     let (code, message) = error_then_close(s);
     assert_eq!(code, ErrorCode::Malformed);
@@ -362,7 +362,8 @@ fn read_only_client_types_in_vain(read_only: bool, frames: bool) {
         berth_proto::FrameKind::Data,
         b"echo sneaky-$((1+1))\r",
         &mut bytes,
-    );
+    )
+    .unwrap();
     encode_control(&Request::Resize { cols: 20, rows: 5 }, &mut bytes);
     encode_control(&Request::Detach, &mut bytes);
     s.write_all(&bytes).unwrap();

@@ -12,7 +12,7 @@ use crate::server::{ConnError, FrameReader};
 use crate::sync::ClientError;
 use crate::{
     decode, encode_control, encode_data, Access, Frame, Header, OnBehalfOf, Request, Response,
-    HEADER_LEN, MAX_FRAME_LEN,
+    HEADER_LEN,
 };
 
 /// A handshaken connection to a session host.
@@ -66,7 +66,7 @@ impl AsyncClient {
             .map_err(|_| ClientError::Closed)?;
         Header::check(&header)?;
         let mut this = Self {
-            reader: FrameReader::new(reader, MAX_FRAME_LEN),
+            reader: FrameReader::for_client(reader),
             writer,
             access: None,
         };

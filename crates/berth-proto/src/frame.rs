@@ -5,6 +5,11 @@
 /// malformed: the connection is closed before any of it is buffered.
 pub const MAX_FRAME_LEN: usize = 1 << 20;
 
+/// Longest control message a client takes from a host, all its parts
+/// together (a command's output in `run`'s reply can be large); a host
+/// takes requests of one frame only.
+pub const MAX_MESSAGE_LEN: usize = 64 << 20;
+
 /// Bytes before the payload: the `u32` length and the kind byte.
 const PREFIX_LEN: usize = 5;
 
@@ -16,6 +21,9 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 pub enum FrameKind {
     Control = 1,
     Data = 2,
+    /// A part of a control message too long for one frame: the parts are
+    /// joined, and the control frame that follows them ends the message.
+    Part = 3,
 }
 
 /// One decoded frame.
@@ -31,6 +39,10 @@ pub enum Frame {
 pub enum FrameError {
     #[error("frame of {0} bytes exceeds the limit of {1} bytes")]
     TooLarge(usize, usize),
+    #[error("message of more than {0} bytes exceeds the limit")]
+    MessageTooLarge(usize),
+    #[error("data frame in the middle of a control message")]
+    DataInMessage,
     #[error("empty frame")]
     Empty,
     #[error("unknown frame kind {0}")]
@@ -39,26 +51,56 @@ pub enum FrameError {
     BadMessage(String),
 }
 
-/// Appends the encoding of one frame to `out`.
-///
-/// # Panics
-/// If `payload` exceeds the cap: senders split bulk data themselves, so an
-/// oversized frame is a bug on this side, not bad input.
-pub fn encode(kind: FrameKind, payload: &[u8], out: &mut Vec<u8>) {
+/// Appends the encoding of one frame to `out`; a payload over the cap is
+/// refused (senders use [`encode_data`] and [`encode_control_payload`],
+/// which split anything into frames that fit).
+pub fn encode(kind: FrameKind, payload: &[u8], out: &mut Vec<u8>) -> Result<(), FrameError> {
     let len = payload.len() + 1;
-    assert!(len <= MAX_FRAME_LEN, "frame of {len} bytes exceeds the cap");
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge(len, MAX_FRAME_LEN));
+    }
     out.reserve(PREFIX_LEN + payload.len());
     out.extend_from_slice(&(len as u32).to_be_bytes());
     out.push(kind as u8);
     out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// The pieces a payload is sent in: none fills more than a frame.
+fn pieces(bytes: &[u8]) -> std::slice::Chunks<'_, u8> {
+    bytes.chunks(MAX_FRAME_LEN - 1)
 }
 
 /// Appends `bytes` as data frames, as many as the cap needs (none for none).
 pub fn encode_data(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() + PREFIX_LEN);
-    for piece in bytes.chunks(MAX_FRAME_LEN - 1) {
-        encode(FrameKind::Data, piece, out);
+    for piece in pieces(bytes) {
+        push(FrameKind::Data, piece, out);
     }
+}
+
+/// Appends a control message of any length: parts, then the control frame
+/// with its last piece. The receiver's [`Decoder`] bounds what it joins.
+pub fn encode_control_payload(json: &[u8], out: &mut Vec<u8>) {
+    out.reserve(json.len() + PREFIX_LEN);
+    let mut rest = pieces(json).peekable();
+    if rest.peek().is_none() {
+        push(FrameKind::Control, b"", out);
+    }
+    while let Some(piece) = rest.next() {
+        let kind = match rest.peek() {
+            Some(_) => FrameKind::Part,
+            None => FrameKind::Control,
+        };
+        push(kind, piece, out);
+    }
+}
+
+/// A piece [`pieces`] cut, which always fits.
+fn push(kind: FrameKind, piece: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&((piece.len() + 1) as u32).to_be_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(piece);
 }
 
 /// Accumulates bytes from a stream and yields whole frames.
@@ -71,11 +113,19 @@ pub struct Decoder {
     /// Longest frame accepted: a server keeps it small until the peer is
     /// authorized, so an unknown peer cannot make it buffer a megabyte.
     limit: usize,
+    /// Longest control message accepted, its parts joined.
+    message_limit: usize,
+    /// The parts of a control message received so far.
+    parts: Vec<u8>,
 }
 
 impl Default for Decoder {
+    /// A client's: frames up to the cap, messages up to [`MAX_MESSAGE_LEN`].
     fn default() -> Self {
-        Self::with_limit(MAX_FRAME_LEN)
+        Self {
+            message_limit: MAX_MESSAGE_LEN,
+            ..Self::with_limit(MAX_FRAME_LEN)
+        }
     }
 }
 
@@ -84,18 +134,23 @@ impl Decoder {
         Self::default()
     }
 
-    /// A decoder refusing frames longer than `limit` (at most [`MAX_FRAME_LEN`]).
+    /// A decoder refusing frames, and messages, longer than `limit` (at
+    /// most [`MAX_FRAME_LEN`]): a server's, which takes requests of one frame.
     pub fn with_limit(limit: usize) -> Self {
+        let limit = limit.min(MAX_FRAME_LEN);
         Self {
             buf: Vec::new(),
             pos: 0,
-            limit: limit.min(MAX_FRAME_LEN),
+            limit,
+            message_limit: limit,
+            parts: Vec::new(),
         }
     }
 
-    /// Changes the longest frame accepted from now on.
+    /// Changes the longest frame and message accepted from now on.
     pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit.min(MAX_FRAME_LEN);
+        self.message_limit = self.limit;
     }
 
     /// Adds bytes read from the stream.
@@ -112,18 +167,37 @@ impl Decoder {
         self.buf.len() - self.pos
     }
 
-    /// The next complete frame, `Ok(None)` if more bytes are needed.
+    /// The next complete frame (a control message joined from its
+    /// parts), `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
-        let Some((kind, payload)) = self.peek()? else {
-            return Ok(None);
-        };
-        let end = payload.end;
-        let payload = self.buf[payload].to_vec();
-        self.consume_to(end);
-        match kind {
-            1 => Ok(Some(Frame::Control(payload))),
-            2 => Ok(Some(Frame::Data(payload))),
-            other => Err(FrameError::UnknownKind(other)),
+        loop {
+            let Some((kind, payload)) = self.peek()? else {
+                return Ok(None);
+            };
+            let end = payload.end;
+            let joined = self.parts.len() + payload.len();
+            match kind {
+                1 | 3 if joined > self.message_limit => {
+                    return Err(FrameError::MessageTooLarge(self.message_limit))
+                }
+                1 => {
+                    let mut message = std::mem::take(&mut self.parts);
+                    message.extend_from_slice(&self.buf[payload]);
+                    self.consume_to(end);
+                    return Ok(Some(Frame::Control(message)));
+                }
+                3 => {
+                    self.parts.extend_from_slice(&self.buf[payload]);
+                    self.consume_to(end);
+                }
+                2 if !self.parts.is_empty() => return Err(FrameError::DataInMessage),
+                2 => {
+                    let payload = self.buf[payload].to_vec();
+                    self.consume_to(end);
+                    return Ok(Some(Frame::Data(payload)));
+                }
+                other => return Err(FrameError::UnknownKind(other)),
+            }
         }
     }
 
@@ -132,7 +206,7 @@ impl Decoder {
     /// output it already holds at once, not one frame at a time.
     pub fn append_data(&mut self, out: &mut Vec<u8>) -> Result<bool, FrameError> {
         match self.peek()? {
-            Some((kind, payload)) if kind == FrameKind::Data as u8 => {
+            Some((kind, payload)) if kind == FrameKind::Data as u8 && self.parts.is_empty() => {
                 let end = payload.end;
                 out.extend_from_slice(&self.buf[payload]);
                 self.consume_to(end);
@@ -189,8 +263,8 @@ mod tests {
         let mut out = Vec::new();
         for f in frames {
             match f {
-                Frame::Control(p) => encode(FrameKind::Control, p, &mut out),
-                Frame::Data(p) => encode(FrameKind::Data, p, &mut out),
+                Frame::Control(p) => encode_control_payload(p, &mut out),
+                Frame::Data(p) => encode(FrameKind::Data, p, &mut out).unwrap(),
             }
         }
         out
@@ -209,6 +283,44 @@ mod tests {
         assert_eq!(d.next_frame(), Err(FrameError::TooLarge(4097, 4096)));
         d.set_limit(MAX_FRAME_LEN);
         assert_eq!(d.next_frame(), Ok(None));
+    }
+
+    #[test]
+    fn a_control_message_of_any_length_is_sent_in_parts_and_joined_within_a_bound() {
+        let json = vec![b'x'; 3 * MAX_FRAME_LEN + 17];
+        let mut out = Vec::new();
+        encode_control_payload(&json, &mut out);
+        encode_data(b"after", &mut out);
+        let mut d = Decoder::new();
+        d.extend(&out);
+        assert_eq!(d.next_frame(), Ok(Some(Frame::Control(json.clone()))));
+        assert_eq!(d.next_frame(), Ok(Some(Frame::Data(b"after".to_vec()))));
+        // A server takes requests of one frame: parts past it are refused
+        // before they are joined.
+        let mut d = Decoder::with_limit(MAX_FRAME_LEN);
+        d.extend(&out);
+        assert_eq!(
+            d.next_frame(),
+            Err(FrameError::MessageTooLarge(MAX_FRAME_LEN))
+        );
+        assert!(d.parts.len() < MAX_FRAME_LEN);
+        // A single oversized frame cannot even be encoded.
+        assert_eq!(
+            encode(FrameKind::Control, &json, &mut Vec::new()),
+            Err(FrameError::TooLarge(json.len() + 1, MAX_FRAME_LEN))
+        );
+    }
+
+    #[test]
+    fn data_inside_a_control_message_is_malformed() {
+        let mut out = Vec::new();
+        encode(FrameKind::Part, b"{\"ty", &mut out).unwrap();
+        encode(FrameKind::Data, b"x", &mut out).unwrap();
+        let mut d = Decoder::new();
+        d.extend(&out);
+        let mut sink = Vec::new();
+        assert_eq!(d.append_data(&mut sink), Ok(false));
+        assert_eq!(d.next_frame(), Err(FrameError::DataInMessage));
     }
 
     #[test]

@@ -30,6 +30,10 @@
 //!   to client);
 //! - `2` data: raw bytes. Host to client: program output while attached, or
 //!   a piece of a capture. Client to host: keyboard input while attached.
+//! - `3` part: the first pieces of a control message longer than one frame
+//!   (a long command's output in a reply); the control frame that follows
+//!   ends it. A client joins at most [`MAX_MESSAGE_LEN`]; a host takes
+//!   requests of one frame only.
 //!
 //! Bulk bytes travel in data frames so they are never escaped into JSON.
 
@@ -37,7 +41,10 @@ mod frame;
 mod header;
 mod message;
 
-pub use frame::{encode, encode_data, Decoder, Frame, FrameError, FrameKind, MAX_FRAME_LEN};
+pub use frame::{
+    encode, encode_control_payload, encode_data, Decoder, Frame, FrameError, FrameKind,
+    MAX_FRAME_LEN, MAX_MESSAGE_LEN,
+};
 pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, PROTOCOL_VERSION};
 pub use message::*;
 

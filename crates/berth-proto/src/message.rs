@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::frame::{encode, FrameError, FrameKind};
+use crate::frame::{encode_control_payload, FrameError};
 use crate::scripting::{CaptureInfo, LogsRequest, RunRequest, RunResult, ShellState, WaitRequest};
 
 /// Whom a connection from berth-web speaks for: the uid its login was
@@ -211,6 +211,13 @@ pub enum Response {
     },
     Ok,
     Status(Box<Status>),
+    /// Line numbers of the capture text sent so far, ahead of the end
+    /// (a long capture sends them in parts); [`Response::CaptureEnd`]'s
+    /// `info` holds the rest.
+    CaptureLines {
+        seqs: Vec<u64>,
+        wrapped: Vec<bool>,
+    },
     CaptureEnd {
         lines: usize,
         /// Numbers, cursor and size (hosts before it sent none).
@@ -573,10 +580,10 @@ pub fn decode<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T, FrameEr
     serde_json::from_slice(payload).map_err(|e| FrameError::BadMessage(e.to_string()))
 }
 
-/// Appends a control frame holding `msg`.
+/// Appends `msg` as a control message (in parts when it is long).
 pub fn encode_control<T: Serialize>(msg: &T, out: &mut Vec<u8>) {
     let json = serde_json::to_vec(msg).expect("wire messages always serialize");
-    encode(FrameKind::Control, &json, out);
+    encode_control_payload(&json, out);
 }
 
 #[cfg(test)]

@@ -9,19 +9,26 @@
 //! within the server's deadline; a frame that has begun must end within
 //! [`FRAME_DEADLINE`]; a uid holds at most [`MAX_CONNECTIONS_PER_UID`]
 //! connections at once.
+//!
+//! A connection is sealed, as mini-redis's `Connection` is: its halves are
+//! private, and handlers only send replies and data through
+//! [`FrameWriter`], which splits anything into frames that fit, writes at
+//! most [`WRITE_CHUNK`] at a time, and gives each write [`WRITE_DEADLINE`].
+//! No reply, however large, can reach a frame-size check; a peer that stops
+//! reading holds one chunk, and only for so long.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::time::Instant;
 
 use crate::{
-    decode, encode_control, Decoder, ErrorCode, Frame, FrameError, Header, HeaderError, OnBehalfOf,
-    Request, Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
+    decode, encode_control, encode_data, Decoder, ErrorCode, Frame, FrameError, Header,
+    HeaderError, OnBehalfOf, Request, Response, HEADER_LEN, MAX_FRAME_LEN, PROTOCOL_VERSION,
 };
 
 /// A frame whose first byte arrived must be complete this soon: a peer
@@ -33,6 +40,13 @@ pub const MAX_FRAME_BEFORE_AUTH: usize = 4 * 1024;
 pub const READ_CHUNK: usize = 8 * 1024;
 /// Open connections one uid may hold on one socket.
 pub const MAX_CONNECTIONS_PER_UID: usize = 64;
+/// How long one write may wait for the peer to read: a peer that stops
+/// reading (a stopped client, a hostile one) loses its connection then,
+/// and with it the reply it was holding in the server.
+pub const WRITE_DEADLINE: Duration = Duration::from_secs(60);
+/// Bytes of a reply encoded and written at a time: what a peer that does
+/// not read makes the server hold, whatever it asked for.
+pub const WRITE_CHUNK: usize = 256 * 1024;
 /// How long a refused peer has to read our error frame.
 const LINGER: Duration = Duration::from_secs(1);
 /// What a refused peer may still send while we wait for it to read.
@@ -69,10 +83,20 @@ pub struct FrameReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
+    /// A server's: frames, and requests, of at most `limit` bytes.
     pub fn new(reader: R, limit: usize) -> Self {
+        Self::with_decoder(reader, Decoder::with_limit(limit))
+    }
+
+    /// A client's: replies up to [`crate::MAX_MESSAGE_LEN`], joined from parts.
+    pub fn for_client(reader: R) -> Self {
+        Self::with_decoder(reader, Decoder::new())
+    }
+
+    fn with_decoder(reader: R, decoder: Decoder) -> Self {
         Self {
             reader,
-            decoder: Decoder::with_limit(limit),
+            decoder,
             // Allocated on the first read: a connection refused before it
             // sent anything costs no buffer.
             buf: Vec::new(),
@@ -141,10 +165,68 @@ pub enum Incoming {
     Request(Request),
 }
 
-/// One accepted connection: frames in, control messages out.
+/// Frames to a stream: replies and data, split to fit, each write under
+/// [`WRITE_DEADLINE`].
+pub struct FrameWriter<W> {
+    writer: W,
+    buf: Vec<u8>,
+}
+
+impl<W: AsyncWrite + Unpin> FrameWriter<W> {
+    pub fn new(writer: W) -> Self {
+        Self {
+            writer,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A control message, of any length.
+    pub async fn reply(&mut self, response: &Response) -> Result<(), ConnError> {
+        self.buf.clear();
+        encode_control(response, &mut self.buf);
+        self.flush().await
+    }
+
+    /// Bytes as data frames, encoded [`WRITE_CHUNK`] at a time.
+    pub async fn send_data(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        for piece in bytes.chunks(WRITE_CHUNK) {
+            self.buf.clear();
+            encode_data(piece, &mut self.buf);
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what `buf` holds, a chunk at a time, each under the deadline.
+    async fn flush(&mut self) -> Result<(), ConnError> {
+        for piece in self.buf.chunks(WRITE_CHUNK) {
+            tokio::time::timeout(WRITE_DEADLINE, self.writer.write_all(piece))
+                .await
+                .map_err(|_| {
+                    ConnError::Refused(
+                        ErrorCode::Timeout,
+                        format!(
+                            "the client read nothing for {}s; closing the connection",
+                            WRITE_DEADLINE.as_secs()
+                        ),
+                    )
+                })??;
+        }
+        self.buf.clear();
+        if self.buf.capacity() > 2 * WRITE_CHUNK {
+            // A long reply's buffer goes back rather than staying with an
+            // idle connection.
+            self.buf = Vec::new();
+        }
+        Ok(())
+    }
+}
+
+/// One accepted connection: requests in; replies and data out. Sealed:
+/// handlers reach the stream only through these methods.
 pub struct ServerConn {
-    pub reader: FrameReader<OwnedReadHalf>,
-    pub writer: OwnedWriteHalf,
+    reader: FrameReader<OwnedReadHalf>,
+    writer: FrameWriter<OwnedWriteHalf>,
 }
 
 impl ServerConn {
@@ -153,7 +235,7 @@ impl ServerConn {
         let (reader, writer) = stream.into_split();
         Self {
             reader: FrameReader::new(reader, MAX_FRAME_BEFORE_AUTH),
-            writer,
+            writer: FrameWriter::new(writer),
         }
     }
 
@@ -167,7 +249,7 @@ impl ServerConn {
         deadline: Duration,
         speaker: &str,
     ) -> Result<Option<OnBehalfOf>, ConnError> {
-        self.writer.write_all(&Header::ours().to_bytes()).await?;
+        self.write_header().await?;
         tokio::time::timeout(deadline, self.header_and_hello(speaker))
             .await
             .map_err(|_| {
@@ -222,10 +304,49 @@ impl ServerConn {
         self.reader.decoder.set_limit(MAX_FRAME_LEN);
     }
 
-    pub async fn reply(&mut self, response: &Response) -> std::io::Result<()> {
-        let mut out = Vec::new();
-        encode_control(response, &mut out);
-        self.writer.write_all(&out).await
+    async fn write_header(&mut self) -> Result<(), ConnError> {
+        let header = Header::ours().to_bytes();
+        tokio::time::timeout(WRITE_DEADLINE, self.writer.writer.write_all(&header))
+            .await
+            .map_err(|_| ConnError::Closed)??;
+        Ok(())
+    }
+
+    /// The next request.
+    pub async fn request(&mut self) -> Result<Request, ConnError> {
+        self.reader.request().await
+    }
+
+    pub async fn reply(&mut self, response: &Response) -> Result<(), ConnError> {
+        self.writer.reply(response).await
+    }
+
+    /// Bytes as data frames (a capture's text, the log).
+    pub async fn send_data(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        self.writer.send_data(bytes).await
+    }
+
+    /// Resolves when the peer speaks while it should wait for our answer
+    /// (`during` says what it waits for), or closes: what to end with.
+    pub async fn interrupted(&mut self, during: &str) -> ConnError {
+        match self.reader.next().await {
+            Err(e) => e,
+            Ok(_) => ConnError::Refused(
+                ErrorCode::BadRequest,
+                format!("requests {during}; closing the connection"),
+            ),
+        }
+    }
+
+    /// Both halves at once, for an attached client: input is read while
+    /// output is written.
+    pub fn halves(
+        &mut self,
+    ) -> (
+        &mut FrameReader<OwnedReadHalf>,
+        &mut FrameWriter<OwnedWriteHalf>,
+    ) {
+        (&mut self.reader, &mut self.writer)
     }
 
     /// Ends the connection after `error` (if any), so that the peer reads
@@ -235,14 +356,15 @@ impl ServerConn {
     /// for a moment and a bounded amount.
     pub async fn close(mut self, error: Option<&ConnError>) {
         if let Some(ConnError::Refused(code, message)) = error {
-            let _ = self
-                .reply(&Response::Error {
-                    code: *code,
-                    message: message.clone(),
-                })
-                .await;
+            let error = Response::Error {
+                code: *code,
+                message: message.clone(),
+            };
+            // A peer that does not read (the write deadline ended it) is
+            // not waited for again.
+            let _ = tokio::time::timeout(LINGER, self.reply(&error)).await;
         }
-        let _ = self.writer.shutdown().await;
+        let _ = self.writer.writer.shutdown().await;
         // The read buffer goes now; discarding needs only a small one.
         self.reader.buf = Vec::new();
         let reader = &mut self.reader.reader;
@@ -262,7 +384,7 @@ impl ServerConn {
     /// Refuses a connection before any handshake: our header (so any
     /// client can read what follows), the error, and the close.
     pub async fn refuse_at_once(mut self, code: ErrorCode, message: String) {
-        let _ = self.writer.write_all(&Header::ours().to_bytes()).await;
+        let _ = tokio::time::timeout(LINGER, self.write_header()).await;
         self.close(Some(&ConnError::Refused(code, message))).await;
     }
 }

@@ -133,16 +133,33 @@ impl<S: Read + Write> Client<S> {
     pub fn capture(&mut self, req: &CaptureRequest) -> Result<Captured, ClientError> {
         self.send(&Request::Capture(req.clone()))?;
         let mut text = Vec::new();
-        let end = self.data_until(|bytes| {
-            text.extend_from_slice(bytes);
-            Ok(())
-        })?;
-        match end {
-            Response::CaptureEnd { info, .. } => Ok(Captured {
-                text,
-                info: info.map(|i| *i),
-            }),
-            other => Err(unexpected(other)),
+        let (mut seqs, mut wrapped) = (Vec::new(), Vec::new());
+        loop {
+            let part = self.data_until(|bytes| {
+                text.extend_from_slice(bytes);
+                Ok(())
+            })?;
+            match part {
+                // A long capture's numbers come in parts ahead of its end.
+                Response::CaptureLines {
+                    seqs: more,
+                    wrapped: more_wrapped,
+                } => {
+                    seqs.extend(more);
+                    wrapped.extend(more_wrapped);
+                }
+                Response::CaptureEnd { info, .. } => {
+                    let info = info.map(|mut info| {
+                        seqs.append(&mut info.seqs);
+                        wrapped.append(&mut info.wrapped);
+                        info.seqs = seqs;
+                        info.wrapped = wrapped;
+                        *info
+                    });
+                    return Ok(Captured { text, info });
+                }
+                other => return Err(unexpected(other)),
+            }
         }
     }
 

@@ -21,6 +21,8 @@ pub use berth_config::model::SizePolicy;
 /// What a client's writer sends.
 pub enum Out {
     Data(Arc<[u8]>),
+    /// The whole screen a client asked for, announced by [`Response::Redraw`].
+    Redraw(Vec<u8>),
     /// A control frame in the stream (the session resized).
     Notice(Response),
     /// The final control frame (detached, ended); the writer stops after it.
@@ -32,6 +34,7 @@ pub struct Inbox {
     pub rx: mpsc::UnboundedReceiver<Out>,
     queued: Arc<AtomicUsize>,
     lagging: Arc<AtomicBool>,
+    redraw_queued: Arc<AtomicBool>,
 }
 
 impl Inbox {
@@ -50,6 +53,11 @@ impl Inbox {
     pub fn is_lagging(&self) -> bool {
         self.lagging.load(Ordering::Relaxed)
     }
+
+    /// Call after writing a requested redraw: the client may ask again.
+    pub fn redrawn(&self) {
+        self.redraw_queued.store(false, Ordering::Relaxed);
+    }
 }
 
 struct Client {
@@ -62,6 +70,9 @@ struct Client {
     tx: mpsc::UnboundedSender<Out>,
     queued: Arc<AtomicUsize>,
     lagging: Arc<AtomicBool>,
+    /// A requested screen is queued and not yet written: the unbounded
+    /// queue never holds two (each can be megabytes).
+    redraw_queued: Arc<AtomicBool>,
     /// Attached for frames: gets [`Response::Changed`], not the output.
     frames: bool,
     /// A frames client was told of output since its last screen.
@@ -93,6 +104,7 @@ impl Clients {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let lagging = Arc::new(AtomicBool::new(false));
+        let redraw_queued = Arc::new(AtomicBool::new(false));
         let id = self.next_id;
         self.next_id += 1;
         self.stamp += 1;
@@ -104,6 +116,7 @@ impl Clients {
             tx,
             queued: Arc::clone(&queued),
             lagging: Arc::clone(&lagging),
+            redraw_queued: Arc::clone(&redraw_queued),
             frames,
             // The first screen is sent with the attach.
             told: false,
@@ -114,6 +127,7 @@ impl Clients {
                 rx,
                 queued,
                 lagging,
+                redraw_queued,
             },
         )
     }
@@ -168,15 +182,23 @@ impl Clients {
         }
     }
 
+    /// Whether client `id` may have a screen queued now: not while the
+    /// last one it asked for waits to be written.
+    pub fn may_redraw(&self, id: u64) -> bool {
+        self.list
+            .iter()
+            .any(|c| c.id == id && !c.redraw_queued.load(Ordering::Relaxed))
+    }
+
     /// Queues the whole screen for client `id`, in order with its output,
     /// announced by [`Response::Redraw`]. Call with the session locked.
     pub fn redraw(&mut self, id: u64, screen: Vec<u8>) {
         if let Some(c) = self.list.iter_mut().find(|c| c.id == id) {
             // Output after this screen is news again.
             c.told = false;
+            c.redraw_queued.store(true, Ordering::Relaxed);
             c.queued.fetch_add(screen.len(), Ordering::Relaxed);
-            let _ = c.tx.send(Out::Notice(Response::Redraw));
-            let _ = c.tx.send(Out::Data(Arc::from(screen)));
+            let _ = c.tx.send(Out::Redraw(screen));
         }
     }
 
@@ -297,12 +319,13 @@ mod tests {
             Ok(Out::Notice(Response::Changed))
         ));
         assert!(viewer.rx.try_recv().is_err(), "told once, no output");
+        assert!(c.may_redraw(id));
         c.redraw(id, b"screen".to_vec());
-        assert!(matches!(
-            viewer.rx.try_recv(),
-            Ok(Out::Notice(Response::Redraw))
-        ));
-        assert!(matches!(viewer.rx.try_recv(), Ok(Out::Data(d)) if &*d == b"screen"));
+        // One screen at a time: the next waits until this one is written.
+        assert!(!c.may_redraw(id));
+        assert!(matches!(viewer.rx.try_recv(), Ok(Out::Redraw(d)) if d == b"screen"));
+        viewer.redrawn();
+        assert!(c.may_redraw(id));
         c.broadcast(b"more");
         assert!(matches!(
             viewer.rx.try_recv(),

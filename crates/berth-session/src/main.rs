@@ -1,5 +1,8 @@
 //! `berth-session NAME`: see the crate docs and `berth-session --help`.
 
+/// Threads the host's blocking work (disk, account lookups) runs on.
+const BLOCKING_THREADS: usize = 4;
+
 fn main() -> std::process::ExitCode {
     // Nothing inherited reaches the program; the listening socket stays ours.
     berth_log::inherited::close_on_exec();
@@ -19,6 +22,10 @@ fn main() -> std::process::ExitCode {
     let _ = nix::unistd::setsid();
     berth_log::init("berth-session");
     let runtime = match tokio::runtime::Builder::new_current_thread()
+        // Disk reads for `logs` and account lookups run here: a few
+        // threads, so many clients at once queue rather than each costing
+        // a thread (and an allocator arena).
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()
     {

@@ -129,7 +129,7 @@ async fn requests(
     })
     .await?;
     loop {
-        let req = match conn.reader.request().await? {
+        let req = match conn.request().await? {
             Request::Daemon(req) => req,
             other => {
                 return Err(ConnError::Refused(

@@ -41,7 +41,7 @@ fn main() {
     let mut out = Header::ours().to_bytes().to_vec();
     let hello = std::env::var("BERTH_RAW_HELLO")
         .unwrap_or_else(|_| r#"{"type":"hello","client":"raw-client"}"#.to_owned());
-    encode(FrameKind::Control, hello.as_bytes(), &mut out);
+    encode(FrameKind::Control, hello.as_bytes(), &mut out).expect("a hello fits a frame");
     stream.write_all(&out).unwrap();
     let mut decoder = Decoder::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -73,7 +73,7 @@ fn main() {
     }
     for request in args {
         let mut frame = Vec::new();
-        encode(FrameKind::Control, request.as_bytes(), &mut frame);
+        encode(FrameKind::Control, request.as_bytes(), &mut frame).expect("a request fits a frame");
         if stream.write_all(&frame).is_err() {
             println!("closed");
             return;
@@ -108,7 +108,7 @@ fn hold(socket: &str, n: usize) {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let mut out = Header::ours().to_bytes().to_vec();
-        encode(FrameKind::Control, hello.as_bytes(), &mut out);
+        encode(FrameKind::Control, hello.as_bytes(), &mut out).expect("a hello fits a frame");
         let _ = stream.write_all(&out);
         let mut header = [0u8; HEADER_LEN];
         let mut decoder = Decoder::new();

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use berth_proto::server::FrameWriter;
 use berth_proto::server::{ConnError, Incoming, ServerConn};
 use berth_proto::{
-    encode, encode_control, encode_data, Access, AttachRequest, CaptureRequest, ClientInfo,
-    ClientMode, ErrorCode, FrameKind, Request, Response, Status,
+    Access, AttachRequest, CaptureRequest, ClientInfo, ClientMode, ErrorCode, Request, Response,
+    Status,
 };
-use tokio::io::AsyncWriteExt;
+use tokio::net::unix::OwnedWriteHalf;
 
 use super::{Audit, Server};
 use crate::clients::{Inbox, Out};
@@ -73,8 +74,7 @@ impl Server {
         };
         // Register, take the first screen and answer under one lock: no
         // output can fall between the screen and the live stream.
-        let mut out = Vec::new();
-        let (id, mut inbox) = {
+        let (id, mut inbox, attached, first) = {
             let mut s = self.shared.lock();
             let (id, inbox) =
                 s.clients
@@ -94,45 +94,42 @@ impl Server {
                 Some(_) => s.term.redraw(),
                 None => s.term.capture(&CaptureRequest::default()).text.into_bytes(),
             };
-            encode_control(
-                &Response::Attached {
-                    size: berth_proto::Size { cols, rows },
-                    read_only,
-                    redraw: true,
-                    frames: req.frames,
-                },
-                &mut out,
-            );
-            encode_data(&first, &mut out);
-            (id, inbox)
+            let attached = Response::Attached {
+                size: berth_proto::Size { cols, rows },
+                read_only,
+                redraw: true,
+                frames: req.frames,
+            };
+            (id, inbox, attached, first)
         };
         let _leave = LeaveOnDrop {
             shared: &self.shared,
             id,
         };
-        let ServerConn { reader, writer } = conn;
-        writer.write_all(&out).await?;
+        let (reader, writer) = conn.halves();
+        writer.reply(&attached).await?;
+        writer.send_data(&first).await?;
+        drop(first);
 
         let send_output = async {
-            let mut frame = Vec::new();
             loop {
                 let Some(next) = inbox.rx.recv().await else {
                     return Ok::<(), ConnError>(());
                 };
-                frame.clear();
                 match next {
                     Out::Data(bytes) => {
-                        encode(FrameKind::Data, &bytes, &mut frame);
-                        writer.write_all(&frame).await?;
+                        writer.send_data(&bytes).await?;
                         inbox.sent(bytes.len());
                     }
-                    Out::Notice(response) => {
-                        encode_control(&response, &mut frame);
-                        writer.write_all(&frame).await?;
+                    Out::Redraw(screen) => {
+                        writer.reply(&Response::Redraw).await?;
+                        writer.send_data(&screen).await?;
+                        inbox.sent(screen.len());
+                        inbox.redrawn();
                     }
+                    Out::Notice(response) => writer.reply(&response).await?,
                     Out::Last(response) => {
-                        encode_control(&response, &mut frame);
-                        writer.write_all(&frame).await?;
+                        writer.reply(&response).await?;
                         return Ok(());
                     }
                 }
@@ -163,9 +160,13 @@ impl Server {
                             }
                         }
                         Request::Redraw => {
+                            // One screen queued at a time: a client asking
+                            // faster than it reads gets the next one later.
                             let mut s = self.shared.lock();
-                            let screen = s.term.redraw();
-                            s.clients.redraw(id, screen);
+                            if s.clients.may_redraw(id) {
+                                let screen = s.term.redraw();
+                                s.clients.redraw(id, screen);
+                            }
                         }
                         Request::Detach => {
                             self.shared.lock().clients.finish(
@@ -226,13 +227,7 @@ impl Server {
                 }
                 _ = late => recheck = None,
                 // Nothing more is expected: anything sent, or the close, ends it.
-                r = conn.reader.next() => {
-                    r?;
-                    return Err(ConnError::Refused(
-                        ErrorCode::BadRequest,
-                        "requests after watch; closing the connection".into(),
-                    ));
-                }
+                e = conn.interrupted("after watch") => return Err(e),
             }
         }
     }
@@ -241,7 +236,7 @@ impl Server {
     async fn resync(
         &self,
         inbox: &mut Inbox,
-        writer: &mut (impl AsyncWriteExt + Unpin),
+        writer: &mut FrameWriter<OwnedWriteHalf>,
     ) -> Result<(), ConnError> {
         let redraw = {
             let mut s = self.shared.lock();
@@ -250,10 +245,7 @@ impl Server {
             }
             s.term.redraw()
         };
-        let mut frame = Vec::new();
-        encode_data(&redraw, &mut frame);
-        writer.write_all(&frame).await?;
-        Ok(())
+        writer.send_data(&redraw).await
     }
 }
 

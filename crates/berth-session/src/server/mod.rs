@@ -220,7 +220,7 @@ impl Server {
         })
         .await?;
         loop {
-            let request = conn.reader.request().await?;
+            let request = conn.request().await?;
             audit.requests.push(request.name());
             if delegated.is_some() {
                 berth_config::access::delegated_may(request.name())

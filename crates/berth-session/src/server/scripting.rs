@@ -8,11 +8,8 @@ use std::time::Duration;
 
 use berth_proto::scripting::{LogsRequest, RunRequest, WaitRequest};
 use berth_proto::server::{ConnError, ServerConn};
-use berth_proto::{
-    encode_control, encode_data, keys, CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN,
-};
+use berth_proto::{keys, CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN};
 use std::pin::Pin;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -20,7 +17,12 @@ use tokio::time::Instant;
 use super::Server;
 use crate::input::InputError;
 use crate::shell::Readiness;
+use crate::terminal::capture::SLICE_ROWS;
 use crate::terminal::Terminal;
+
+/// Line numbers a capture gathers before it sends them ahead of its end
+/// (in [`Response::CaptureLines`]): what a long capture holds of them.
+const CAPTURE_LINES_PART: usize = 16 * 1024;
 
 /// How long `run` waits for the prompt after a command ended.
 const PROMPT_WAIT: Duration = Duration::from_secs(5);
@@ -107,18 +109,38 @@ impl Server {
         conn: &mut ServerConn,
         req: &CaptureRequest,
     ) -> Result<(), ConnError> {
-        let captured = self.shared.lock().term.capture(req);
-        let mut out = Vec::new();
-        encode_data(captured.text.as_bytes(), &mut out);
-        encode_control(
-            &Response::CaptureEnd {
-                lines: captured.lines,
-                info: Some(Box::new(captured.info)),
-            },
-            &mut out,
-        );
-        conn.writer.write_all(&out).await?;
-        Ok(())
+        // A slice at a time, each taken under the lock and sent before
+        // the next: a long history is never held twice, the lock never
+        // long, and a client that does not read holds one slice.
+        let mut stream = self.shared.lock().term.capture_stream(req);
+        let (mut seqs, mut wrapped) = (Vec::new(), Vec::new());
+        while !stream.done() {
+            let slice = self
+                .shared
+                .lock()
+                .term
+                .capture_slice(&mut stream, SLICE_ROWS);
+            conn.send_data(slice.text.as_bytes()).await?;
+            seqs.extend(slice.seqs);
+            wrapped.extend(slice.wrapped);
+            if seqs.len() >= CAPTURE_LINES_PART {
+                let part = Response::CaptureLines {
+                    seqs: std::mem::take(&mut seqs),
+                    wrapped: std::mem::take(&mut wrapped),
+                };
+                conn.reply(&part).await?;
+            }
+            // The program's output goes on between slices.
+            tokio::task::yield_now().await;
+        }
+        let mut info = stream.info;
+        info.seqs = seqs;
+        info.wrapped = wrapped;
+        conn.reply(&Response::CaptureEnd {
+            lines: stream.lines,
+            info: Some(Box::new(info)),
+        })
+        .await
     }
 
     /// Queues keys; the cursor's line then, and the wait that starts there.
@@ -178,22 +200,16 @@ impl Server {
                 waiter.check(&mut s.term)
             };
             if let Some((seq, text)) = found {
-                return Ok(conn.reply(&Response::Matched { seq, text }).await?);
+                return conn.reply(&Response::Matched { seq, text }).await;
             }
             let deadline = waiter.deadline;
             tokio::select! {
                 _ = arrived => {}
                 _ = until(deadline) => {
                     let seq = self.shared.lock().term.cursor().seq;
-                    return Ok(conn.reply(&Response::WaitTimedOut { seq }).await?);
+                    return conn.reply(&Response::WaitTimedOut { seq }).await;
                 }
-                r = conn.reader.next() => {
-                    r?;
-                    return Err(ConnError::Refused(
-                        ErrorCode::BadRequest,
-                        "requests while waiting; closing the connection".into(),
-                    ));
-                }
+                e = conn.interrupted("while waiting") => return Err(e),
             }
         }
     }
@@ -268,7 +284,7 @@ impl Server {
         }
         tokio::select! {
             r = result => match r {
-                Ok(result) => Ok(conn.reply(&Response::Ran(Box::new(result))).await?),
+                Ok(result) => conn.reply(&Response::Ran(Box::new(result))).await,
                 Err(_) => Err(ConnError::Refused(
                     ErrorCode::Internal,
                     format!("session {name} ended before the command did"),
@@ -307,50 +323,52 @@ impl Server {
         let mut written = armed(&self.shared.log_written);
         let keep = self.shared.info.log_keep;
         let lines = req.lines;
-        let opened = tokio::task::spawn_blocking(move || {
-            crate::log_reader::LogReader::open(&path, keep, lines)
-        })
-        .await
-        .map_err(|e| ConnError::Refused(ErrorCode::Internal, e.to_string()))?;
-        let (text, mut reader) = opened.map_err(|e| {
+        let cannot_read = |e: std::io::Error| {
             ConnError::Refused(
                 ErrorCode::Internal,
                 format!("cannot read the output log of session {name}: {e}"),
             )
-        })?;
-        let mut out = Vec::new();
-        encode_data(&text, &mut out);
-        if !req.follow {
-            encode_control(&Response::LogEnd, &mut out);
-            conn.writer.write_all(&out).await?;
-            return Ok(());
-        }
-        conn.writer.write_all(&out).await?;
+        };
+        let mut reader = blocking(move || crate::log_reader::LogReader::open(&path, keep, lines))
+            .await?
+            .map_err(cannot_read)?;
         loop {
+            // A chunk at a time, each read off the loop (a slow disk stalls
+            // only this reader) and sent before the next is read: a client
+            // that does not read holds one chunk.
+            loop {
+                let (back, chunk) = blocking(move || {
+                    let chunk = reader.next_chunk();
+                    (reader, chunk)
+                })
+                .await?;
+                reader = back;
+                let chunk = chunk.map_err(cannot_read)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                conn.send_data(&chunk).await?;
+            }
+            if !req.follow {
+                return conn.reply(&Response::LogEnd).await;
+            }
             tokio::select! {
                 _ = &mut written => {}
-                r = conn.reader.next() => {
-                    r?;
-                    return Err(ConnError::Refused(
-                        ErrorCode::BadRequest,
-                        "requests while following the log; closing the connection".into(),
-                    ));
-                }
+                e = conn.interrupted("while following the log") => return Err(e),
             }
             written = armed(&self.shared.log_written);
-            let new = reader.read_new().map_err(|e| {
-                ConnError::Refused(
-                    ErrorCode::Internal,
-                    format!("cannot read the output log of session {name}: {e}"),
-                )
-            })?;
-            if !new.is_empty() {
-                out.clear();
-                encode_data(&new, &mut out);
-                conn.writer.write_all(&out).await?;
-            }
         }
     }
+}
+
+/// Runs `work` on a blocking thread (file reads, account lookups): the
+/// host's loop, which pumps the program's output, never waits on a disk.
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ConnError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ConnError::Refused(ErrorCode::Internal, e.to_string()))
 }
 
 /// The next `notify_waiters` on `notify`, listened for from now on: what

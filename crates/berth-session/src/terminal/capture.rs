@@ -34,22 +34,81 @@ pub fn resolve(
     s as usize..(e + 1) as usize
 }
 
-/// One line of a capture before assembly.
+/// Rows a streamed capture assembles at a time: the work done, and the
+/// text held, under the session lock for one slice.
+pub const SLICE_ROWS: u64 = 2048;
+
+/// One row of a capture before assembly.
 struct Line {
+    seq: u64,
     text: String,
     wrapped: bool,
 }
 
-/// A capture: `\n`-terminated lines, and their numbers.
+/// A whole capture: `\n`-terminated lines, and their numbers.
 pub struct Captured {
     pub text: String,
     pub lines: usize,
     pub info: CaptureInfo,
 }
 
+/// A capture taken a slice at a time ([`Terminal::capture_slice`]), so a
+/// long history is never assembled, nor the lock held, all at once. Rows
+/// are found by number, so output that scrolls between slices moves
+/// nothing; rows that leave history before their slice count as missed.
+pub struct CaptureStream {
+    escapes: bool,
+    join: bool,
+    /// The next row to take, and the row after the last.
+    next: u64,
+    end: u64,
+    /// The line being joined: its first row's number, and its text so far.
+    current: Option<(u64, String)>,
+    /// Size, cursor and the first line when the capture began; `seqs` and
+    /// `wrapped` stay empty (each slice carries its own).
+    pub info: CaptureInfo,
+    /// Lines assembled so far.
+    pub lines: usize,
+}
+
+impl CaptureStream {
+    pub fn done(&self) -> bool {
+        self.next >= self.end && self.current.is_none()
+    }
+}
+
+/// The lines one slice completed.
+#[derive(Default)]
+pub struct Slice {
+    pub text: String,
+    pub seqs: Vec<u64>,
+    pub wrapped: Vec<bool>,
+}
+
 impl Terminal {
-    /// The requested lines.
+    /// The requested lines, all at once (a screen's worth, or a test's).
     pub fn capture(&mut self, req: &CaptureRequest) -> Captured {
+        let mut stream = self.capture_stream(req);
+        let mut all = Slice::default();
+        while !stream.done() {
+            let slice = self.capture_slice(&mut stream, SLICE_ROWS);
+            all.text.push_str(&slice.text);
+            all.seqs.extend(slice.seqs);
+            all.wrapped.extend(slice.wrapped);
+        }
+        let mut info = stream.info;
+        info.seqs = all.seqs;
+        info.wrapped = all.wrapped;
+        Captured {
+            text: all.text,
+            lines: stream.lines,
+            info,
+        }
+    }
+
+    /// Begins a capture: which rows it covers, as tmux's numbering and
+    /// `since` select them now.
+    pub fn capture_stream(&mut self, req: &CaptureRequest) -> CaptureStream {
         self.apply_plain();
         let history = &self.parser.callbacks().history;
         let first_seq = history.first_seq();
@@ -63,17 +122,58 @@ impl Terminal {
             let start = wanted.saturating_sub(first_seq).min(range.end as u64);
             range.start = start as usize;
         }
-        let mut lines = Vec::with_capacity(range.len());
-        let hist_end = range.end.min(history.len());
-        for i in range.start..hist_end {
-            let (text, wrapped) = history.line(i);
-            lines.push(Line { text, wrapped });
+        let (row, col) = screen.cursor_position();
+        let cursor = Cursor {
+            row,
+            col,
+            visible: !screen.hide_cursor(),
+            seq: history.next_seq() + u64::from(row),
+        };
+        CaptureStream {
+            escapes: req.escapes,
+            join: req.join,
+            next: first_seq + range.start as u64,
+            end: first_seq + range.end as u64,
+            current: None,
+            info: CaptureInfo {
+                size: Size { cols, rows },
+                cursor,
+                alternate_screen: screen.alternate_screen(),
+                first_seq,
+                seqs: Vec::new(),
+                wrapped: Vec::new(),
+                missed,
+            },
+            lines: 0,
         }
-        let first_row = range.start.max(history.len()) - history.len();
-        let end_row = range.end - history.len().min(range.end);
+    }
+
+    /// The next at most `max_rows` rows of a capture, assembled.
+    pub fn capture_slice(&mut self, c: &mut CaptureStream, max_rows: u64) -> Slice {
+        self.apply_plain();
+        let history = &self.parser.callbacks().history;
+        let (first, top) = (history.first_seq(), history.next_seq());
+        if c.next < first {
+            c.info.missed += first - c.next;
+            c.next = first;
+        }
+        let screen = self.parser.screen();
+        let (cols, rows) = self.size();
+        // A screen that shrank since the capture began ends it sooner.
+        c.end = c.end.min(top + u64::from(rows));
+        let stop = c.end.min(c.next.saturating_add(max_rows.max(1)));
+        let mut lines = Vec::new();
+        for seq in c.next..stop.min(top) {
+            let (text, wrapped) = history.line((seq - first) as usize);
+            lines.push(Line { seq, text, wrapped });
+        }
+        let first_row = (c.next.max(top) - top) as usize;
+        let end_row = (stop.max(top) - top) as usize;
         if first_row < end_row {
-            if req.escapes {
-                lines.extend(visible_formatted(screen, cols, rows, first_row, end_row));
+            if c.escapes {
+                lines.extend(visible_formatted(
+                    screen, cols, rows, first_row, end_row, top,
+                ));
             } else {
                 for (i, text) in screen
                     .rows(0, cols)
@@ -82,35 +182,15 @@ impl Terminal {
                     .skip(first_row)
                 {
                     lines.push(Line {
+                        seq: top + i as u64,
                         text,
                         wrapped: screen.row_wrapped(i as u16),
                     });
                 }
             }
         }
-        let (row, col) = screen.cursor_position();
-        let cursor = Cursor {
-            row,
-            col,
-            visible: !screen.hide_cursor(),
-            seq: history.next_seq() + u64::from(row),
-        };
-        let alternate_screen = screen.alternate_screen();
-        let (text, numbered) = assemble(lines, req);
-        let seq_of = |i: usize| first_seq + (range.start + i) as u64;
-        Captured {
-            text,
-            lines: numbered.len(),
-            info: CaptureInfo {
-                size: Size { cols, rows },
-                cursor,
-                alternate_screen,
-                first_seq,
-                seqs: numbered.iter().map(|(i, _)| seq_of(*i)).collect(),
-                wrapped: numbered.iter().map(|(_, w)| *w).collect(),
-                missed,
-            },
-        }
+        c.next = stop;
+        assemble(c, lines)
     }
 }
 
@@ -126,6 +206,7 @@ fn visible_formatted(
     rows: u16,
     first: usize,
     end: usize,
+    top: u64,
 ) -> Vec<Line> {
     let stream = screen.contents_formatted_basic();
     let mut rows_text: Vec<&str> = Vec::with_capacity(rows as usize);
@@ -168,6 +249,7 @@ fn visible_formatted(
             text.push_str(prefix.strip_prefix("\x1b[m").unwrap_or(&prefix));
             text.push_str(row);
             out.push(Line {
+                seq: top + i as u64,
                 text,
                 wrapped: screen.row_wrapped(i as u16),
             });
@@ -182,18 +264,15 @@ fn visible_formatted(
     out
 }
 
-/// Joins lines as tmux prints them: one per line, wrapped ones merged with
-/// `join`, trailing spaces trimmed in plain text, attributes reset after
-/// every line that set any. Per line printed: the index of its first row,
-/// and whether its last row wrapped.
-fn assemble(lines: Vec<Line>, req: &CaptureRequest) -> (String, Vec<(usize, bool)>) {
-    let mut out = String::new();
-    let mut current = String::new();
-    let mut numbered = Vec::new();
-    let mut first = 0;
-    let n = lines.len();
-    for (i, line) in lines.into_iter().enumerate() {
-        if req.escapes {
+/// Joins rows into lines as tmux prints them: one per line, wrapped ones
+/// merged with `join`, trailing spaces trimmed in plain text, attributes
+/// reset after every line that set any. A line wrapping past the slice
+/// stays in `c.current` for the next; the capture's last row ends its line.
+fn assemble(c: &mut CaptureStream, lines: Vec<Line>) -> Slice {
+    let mut out = Slice::default();
+    for line in lines {
+        let (first, mut current) = c.current.take().unwrap_or((line.seq, String::new()));
+        if c.escapes {
             current.push_str(&line.text);
             // Every line assumes default attributes at its start.
             if line.text.contains('\x1b') {
@@ -202,19 +281,28 @@ fn assemble(lines: Vec<Line>, req: &CaptureRequest) -> (String, Vec<(usize, bool
         } else {
             current.extend(basic_formatted_to_plain(&line.text));
         }
-        if req.join && line.wrapped && i + 1 < n {
+        if c.join && line.wrapped && line.seq + 1 < c.end {
+            c.current = Some((first, current));
             continue;
         }
-        if !req.escapes {
+        if !c.escapes {
             let trimmed = current.trim_end_matches(' ').len();
             current.truncate(trimmed);
         }
-        let _ = writeln!(out, "{current}");
-        current.clear();
-        numbered.push((first, line.wrapped));
-        first = i + 1;
+        let _ = writeln!(out.text, "{current}");
+        out.seqs.push(first);
+        out.wrapped.push(line.wrapped);
     }
-    (out, numbered)
+    if c.next >= c.end {
+        // The rows after a joined line's start left history: end it here.
+        if let Some((first, current)) = c.current.take() {
+            let _ = writeln!(out.text, "{current}");
+            out.seqs.push(first);
+            out.wrapped.push(true);
+        }
+    }
+    c.lines += out.seqs.len();
+    out
 }
 
 #[cfg(test)]

@@ -361,6 +361,44 @@ mod fast_path_matches_the_emulator {
             }
             prop_assert_eq!(observe(&mut fast), observe(&mut exact));
         }
+
+        /// A capture sent a slice at a time is the capture taken at once,
+        /// wherever the slices cut a wrapped line.
+        #[test]
+        fn a_capture_in_slices_is_the_capture_at_once(
+            cols in 4u16..30,
+            rows in 2u16..9,
+            scrollback in prop_oneof![Just(0usize), 5usize..300],
+            pieces in prop::collection::vec(piece(), 1..80),
+            slice in 1u64..40,
+            escapes in any::<bool>(),
+            join in any::<bool>(),
+            since in prop::option::of(0u64..100),
+        ) {
+            let mut t = Terminal::new(cols, rows, scrollback);
+            t.process(&pieces.concat());
+            let req = CaptureRequest {
+                start: Some(Edge),
+                escapes,
+                join,
+                since,
+                ..Default::default()
+            };
+            let whole = t.capture(&req);
+            let mut stream = t.capture_stream(&req);
+            let (mut text, mut seqs, mut wrapped) = (String::new(), Vec::new(), Vec::new());
+            while !stream.done() {
+                let part = t.capture_slice(&mut stream, slice);
+                text.push_str(&part.text);
+                seqs.extend(part.seqs);
+                wrapped.extend(part.wrapped);
+            }
+            prop_assert_eq!(text, whole.text);
+            prop_assert_eq!(seqs, whole.info.seqs);
+            prop_assert_eq!(wrapped, whole.info.wrapped);
+            prop_assert_eq!(stream.lines, whole.lines);
+            prop_assert_eq!(stream.info.missed, whole.info.missed);
+        }
     }
 }
 
