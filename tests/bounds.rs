@@ -114,6 +114,37 @@ fn a_capture_of_600000_lines_arrives_whole_with_every_number() {
     assert!(lines.contains(&"600000"));
     // One number per line, in order, none skipped.
     assert!(info.seqs.windows(2).all(|w| w[1] == w[0] + 1));
+    // Waits from line 0 look through it all, a slice at a time, while
+    // 16 others do the same with a pattern that never matches.
+    let mut heavy = Vec::new();
+    for _ in 0..16 {
+        let mut c = client(&env, "long");
+        c.send(&Request::Wait(WaitRequest {
+            pattern: "^(x+x+)+y$|[[:alpha:]]{50}".into(),
+            since: Some(0),
+            screen: false,
+            timeout_ms: Some(60_000),
+        }))
+        .unwrap();
+        heavy.push(c);
+    }
+    let found = client(&env, "long")
+        .wait(WaitRequest {
+            pattern: "^599999$".into(),
+            since: Some(0),
+            screen: false,
+            timeout_ms: Some(60_000),
+        })
+        .unwrap();
+    let at = info.seqs[lines.iter().position(|l| *l == "599999").unwrap()];
+    assert_eq!(
+        found,
+        berth_proto::sync::Waited::Matched {
+            seq: at,
+            text: "599999".into()
+        }
+    );
+    drop(heavy);
     // Through the CLI too, as an observer would ask.
     let out = host.berth(&["capture", "long", "-S", "-"]);
     assert!(out.status.success(), "{}", stderr(&out));

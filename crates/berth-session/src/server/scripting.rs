@@ -30,6 +30,20 @@ const PROMPT_WAIT: Duration = Duration::from_secs(5);
 /// Longest pattern a client may ask for, compiled.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
+/// Rows of history a wait looks at per turn, copied under the session lock
+/// and matched outside it: a wait from line 0 of a long history gives way
+/// to the program and to other requests between slices.
+const WAIT_SLICE_ROWS: u64 = 4096;
+
+/// What one look at the output found.
+enum Checked {
+    Matched(u64, String),
+    /// Nothing yet, and more of the history to look at now.
+    More,
+    /// Nothing until more output arrives.
+    Nothing,
+}
+
 /// A wait for output matching a pattern.
 pub struct Waiter {
     regex: regex::Regex,
@@ -72,7 +86,7 @@ impl Waiter {
                 // Only what arrives from now on: the cursor's line and
                 // those below match once they change.
                 let from = term.cursor().seq;
-                unchanged.extend(term.lines_from(from).lines);
+                unchanged.extend(term.lines_from(from, WAIT_SLICE_ROWS).lines);
                 from
             }
         };
@@ -86,20 +100,24 @@ impl Waiter {
         })
     }
 
-    /// The first candidate line that matches; lines that can no longer
-    /// change are not looked at again.
-    fn check(&mut self, term: &mut Terminal) -> Option<(u64, String)> {
-        let lines = term.lines_from(self.from);
+    /// The first candidate line of the next slice that matches; lines
+    /// that can no longer change are not looked at again. The lines are
+    /// copied under the lock and matched after it is released.
+    fn check(&mut self, shared: &crate::session::Shared) -> Checked {
+        let lines = shared.lock().term.lines_from(self.from, WAIT_SLICE_ROWS);
         for (seq, text) in lines.lines {
             if self.unchanged.get(&seq) == Some(&text) {
                 continue;
             }
             if self.regex.is_match(&text) {
-                return Some((seq, text));
+                return Checked::Matched(seq, text);
             }
         }
         self.from = self.from.max(lines.settled);
-        None
+        match lines.more {
+            true => Checked::More,
+            false => Checked::Nothing,
+        }
     }
 }
 
@@ -195,12 +213,19 @@ impl Server {
     ) -> Result<(), ConnError> {
         loop {
             let arrived = armed(&self.shared.output_arrived);
-            let found = {
-                let mut s = self.shared.lock();
-                waiter.check(&mut s.term)
-            };
-            if let Some((seq, text)) = found {
-                return conn.reply(&Response::Matched { seq, text }).await;
+            match waiter.check(&self.shared) {
+                Checked::Matched(seq, text) => {
+                    return conn.reply(&Response::Matched { seq, text }).await
+                }
+                Checked::More => {
+                    // The rest of the history next turn, after whatever
+                    // else is ready (and after the deadline, if it passed).
+                    tokio::task::yield_now().await;
+                    if waiter.deadline.is_none_or(|d| Instant::now() < d) {
+                        continue;
+                    }
+                }
+                Checked::Nothing => {}
             }
             let deadline = waiter.deadline;
             tokio::select! {

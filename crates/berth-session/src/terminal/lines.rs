@@ -17,14 +17,18 @@ struct Row {
 }
 
 /// Logical lines from some number on.
+#[derive(Debug)]
 pub struct Lines {
     /// (number, plain text), trailing blanks trimmed.
     pub lines: Vec<(u64, String)>,
     /// Rows asked for that have already left history.
     pub missed: u64,
-    /// The first line that reaches the screen: lines before it are
-    /// history and never change again.
+    /// The first line that reaches the screen, or that the row limit cut
+    /// off: lines before it are history, never change again, and were all
+    /// returned.
     pub settled: u64,
+    /// The row limit cut the lines short: more follow from `settled`.
+    pub more: bool,
 }
 
 impl Terminal {
@@ -34,8 +38,9 @@ impl Terminal {
         self.parser.callbacks().history.next_seq()
     }
 
-    /// Rows numbered `from` on (history, then the screen).
-    fn rows_from(&mut self, from: u64) -> (Vec<Row>, u64) {
+    /// Rows numbered `from` on, up to (not including) `until` (history,
+    /// then the screen).
+    fn rows_from(&mut self, from: u64, until: u64) -> (Vec<Row>, u64) {
         self.apply_plain();
         let history = &self.parser.callbacks().history;
         let first = history.first_seq();
@@ -43,7 +48,7 @@ impl Terminal {
         let missed = first.saturating_sub(from);
         let from = from.max(first);
         let mut rows = Vec::new();
-        for seq in from..top {
+        for seq in from..top.min(until) {
             let (text, wrapped) = history.line((seq - first) as usize);
             rows.push(Row {
                 seq,
@@ -55,6 +60,9 @@ impl Terminal {
         let (_, cols) = screen.size();
         for (r, text) in screen.rows(0, cols.get()).enumerate() {
             let seq = top + r as u64;
+            if seq >= until {
+                break;
+            }
             if seq >= from {
                 rows.push(Row {
                     seq,
@@ -67,13 +75,19 @@ impl Terminal {
     }
 
     /// Logical lines that start at `from` or later (the rest of a line
-    /// that started before is not one of them).
-    pub fn lines_from(&mut self, from: u64) -> Lines {
+    /// that started before is not one of them), from at most `limit` rows
+    /// of history past `from` (the screen is always looked at whole): a
+    /// wait over a long history looks at it a slice at a time. A line
+    /// longer than the whole slice is seen as far as the slice goes.
+    pub fn lines_from(&mut self, from: u64, limit: u64) -> Lines {
         let top = {
             self.apply_plain();
             self.parser.callbacks().history.next_seq()
         };
-        let (rows, _) = self.rows_from(from.saturating_sub(WRAP_LOOKBACK));
+        let end = from.saturating_add(limit.max(1));
+        let cut = end < top;
+        let until = if cut { end } else { u64::MAX };
+        let (rows, _) = self.rows_from(from.saturating_sub(WRAP_LOOKBACK), until);
         let missed = {
             let first = self.parser.callbacks().history.first_seq();
             first.saturating_sub(from)
@@ -93,6 +107,15 @@ impl Terminal {
             continues = row.wrapped;
         }
         lines.retain(|l| l.0 >= from);
+        if cut {
+            // All history: settled up to where the slice ends. Its last
+            // line may go on past it, so it is the next slice's first
+            // (unless it is the only one).
+            settled = match lines.len() {
+                0 | 1 => until,
+                _ => lines.pop().expect("more than one line").0,
+            };
+        }
         for line in &mut lines {
             let end = line.1.trim_end().len();
             line.1.truncate(end);
@@ -101,6 +124,7 @@ impl Terminal {
             lines,
             missed,
             settled,
+            more: cut,
         }
     }
 
@@ -111,7 +135,7 @@ impl Terminal {
         if to <= from {
             return (String::new(), 0);
         }
-        let (rows, missed) = self.rows_from(from.seq);
+        let (rows, missed) = self.rows_from(from.seq, to.seq.saturating_add(1));
         let mut out = String::new();
         let mut line = String::new();
         for row in rows.iter().take_while(|r| r.seq <= to.seq) {

@@ -463,12 +463,12 @@ fn line_numbers_only_grow_across_trimming() {
 fn wrapped_rows_are_one_line_numbered_by_its_first_row() {
     let mut t = Terminal::new(10, 8, 100);
     t.process(b"$ echo 0123456789abcd\r\nout\r\n$ ");
-    let l = t.lines_from(0);
+    let l = t.lines_from(0, 4096);
     assert_eq!(l.lines[0], (0, "$ echo 0123456789abcd".to_owned()));
     assert_eq!(l.lines[1], (3, "out".to_owned()));
     assert_eq!(l.lines[2], (4, "$".to_owned()));
     // The rest of a line that started before is not a line of its own.
-    assert_eq!(t.lines_from(1).lines[0], (3, "out".to_owned()));
+    assert_eq!(t.lines_from(1, 4096).lines[0], (3, "out".to_owned()));
     let from = super::Pos { seq: 0, col: 2 };
     let to = t.cursor();
     assert_eq!(to, super::Pos { seq: 4, col: 2 });
@@ -492,4 +492,33 @@ fn shell_marks_are_seen_where_the_cursor_is() {
     );
     assert!(t.take_marks().is_empty());
     assert_eq!(t.text_between(marks[2].1, marks[3].1).0, "a b\n");
+}
+
+#[test]
+fn lines_read_a_slice_at_a_time_are_the_lines_read_at_once() {
+    let mut t = Terminal::new(10, 3, 1000);
+    for i in 0..200 {
+        // Every seventh line wraps over three rows.
+        let text = match i % 7 {
+            0 => format!("long line {i} {}", "x".repeat(14)),
+            _ => format!("line {i}"),
+        };
+        t.process(format!("{text}\r\n").as_bytes());
+    }
+    let whole = t.lines_from(0, u64::MAX);
+    assert!(!whole.more);
+    // Any slice that holds the longest line (three rows).
+    for limit in [3, 4, 5, 7, 64] {
+        let (mut from, mut got) = (0, Vec::new());
+        loop {
+            let slice = t.lines_from(from, limit);
+            assert!(slice.settled > from || !slice.more, "progress");
+            got.extend(slice.lines.into_iter().filter(|l| l.0 >= from));
+            if !slice.more {
+                break;
+            }
+            from = slice.settled;
+        }
+        assert_eq!(got, whole.lines, "slices of {limit} rows");
+    }
 }
