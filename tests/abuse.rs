@@ -625,6 +625,37 @@ fn a_log_that_cannot_be_written_resumes_with_the_exact_gap_and_no_torn_line() {
 }
 
 #[test]
+fn a_marker_that_does_not_fit_the_full_disk_is_taken_back_out() {
+    let env = Env::new();
+    let log = env.path("full.log");
+    // 100 lines at once fill the 4000 bytes the log may have; then a line
+    // every 100 ms for 12 s, so the log tries again (every 5 s) while the
+    // disk is still full, with a few bytes free: too few for its marker.
+    let program = "import time\n\
+         for i in range(1, 101): print('line-%04d-' % i + 'x' * 39)\n\
+         for i in range(101, 221): print('line-%04d-' % i + 'x' * 39); time.sleep(0.1)\n\
+         print('ALL-PRINTED')\n\
+         time.sleep(100000)\n";
+    let host = env.host_under_prlimit(
+        "full",
+        &["--log", log.to_str().unwrap()],
+        &["python3", "-u", "-c", program],
+        &["--fsize=4000"],
+    );
+    host.wait_screen("ALL-PRINTED");
+    host.wait_status("the log still paused", |s| s["log_error"].is_string());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // Only whole lines: no piece of a marker that did not fit.
+    for line in text.split_inclusive('\n') {
+        assert!(
+            line.len() == 51 && line.starts_with("line-") && line.ends_with("x\r\n"),
+            "a torn line: {line:?}\n{text}"
+        );
+    }
+    assert!(text.len() <= 4000);
+}
+
+#[test]
 fn berthd_keeps_descriptors_for_its_own_work() {
     // 64 descriptors in all: connections may take 32 of them.
     let d = Daemon::start_via(

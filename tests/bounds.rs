@@ -353,3 +353,104 @@ fn requests_of_every_size_and_shape_never_panic_the_host() {
     assert!(whole.contains("\n3000\nREADY\n"), "the history is intact");
     no_panic(&env, "target");
 }
+
+#[test]
+fn a_hung_log_disk_stalls_neither_the_screen_nor_the_program_and_its_gap_is_marked() {
+    let env = Env::new();
+    let log = env.path("hung.log");
+    let go = env.path("go");
+    // The log's first write hangs for 8 s, as on a disk that stopped; the
+    // program prints 15 MB at once, then one more line when told to.
+    let program = format!(
+        "seq 1 2000000; echo SEQ-DONE; while [ ! -e {} ]; do sleep 0.05; done; echo AFTER-GAP; exec sleep 3600",
+        go.display()
+    );
+    let host = env.host_with_env(
+        "hung",
+        &["--log", log.to_str().unwrap(), "--log-max-size", "1G"],
+        &["sh", "-c", &program],
+        &[(berth_session::log_writer::DELAY_WRITE_ENV, "8000")],
+    );
+    host.wait_screen("SEQ-DONE");
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().len(),
+        0,
+        "the screen has all the output while the log's first write still hangs"
+    );
+    // The disk moves again: the log takes what it queued, and says what
+    // it left out once there is output to resume with.
+    wait_for("the log to move", Duration::from_secs(60), || {
+        (std::fs::metadata(&log).ok()?.len() > 0).then_some(())
+    });
+    std::fs::write(&go, "").unwrap();
+    let text = wait_for("the log to catch up", Duration::from_secs(60), || {
+        let text = std::fs::read(&log).ok()?;
+        text.ends_with(b"AFTER-GAP\r\n").then_some(text)
+    });
+    let total: usize = (1..=2_000_000u32)
+        .map(|i| i.to_string().len() + 2)
+        .sum::<usize>()
+        + "SEQ-DONE\r\n".len()
+        + "AFTER-GAP\r\n".len();
+    let marker = regex_lite_marker(&text);
+    let (at, len, skipped) = marker.expect("one [berth] line says what was not logged");
+    // The '\n' before the marker is the marker's when it ended a cut line.
+    let ends_cut_line = at > 0 && text[at - 1] == b'\n' && (at < 2 || text[at - 2] != b'\r');
+    let logged = text.len() - len - usize::from(ends_cut_line);
+    assert_eq!(skipped + logged, total, "the gap is said exactly");
+    no_panic(&env, "hung");
+}
+
+/// The one `[berth]` line in `text`: where it starts, its length with its
+/// newline, and the bytes it says were not logged.
+fn regex_lite_marker(text: &[u8]) -> Option<(usize, usize, usize)> {
+    const PREFIX: &[u8] = b"[berth] ";
+    const SUFFIX: &str = " bytes of output were not logged (the log's disk did not keep up)\n";
+    let at = text.windows(PREFIX.len()).position(|w| w == PREFIX)?;
+    let rest = &text[at..];
+    let end = rest.iter().position(|&b| b == b'\n')? + 1;
+    let line = std::str::from_utf8(&rest[..end]).ok()?;
+    assert!(
+        !text[at + end..].windows(PREFIX.len()).any(|w| w == PREFIX),
+        "one marker"
+    );
+    let number = line.strip_prefix("[berth] ")?.strip_suffix(SUFFIX)?;
+    Some((at, end, number.parse().ok()?))
+}
+
+#[test]
+fn a_slow_account_lookup_stalls_only_the_connection_being_looked_up() {
+    let env = Env::new();
+    let log = env.path("ticks.log");
+    // Every account lookup takes 3 s, as with a slow LDAP server.
+    let host = env.host_with_env(
+        "ticks",
+        &["--log", log.to_str().unwrap()],
+        &[
+            "sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.01; done",
+        ],
+        &[(berth_session::peer::DELAY_LOOKUP_ENV, "3000")],
+    );
+    let ticks = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("tick-")
+            .count()
+    };
+    let runtime = env.runtime().to_owned();
+    let status = std::thread::spawn(move || berth_in(&runtime, &["status", "ticks"]));
+    // The program's output goes on while that connection is looked up.
+    let before = ticks();
+    wait_for("output while a lookup is pending", DEADLINE, || {
+        (ticks() >= before + 20).then_some(())
+    });
+    assert!(
+        !status.is_finished(),
+        "20 more lines were logged before the 3 s lookup ended"
+    );
+    let out = status.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    drop(host);
+}

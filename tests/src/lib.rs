@@ -90,6 +90,19 @@ impl Env {
         self.host_under_prlimit(name, extra, command, &[&format!("--as={bytes}")])
     }
 
+    /// The same with `vars` in the host's environment (its test hooks).
+    pub fn host_with_env(
+        &self,
+        name: &str,
+        extra: &[&str],
+        command: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Host {
+        let mut run = Command::new(bin("berth-session"));
+        run.envs(vars.iter().copied());
+        self.host_in(name, extra, command, run)
+    }
+
     /// The same under any prlimit(1) `limits` (`--fsize=1000`, ...).
     pub fn host_under_prlimit(
         &self,

@@ -135,6 +135,13 @@ pub async fn run(
         &args.program.command,
         &args.name,
     );
+    let log = match log {
+        Some(log) => Some(
+            crate::log_writer::LogWriter::start(log, Arc::clone(&shared))
+                .context("failed to start the output log's thread")?,
+        ),
+        None => None,
+    };
     let supervisor = Supervisor {
         shared,
         policy: crate::args::restart_policy(&args.program),

@@ -23,6 +23,7 @@ pub mod input;
 pub mod journal_log;
 pub mod listener;
 pub mod log_reader;
+pub mod log_writer;
 pub mod memory;
 pub mod output_log;
 pub mod peer;

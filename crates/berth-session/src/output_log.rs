@@ -38,7 +38,8 @@ pub struct OutputLog {
 }
 
 struct Paused {
-    since: Instant,
+    /// Writing is tried again from then on.
+    retry_at: Instant,
     error: String,
     dropped: u64,
     /// The last byte not logged ended a line: resuming starts at a line.
@@ -106,6 +107,27 @@ impl OutputLog {
         self.pending = Vec::new();
     }
 
+    /// Records `bytes` of output that never reached the log (its writer fell
+    /// behind): the next write says so in a `[berth]` line first, and
+    /// resumes at the start of a line.
+    pub fn skipped(&mut self, bytes: u64, ends_line: bool, why: &str) {
+        self.flush();
+        match &mut self.paused {
+            Some(p) => {
+                p.dropped += bytes;
+                p.dropped_ends_line = ends_line;
+            }
+            None => {
+                self.paused = Some(Paused {
+                    retry_at: Instant::now(),
+                    error: why.to_owned(),
+                    dropped: bytes,
+                    dropped_ends_line: ends_line,
+                })
+            }
+        }
+    }
+
     /// Writes what was gathered.
     pub fn flush(&mut self) {
         if self.pending.is_empty() {
@@ -120,7 +142,7 @@ impl OutputLog {
     /// Appends `bytes` to the file, rotating first if they would overflow it.
     fn write_now(&mut self, mut bytes: &[u8]) {
         if let Some(p) = &mut self.paused {
-            if p.since.elapsed() < RETRY_AFTER {
+            if Instant::now() < p.retry_at {
                 p.dropped += bytes.len() as u64;
                 p.dropped_ends_line = bytes.last() == Some(&b'\n');
                 return;
@@ -168,6 +190,10 @@ impl OutputLog {
                     );
                 }
                 Err((_, e)) => {
+                    // A marker cut short is taken back out, like a torn
+                    // line: the next try writes it whole, and nothing
+                    // adding up the markers counts a gap twice.
+                    self.untear();
                     let error = format!("cannot write {}: {e}", self.path.display());
                     self.pause(error, bytes);
                     return;
@@ -238,7 +264,7 @@ impl OutputLog {
         let ends_line = lost.last().map(|&b| b == b'\n');
         match &mut self.paused {
             Some(p) => {
-                p.since = Instant::now();
+                p.retry_at = Instant::now() + RETRY_AFTER;
                 p.dropped += lost.len() as u64;
                 if let Some(e) = ends_line {
                     p.dropped_ends_line = e;
@@ -247,7 +273,7 @@ impl OutputLog {
             None => {
                 tracing::warn!(log = %self.path.display(), "{error}; output logging paused, the session keeps running");
                 self.paused = Some(Paused {
-                    since: Instant::now(),
+                    retry_at: Instant::now() + RETRY_AFTER,
                     error,
                     dropped: lost.len() as u64,
                     // Nothing lost yet: resuming starts where the file stands.

@@ -14,7 +14,7 @@ use nix::sys::signal::Signal;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-use crate::output_log::OutputLog;
+use crate::log_writer::LogWriter;
 use crate::policy::{Decision, Outcome, RestartPolicy, Restarts};
 use crate::program::Launch;
 use crate::session::{Command, Shared};
@@ -31,7 +31,7 @@ pub struct Supervisor {
     pub shared: Arc<Shared>,
     pub spec: Launch,
     pub policy: RestartPolicy,
-    pub log: Option<OutputLog>,
+    pub log: Option<LogWriter>,
     /// `log = "journal"`.
     pub journal: Option<crate::journal_log::JournalLog>,
     pub pts: pty_process::Pts,
@@ -72,7 +72,15 @@ struct Run<'a> {
 
 impl Supervisor {
     /// Runs until the session is stopped.
+    /// Runs the session until it ends, then lets the log finish writing.
     pub async fn run(mut self) {
+        self.run_loop().await;
+        if let Some(log) = self.log.take() {
+            log.finish().await;
+        }
+    }
+
+    async fn run_loop(&mut self) {
         let mut buf = vec![0u8; READ_CHUNK];
         let mut restarts = Restarts::default();
         let mut child: Option<tokio::process::Child> = None;
@@ -89,7 +97,7 @@ impl Supervisor {
                 biased;
                 read = self.reader.read(&mut buf) => match read {
                     Ok(0) => {}
-                    Ok(n) => self.output(&buf[..n]),
+                    Ok(n) => self.output(&buf[..n]).await,
                     Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => {
                         // No process holds the terminal open; the host still
                         // does, so this is transient. Avoid spinning.
@@ -163,7 +171,7 @@ impl Supervisor {
                 () = std::future::ready(()), if self.settling_due() => {
                     // Clients first: the log write must not delay an echo.
                     tokio::task::yield_now().await;
-                    self.settle();
+                    self.settle().await;
                 }
             }
         }
@@ -284,45 +292,30 @@ impl Supervisor {
 
     /// Whether a burst of output left work or buffers behind.
     fn settling_due(&self) -> bool {
-        self.log.as_ref().is_some_and(OutputLog::holds_buffer)
+        self.log.as_ref().is_some_and(LogWriter::holds_buffer)
             || self.shared.lock().term.has_batch()
     }
 
     /// After a burst: writes what the log gathered, applies the batched
     /// lines to the screen, and frees the buffers both used.
-    fn settle(&mut self) {
-        let log_error = self.log.as_mut().map(|log| {
-            log.settle();
-            log.error()
-        });
-        let mut s = self.shared.lock();
-        s.term.settle();
-        if let Some(err) = log_error {
-            s.log_error = err;
+    async fn settle(&mut self) {
+        if let Some(log) = &mut self.log {
+            log.settle().await;
         }
-        drop(s);
-        self.shared.log_written.notify_waiters();
+        self.shared.lock().term.settle();
     }
 
     /// Logs, parses and shows program output.
-    fn output(&mut self, bytes: &[u8]) {
+    async fn output(&mut self, bytes: &[u8]) {
         if let Some(journal) = &mut self.journal {
             journal.write(bytes);
         }
-        let log_error = self.log.as_mut().map(|log| {
-            log.write(bytes);
-            log.error()
-        });
-        let mut s = self.shared.lock();
-        s.output(bytes);
-        if let Some(err) = log_error {
-            s.log_error = err;
+        // The log's thread writes it, and tells `logs -f` readers.
+        if let Some(log) = &mut self.log {
+            log.write(bytes).await;
         }
-        drop(s);
+        self.shared.lock().output(bytes);
         self.shared.output_arrived.notify_waiters();
-        if self.log.is_some() {
-            self.shared.log_written.notify_waiters();
-        }
     }
 
     /// Reads what the exited program wrote that is still on its way.
@@ -330,7 +323,7 @@ impl Supervisor {
         let until = Instant::now() + DRAIN_MAX;
         while Instant::now() < until {
             match tokio::time::timeout(DRAIN_QUIET, self.reader.read(buf)).await {
-                Ok(Ok(n)) if n > 0 => self.output(&buf[..n]),
+                Ok(Ok(n)) if n > 0 => self.output(&buf[..n]).await,
                 _ => break,
             }
         }

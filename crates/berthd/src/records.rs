@@ -77,16 +77,39 @@ impl Records {
             .collect()
     }
 
-    /// Records whose host passes `alive`; the others, and unreadable ones,
-    /// are removed.
-    pub fn live(&self, alive: impl Fn(u32) -> bool) -> Vec<(String, Record)> {
+    /// What a new berthd takes over: records whose host passes `alive`;
+    /// records whose host is not the one recorded (or none was, berthd
+    /// died while starting it) but whose socket, in berthd's own runtime
+    /// directory, is answered by a host that says its pid (`answering`);
+    /// and ad-hoc sessions whose host died while berthd was down, with
+    /// `host_pid` 0, to be started again (an ad-hoc session lives until
+    /// someone kills it). The others, and unreadable ones, are removed.
+    pub fn adoptable(
+        &self,
+        alive: impl Fn(u32) -> bool,
+        answering: impl Fn(&str) -> Option<u32>,
+    ) -> Vec<(String, Record)> {
         let mut out = Vec::new();
         for (name, path, record) in self.scan() {
-            match record {
-                Some(r) if alive(r.host_pid) => out.push((name, r)),
-                _ => {
-                    let _ = std::fs::remove_file(&path);
+            let Some(mut r) = record else {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            };
+            if r.host_pid != 0 && alive(r.host_pid) {
+                out.push((name, r));
+                continue;
+            }
+            match answering(&name).filter(|&pid| alive(pid)) {
+                Some(pid) => {
+                    r.host_pid = pid;
+                    let _ = self.save(&name, &r);
+                    out.push((name, r));
                 }
+                None if r.adhoc => {
+                    r.host_pid = 0;
+                    out.push((name, r));
+                }
+                None => self.forget(&name),
             }
         }
         out
@@ -96,6 +119,64 @@ impl Records {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_without_its_record_is_adopted_by_its_socket_and_dead_adhoc_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(paths::hosts_dir(dir.path())).unwrap();
+        let records = Records {
+            runtime: dir.path().to_owned(),
+        };
+        // Saved before its host existed (berthd died right after it).
+        let starting = Record {
+            host_pid: 0,
+            args: vec!["--name".into(), "starting".into()],
+            ..Default::default()
+        };
+        records.save("starting", &starting).unwrap();
+        let adhoc = Record {
+            host_pid: 20,
+            adhoc: true,
+            ..Default::default()
+        };
+        records.save("adhoc", &adhoc).unwrap();
+        records
+            .save(
+                "gone",
+                &Record {
+                    host_pid: 21,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let answering = |name: &str| (name == "starting").then_some(30);
+        let adopted = records.adoptable(|pid| pid == 30, answering);
+        assert_eq!(
+            adopted,
+            vec![
+                (
+                    "adhoc".to_owned(),
+                    Record {
+                        host_pid: 0,
+                        ..adhoc
+                    }
+                ),
+                (
+                    "starting".to_owned(),
+                    Record {
+                        host_pid: 30,
+                        ..starting
+                    }
+                ),
+            ]
+        );
+        // The pid found is remembered; the dead declared one is forgotten.
+        assert_eq!(records.all().len(), 2);
+        assert!(records
+            .all()
+            .iter()
+            .any(|(n, r)| n == "starting" && r.host_pid == 30));
+    }
 
     #[test]
     fn records_round_trip_and_dead_or_torn_ones_are_dropped() {
@@ -121,7 +202,10 @@ mod tests {
             .unwrap();
         std::fs::write(paths::hosts_dir(dir.path()).join("torn.json"), b"{\"host").unwrap();
         assert_eq!(records.all().len(), 2);
-        assert_eq!(records.live(|pid| pid == 10), vec![("a".to_owned(), a)]);
+        assert_eq!(
+            records.adoptable(|pid| pid == 10, |_| None),
+            vec![("a".to_owned(), a.clone())]
+        );
         // The dead host's record and the torn one are gone.
         assert_eq!(records.all().len(), 1);
         records.forget("a");

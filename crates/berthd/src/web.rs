@@ -137,7 +137,10 @@ impl Supervisor {
         let Some(wanted) = wanted else {
             return Ok(());
         };
-        ensure_account(&wanted.groups)?;
+        // useradd and usermod (and the account lookups before them) run
+        // off berthd's loop: with LDAP or a slow disk they take a while.
+        let groups = wanted.groups.clone();
+        tokio::task::spawn_blocking(move || ensure_account(&groups)).await??;
         let binary = binary()?;
         let dir = self.runtime.join("web");
         std::fs::create_dir_all(&dir)

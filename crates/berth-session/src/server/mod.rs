@@ -75,36 +75,8 @@ impl Server {
                             continue;
                         }
                     };
-                    // Over the limit: refused at once, before anything is
-                    // looked up or allocated for the connection.
-                    let admitted = self.limit.admit(uid).or_else(|refused| {
-                        // Looked up only here: the account may be made
-                        // after this host started.
-                        match berth_config::accounts::user_name(uid)
-                            == berth_config::access::WEB_ACCOUNT
-                        {
-                            true => self.web_limit.admit(uid),
-                            false => Err(refused),
-                        }
-                    });
-                    match admitted {
-                        Ok(slot) => {
-                            let this = Arc::clone(&self);
-                            tokio::spawn(async move { this.connection(stream, slot).await });
-                        }
-                        Err(message) => {
-                            if audit_admit(&self.audit, uid, "refused connection") {
-                                tracing::info!(
-                                    target: "berth::audit",
-                                    session = %self.shared.info.name,
-                                    user_uid = uid,
-                                    "connection refused: {message}"
-                                );
-                            }
-                            let conn = ServerConn::new(stream);
-                            tokio::spawn(conn.refuse_at_once(ErrorCode::Denied, message));
-                        }
-                    }
+                    let this = Arc::clone(&self);
+                    tokio::spawn(async move { this.admit(stream, uid).await });
                 }
                 Err(e) => {
                     tracing::warn!(session = %self.shared.info.name, "accept failed: {e}");
@@ -114,9 +86,43 @@ impl Server {
         }
     }
 
+    /// Takes the connection under the per-uid limit, or refuses it at once,
+    /// before anything is allocated for it. Past the limit the account is
+    /// looked up (off this thread: berth-web's connections have a budget of
+    /// their own), since it may have been made after this host started.
+    async fn admit(&self, stream: UnixStream, uid: u32) {
+        let admitted = match self.limit.admit(uid) {
+            Ok(slot) => Ok(slot),
+            Err(refused) => {
+                match scripting::blocking(move || crate::peer::is_web_account(uid)).await {
+                    Ok(true) => self.web_limit.admit(uid),
+                    _ => Err(refused),
+                }
+            }
+        };
+        match admitted {
+            Ok(slot) => self.connection(stream, slot).await,
+            Err(message) => {
+                if audit_admit(&self.audit, uid, "refused connection") {
+                    tracing::info!(
+                        target: "berth::audit",
+                        session = %self.shared.info.name,
+                        user_uid = uid,
+                        "connection refused: {message}"
+                    );
+                }
+                ServerConn::new(stream)
+                    .refuse_at_once(ErrorCode::Denied, message)
+                    .await;
+            }
+        }
+    }
+
     async fn connection(&self, stream: UnixStream, slot: ConnSlot) {
-        let peer = match crate::peer::from_stream(&stream) {
-            Ok(p) => p,
+        // Credentials now (the kernel's, no lookup); the account's name and
+        // groups after the handshake, off this thread.
+        let peer = match stream.peer_cred() {
+            Ok(cred) => crate::peer::unnamed(cred.uid(), cred.pid()),
             Err(e) => {
                 tracing::warn!(session = %self.shared.info.name, "cannot read peer credentials: {e}");
                 return;
@@ -184,11 +190,17 @@ impl Server {
         let speaker = format!("session {}", self.shared.info.name);
         let mut delegated = None;
         let mut _person_slot = None;
-        if let Some(claim) = conn.handshake(self.handshake_timeout, &speaker).await? {
+        let claim = conn.handshake(self.handshake_timeout, &speaker).await?;
+        let (uid, pid) = (audit.peer.uid, audit.peer.pid);
+        audit.peer = scripting::blocking(move || crate::peer::lookup(uid, pid)).await?;
+        if let Some(claim) = claim {
             let refused = |message| ConnError::Refused(ErrorCode::Denied, message);
-            let (person, login) =
-                berth_config::access::delegate(&audit.peer, claim.uid, self.runtime.as_deref())
-                    .map_err(refused)?;
+            let (peer, runtime) = (audit.peer.clone(), self.runtime.clone());
+            let (person, login) = scripting::blocking(move || {
+                berth_config::access::delegate(&peer, claim.uid, runtime.as_deref())
+            })
+            .await?
+            .map_err(refused)?;
             if person.uid == self.shared.info.identity.uid {
                 return Err(refused(format!(
                     "permission denied: the web dashboard never acts as session {}'s own account",

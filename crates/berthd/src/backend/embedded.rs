@@ -106,18 +106,23 @@ impl Embedded {
                 }
             }
         }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("failed to start {} for session {name}", binary.display()));
-        drop(listener);
-        let child = child?;
-        let record = Record {
-            host_pid: child.id(),
+        // Recorded before the host can exist: a berthd that dies between
+        // the two leaves a record, and the next one finds the host by the
+        // socket it answers (see `Records::adoptable`).
+        let mut record = Record {
+            host_pid: 0,
             args: args.to_vec(),
             adhoc,
             unit: Vec::new(),
             user: s.user.clone(),
         };
+        self.records.save(name, &record)?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("failed to start {} for session {name}", binary.display()));
+        drop(listener);
+        let child = child?;
+        record.host_pid = child.id();
         self.records.save(name, &record)?;
         Ok(Started {
             record,
@@ -211,7 +216,13 @@ impl Backend for Embedded {
     }
 
     async fn adopt(&self) -> anyhow::Result<Vec<(String, Record)>> {
-        Ok(self.records.live(alive))
+        let this = self.clone();
+        // Asking a socket who answers it may wait: off the loop.
+        let adopted = tokio::task::spawn_blocking(move || {
+            this.records
+                .adoptable(alive, |name| answering_host(&this.socket(name)))
+        });
+        Ok(adopted.await?)
     }
 
     fn save(&self, name: &str, record: &Record) -> anyhow::Result<()> {
@@ -255,6 +266,16 @@ async fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The pid of the host answering on `socket`, if one does (briefly asked).
+fn answering_host(socket: &Path) -> Option<u32> {
+    let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    let patience = Some(Duration::from_secs(2));
+    stream.set_read_timeout(patience).ok()?;
+    stream.set_write_timeout(patience).ok()?;
+    let mut client = berth_proto::sync::Client::handshake(stream, "berthd").ok()?;
+    Some(client.status().ok()?.host_pid)
 }
 
 /// Whether `pid` runs (and is not a zombie).

@@ -200,14 +200,17 @@ impl<B: Backend> Daemon<B> {
     /// Takes over hosts a previous berthd started: they keep their pids.
     pub async fn adopt(&mut self) -> anyhow::Result<()> {
         for (name, record) in self.backend.adopt().await? {
-            tracing::info!(session = %name, host_pid = record.host_pid, "adopted a running session host");
             let session = placeholder(&name, &record);
-            let host = Host {
-                pid: record.host_pid,
-                child: None,
-            };
+            let pid = record.host_pid;
             let mut m = Managed::new(session, record);
-            m.host = Some(host);
+            if pid == 0 {
+                // An ad-hoc session whose host died while berthd was down.
+                tracing::warn!(session = %name, "the host of ad-hoc session {name} died while berthd was down; starting it again");
+                m.retry_at = Some(Instant::now());
+            } else {
+                tracing::info!(session = %name, host_pid = pid, "adopted a running session host");
+                m.host = Some(Host { pid, child: None });
+            }
             self.manage(name, m);
         }
         Ok(())
