@@ -139,6 +139,31 @@ fn sessions_and_clients_survive_berthd_and_are_adopted() {
 }
 
 #[test]
+fn an_adhoc_session_whose_host_died_while_berthd_was_down_is_started_again() {
+    let mut d = Daemon::start(THREE);
+    d.wait_running(&["alpha", "beta", "gamma"]);
+    let out = d.berth(&["new", "x", "--", "sleep", "4000001"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = ["alpha", "beta", "gamma", "x"];
+    let rows = d.wait_running(&all);
+    let host = rows[3].3.unwrap();
+    d.crash();
+    kill(Pid::from_raw(host as i32), Signal::SIGKILL).unwrap();
+    wait_for("x's host to be gone", DEADLINE, || {
+        (!std::path::Path::new(&format!("/proc/{host}")).exists()).then_some(())
+    });
+    d.start_again();
+    // Like a declared one: it lives until someone kills it.
+    let rows = d.wait_running(&all);
+    assert!(rows[3].3.is_some_and(|p| p != host), "{rows:?}");
+    assert!(d
+        .log()
+        .contains("died while berthd was down; starting it again"));
+    let out = d.berth(&["kill", "x"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
 fn a_killed_host_is_started_again() {
     let d = Daemon::start(THREE);
     let before = d.wait_running(&["alpha", "beta", "gamma"]);

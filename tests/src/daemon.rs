@@ -94,8 +94,18 @@ impl Daemon {
 
     /// Kills berthd hard and starts a new one on the same directory.
     pub fn crash_and_restart(&mut self) {
+        self.crash();
+        self.start_again();
+    }
+
+    /// Kills berthd hard (its hosts stay).
+    pub fn crash(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts a new berthd on the same directory after [`Daemon::crash`].
+    pub fn start_again(&mut self) {
         self.child = spawn(self.dir.path(), self.system, &[], None);
         self.wait_ready();
     }
