@@ -141,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 removed,
                 changed,
                 unchanged,
+                failed,
             } => {
                 let list = |v: &[String]| {
                     if v.is_empty() {
@@ -156,7 +157,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     list(&changed),
                     list(&unchanged)
                 );
-                Ok(0)
+                // Each failure on a line of its own, and a failed exit.
+                for (name, why) in &failed {
+                    eprintln!("berth: reload: session {name}: {why}");
+                }
+                Ok(if failed.is_empty() { 0 } else { 1 })
             }
             other => bail!("unexpected reply from berthd: {other:?}"),
         },

@@ -6,6 +6,7 @@
 pub mod account;
 mod escape;
 pub mod inherited;
+pub mod memory;
 pub mod ratelimit;
 pub mod rotate;
 pub mod usage;

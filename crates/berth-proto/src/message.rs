@@ -307,6 +307,9 @@ pub enum Response {
         removed: Vec<String>,
         changed: Vec<String>,
         unchanged: Vec<String>,
+        /// Sessions the reload could not stop, start or replace, and why.
+        #[serde(default)]
+        failed: std::collections::BTreeMap<String, String>,
     },
 }
 

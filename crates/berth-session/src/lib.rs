@@ -24,7 +24,8 @@ pub mod journal_log;
 pub mod listener;
 pub mod log_reader;
 pub mod log_writer;
-pub mod memory;
+/// This process's memory (shared with berthd).
+pub use berth_log::memory;
 pub mod output_log;
 pub mod peer;
 pub mod plain;

@@ -5,7 +5,7 @@
 //! so in a `[berth]` line with the exact number of bytes, as it does after
 //! a full disk.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -32,14 +32,21 @@ pub const DELAY_WRITE_ENV: &str = "BERTH_TEST_DELAY_LOG_WRITE_MS";
 const BEHIND: &str = "the log's disk did not keep up";
 
 enum Batch {
-    Output(Vec<u8>),
-    /// Output left out while the writer was stalled.
-    Skipped {
-        bytes: u64,
-        ends_line: bool,
-    },
+    /// Output, and the gaps before it as they stood when it was queued.
+    Output(Vec<u8>, Gaps),
     /// The output paused: write everything, free the buffers.
     Settle,
+}
+
+/// Output left out of the log so far (only ever grows), shared by both
+/// ends: each batch carries the count as it stood when it was queued, so
+/// the writer puts every gap where it was, and a gap with no output after
+/// it is found once the queue is empty.
+#[derive(Debug, Clone, Copy, Default)]
+struct Gaps {
+    bytes: u64,
+    /// The last byte left out ended a line.
+    ends_line: bool,
 }
 
 /// The output loop's end of the log.
@@ -52,9 +59,7 @@ pub struct LogWriter {
     /// The writer made no progress for [`STALL`]: output is left out
     /// without waiting until the queue has room again.
     stalled: bool,
-    /// Output left out since the queue last took a batch.
-    skipped: u64,
-    skipped_ends_line: bool,
+    gaps: Arc<Mutex<Gaps>>,
 }
 
 impl LogWriter {
@@ -62,17 +67,21 @@ impl LogWriter {
     pub fn start(log: OutputLog, shared: Arc<Shared>) -> std::io::Result<Self> {
         let name = shared.info.name.clone();
         let (queue, batches) = channel(QUEUE_BATCHES);
+        let gaps = Arc::new(Mutex::new(Gaps {
+            bytes: 0,
+            ends_line: true,
+        }));
+        let seen = Arc::clone(&gaps);
         let thread = std::thread::Builder::new()
             .name("output-log".into())
-            .spawn(move || write_batches(log, batches, &shared))?;
+            .spawn(move || write_batches(log, batches, &seen, &shared))?;
         Ok(Self {
             name,
             queue,
             thread: Some(thread),
             gathered: Vec::new(),
             stalled: false,
-            skipped: 0,
-            skipped_ends_line: true,
+            gaps,
         })
     }
 
@@ -100,7 +109,6 @@ impl LogWriter {
     /// ending).
     pub async fn finish(mut self) {
         self.hand_over().await;
-        self.send_skipped();
         let _ = self.queue.send(Batch::Settle).await;
         let thread = self.thread.take();
         drop(self);
@@ -114,16 +122,13 @@ impl LogWriter {
             return;
         }
         let batch = std::mem::replace(&mut self.gathered, Vec::with_capacity(BATCH));
-        if !self.send_skipped() {
-            self.skip(&batch);
-            return;
-        }
-        match self.queue.try_send(Batch::Output(batch)) {
+        let gaps = *lock(&self.gaps);
+        match self.queue.try_send(Batch::Output(batch, gaps)) {
             Ok(()) => self.stalled = false,
-            Err(TrySendError::Full(Batch::Output(batch))) if !self.stalled => {
+            Err(TrySendError::Full(Batch::Output(batch, gaps))) if !self.stalled => {
                 let room = self.queue.clone().reserve_owned();
                 match tokio::time::timeout(STALL, room).await {
-                    Ok(Ok(room)) => drop(room.send(Batch::Output(batch))),
+                    Ok(Ok(room)) => drop(room.send(Batch::Output(batch, gaps))),
                     Ok(Err(_)) => {}
                     Err(_) => {
                         tracing::warn!(session = %self.name, "the output log made no progress for {}s; output is left out of it until it does", STALL.as_secs());
@@ -132,54 +137,65 @@ impl LogWriter {
                     }
                 }
             }
-            Err(TrySendError::Full(Batch::Output(batch))) => self.skip(&batch),
+            Err(TrySendError::Full(Batch::Output(batch, _))) => self.skip(&batch),
             Err(_) => {}
         }
     }
 
-    /// Tells the writer what was left out, if anything; false when the
-    /// queue has no room for even that.
-    fn send_skipped(&mut self) -> bool {
-        if self.skipped == 0 {
-            return true;
-        }
-        let skipped = Batch::Skipped {
-            bytes: self.skipped,
-            ends_line: self.skipped_ends_line,
-        };
-        match self.queue.try_send(skipped) {
-            Ok(()) => {
-                self.skipped = 0;
-                self.stalled = false;
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
     fn skip(&mut self, bytes: &[u8]) {
-        self.skipped += bytes.len() as u64;
+        let mut gaps = lock(&self.gaps);
+        gaps.bytes += bytes.len() as u64;
         if let Some(&last) = bytes.last() {
-            self.skipped_ends_line = last == b'\n';
+            gaps.ends_line = last == b'\n';
         }
     }
 }
 
-/// The thread: writes each batch, then tells `logs -f` readers and status.
-/// It ends when the output loop's end is dropped and the queue is empty.
-fn write_batches(mut log: OutputLog, mut batches: Receiver<Batch>, shared: &Shared) {
+fn lock(gaps: &Mutex<Gaps>) -> std::sync::MutexGuard<'_, Gaps> {
+    gaps.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The thread: writes each batch (saying first what was left out before
+/// it), then tells `logs -f` readers and status. It ends when the output
+/// loop's end is dropped and the queue is empty.
+fn write_batches(
+    mut log: OutputLog,
+    mut batches: Receiver<Batch>,
+    gaps: &Mutex<Gaps>,
+    shared: &Shared,
+) {
     let mut delay = std::env::var(DELAY_WRITE_ENV)
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map(Duration::from_millis);
+    // Output left out that the log has said (or will, as it resumes).
+    let mut told = 0;
+    let mut tell = |log: &mut OutputLog, upto: Gaps| {
+        if upto.bytes > told {
+            log.skipped(upto.bytes - told, upto.ends_line, BEHIND);
+            told = upto.bytes;
+        }
+    };
     while let Some(batch) = batches.blocking_recv() {
         if let Some(delay) = delay.take() {
             std::thread::sleep(delay);
         }
         match batch {
-            Batch::Output(bytes) => log.write(&bytes),
-            Batch::Skipped { bytes, ends_line } => log.skipped(bytes, ends_line, BEHIND),
+            Batch::Output(bytes, before) => {
+                tell(&mut log, before);
+                log.write(&bytes);
+            }
             Batch::Settle => log.settle(),
+        }
+        if batches.is_empty() {
+            // Caught up: a gap with no output after it is said now. Read
+            // before looking at the queue again: a batch queued after the
+            // gaps were counted comes after them.
+            let now = *lock(gaps);
+            if batches.is_empty() {
+                tell(&mut log, now);
+                log.resume_now();
+            }
         }
         let error = log.error();
         shared.lock().log_error = error;

@@ -169,36 +169,10 @@ impl OutputLog {
                 return;
             }
         }
-        if let Some(p) = &self.paused {
-            // The gap, said in the log itself, on a line of its own.
-            let mut marker = String::new();
-            if !self.at_line_start {
-                marker.push('\n');
-            }
-            marker.push_str(&format!(
-                "[berth] {} bytes of output were not logged ({})\n",
-                p.dropped, p.error
-            ));
-            match self.append(marker.as_bytes()) {
-                Ok(()) => {
-                    let p = self.paused.take().expect("paused");
-                    tracing::warn!(
-                        log = %self.path.display(),
-                        dropped = p.dropped,
-                        "output log resumed after a write error; {} bytes were not logged",
-                        p.dropped
-                    );
-                }
-                Err((_, e)) => {
-                    // A marker cut short is taken back out, like a torn
-                    // line: the next try writes it whole, and nothing
-                    // adding up the markers counts a gap twice.
-                    self.untear();
-                    let error = format!("cannot write {}: {e}", self.path.display());
-                    self.pause(error, bytes);
-                    return;
-                }
-            }
+        if self.paused.is_some() && !self.write_marker() {
+            // Still paused (under the first error): these bytes join the gap.
+            self.pause(String::new(), bytes);
+            return;
         }
         if let Err((written, e)) = self.append(bytes) {
             let error = format!("cannot write {}: {e}", self.path.display());
@@ -207,6 +181,56 @@ impl OutputLog {
             if let Some(p) = &mut self.paused {
                 p.dropped += cut;
             }
+        }
+    }
+
+    /// Says the gap in the log itself, on a line of its own, and resumes;
+    /// false (still paused) when the marker could not be written.
+    fn write_marker(&mut self) -> bool {
+        let Some(p) = &self.paused else {
+            return true;
+        };
+        let mut marker = String::new();
+        if !self.at_line_start {
+            marker.push('\n');
+        }
+        marker.push_str(&format!(
+            "[berth] {} bytes of output were not logged ({})\n",
+            p.dropped, p.error
+        ));
+        match self.append(marker.as_bytes()) {
+            Ok(()) => {
+                let p = self.paused.take().expect("paused");
+                tracing::warn!(
+                    log = %self.path.display(),
+                    dropped = p.dropped,
+                    "output log resumed after a write error; {} bytes were not logged",
+                    p.dropped
+                );
+                true
+            }
+            Err((_, e)) => {
+                // A marker cut short is taken back out, like a torn
+                // line: the next try writes it whole, and nothing
+                // adding up the markers counts a gap twice.
+                self.untear();
+                let error = format!("cannot write {}: {e}", self.path.display());
+                self.pause(error, &[]);
+                false
+            }
+        }
+    }
+
+    /// A gap whose last byte ended a line is said at once (without
+    /// waiting for more output to resume with).
+    pub fn resume_now(&mut self) {
+        if self
+            .paused
+            .as_ref()
+            .is_some_and(|p| p.dropped_ends_line && Instant::now() >= p.retry_at)
+        {
+            self.flush();
+            self.write_marker();
         }
     }
 
@@ -359,6 +383,34 @@ mod tests {
         );
         assert!(std::fs::metadata(&path).unwrap().len() <= 100);
         assert!(!numbered(&path, 11).exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_gap_that_ended_a_line_is_said_at_once_and_one_that_did_not_waits_for_a_line() {
+        let dir = tempdir();
+        let path = dir.join("s.log");
+        let mut log = OutputLog::open(&path, 1 << 20, 1).unwrap();
+        log.write(b"one\r\n");
+        log.skipped(10, true, "the log's disk did not keep up");
+        log.resume_now();
+        let said = "[berth] 10 bytes of output were not logged (the log's disk did not keep up)\n";
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("one\r\n{said}")
+        );
+        assert!(log.error().is_none());
+        // Cut mid-line: the rest of that line is left out too, then said.
+        log.skipped(4, false, "the log's disk did not keep up");
+        log.resume_now();
+        log.write(b"rest\r\ntwo\r\n");
+        log.flush();
+        let said_too =
+            "[berth] 10 bytes of output were not logged (the log's disk did not keep up)\n";
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("one\r\n{said}{said_too}two\r\n")
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -86,22 +86,29 @@ pub fn plan(
     p
 }
 
-/// `names` in an order where each comes after the ones its `after` lists
-/// (among `names`; others are already running or not declared): the
+/// `names` in waves: each session comes in a wave after the ones its
+/// `after` lists (among `names`; others are already running or not
+/// declared), and the sessions of one wave may start together. The
 /// embedded backend's reading of `after`, which is start order, as
 /// systemd's After= is. A cycle is broken in name order.
-pub fn start_order(names: &[String], after: impl Fn(&str) -> Vec<String>) -> Vec<String> {
-    let mut order: Vec<String> = Vec::with_capacity(names.len());
+pub fn start_waves(names: &[String], after: impl Fn(&str) -> Vec<String>) -> Vec<Vec<String>> {
+    let mut waves: Vec<Vec<String>> = Vec::new();
     let mut left: Vec<String> = names.to_vec();
     while !left.is_empty() {
-        let ready = left
+        let ready: Vec<String> = left
             .iter()
-            .position(|n| after(n).iter().all(|dep| !left.contains(dep) || dep == n));
+            .filter(|n| after(n).iter().all(|dep| !left.contains(dep) || dep == *n))
+            .cloned()
+            .collect();
         // Nothing ready: a cycle; take the first to break it.
-        let next = left.remove(ready.unwrap_or(0));
-        order.push(next);
+        let wave = match ready.is_empty() {
+            true => vec![left[0].clone()],
+            false => ready,
+        };
+        left.retain(|n| !wave.contains(n));
+        waves.push(wave);
     }
-    order
+    waves
 }
 
 #[cfg(test)]
@@ -117,14 +124,20 @@ mod tests {
             "x" => vec!["x".to_owned()],
             _ => vec![],
         };
-        assert_eq!(start_order(&names, after), ["db", "app", "proxy", "x"]);
+        assert_eq!(
+            start_waves(&names, after),
+            [vec!["db", "x"], vec!["app"], vec!["proxy"]]
+        );
         // A cycle still starts everything.
         let cyclic = |n: &str| match n {
             "app" => vec!["db".to_owned()],
             "db" => vec!["app".to_owned()],
             _ => vec![],
         };
-        assert_eq!(start_order(&names, cyclic), ["proxy", "x", "app", "db"]);
+        assert_eq!(
+            start_waves(&names, cyclic).concat(),
+            ["proxy", "x", "app", "db"]
+        );
     }
 
     fn line(scrollback: &str, command: &str, unit: &[&str]) -> HostLine {

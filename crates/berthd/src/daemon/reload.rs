@@ -12,10 +12,25 @@ use berth_config::model::{Config, Session};
 use berth_proto::{ErrorCode, Response};
 use tokio::sync::{mpsc, oneshot};
 
+use futures_util::StreamExt;
+
 use super::actions::Action;
 use super::{Daemon, Msg};
 use crate::backend::Backend;
 use crate::reconcile::{plan, HostLine, Plan};
+
+/// Hosts a reload stops, reconfigures or starts at once: 500 replaced hosts
+/// take seconds, not half a minute, and berthd never has more than this
+/// many starting.
+const AT_ONCE: usize = 16;
+
+/// What a reload says when berthd's loop is gone (it is shutting down).
+fn loop_gone(what: &str) -> Response {
+    Response::Error {
+        code: ErrorCode::Internal,
+        message: format!("berthd is shutting down; {what}"),
+    }
+}
 
 /// What a config asks to change, and what to change it to.
 pub struct Applied {
@@ -66,14 +81,14 @@ impl Handle {
 
     /// Queues an action for `name` and waits until it is done.
     async fn act(&self, name: &str, action: Action) -> Response {
-        let name = name.to_owned();
+        let owned = name.to_owned();
         self.ask(|done| Msg::Act {
-            name,
+            name: owned,
             action,
             done: Some(done),
         })
         .await
-        .unwrap_or(Response::Ok)
+        .unwrap_or_else(|| loop_gone(&format!("session {name} was left as it was")))
     }
 
     /// "4 sessions: 3 running, ..." (see listing.rs).
@@ -86,6 +101,10 @@ impl Handle {
         crate::notify::reloading();
         let response = self.apply_config().await;
         crate::notify::ready(&self.summary().await);
+        // What replacing many hosts allocated (configs, plans, the hosts'
+        // connections) is free again: give it back, or an idle berthd
+        // keeps its largest reload's high-water mark.
+        let _ = tokio::task::spawn_blocking(berth_log::memory::release).await;
         response
     }
 
@@ -135,21 +154,43 @@ impl Handle {
             args,
         }) = self.ask(|done| Msg::Apply { config, done }).await
         else {
-            return Response::Ok;
+            return loop_gone("the config was not applied");
         };
-        let stops = plan
-            .stop
-            .iter()
-            .map(|name| self.act(name, Action::StopHost { forget: true }));
-        futures_util::future::join_all(stops).await;
+        let mut failed = BTreeMap::new();
+        let mut note = |name: String, response: Response| {
+            if let Response::Error { message, .. } = response {
+                tracing::error!(session = %name, "reload: {message}");
+                failed.insert(name, message);
+            }
+        };
+        let mut stops =
+            futures_util::stream::iter(plan.stop.clone().into_iter().map(|name| async move {
+                let done = self.act(&name, Action::StopHost { forget: true }).await;
+                (name, done)
+            }))
+            .buffer_unordered(AT_ONCE);
+        while let Some((name, done)) = stops.next().await {
+            note(name, done);
+        }
+        drop(stops);
         // Only the program changed: the host restarts it, the screen stays.
         // A host that cannot take it (gone, or too old) is replaced instead.
-        for name in std::mem::take(&mut plan.reconfigure) {
-            let action = Action::Reconfigure {
-                session: Box::new(sessions[&name].clone()),
-                args: args[&name].clone(),
-            };
-            match self.act(&name, action).await {
+        let mut reconfigures =
+            futures_util::stream::iter(std::mem::take(&mut plan.reconfigure).into_iter().map(
+                |name| {
+                    let action = Action::Reconfigure {
+                        session: Box::new(sessions[&name].clone()),
+                        args: args[&name].clone(),
+                    };
+                    async move {
+                        let done = self.act(&name, action).await;
+                        (name, done)
+                    }
+                },
+            ))
+            .buffer_unordered(AT_ONCE);
+        while let Some((name, done)) = reconfigures.next().await {
+            match done {
                 Response::Error { message, .. } => {
                     tracing::warn!(session = %name, "cannot reconfigure the running host ({message}); replacing it");
                     plan.restart.push(name);
@@ -157,18 +198,33 @@ impl Handle {
                 _ => plan.reconfigure.push(name),
             }
         }
-        // In `after` order, each started before the next: the embedded
-        // backend's reading of it (systemd orders units itself).
+        drop(reconfigures);
+        plan.reconfigure.sort();
+        // In `after` order, wave by wave (the embedded backend's reading of
+        // it; systemd orders units itself), up to AT_ONCE at a time.
         let starting: Vec<String> = plan.start.iter().chain(&plan.restart).cloned().collect();
-        for name in crate::reconcile::start_order(&starting, |n| sessions[n].after.clone()) {
-            let (session, args) = (Box::new(sessions[&name].clone()), args[&name].clone());
-            if plan.restart.contains(&name) {
-                self.act(&name, Action::StopHost { forget: false }).await;
-                self.act(&name, Action::Update { session, args }).await;
-            } else if self.tx.send(Msg::Add { session, args }).is_err() {
-                break;
+        let total = starting.len();
+        let mut started = 0;
+        for wave in crate::reconcile::start_waves(&starting, |n| sessions[n].after.clone()) {
+            let mut starts = futures_util::stream::iter(wave.into_iter().map(|name| {
+                let session = Box::new(sessions[&name].clone());
+                let args = args[&name].clone();
+                let replace = plan.restart.contains(&name);
+                async move {
+                    let done = self.start_one(&name, session, args, replace).await;
+                    (name, done)
+                }
+            }))
+            .buffer_unordered(AT_ONCE);
+            while let Some((name, done)) = starts.next().await {
+                note(name, done);
+                started += 1;
+                if started % 50 == 0 || started == total {
+                    let progress = format!("reloading: {started} of {total} hosts started");
+                    tracing::info!("{progress}");
+                    crate::notify::status(&progress);
+                }
             }
-            self.act(&name, Action::StartHost).await;
         }
         let mut changed = plan.restart.clone();
         changed.extend(plan.reconfigure.iter().cloned());
@@ -190,7 +246,31 @@ impl Handle {
             removed: plan.stop,
             changed,
             unchanged: plan.keep,
+            failed,
         }
+    }
+
+    /// Starts `name` anew, or replaces its host (`replace`): what happened.
+    async fn start_one(
+        &self,
+        name: &str,
+        session: Box<Session>,
+        args: Vec<String>,
+        replace: bool,
+    ) -> Response {
+        if replace {
+            let stopped = self.act(name, Action::StopHost { forget: false }).await;
+            if matches!(stopped, Response::Error { .. }) {
+                return stopped;
+            }
+            let updated = self.act(name, Action::Update { session, args }).await;
+            if matches!(updated, Response::Error { .. }) {
+                return updated;
+            }
+        } else if self.tx.send(Msg::Add { session, args }).is_err() {
+            return loop_gone(&format!("session {name} was not started"));
+        }
+        self.act(name, Action::StartHost).await
     }
 }
 

@@ -349,7 +349,9 @@ async fn reload_starts_stops_replaces_and_keeps_exactly_what_changed() {
             removed,
             changed,
             unchanged,
+            failed,
         } => {
+            assert!(failed.is_empty(), "{failed:?}");
             assert_eq!(added, ["d"]);
             assert_eq!(removed, ["c"]);
             assert_eq!(changed, ["b"]);
@@ -440,6 +442,40 @@ async fn restart_and_kill_fail_plainly_when_the_host_does_not_stop() {
     rig.fake.world().fail_stop.clear();
     ok(rig.ask(DaemonRequest::Restart { name: "a".into() }).await);
     assert_eq!(rig.fake.starts_of("a").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_says_which_sessions_it_could_not_start() {
+    let rig = Rig::start(TWO).await;
+    rig.fake.world().fail_start.insert("c".into());
+    let three = format!("{TWO}\n[session.c]\ncommand = [\"sleep\", \"1000\"]\n");
+    let Response::Reloaded { added, failed, .. } = rig.reload(&three).await else {
+        panic!()
+    };
+    assert_eq!(added, ["c"]);
+    assert_eq!(
+        failed.into_iter().collect::<Vec<_>>(),
+        [(
+            "c".to_owned(),
+            "failed to start session \"c\": no such program; berthd tries again in 500ms"
+                .to_owned()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_reload_without_berthds_loop_says_it_did_not_happen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berth.toml");
+    std::fs::write(&path, TWO).unwrap();
+    let daemon = Daemon::new(Fake::new(dir.path()), path, Mode::User);
+    let handle = daemon.handle();
+    // The loop never runs (berthd is shutting down): nothing is applied.
+    drop(daemon);
+    assert_eq!(
+        error(handle.apply_config().await),
+        "berthd is shutting down; the config was not applied"
+    );
 }
 
 #[tokio::test(start_paused = true)]

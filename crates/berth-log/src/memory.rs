@@ -1,10 +1,11 @@
-//! This host's memory: how much it holds (for `/metrics`), and giving
+//! This process's memory: how much it holds (for `/metrics`), and giving
 //! freed memory back to the system. glibc keeps freed heap pages in
 //! its arenas: after a burst of connections (an attack, or a crowd during
-//! an incident) a host would keep their high-water mark for its whole life.
+//! an incident) a host would keep their high-water mark for its whole
+//! life, and berthd the high-water mark of its largest reload.
 
-/// Returns free heap pages to the system (called when the last connection
-/// closed, so at most once per burst).
+/// Returns free heap pages to the system (a host calls it when its last
+/// connection closed, berthd after each reload: at most once per burst).
 #[allow(unsafe_code)]
 pub fn release() {
     // SAFETY: malloc_trim only walks the allocator's own free lists, under
