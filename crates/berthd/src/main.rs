@@ -29,6 +29,9 @@ use tokio::sync::mpsc;
 
 use berthd::args::Args;
 
+/// Threads berthd's blocking work runs on.
+const BLOCKING_THREADS: usize = 16;
+
 fn main() -> ExitCode {
     // What berthd's launcher left open never reaches a host or a program.
     berth_log::inherited::close_on_exec();
@@ -48,6 +51,11 @@ fn main() -> ExitCode {
         return check(&config, mode);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
+        // Starting hosts (useradd, binding, forking) and other blocking
+        // work: a few threads, as many as a reload starts at once. Each
+        // thread costs memory the allocator keeps (an arena, its caches),
+        // so 500 hosts started at once must not mean 500 threads.
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()
     {

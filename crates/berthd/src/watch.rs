@@ -88,6 +88,11 @@ impl Watcher {
         }
         lock(&self.latest).remove(name);
         lock(&self.programs).remove(name);
+        // After 500 sessions went, their tables' room goes too: an idle
+        // berthd goes back to what it held before them.
+        shrink(&mut self.tasks);
+        shrink(&mut lock(&self.latest));
+        shrink(&mut lock(&self.programs));
     }
 
     /// The last program the host of `name` was seen running: (pid, uid).
@@ -104,4 +109,12 @@ impl Watcher {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Gives back a table's room once it holds far fewer entries than it has
+/// room for.
+fn shrink<V>(table: &mut HashMap<String, V>) {
+    if table.capacity() > 4 * table.len() + 16 {
+        table.shrink_to_fit();
+    }
 }
