@@ -1036,3 +1036,51 @@ fn idle_clients_and_a_hung_dashboard_do_not_keep_it_down() {
         d.log()
     );
 }
+
+#[test]
+fn making_the_web_account_slowly_holds_up_nothing_else_in_berthd() {
+    if skip_unless_root(
+        "making_the_web_account_slowly_holds_up_nothing_else_in_berthd",
+        &["/usr/sbin/useradd"],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Making (or checking) the web account hangs until the test says, as
+    // on a hung account database.
+    let gate = tempfile::tempdir().unwrap();
+    let gate = gate.path().join("go");
+    let hook = format!(
+        "{}={}",
+        berth_config::web::TEST_HOLD_ACCOUNT_ENV,
+        gate.display()
+    );
+    let d = Daemon::start_system_via("", &["env", &hook]);
+    let port = free_port();
+    std::fs::write(
+        d.config(),
+        format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let runtime = d.runtime();
+    let reload = std::thread::spawn(move || berth_in(&runtime, &["reload"]));
+    wait_for("the reload to reach the web account", DEADLINE, || {
+        d.log()
+            .contains("test hook: the web account waits for")
+            .then_some(())
+    });
+    // berthd itself answers meanwhile (the CLI would fall back to the
+    // sockets, saying so on stderr, if it did not).
+    let ls = d.berth(&["ls"]);
+    assert!(ls.status.success(), "{}", stderr(&ls));
+    assert_eq!(stderr(&ls), "", "berthd answered ls");
+    assert!(!reload.is_finished());
+    std::fs::write(&gate, "").unwrap();
+    let out = reload.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("berth-web to answer", DEADLINE, || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()
+            .then_some(())
+    });
+}

@@ -23,6 +23,12 @@ impl Daemon {
         Self::start_mode(config, true)
     }
 
+    /// berthd in system mode started through `launcher` (`env VAR=VALUE`
+    /// for its test hooks).
+    pub fn start_system_via(config: &str, launcher: &[&str]) -> Self {
+        Self::start_with(config, true, launcher, None)
+    }
+
     fn start_mode(config: &str, system: bool) -> Self {
         Self::start_with(config, system, &[], None)
     }

@@ -9,6 +9,12 @@ use std::time::Duration;
 /// How long a login lasts unless `token_ttl` says otherwise.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 
+/// Test hook: berthd's making of the web account (useradd, usermod and
+/// the lookups before them) waits until the file this names exists (a
+/// minute at most), as on a hung account database, to show that nothing
+/// else in berthd waits with it.
+pub const TEST_HOLD_ACCOUNT_ENV: &str = "BERTH_TEST_HOLD_WEB_ACCOUNT";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Web {
     pub listen: Listen,

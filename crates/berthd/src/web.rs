@@ -191,6 +191,14 @@ fn binary() -> anyhow::Result<PathBuf> {
 /// Creates `_berth-web` if missing and puts it in `groups` (the session
 /// sockets' groups).
 fn ensure_account(groups: &BTreeSet<String>) -> anyhow::Result<()> {
+    if let Some(gate) = std::env::var_os(berth_config::web::TEST_HOLD_ACCOUNT_ENV) {
+        let gate = PathBuf::from(gate);
+        tracing::info!("test hook: the web account waits for {}", gate.display());
+        let until = Instant::now() + Duration::from_secs(60);
+        while !gate.exists() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     let run = |cmd: &mut std::process::Command| -> anyhow::Result<()> {
         let out = cmd
             .output()
