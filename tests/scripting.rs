@@ -587,3 +587,84 @@ fn the_agent_loop_example_runs() {
     // It cleaned up after itself.
     assert!(!stdout(&d.berth(&["ls"])).contains("ex-py"));
 }
+
+/// `run` whose command ends the shell itself, in `shell`, under `restart`.
+fn the_shell_ending_during_run(shell: &str, restart: &str) {
+    let env = Env::new();
+    let home = env.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let host = env.host(
+        "s",
+        &[
+            "--env",
+            &format!("HOME={}", home.display()),
+            "--restart",
+            restart,
+            "--restart-delay",
+            "100ms",
+        ],
+        &[shell],
+    );
+    let at_prompt = |s: &Value| s["shell"]["at_prompt"] == true;
+    host.wait_status("the shell at its prompt", at_prompt);
+    // It exits: its status, at once, and no berth marker in the output.
+    let out = host.berth(&["run", "s", "--json", "-t", "30s", "--", "echo bye; exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    let result = json(&out);
+    assert_eq!(result["status"], 7);
+    assert_eq!(result["shell_exited"], "exited with status 7");
+    assert_eq!(
+        result["output"].as_str().unwrap().lines().next(),
+        Some("bye")
+    );
+    assert!(!result["output"].as_str().unwrap().contains("[berth]"));
+    assert_eq!(
+        stderr(&out),
+        "berth: the shell of session s ended during the command: it exited with status 7"
+    );
+    match restart {
+        "never" => {
+            // No shell now: said at once, nothing typed.
+            let out = host.berth(&["run", "s", "--", "true"]);
+            assert_eq!(out.status.code(), Some(2));
+            assert_eq!(
+                stderr(&out),
+                "berth: session s has no program running (it exited with status 7); nothing was typed (berth start s starts it)"
+            );
+        }
+        _ => {
+            // The next shell starts afresh; it is killed: 128+9.
+            host.wait_status("the new shell at its prompt", at_prompt);
+            let out = host.berth(&["run", "s", "--json", "-t", "30s", "--", "kill -9 $$"]);
+            assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+            let result = json(&out);
+            assert_eq!(result["status"], 137);
+            assert_eq!(result["shell_exited"], "killed by signal 9 (SIGKILL)");
+            host.wait_status("a third shell at its prompt", at_prompt);
+            let out = host.berth(&["run", "s", "--json", "--", "echo again"]);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert_eq!(json(&out)["shell_exited"], Value::Null);
+        }
+    }
+}
+
+#[test]
+fn a_bash_that_exits_or_is_killed_during_run_is_reported_at_once() {
+    the_shell_ending_during_run("bash", "always");
+    the_shell_ending_during_run("bash", "never");
+}
+
+#[test]
+fn a_zsh_that_exits_or_is_killed_during_run_is_reported_at_once() {
+    if !std::path::Path::new("/usr/bin/zsh").exists() && !std::path::Path::new("/bin/zsh").exists()
+    {
+        assert!(
+            std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() != Ok("1"),
+            "zsh is not installed"
+        );
+        eprintln!("SKIPPED a_zsh_that_exits_or_is_killed_during_run_is_reported_at_once: zsh is not installed");
+        return;
+    }
+    the_shell_ending_during_run("zsh", "always");
+    the_shell_ending_during_run("zsh", "never");
+}

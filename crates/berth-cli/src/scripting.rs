@@ -195,6 +195,9 @@ pub fn run(
             result.missed
         );
     }
+    if let Some(how) = &result.shell_exited {
+        eprintln!("berth: the shell of session {name} ended during the command: it {how}");
+    }
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(&result)?)?;

@@ -455,6 +455,28 @@ pub struct ExitInfo {
     pub at: u64,
 }
 
+impl ExitInfo {
+    /// How it ended, in words: "exited with status 1", "killed by signal
+    /// 9 (SIGKILL)", or why it could not start.
+    pub fn phrase(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(_), _) => format!("exited with {}", self.text),
+            (_, Some(_)) => format!("killed by {}", self.text),
+            _ => self.text.clone(),
+        }
+    }
+
+    /// The status a shell reports for it: the exit status, 128+N for
+    /// signal N.
+    pub fn shell_status(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(code), _) => code,
+            (_, Some(signal)) => 128 + signal,
+            _ => 127,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientMode {

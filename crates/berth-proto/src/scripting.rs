@@ -79,6 +79,12 @@ pub struct RunResult {
     /// Output lines that left history before the command ended.
     #[serde(default)]
     pub missed: u64,
+    /// The shell itself ended while the command ran ("exited with status
+    /// 7", "killed by signal 9 (SIGKILL)"); `status` is then the shell's
+    /// (128+N for a signal, as a shell reports it), `output` what it
+    /// printed before it ended. `null` otherwise.
+    #[serde(default)]
+    pub shell_exited: Option<String>,
 }
 
 /// What the shell integration (OSC 133) says about the session's shell.

@@ -91,7 +91,39 @@ impl Shell {
             last_seq: pos.seq.max(start.0.seq),
             duration_ms: start.1.elapsed().as_millis() as u64,
             missed,
+            shell_exited: None,
         });
+    }
+
+    /// The shell ended (`how`, with the `status` a shell would report): a
+    /// `run` waiting gets the output so far and that status at once, and
+    /// what the marks said is forgotten (the next shell starts afresh).
+    pub fn ended(&mut self, status: i32, how: String, term: &mut Terminal) {
+        if let Some(run) = self.run.take() {
+            let start = match self.output_at {
+                Some(start) => start,
+                None => {
+                    let cursor = term.cursor();
+                    let line = self
+                        .input_at
+                        .map_or(cursor.seq, |p| p.seq + 1)
+                        .min(cursor.seq);
+                    (Pos { seq: line, col: 0 }, Instant::now(), SystemTime::now())
+                }
+            };
+            let end = term.cursor();
+            let (output, missed) = term.text_between(start.0, end);
+            let _ = run.send(RunResult {
+                output,
+                status,
+                first_seq: start.0.seq,
+                last_seq: end.seq.max(start.0.seq),
+                duration_ms: start.1.elapsed().as_millis() as u64,
+                missed,
+                shell_exited: Some(how),
+            });
+        }
+        *self = Self::default();
     }
 
     /// Whether a command may be typed now (the cursor where the command

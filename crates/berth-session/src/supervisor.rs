@@ -112,6 +112,9 @@ impl Supervisor {
                     child = None;
                     self.drain(&mut buf).await;
                     let exit = exit_info(status);
+                    // Before any marker: a `run` waiting gets exactly what
+                    // the shell printed, and how it ended.
+                    self.shell_ended(&exit);
                     match std::mem::replace(&mut pending, Pending::Nothing) {
                         Pending::Shutdown => {
                             self.ended(exit);
@@ -119,13 +122,13 @@ impl Supervisor {
                         }
                         Pending::Restart(why) => {
                             restarts.reset();
-                            self.marker(&format!("{} at {}; restarting now ({why})", exit_phrase(&exit), clock()));
+                            self.marker(&format!("{} at {}; restarting now ({why})", exit.phrase(), clock()));
                             self.record_exit(exit, State::Starting, None);
                             timer = Timer::Start(Instant::now());
                         }
                         Pending::Halt => {
                             let name = &self.shared.info.name;
-                            self.marker(&format!("{} at {}; stopped (berth stop); `berth start {name}` starts it again", exit_phrase(&exit), clock()));
+                            self.marker(&format!("{} at {}; stopped (berth stop); `berth start {name}` starts it again", exit.phrase(), clock()));
                             self.record_exit(exit, State::Stopped, None);
                             timer = Timer::None;
                         }
@@ -369,7 +372,7 @@ impl Supervisor {
             ran_for,
         };
         let decision = restarts.on_exit(&self.policy, outcome, Instant::now());
-        let what = format!("{} at {}", exit_phrase(&exit), clock());
+        let what = format!("{} at {}", exit.phrase(), clock());
         let name = &self.shared.info.name;
         let (text, state, timer) = match decision {
             Decision::Restart { after, attempt, of } => (
@@ -413,6 +416,14 @@ impl Supervisor {
         self.shared.publish();
     }
 
+    /// The program ended: what the shell integration knew goes with it.
+    fn shell_ended(&mut self, exit: &ExitInfo) {
+        let mut s = self.shared.lock();
+        let s = &mut *s;
+        s.shell
+            .ended(exit.shell_status(), exit.phrase(), &mut s.term);
+    }
+
     /// Writes a visible `[berth] ...` line into the screen.
     fn marker(&mut self, text: &str) {
         let mut s = self.shared.lock();
@@ -420,7 +431,7 @@ impl Supervisor {
     }
 
     fn ended(&mut self, exit: ExitInfo) {
-        tracing::info!(session = %self.shared.info.name, "session stopped; program {}", exit_phrase(&exit));
+        tracing::info!(session = %self.shared.info.name, "session stopped; program {}", exit.phrase());
         let mut s = self.shared.lock();
         s.state = State::Stopped;
         s.pid = None;
@@ -474,14 +485,6 @@ fn exit_info(status: std::io::Result<std::process::ExitStatus>) -> ExitInfo {
             text: format!("lost track of the program: {e}"),
             at,
         },
-    }
-}
-
-fn exit_phrase(exit: &ExitInfo) -> String {
-    match (exit.code, exit.signal) {
-        (Some(_), _) => format!("exited with {}", exit.text),
-        (_, Some(_)) => format!("killed by {}", exit.text),
-        _ => exit.text.clone(),
     }
 }
 

@@ -256,6 +256,19 @@ impl Server {
                     .into(),
             ));
         }
+        {
+            let s = self.shared.lock();
+            if s.pid.is_none() {
+                let how = s
+                    .last_exit
+                    .as_ref()
+                    .map(|e| format!(" (it {})", e.phrase()))
+                    .unwrap_or_default();
+                return Err(refuse(format!(
+                    "session {name} has no program running{how}; nothing was typed (berth start {name} starts it)"
+                )));
+            }
+        }
         let deadline = req
             .timeout_ms
             .map(|ms| Instant::now() + Duration::from_millis(ms));
