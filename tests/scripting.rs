@@ -236,10 +236,7 @@ fn run_trio(host: &Host) {
         name,
         "--json",
         "--",
-        "echo",
-        "json;",
-        "exit_with() { return $1; };",
-        "exit_with 3",
+        "echo json; exit_with() { return $1; }; exit_with 3",
     ]);
     assert_eq!(out.status.code(), Some(3));
     let r = json(&out);
@@ -620,7 +617,7 @@ fn the_shell_ending_during_run(shell: &str, restart: &str) {
     assert!(!result["output"].as_str().unwrap().contains("[berth]"));
     assert_eq!(
         stderr(&out),
-        "berth: the shell of session s ended during the command: it exited with status 7"
+        "berth: the shell of session s ended during the command (exited with status 7)"
     );
     match restart {
         "never" => {
@@ -629,7 +626,7 @@ fn the_shell_ending_during_run(shell: &str, restart: &str) {
             assert_eq!(out.status.code(), Some(2));
             assert_eq!(
                 stderr(&out),
-                "berth: session s has no program running (it exited with status 7); nothing was typed (berth start s starts it)"
+                "berth: session s has no program running: the last one exited with status 7; nothing was typed (berth start s starts it)"
             );
         }
         _ => {
@@ -667,4 +664,74 @@ fn a_zsh_that_exits_or_is_killed_during_run_is_reported_at_once() {
     }
     the_shell_ending_during_run("zsh", "always");
     the_shell_ending_during_run("zsh", "never");
+}
+
+#[test]
+fn run_keeps_argv_and_send_takes_options_anywhere() {
+    let env = Env::new();
+    let host = bash(&env, "q");
+    // Several words: each quoted, so the shell sees exactly them.
+    let out = host.berth(&["run", "q", "--", "printf", "%s\\n", "a b", "c"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "a b\nc\n".to_owned()),
+        "{}",
+        stderr(&out)
+    );
+    let out = host.berth(&["run", "q", "--", "echo", "$HOME", "*", "it's", "\"q\""]);
+    assert_eq!(stdout(&out), "$HOME * it's \"q\"\n");
+    let out = host.berth(&["run", "q", "--", "ls", "-d", "/"]);
+    assert_eq!(stdout(&out), "/\n");
+    // One argument is a command line, typed as it is.
+    let out = host.berth(&["run", "q", "--", "echo $((6*7)) | tr 4 X"]);
+    assert_eq!(stdout(&out), "X2\n");
+    // A bare number is seconds.
+    let out = host.berth(&["run", "q", "-t", "10", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Options after the keys are options; literal dashes go after `--`.
+    let out = host.berth(&[
+        "send",
+        "q",
+        "echo sent-$((1+1))",
+        "Enter",
+        "--wait",
+        "^sent-2$",
+        "-t",
+        "10",
+    ]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "sent-2\n".to_owned()),
+        "{}",
+        stderr(&out)
+    );
+    let out = host.berth(&["send", "q", "--", "-x"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    host.wait_screen("-x");
+    host.send(&["C-u"]);
+}
+
+#[test]
+fn keys_for_a_stopped_program_are_refused_not_kept_for_the_next() {
+    let env = Env::new();
+    let host = env.host("repl", &[], &["python3", "-i", "-q"]);
+    host.wait_screen(">>>");
+    // Stopped through its own socket (no berthd here), as berth stop does.
+    let ask = |request: berth_proto::Request| {
+        let socket = std::os::unix::net::UnixStream::connect(env.socket("repl")).unwrap();
+        let mut client = berth_proto::sync::Client::handshake(socket, "test").unwrap();
+        client.call(&request).unwrap()
+    };
+    assert_eq!(ask(berth_proto::Request::Stop), berth_proto::Response::Ok);
+    let out = host.berth(&["send", "repl", "print('queued')", "Enter"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: session repl has no program running: the last one was killed by signal 1 (SIGHUP); nothing was typed (berth start repl starts it)"
+    );
+    assert_eq!(ask(berth_proto::Request::Start), berth_proto::Response::Ok);
+    host.wait_screen(">>>");
+    host.send(&["print('fresh-' + 'start')", "Enter"]);
+    let screen = host.wait_screen("fresh-start");
+    assert!(!screen.contains("queued"), "{screen}");
 }

@@ -157,7 +157,9 @@ pub enum Cmd {
         /// {"output", "status", "first_seq", "last_seq", "duration_ms"}.
         #[arg(long)]
         json: bool,
-        /// The command line, after `--` (words are joined with spaces).
+        /// After `--`: one argument is a command line, typed as it is
+        /// (`-- 'make && make test'`); several are words, each quoted for
+        /// the shell (`-- printf '%s\n' 'a b'`).
         #[arg(last = true, required = true, num_args = 1..)]
         command: Vec<String>,
     },
@@ -178,7 +180,10 @@ pub enum Cmd {
         /// With --wait: give up after this long.
         #[arg(short = 't', long, value_parser = parse_duration, requires = "wait")]
         timeout: Option<std::time::Duration>,
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        /// Keys and words. Options are options wherever they stand; a
+        /// literal word that starts with `-` goes after `--`
+        /// (`berth send NAME -- -1 Enter`).
+        #[arg(required = true, num_args = 1..)]
         keys: Vec<String>,
     },
     /// State, pid, user, command, restarts, last exit, clients, size, log.

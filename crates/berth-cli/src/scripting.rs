@@ -175,7 +175,7 @@ pub fn run(
 ) -> anyhow::Result<u8> {
     unhurried(&s)?;
     let req = RunRequest {
-        command: command.join(" "),
+        command: command_line(&command)?,
         timeout_ms: millis(timeout),
     };
     let result = match s.run(req) {
@@ -196,7 +196,7 @@ pub fn run(
         );
     }
     if let Some(how) = &result.shell_exited {
-        eprintln!("berth: the shell of session {name} ended during the command: it {how}");
+        eprintln!("berth: the shell of session {name} ended during the command ({how})");
     }
     let mut out = std::io::stdout().lock();
     if json {
@@ -209,6 +209,18 @@ pub fn run(
     }
     out.flush()?;
     Ok(result.status.clamp(0, 255) as u8)
+}
+
+/// One argument is a command line, typed as it is; several are words,
+/// each quoted for the shell so that it sees exactly those words (as
+/// `systemd-run` and `docker exec` keep argv).
+fn command_line(words: &[String]) -> anyhow::Result<String> {
+    match words {
+        [line] => Ok(line.clone()),
+        words => shlex::try_join(words.iter().map(String::as_str)).map_err(|_| {
+            anyhow::anyhow!("a word of the command holds a NUL byte, which no shell can be given")
+        }),
+    }
 }
 
 pub fn logs(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ValueError {
-    #[error("bad duration {0:?}: expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\"")]
+    #[error("bad duration {0:?}: expected seconds, or a number with a unit, like \"10\", \"500ms\", \"90s\", \"5m\", \"1h30m\"")]
     Duration(String),
     #[error("duration {0:?} is too long: at most 30d")]
     TooLong(String),
@@ -18,7 +18,9 @@ pub enum ValueError {
     TermSize(String),
 }
 
-/// Parses `"250ms"`, `"90s"`, `"5m"`, `"2h"`, `"1d"`, and sums like `"1m30s"`.
+/// Parses `"250ms"`, `"90s"`, `"5m"`, `"2h"`, `"1d"`, sums like `"1m30s"`,
+/// and a number without a unit as seconds (`"10"`, and `"1m30"`), as
+/// systemd and `timeout(1)` read one.
 pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     let err = || ValueError::Duration(text.to_owned());
     let s = text.trim();
@@ -47,6 +49,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
             "m" | "min" => Duration::from_secs(n.checked_mul(60).ok_or_else(err)?),
             "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(err)?),
             "d" => Duration::from_secs(n.checked_mul(86400).ok_or_else(err)?),
+            "" => Duration::from_secs(n),
             _ => return Err(err()),
         };
         total = total.checked_add(part).ok_or_else(err)?;
@@ -150,12 +153,15 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        for bad in ["", "s", "10", "10x", "-1s", "1.5s"] {
+        // A bare number is seconds, as systemd and timeout(1) read it.
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m30"), Ok(Duration::from_secs(90)));
+        for bad in ["", "s", "10x", "-1s", "1.5s", "10 s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
-            parse_duration("10").unwrap_err().to_string(),
-            "bad duration \"10\": expected a number with a unit, like \"500ms\", \"90s\", \"5m\", \"1h30m\""
+            parse_duration("10x").unwrap_err().to_string(),
+            "bad duration \"10x\": expected seconds, or a number with a unit, like \"10\", \"500ms\", \"90s\", \"5m\", \"1h30m\""
         );
     }
 

@@ -466,6 +466,15 @@ impl ExitInfo {
         }
     }
 
+    /// The same after a subject ("the last one was killed by signal 1
+    /// (SIGHUP)", "... exited with status 7").
+    pub fn predicate(&self) -> String {
+        match self.signal {
+            Some(_) => format!("was {}", self.phrase()),
+            None => self.phrase(),
+        }
+    }
+
     /// The status a shell reports for it: the exit status, 128+N for
     /// signal N.
     pub fn shell_status(&self) -> i32 {

@@ -85,6 +85,22 @@ impl Session {
         self.active_at = Some(std::time::SystemTime::now());
     }
 
+    /// Whether a program runs to take input; if not, the refusal to give
+    /// (`session` is the session's name).
+    pub fn program_running(&self, session: &str) -> Result<(), String> {
+        if self.pid.is_some() {
+            return Ok(());
+        }
+        let how = self
+            .last_exit
+            .as_ref()
+            .map(|e| format!(": the last one {}", e.predicate()))
+            .unwrap_or_default();
+        Err(format!(
+            "session {session} has no program running{how}; nothing was typed (berth start {session} starts it)"
+        ))
+    }
+
     /// A `[berth] ...` line in the screen and on every client.
     pub fn marker(&mut self, text: &str) {
         let bytes = self.term.write_marker(text);

@@ -28,8 +28,8 @@ fn bad_flags_are_named() {
             "bad terminal size \"0x10\": expected COLSxROWS with both between 2 and 1000",
         ),
         (
-            &["--restart-delay", "10"],
-            "bad duration \"10\": expected a number with a unit",
+            &["--restart-delay", "10x"],
+            "bad duration \"10x\": expected seconds, or a number with a unit",
         ),
         (
             &["--log-max-size", "lots"],

@@ -144,6 +144,12 @@ impl Server {
                     Incoming::Input(bytes) if read_only => {
                         audit.ignored_bytes += bytes.len();
                     }
+                    // No program to read it: it would wait in the terminal
+                    // for the next one. Dropped (and counted), as a
+                    // read-only client's is.
+                    Incoming::Input(bytes) if self.shared.lock().pid.is_none() => {
+                        audit.ignored_bytes += bytes.len();
+                    }
                     Incoming::Input(bytes) => {
                         audit.input_bytes += bytes.len();
                         if self.shared.input.send(bytes).await.is_err() {

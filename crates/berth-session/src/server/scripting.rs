@@ -169,6 +169,10 @@ impl Server {
         wait: Option<&WaitRequest>,
     ) -> Result<(usize, u64, Option<Waiter>), ConnError> {
         let mut s = self.shared.lock();
+        // Keys for a stopped program would wait in the terminal for the
+        // next one: refused instead.
+        s.program_running(&self.shared.info.name)
+            .map_err(|m| ConnError::Refused(ErrorCode::BadRequest, m))?;
         let modes = s.term.modes();
         let mut bytes = Vec::new();
         for key in keys {
@@ -256,19 +260,7 @@ impl Server {
                     .into(),
             ));
         }
-        {
-            let s = self.shared.lock();
-            if s.pid.is_none() {
-                let how = s
-                    .last_exit
-                    .as_ref()
-                    .map(|e| format!(" (it {})", e.phrase()))
-                    .unwrap_or_default();
-                return Err(refuse(format!(
-                    "session {name} has no program running{how}; nothing was typed (berth start {name} starts it)"
-                )));
-            }
-        }
+        self.shared.lock().program_running(name).map_err(refuse)?;
         let deadline = req
             .timeout_ms
             .map(|ms| Instant::now() + Duration::from_millis(ms));
