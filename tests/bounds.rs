@@ -270,10 +270,13 @@ fn request() -> impl Strategy<Value = Request> {
             })),
         (prop::option::of(any::<usize>()), any::<bool>())
             .prop_map(|(lines, follow)| Request::Logs(LogsRequest { lines, follow })),
-        (text, 0u64..200).prop_map(|(command, ms)| Request::Run(RunRequest {
-            command,
-            timeout_ms: Some(ms),
-        })),
+        (text, 0u64..200, prop::option::of(any::<usize>())).prop_map(|(command, ms, max_lines)| {
+            Request::Run(RunRequest {
+                command,
+                timeout_ms: Some(ms),
+                max_lines,
+            })
+        }),
         (prop::option::of(size.clone()), any::<bool>(), any::<bool>()).prop_map(
             |(size, read_only, frames)| Request::Attach(AttachRequest {
                 read_only,

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use berth_e2e::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn json(out: &std::process::Output) -> Value {
     assert!(!out.stdout.is_empty(), "no output; stderr: {}", stderr(out));
@@ -734,4 +734,56 @@ fn keys_for_a_stopped_program_are_refused_not_kept_for_the_next() {
     host.send(&["print('fresh-' + 'start')", "Enter"]);
     let screen = host.wait_screen("fresh-start");
     assert!(!screen.contains("queued"), "{screen}");
+}
+
+#[test]
+fn run_bounds_its_output_and_reports_what_it_saw_when_time_is_up() {
+    let env = Env::new();
+    let host = bash(&env, "t");
+    // 5,000 lines, 4 kept: the first two and the last two.
+    let out = host.berth(&["run", "t", "--json", "--max-lines", "4", "--", "seq 1 5000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = json(&out);
+    assert_eq!(r["truncated"], 4996);
+    let since = r["first_seq"].as_u64().unwrap() - 1;
+    assert_eq!(
+        r["output"],
+        format!(
+            "1\n2\n[... 4996 lines left out: berth capture --since {since} shows them all ...]\n4999\n5000\n"
+        )
+    );
+    // All of it stays reachable.
+    let all = host.berth(&["capture", "t", "--since", &since.to_string()]);
+    assert!(stdout(&all).starts_with("1\n2\n3\n"), "{}", stdout(&all));
+    assert!(stdout(&all).contains("\n2500\n"));
+    // Time is up: what it printed so far, where it stands, and 124.
+    let out = host.berth(&[
+        "run",
+        "t",
+        "--json",
+        "-t",
+        "1",
+        "--",
+        "echo started; sleep 30",
+    ]);
+    assert_eq!(out.status.code(), Some(124));
+    let r = json(&out);
+    assert_eq!(r["timed_out"], true);
+    assert_eq!(r["status"], 124);
+    assert_eq!(r["output"], "started\n");
+    assert!(r["first_seq"].is_u64());
+    assert_eq!(
+        stderr(&out),
+        "berth: the command is still running in session t after 1s; it was not stopped"
+    );
+    host.send(&["C-c"]);
+    host.wait_status("the prompt again", |s| s["shell"]["at_prompt"] == true);
+    // A command that itself exits 124 is told apart in --json.
+    let out = host.berth(&["run", "t", "--json", "--", "(exit 124)"]);
+    assert_eq!(out.status.code(), Some(124));
+    let r = json(&out);
+    assert_eq!(
+        (r["status"].clone(), r["timed_out"].clone()),
+        (json!(124), json!(false))
+    );
 }

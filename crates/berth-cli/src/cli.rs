@@ -151,12 +151,19 @@ pub enum Cmd {
     Run {
         /// The session's name (see berth ls).
         name: String,
-        /// Give up waiting after this long (exit 124; the command keeps running).
+        /// Give up waiting after this long (exit 124; the command keeps
+        /// running; what it printed so far is printed, and with --json
+        /// "timed_out": true).
         #[arg(short = 't', long, value_parser = parse_duration)]
         timeout: Option<std::time::Duration>,
-        /// {"output", "status", "first_seq", "last_seq", "duration_ms"}.
+        /// {"output", "status", "first_seq", "last_seq", "duration_ms",
+        /// "missed", "shell_exited", "timed_out", "truncated"}.
         #[arg(long)]
         json: bool,
+        /// Keep at most N lines of output: the first and the last, with a
+        /// line saying how many were left out (capture --since has them).
+        #[arg(long, value_name = "N")]
+        max_lines: Option<usize>,
         /// After `--`: one argument is a command line, typed as it is
         /// (`-- 'make && make test'`); several are words, each quoted for
         /// the shell (`-- printf '%s\n' 'a b'`).

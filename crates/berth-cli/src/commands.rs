@@ -123,9 +123,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             name,
             timeout,
             json,
+            max_lines,
             command,
         } => scripting::guarded(|| {
-            scripting::run(&name, open(&name, socket, runtime)?, command, timeout, json)
+            let session = open(&name, socket, runtime)?;
+            scripting::run(&name, session, command, timeout, max_lines, json)
         }),
         Cmd::Logs {
             name,

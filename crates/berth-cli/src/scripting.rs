@@ -171,32 +171,21 @@ pub fn run(
     mut s: Session,
     command: Vec<String>,
     timeout: Option<Duration>,
+    max_lines: Option<usize>,
     json: bool,
 ) -> anyhow::Result<u8> {
     unhurried(&s)?;
     let req = RunRequest {
         command: command_line(&command)?,
         timeout_ms: millis(timeout),
+        max_lines,
     };
-    let result = match s.run(req) {
-        Ok(r) => r,
-        Err(berth_proto::sync::ClientError::Refused {
-            code: berth_proto::ErrorCode::Timeout,
-            message,
-        }) => {
-            eprintln!("berth: {message}");
-            return Ok(RUN_TIMED_OUT);
-        }
-        Err(e) => return Err(request_error(name, e)),
-    };
+    let result = s.run(req).map_err(|e| request_error(name, e))?;
     if result.missed > 0 {
         eprintln!(
             "berth: the first {} lines of output left history before the command ended (raise scrollback)",
             result.missed
         );
-    }
-    if let Some(how) = &result.shell_exited {
-        eprintln!("berth: the shell of session {name} ended during the command ({how})");
     }
     let mut out = std::io::stdout().lock();
     if json {
@@ -208,6 +197,16 @@ pub fn run(
         }
     }
     out.flush()?;
+    if let Some(how) = &result.shell_exited {
+        eprintln!("berth: the shell of session {name} ended during the command ({how})");
+    }
+    if result.timed_out {
+        eprintln!(
+            "berth: the command is still running in session {name} after {}; it was not stopped",
+            berth_config::values::format_duration(timeout.unwrap_or_default())
+        );
+        return Ok(RUN_TIMED_OUT);
+    }
     Ok(result.status.clamp(0, 255) as u8)
 }
 

@@ -63,6 +63,10 @@ pub struct RunRequest {
     pub command: String,
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// Keep at most this many lines of output: the first half and the
+    /// last, the rest left out (and counted in [`RunResult::truncated`]).
+    #[serde(default)]
+    pub max_lines: Option<usize>,
 }
 
 /// A command's result, from the shell's OSC 133 marks.
@@ -85,6 +89,14 @@ pub struct RunResult {
     /// printed before it ended. `null` otherwise.
     #[serde(default)]
     pub shell_exited: Option<String>,
+    /// The timeout passed first: the command still runs (it was not
+    /// stopped), `output` is what it printed so far and `status` is 124.
+    #[serde(default)]
+    pub timed_out: bool,
+    /// Lines of output left out by `max_lines` (0 when none were); the
+    /// whole output stays in `berth capture --since` from `first_seq - 1`.
+    #[serde(default)]
+    pub truncated: u64,
 }
 
 /// What the shell integration (OSC 133) says about the session's shell.

@@ -92,7 +92,36 @@ impl Shell {
             duration_ms: start.1.elapsed().as_millis() as u64,
             missed,
             shell_exited: None,
+            timed_out: false,
+            truncated: 0,
         });
+    }
+
+    /// A `run` gave up waiting: what its command printed so far (it goes
+    /// on running), with status 124.
+    pub fn gave_up(&mut self, term: &mut Terminal) -> RunResult {
+        self.run = None;
+        let start = self.output_at.unwrap_or_else(|| {
+            let cursor = term.cursor();
+            let line = self
+                .input_at
+                .map_or(cursor.seq, |p| p.seq + 1)
+                .min(cursor.seq);
+            (Pos { seq: line, col: 0 }, Instant::now(), SystemTime::now())
+        });
+        let end = term.cursor();
+        let (output, missed) = term.text_between(start.0, end);
+        RunResult {
+            output,
+            status: 124,
+            first_seq: start.0.seq,
+            last_seq: end.seq.max(start.0.seq),
+            duration_ms: start.1.elapsed().as_millis() as u64,
+            missed,
+            shell_exited: None,
+            timed_out: true,
+            truncated: 0,
+        }
     }
 
     /// The shell ended (`how`, with the `status` a shell would report): a
@@ -121,6 +150,8 @@ impl Shell {
                 duration_ms: start.1.elapsed().as_millis() as u64,
                 missed,
                 shell_exited: Some(how),
+                timed_out: false,
+                truncated: 0,
             });
         }
         *self = Self::default();
@@ -169,11 +200,6 @@ impl Shell {
     /// A `run` typed its command: the result goes to `done`.
     pub fn running(&mut self, done: oneshot::Sender<RunResult>) {
         self.run = Some(done);
-    }
-
-    /// A `run` gave up waiting.
-    pub fn abandon(&mut self) {
-        self.run = None;
     }
 
     pub fn state(&self) -> Option<ShellState> {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use berth_proto::scripting::{LogsRequest, RunRequest, WaitRequest};
+use berth_proto::scripting::{LogsRequest, RunRequest, RunResult, WaitRequest};
 use berth_proto::server::{ConnError, ServerConn};
 use berth_proto::{keys, CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN};
 use std::pin::Pin;
@@ -314,21 +314,25 @@ impl Server {
         }
         tokio::select! {
             r = result => match r {
-                Ok(result) => conn.reply(&Response::Ran(Box::new(result))).await,
+                Ok(result) => {
+                    let result = at_most(result, req.max_lines);
+                    conn.reply(&Response::Ran(Box::new(result))).await
+                }
                 Err(_) => Err(ConnError::Refused(
                     ErrorCode::Internal,
                     format!("session {name} ended before the command did"),
                 )),
             },
             _ = until(deadline) => {
-                self.shared.lock().shell.abandon();
-                Err(ConnError::Refused(
-                    ErrorCode::Timeout,
-                    format!(
-                        "the command is still running in session {name} after {}; it was not stopped",
-                        berth_config::values::format_duration(Duration::from_millis(req.timeout_ms.unwrap_or(0)))
-                    ),
-                ))
+                // The command goes on; the caller gets what it printed so
+                // far, and where it stands, to go on from.
+                let result = {
+                    let mut s = self.shared.lock();
+                    let s = &mut *s;
+                    s.shell.gave_up(&mut s.term)
+                };
+                let result = at_most(result, req.max_lines);
+                conn.reply(&Response::Ran(Box::new(result))).await
             }
         }
     }
@@ -399,6 +403,28 @@ pub(super) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ConnError::Refused(ErrorCode::Internal, e.to_string()))
+}
+
+/// `result` with at most `max` lines of output: the first half and the
+/// last, and one line in between saying how many were left out.
+fn at_most(mut result: RunResult, max: Option<usize>) -> RunResult {
+    let Some(max) = max else { return result };
+    let lines: Vec<&str> = result.output.split_inclusive('\n').collect();
+    if lines.len() <= max {
+        return result;
+    }
+    let head = max.div_ceil(2);
+    let tail = max - head;
+    let left_out = lines.len() - max;
+    let mut output: String = lines[..head].concat();
+    output.push_str(&format!(
+        "[... {left_out} lines left out: berth capture --since {} shows them all ...]\n",
+        result.first_seq.saturating_sub(1)
+    ));
+    output.extend(lines[lines.len() - tail..].iter().copied());
+    result.output = output;
+    result.truncated = left_out as u64;
+    result
 }
 
 /// The next `notify_waiters` on `notify`, listened for from now on: what
