@@ -787,3 +787,66 @@ fn run_bounds_its_output_and_reports_what_it_saw_when_time_is_up() {
         (json!(124), json!(false))
     );
 }
+
+#[test]
+fn run_waits_for_a_starting_shells_first_prompt_and_for_an_interrupted_command() {
+    let env = Env::new();
+    let home = env.path("slow-home");
+    std::fs::create_dir_all(&home).unwrap();
+    // A .bashrc that takes a second, as root's sometimes does.
+    std::fs::write(home.join(".bashrc"), "sleep 1\n").unwrap();
+    let host = env.host(
+        "slow",
+        &["--env", &format!("HOME={}", home.display())],
+        &["bash"],
+    );
+    // Right after the start: waits for the first prompt instead of refusing.
+    let out = host.berth(&["run", "slow", "-t", "20", "--", "echo first"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "first\n".to_owned()),
+        "{}",
+        stderr(&out)
+    );
+    // Right after a restart, the same.
+    let socket = std::os::unix::net::UnixStream::connect(env.socket("slow")).unwrap();
+    let mut client = berth_proto::sync::Client::handshake(socket, "test").unwrap();
+    assert_eq!(
+        client.call(&berth_proto::Request::Restart).unwrap(),
+        berth_proto::Response::Ok
+    );
+    let out = host.berth(&["run", "slow", "-t", "20", "--", "echo again"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "again\n".to_owned()),
+        "{}",
+        stderr(&out)
+    );
+    // Right after C-c: the interrupted command's prompt is waited for.
+    for i in 0..10 {
+        host.send(&["cat", "Enter"]);
+        host.wait_status("cat running", |s| {
+            s["shell"]["running_since"].is_u64() && s["shell"]["last_command"] == "cat"
+        });
+        host.send(&["C-c"]);
+        let out = host.berth(&["run", "slow", "-t", "20", "--", &format!("echo after-{i}")]);
+        assert_eq!(
+            (out.status.code(), stdout(&out)),
+            (Some(0), format!("after-{i}\n")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A command that really runs is still refused.
+    host.send(&["sleep 30", "Enter"]);
+    host.wait_status("sleep running", |s| {
+        s["shell"]["last_command"] == "sleep 30"
+    });
+    let out = host.berth(&["run", "slow", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: session slow is not at a prompt (a command is running: sleep 30); nothing was typed"
+    );
+    host.send(&["C-c"]);
+}

@@ -25,6 +25,11 @@ pub struct Shell {
     run: Option<oneshot::Sender<RunResult>>,
     /// A command ended and its prompt is not drawn yet (no B since).
     prompt_pending: bool,
+    /// The program is a shell started with berth's integration: its marks
+    /// are on their way even before the first prompt.
+    expected: bool,
+    /// The program is being stopped: its marks no longer count.
+    stopping: bool,
 }
 
 /// Whether a command may be typed now.
@@ -33,12 +38,17 @@ pub enum Readiness {
     Ready,
     /// The last command ended; its prompt is on its way.
     Soon,
+    /// The shell started and has not drawn its first prompt yet.
+    Starting,
     /// Not now, and why.
     Refused(String),
 }
 
 impl Shell {
     pub fn on_marks(&mut self, marks: Vec<(Mark, Pos)>, term: &mut Terminal) {
+        if self.stopping {
+            return;
+        }
         for (mark, pos) in marks {
             self.integrated = true;
             match mark {
@@ -154,7 +164,12 @@ impl Shell {
                 truncated: 0,
             });
         }
-        *self = Self::default();
+        // A restart in progress: the next shell's prompt is still awaited.
+        let expected = self.stopping && self.expected;
+        *self = Self {
+            expected,
+            ..Self::default()
+        };
     }
 
     /// Whether a command may be typed now (the cursor where the command
@@ -163,6 +178,9 @@ impl Shell {
         if self.integrated && self.run.is_none() && self.output_at.is_none() && self.prompt_pending
         {
             return Readiness::Soon;
+        }
+        if !self.integrated && self.expected {
+            return Readiness::Starting;
         }
         match self.ready_for(session, cursor) {
             Ok(()) => Readiness::Ready,
@@ -195,6 +213,29 @@ impl Shell {
                     .unwrap_or_default()
             )),
         }
+    }
+
+    /// The program is being stopped; `restarting` with berth's integration:
+    /// a `run` waits for the next shell's first prompt. A `run` waiting for
+    /// a command keeps waiting: the shell's end answers it.
+    pub fn stopping(&mut self, restarting: bool) {
+        let run = self.run.take();
+        *self = Self {
+            run,
+            expected: restarting,
+            stopping: true,
+            ..Self::default()
+        };
+    }
+
+    /// Whether the program is a shell berth integrates (set at each start).
+    pub fn expect_marks(&mut self, expected: bool) {
+        self.expected = expected;
+    }
+
+    /// A command runs (its output started and it has not ended).
+    pub fn command_running(&self) -> bool {
+        self.output_at.is_some()
     }
 
     /// A `run` typed its command: the result goes to `done`.

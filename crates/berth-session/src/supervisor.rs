@@ -206,6 +206,7 @@ impl Supervisor {
             Command::StopProgram => match run.child {
                 Some(c) if !stopping => {
                     *run.pending = Pending::Halt;
+                    self.shared.lock().shell.stopping(false);
                     // A terminal hangup first, as when a terminal closes.
                     signal_group(c, Signal::SIGHUP);
                     *run.timer = Timer::Escalate(Instant::now() + self.stop_grace, Signal::SIGTERM);
@@ -252,6 +253,10 @@ impl Supervisor {
             Some(c) => {
                 if *run.pending == Pending::Nothing {
                     *run.pending = Pending::Restart(why);
+                    // The shell on its way out says nothing more that
+                    // counts; a `run` now waits for the next one's prompt.
+                    let integrates = self.spec.shell_integration.is_some();
+                    self.shared.lock().shell.stopping(integrates);
                     // SIGHUP right after SIGTERM, as systemd's SendSIGHUP=:
                     // an interactive shell ignores SIGTERM but not a hangup.
                     signal_group(c, Signal::SIGTERM);
@@ -344,6 +349,9 @@ impl Supervisor {
         s.started = Some(Instant::now());
         s.restart_at = None;
         s.last_error = None;
+        // A shell started with berth's integration draws its first prompt
+        // soon: `run` waits for it rather than refusing.
+        s.shell.expect_marks(self.spec.shell_integration.is_some());
         drop(s);
         self.shared.publish();
         tracing::info!(session = %self.shared.info.name, pid = pid.unwrap_or(0), "program started: {}", self.spec.command.join(" "));

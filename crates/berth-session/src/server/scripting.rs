@@ -26,6 +26,13 @@ const CAPTURE_LINES_PART: usize = 16 * 1024;
 
 /// How long `run` waits for the prompt after a command ended.
 const PROMPT_WAIT: Duration = Duration::from_secs(5);
+/// How long `run` waits, without a timeout of its own, for a shell that
+/// just started to draw its first prompt (a slow .bashrc).
+const FIRST_PROMPT_WAIT: Duration = Duration::from_secs(30);
+/// How long a running command may take to end before `run` says the
+/// session is busy: one interrupted a moment ago (`send C-c`) is still
+/// drawing its prompt.
+const BUSY_GRACE: Duration = Duration::from_millis(500);
 
 /// Longest pattern a client may ask for, compiled.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -267,16 +274,28 @@ impl Server {
         // A command that just ended has its prompt on the way: wait for it
         // (at most PROMPT_WAIT), as a person would before typing.
         let prompt_by = Instant::now() + PROMPT_WAIT;
+        let first_prompt_by = deadline.unwrap_or_else(|| Instant::now() + FIRST_PROMPT_WAIT);
+        // Set when the session first looked busy: refused only if it still
+        // is this much later.
+        let mut busy_until: Option<Instant> = None;
         let (done, result) = tokio::sync::oneshot::channel();
         let mut done = Some(done);
         loop {
             let arrived = armed(&self.shared.output_arrived);
-            let typed = {
+            let wait_until = {
                 let mut s = self.shared.lock();
                 let cursor = s.term.cursor();
                 match s.shell.readiness(name, cursor) {
+                    Readiness::Refused(why) if s.shell.command_running() => {
+                        let until = *busy_until.get_or_insert_with(|| Instant::now() + BUSY_GRACE);
+                        if Instant::now() >= until {
+                            return Err(refuse(why));
+                        }
+                        Err(until)
+                    }
                     Readiness::Refused(why) => return Err(refuse(why)),
-                    Readiness::Soon => false,
+                    Readiness::Soon => Err(prompt_by.min(deadline.unwrap_or(prompt_by))),
+                    Readiness::Starting => Err(first_prompt_by),
                     Readiness::Ready => {
                         // Pasted when the shell takes pastes, so nothing in
                         // it is a key binding (a tab completing, a `!`
@@ -296,19 +315,28 @@ impl Server {
                             s.shell.running(done);
                         }
                         s.active_at = Some(std::time::SystemTime::now());
-                        true
+                        Ok(())
                     }
                 }
             };
-            if typed {
-                break;
-            }
+            let Err(at) = wait_until else { break };
             tokio::select! {
                 _ = arrived => {}
-                _ = until(Some(prompt_by.min(deadline.unwrap_or(prompt_by)))) => {
-                    return Err(refuse(format!(
-                        "session {name} ended a command but shows no prompt; nothing was typed"
-                    )));
+                _ = until(Some(at)) => {
+                    // Looked at once more: the loop refuses with the reason
+                    // that still holds.
+                    if busy_until.is_some() {
+                        continue;
+                    }
+                    let starting = {
+                        let mut s = self.shared.lock();
+                        let cursor = s.term.cursor();
+                        s.shell.readiness(name, cursor) == Readiness::Starting
+                    };
+                    return Err(refuse(match starting {
+                        true => format!("session {name}'s shell has not drawn its first prompt yet; nothing was typed"),
+                        false => format!("session {name} ended a command but shows no prompt; nothing was typed"),
+                    }));
                 }
             }
         }
