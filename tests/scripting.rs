@@ -850,3 +850,67 @@ fn run_waits_for_a_starting_shells_first_prompt_and_for_an_interrupted_command()
     );
     host.send(&["C-c"]);
 }
+
+/// A loop, a here-doc and a function over several lines, in `host`'s shell.
+fn several_lines(host: &Host) {
+    let name = host.name.as_str();
+    let out = host.berth(&[
+        "run",
+        name,
+        "--json",
+        "--",
+        "for i in 1 2 3; do\n  echo \"n=$i\"\ndone",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["output"], "n=1\nn=2\nn=3\n");
+    let out = host.berth(&["run", name, "--", "cat <<'EOF'\nfirst $HOME\nsecond\nEOF\n"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(0), "first $HOME\nsecond\n".to_owned()),
+        "{}",
+        stderr(&out)
+    );
+    let out = host.berth(&[
+        "run",
+        name,
+        "--",
+        "twice() {\n  echo \"$1$1\"\n  return 4\n}",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = host.berth(&["run", name, "--", "twice ab"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(4), "abab\n".to_owned())
+    );
+    // Keys are not text: still refused.
+    let out = host.berth(&["run", name, "--", "echo a\u{3}"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: the command holds control characters other than newlines and tabs (use berth send for keys)"
+    );
+}
+
+#[test]
+fn run_types_a_command_of_several_lines_as_one_in_bash_and_zsh() {
+    let env = Env::new();
+    several_lines(&bash(&env, "b"));
+    if !std::path::Path::new("/usr/bin/zsh").exists() && !std::path::Path::new("/bin/zsh").exists()
+    {
+        assert!(
+            std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() != Ok("1"),
+            "zsh is not installed"
+        );
+        eprintln!("SKIPPED the zsh half of run_types_a_command_of_several_lines_as_one_in_bash_and_zsh: zsh is not installed");
+        return;
+    }
+    let home = env.path("zsh-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let zsh = env.host(
+        "z",
+        &["--env", &format!("HOME={}", home.display())],
+        &["zsh"],
+    );
+    zsh.wait_status("zsh at its prompt", |s| s["shell"]["at_prompt"] == true);
+    several_lines(&zsh);
+}

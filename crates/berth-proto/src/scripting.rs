@@ -59,7 +59,8 @@ pub struct WaitRequest {
 /// Run a command at the shell's prompt and report how it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRequest {
-    /// One line, typed as it is, then Enter.
+    /// Typed as it is (as one bracketed paste when it has several lines),
+    /// then Enter.
     pub command: String,
     #[serde(default)]
     pub timeout_ms: Option<u64>,

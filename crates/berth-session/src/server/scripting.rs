@@ -261,12 +261,19 @@ impl Server {
         if req.command.trim().is_empty() {
             return Err(refuse("berth run needs a command".into()));
         }
-        if req.command.chars().any(char::is_control) {
+        // Lines and tabs are text (a loop, a function, a here-doc: typed as
+        // one paste); other control characters are keys, for berth send.
+        if req
+            .command
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err(refuse(
-                "the command must be one line without control characters (use berth send for keys)"
+                "the command holds control characters other than newlines and tabs (use berth send for keys)"
                     .into(),
             ));
         }
+        let multiline = req.command.trim_end().contains('\n');
         self.shared.lock().program_running(name).map_err(refuse)?;
         let deadline = req
             .timeout_ms
@@ -301,11 +308,18 @@ impl Server {
                         // it is a key binding (a tab completing, a `!`
                         // expanding in the editor).
                         let paste = s.term.screen().bracketed_paste();
+                        if multiline && !paste {
+                            return Err(refuse(format!(
+                                "session {name}'s shell does not take pastes (bracketed paste is off), so a command of several lines cannot be typed as one; join it with ; or send it with berth send"
+                            )));
+                        }
                         let mut bytes = Vec::new();
                         if paste {
                             bytes.extend_from_slice(b"\x1b[200~");
                         }
-                        bytes.extend_from_slice(req.command.as_bytes());
+                        // One paste, one Enter: the shell reads it all as
+                        // one input and reports one result.
+                        bytes.extend_from_slice(req.command.trim_end().as_bytes());
                         if paste {
                             bytes.extend_from_slice(b"\x1b[201~");
                         }
