@@ -60,9 +60,7 @@ pub fn encode(kind: FrameKind, payload: &[u8], out: &mut Vec<u8>) -> Result<(), 
         return Err(FrameError::TooLarge(len, MAX_FRAME_LEN));
     }
     out.reserve(PREFIX_LEN + payload.len());
-    out.extend_from_slice(&(len as u32).to_be_bytes());
-    out.push(kind as u8);
-    out.extend_from_slice(payload);
+    push(kind, payload, out);
     Ok(())
 }
 
@@ -96,7 +94,7 @@ pub fn encode_control_payload(json: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// A piece [`pieces`] cut, which always fits.
+/// A payload that fits (one [`pieces`] cut, or one [`encode`] checked).
 fn push(kind: FrameKind, piece: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&((piece.len() + 1) as u32).to_be_bytes());
     out.push(kind as u8);

@@ -111,26 +111,9 @@ impl Shell {
     /// on running), with status 124.
     pub fn gave_up(&mut self, term: &mut Terminal) -> RunResult {
         self.run = None;
-        let start = self.output_at.unwrap_or_else(|| {
-            let cursor = term.cursor();
-            let line = self
-                .input_at
-                .map_or(cursor.seq, |p| p.seq + 1)
-                .min(cursor.seq);
-            (Pos { seq: line, col: 0 }, Instant::now(), SystemTime::now())
-        });
-        let end = term.cursor();
-        let (output, missed) = term.text_between(start.0, end);
         RunResult {
-            output,
-            status: 124,
-            first_seq: start.0.seq,
-            last_seq: end.seq.max(start.0.seq),
-            duration_ms: start.1.elapsed().as_millis() as u64,
-            missed,
-            shell_exited: None,
             timed_out: true,
-            truncated: 0,
+            ..self.so_far(124, term)
         }
     }
 
@@ -139,29 +122,9 @@ impl Shell {
     /// what the marks said is forgotten (the next shell starts afresh).
     pub fn ended(&mut self, status: i32, how: String, term: &mut Terminal) {
         if let Some(run) = self.run.take() {
-            let start = match self.output_at {
-                Some(start) => start,
-                None => {
-                    let cursor = term.cursor();
-                    let line = self
-                        .input_at
-                        .map_or(cursor.seq, |p| p.seq + 1)
-                        .min(cursor.seq);
-                    (Pos { seq: line, col: 0 }, Instant::now(), SystemTime::now())
-                }
-            };
-            let end = term.cursor();
-            let (output, missed) = term.text_between(start.0, end);
             let _ = run.send(RunResult {
-                output,
-                status,
-                first_seq: start.0.seq,
-                last_seq: end.seq.max(start.0.seq),
-                duration_ms: start.1.elapsed().as_millis() as u64,
-                missed,
                 shell_exited: Some(how),
-                timed_out: false,
-                truncated: 0,
+                ..self.so_far(status, term)
             });
         }
         // A restart in progress: the next shell's prompt is still awaited.
@@ -170,6 +133,29 @@ impl Shell {
             expected,
             ..Self::default()
         };
+    }
+
+    /// The running command's output up to the cursor, for a `run` that is
+    /// answered before the command ended (from the line after the command
+    /// line when no output mark came).
+    fn so_far(&self, status: i32, term: &mut Terminal) -> RunResult {
+        let end = term.cursor();
+        let start = self.output_at.unwrap_or_else(|| {
+            let line = self.input_at.map_or(end.seq, |p| p.seq + 1).min(end.seq);
+            (Pos { seq: line, col: 0 }, Instant::now(), SystemTime::now())
+        });
+        let (output, missed) = term.text_between(start.0, end);
+        RunResult {
+            output,
+            status,
+            first_seq: start.0.seq,
+            last_seq: end.seq.max(start.0.seq),
+            duration_ms: start.1.elapsed().as_millis() as u64,
+            missed,
+            shell_exited: None,
+            timed_out: false,
+            truncated: 0,
+        }
     }
 
     /// Whether a command may be typed now (the cursor where the command

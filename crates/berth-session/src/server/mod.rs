@@ -93,12 +93,10 @@ impl Server {
     async fn admit(&self, stream: UnixStream, uid: u32) {
         let admitted = match self.limit.admit(uid) {
             Ok(slot) => Ok(slot),
-            Err(refused) => {
-                match scripting::blocking(move || crate::peer::is_web_account(uid)).await {
-                    Ok(true) => self.web_limit.admit(uid),
-                    _ => Err(refused),
-                }
-            }
+            Err(refused) => match blocking(move || crate::peer::is_web_account(uid)).await {
+                Ok(true) => self.web_limit.admit(uid),
+                _ => Err(refused),
+            },
         };
         match admitted {
             Ok(slot) => self.connection(stream, slot).await,
@@ -192,11 +190,11 @@ impl Server {
         let mut _person_slot = None;
         let claim = conn.handshake(self.handshake_timeout, &speaker).await?;
         let (uid, pid) = (audit.peer.uid, audit.peer.pid);
-        audit.peer = scripting::blocking(move || crate::peer::lookup(uid, pid)).await?;
+        audit.peer = blocking(move || crate::peer::lookup(uid, pid)).await?;
         if let Some(claim) = claim {
             let refused = |message| ConnError::Refused(ErrorCode::Denied, message);
             let (peer, runtime) = (audit.peer.clone(), self.runtime.clone());
-            let (person, login) = scripting::blocking(move || {
+            let (person, login) = blocking(move || {
                 berth_config::access::delegate(&peer, claim.uid, runtime.as_deref())
             })
             .await?
@@ -359,4 +357,14 @@ impl Server {
             ConnError::Refused(ErrorCode::Internal, "the session is shutting down".into())
         })
     }
+}
+
+/// Runs `work` on a blocking thread (file reads, account lookups): the
+/// host's loop, which pumps the program's output, never waits on a disk.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ConnError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ConnError::Refused(ErrorCode::Internal, e.to_string()))
 }

@@ -298,11 +298,18 @@ impl Server {
                         if Instant::now() >= until {
                             return Err(refuse(why));
                         }
-                        Err(until)
+                        // Looked at again then: refused if still busy.
+                        Err((until, None))
                     }
                     Readiness::Refused(why) => return Err(refuse(why)),
-                    Readiness::Soon => Err(prompt_by.min(deadline.unwrap_or(prompt_by))),
-                    Readiness::Starting => Err(first_prompt_by),
+                    Readiness::Soon => Err((
+                        prompt_by.min(deadline.unwrap_or(prompt_by)),
+                        Some(format!("session {name} ended a command but shows no prompt; nothing was typed")),
+                    )),
+                    Readiness::Starting => Err((
+                        first_prompt_by,
+                        Some(format!("session {name}'s shell has not drawn its first prompt yet; nothing was typed")),
+                    )),
                     Readiness::Ready => {
                         // Pasted when the shell takes pastes, so nothing in
                         // it is a key binding (a tab completing, a `!`
@@ -333,24 +340,15 @@ impl Server {
                     }
                 }
             };
-            let Err(at) = wait_until else { break };
+            let Err((at, refusal)) = wait_until else {
+                break;
+            };
             tokio::select! {
                 _ = arrived => {}
                 _ = until(Some(at)) => {
-                    // Looked at once more: the loop refuses with the reason
-                    // that still holds.
-                    if busy_until.is_some() {
-                        continue;
+                    if let Some(refusal) = refusal {
+                        return Err(refuse(refusal));
                     }
-                    let starting = {
-                        let mut s = self.shared.lock();
-                        let cursor = s.term.cursor();
-                        s.shell.readiness(name, cursor) == Readiness::Starting
-                    };
-                    return Err(refuse(match starting {
-                        true => format!("session {name}'s shell has not drawn its first prompt yet; nothing was typed"),
-                        false => format!("session {name} ended a command but shows no prompt; nothing was typed"),
-                    }));
                 }
             }
         }
@@ -405,15 +403,16 @@ impl Server {
                 format!("cannot read the output log of session {name}: {e}"),
             )
         };
-        let mut reader = blocking(move || crate::log_reader::LogReader::open(&path, keep, lines))
-            .await?
-            .map_err(cannot_read)?;
+        let mut reader =
+            super::blocking(move || crate::log_reader::LogReader::open(&path, keep, lines))
+                .await?
+                .map_err(cannot_read)?;
         loop {
             // A chunk at a time, each read off the loop (a slow disk stalls
             // only this reader) and sent before the next is read: a client
             // that does not read holds one chunk.
             loop {
-                let (back, chunk) = blocking(move || {
+                let (back, chunk) = super::blocking(move || {
                     let chunk = reader.next_chunk();
                     (reader, chunk)
                 })
@@ -435,16 +434,6 @@ impl Server {
             written = armed(&self.shared.log_written);
         }
     }
-}
-
-/// Runs `work` on a blocking thread (file reads, account lookups): the
-/// host's loop, which pumps the program's output, never waits on a disk.
-pub(super) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ConnError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ConnError::Refused(ErrorCode::Internal, e.to_string()))
 }
 
 /// `result` with at most `max` lines of output: the first half and the
