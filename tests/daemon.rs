@@ -164,6 +164,25 @@ fn an_adhoc_session_whose_host_died_while_berthd_was_down_is_started_again() {
 }
 
 #[test]
+fn a_host_whose_record_lacks_its_pid_is_adopted_by_the_socket_it_answers() {
+    let mut d = Daemon::start(THREE);
+    let before = d.wait_running(&["alpha", "beta", "gamma"]);
+    d.crash();
+    // berthd died between writing beta's record and its host's pid.
+    let record = d.runtime().join("hosts").join("beta.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    json["host_pid"] = 0.into();
+    std::fs::write(&record, serde_json::to_vec(&json).unwrap()).unwrap();
+    d.start_again();
+    // Adopted, not started twice: the same host and program.
+    assert_eq!(d.wait_running(&["alpha", "beta", "gamma"]), before);
+    assert!(d
+        .log()
+        .contains("adopted a running session host session=beta"));
+}
+
+#[test]
 fn a_killed_host_is_started_again() {
     let d = Daemon::start(THREE);
     let before = d.wait_running(&["alpha", "beta", "gamma"]);

@@ -219,8 +219,9 @@ impl Backend for Embedded {
         let this = self.clone();
         // Asking a socket who answers it may wait: off the loop.
         let adopted = tokio::task::spawn_blocking(move || {
-            this.records
-                .adoptable(alive, |name| answering_host(&this.socket(name)))
+            this.records.adoptable(alive, |name| {
+                answering_host(&this.socket(name), name, &this.layout.session_binary)
+            })
         });
         Ok(adopted.await?)
     }
@@ -268,14 +269,26 @@ async fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// The pid of the host answering on `socket`, if one does (briefly asked).
-fn answering_host(socket: &Path) -> Option<u32> {
+/// The pid of the host answering on session `name`'s socket, if one does
+/// (briefly asked), taken only when that pid is a host of this berthd's
+/// for that session: it runs berthd's session binary with `--name NAME`.
+/// (The kernel's SO_PEERCRED names whoever listened — berthd, which bound
+/// the socket — not the host, so the process itself is looked at.)
+fn answering_host(socket: &Path, name: &str, binary: &Path) -> Option<u32> {
     let stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
     let patience = Some(Duration::from_secs(2));
     stream.set_read_timeout(patience).ok()?;
     stream.set_write_timeout(patience).ok()?;
     let mut client = berth_proto::sync::Client::handshake(stream, "berthd").ok()?;
-    Some(client.status().ok()?.host_pid)
+    let pid = client.status().ok()?.host_pid;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let args = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = args.split(|&b| b == 0).collect();
+    let named = args
+        .windows(2)
+        .any(|w| w[0] == b"--name" && w[1] == name.as_bytes());
+    let ours = std::fs::canonicalize(binary).is_ok_and(|b| b == exe);
+    (named && ours).then_some(pid)
 }
 
 /// Whether `pid` runs (and is not a zombie).
