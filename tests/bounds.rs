@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use berth_e2e::wire::hello;
 use berth_e2e::*;
-use berth_proto::scripting::{LogsRequest, RunRequest, WaitRequest};
+use berth_proto::scripting::{
+    InterruptRequest, LogsRequest, ResultRequest, RunRequest, WaitRequest,
+};
 use berth_proto::sync::{Client, Event};
 use berth_proto::{
     encode_control, AttachRequest, CaptureRequest, LineBound, Request, Size, MAX_FRAME_LEN,
@@ -270,13 +272,35 @@ fn request() -> impl Strategy<Value = Request> {
             })),
         (prop::option::of(any::<usize>()), any::<bool>())
             .prop_map(|(lines, follow)| Request::Logs(LogsRequest { lines, follow })),
-        (text, 0u64..200, prop::option::of(any::<usize>())).prop_map(|(command, ms, max_lines)| {
-            Request::Run(RunRequest {
-                command,
-                timeout_ms: Some(ms),
-                max_lines,
-            })
-        }),
+        (
+            text,
+            0u64..200,
+            prop::option::of(any::<usize>()),
+            any::<bool>()
+        )
+            .prop_map(|(command, ms, max_lines, interrupt_on_timeout)| {
+                Request::Run(RunRequest {
+                    command,
+                    timeout_ms: Some(ms),
+                    max_lines,
+                    interrupt_on_timeout,
+                })
+            }),
+        (
+            prop::option::of(0u64..200),
+            prop::option::of(any::<usize>())
+        )
+            .prop_map(|(wait_ms, max_lines)| Request::Result(ResultRequest { wait_ms, max_lines })),
+        (
+            prop::option::of(0u64..100),
+            prop::option::of(any::<usize>())
+        )
+            .prop_map(
+                |(grace_ms, max_lines)| Request::Interrupt(InterruptRequest {
+                    grace_ms,
+                    max_lines
+                })
+            ),
         (prop::option::of(size.clone()), any::<bool>(), any::<bool>()).prop_map(
             |(size, read_only, frames)| Request::Attach(AttachRequest {
                 read_only,

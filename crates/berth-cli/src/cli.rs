@@ -156,8 +156,14 @@ pub enum Cmd {
         /// "timed_out": true).
         #[arg(short = 't', long, value_parser = parse_duration)]
         timeout: Option<std::time::Duration>,
+        /// At the timeout, interrupt the command as berth interrupt does
+        /// (C-c, then SIGTERM and SIGKILL to its process group) and wait
+        /// for the prompt; still exit 124, with "interrupted" in --json.
+        #[arg(long, requires = "timeout")]
+        interrupt_on_timeout: bool,
         /// {"output", "status", "first_seq", "last_seq", "duration_ms",
-        /// "missed", "shell_exited", "timed_out", "truncated"}.
+        /// "missed", "shell_exited", "timed_out", "truncated", "command",
+        /// "interrupted"}.
         #[arg(long)]
         json: bool,
         /// Keep at most N lines of output: the first and the last, with a
@@ -169,6 +175,38 @@ pub enum Cmd {
         /// the shell (`-- printf '%s\n' 'a b'`).
         #[arg(last = true, required = true, num_args = 1..)]
         command: Vec<String>,
+    },
+    /// The running command's result once it ends, or the last finished
+    /// command's: its output, and exit with its status (124 while it runs).
+    Result {
+        /// The session's name (see berth ls).
+        name: String,
+        /// Wait this long for a running command to end (default: answer at
+        /// once with its output so far).
+        #[arg(short = 'w', long, value_parser = parse_duration)]
+        wait: Option<std::time::Duration>,
+        /// The same object as berth run --json.
+        #[arg(long)]
+        json: bool,
+        /// Keep at most N lines of output, as berth run --max-lines.
+        #[arg(long, value_name = "N")]
+        max_lines: Option<usize>,
+    },
+    /// Interrupt the command running at the session's shell and return once
+    /// its prompt is back: C-c, then SIGTERM and SIGKILL to the command's
+    /// process group (never the shell), saying what it took.
+    Interrupt {
+        /// The session's name (see berth ls).
+        name: String,
+        /// How long each step waits for the command to end.
+        #[arg(long, value_parser = parse_duration, default_value = "2s")]
+        grace: std::time::Duration,
+        /// {"steps", "result", "at_prompt"}; result as berth run --json.
+        #[arg(long)]
+        json: bool,
+        /// Keep at most N lines of the interrupted command's output.
+        #[arg(long, value_name = "N")]
+        max_lines: Option<usize>,
     },
     /// Type keys into the session: tmux key names (Enter, C-c, Up, F1...), other words literally.
     Send {

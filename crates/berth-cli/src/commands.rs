@@ -122,12 +122,38 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Run {
             name,
             timeout,
+            interrupt_on_timeout,
             json,
             max_lines,
             command,
         } => scripting::guarded(|| {
             let session = open(&name, socket, runtime)?;
-            scripting::run(&name, session, command, timeout, max_lines, json)
+            let a = scripting::RunArgs {
+                command,
+                timeout,
+                interrupt_on_timeout,
+                max_lines,
+                json,
+            };
+            scripting::run(&name, session, a)
+        }),
+        Cmd::Result {
+            name,
+            wait,
+            json,
+            max_lines,
+        } => scripting::guarded(|| {
+            let session = open(&name, socket, runtime)?;
+            scripting::result(&name, session, wait, max_lines, json)
+        }),
+        Cmd::Interrupt {
+            name,
+            grace,
+            json,
+            max_lines,
+        } => scripting::guarded(|| {
+            let session = open(&name, socket, runtime)?;
+            scripting::interrupt(&name, session, grace, max_lines, json)
         }),
         Cmd::Logs {
             name,

@@ -1,14 +1,18 @@
 //! The verbs programs use: numbered `capture --json`, `send` (`--json`,
-//! `--wait`), `wait`, `run` and `logs`. Their exit codes are stable: `wait`
-//! and `send --wait` exit 0 on a match, 1 on timeout, 2 on any error;
-//! `run` exits with the command's status, 124 on timeout, 2 on errors.
-//! (Plain `send` keeps exit 1 for errors, as every other verb.)
+//! `--wait`), `wait`, `run`, `result`, `interrupt` and `logs`. Their exit
+//! codes are stable: `wait` and `send --wait` exit 0 on a match, 1 on
+//! timeout, 2 on any error; `run` and `result` exit with the command's
+//! status, 124 on timeout (still running), 2 on errors; `interrupt` 0 once
+//! the prompt is back, 1 when it did not come back, 2 on errors. (Plain
+//! `send` keeps exit 1 for errors, as every other verb.)
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use berth_proto::scripting::{LogsRequest, RunRequest, WaitRequest};
+use berth_proto::scripting::{
+    InterruptRequest, LogsRequest, ResultRequest, RunRequest, RunResult, WaitRequest,
+};
 use berth_proto::sync::{Sent, Waited};
 use berth_proto::CaptureRequest;
 use serde_json::json;
@@ -30,7 +34,7 @@ pub fn verb_in(args: impl Iterator<Item = String>) -> bool {
                 args.next();
             }
             _ if a.starts_with('-') => {}
-            verb => return matches!(verb, "wait" | "run"),
+            verb => return matches!(verb, "wait" | "run" | "result" | "interrupt"),
         }
     }
     false
@@ -166,21 +170,55 @@ fn report_wait(name: &str, w: &Waited, json: bool) -> u8 {
     }
 }
 
-pub fn run(
+pub struct RunArgs {
+    pub command: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub interrupt_on_timeout: bool,
+    pub max_lines: Option<usize>,
+    pub json: bool,
+}
+
+pub fn run(name: &str, mut s: Session, a: RunArgs) -> anyhow::Result<u8> {
+    unhurried(&s)?;
+    let req = RunRequest {
+        command: command_line(&a.command)?,
+        timeout_ms: millis(a.timeout),
+        max_lines: a.max_lines,
+        interrupt_on_timeout: a.interrupt_on_timeout,
+    };
+    let result = s.run(req).map_err(|e| request_error(name, e))?;
+    let after = a.timeout.map(berth_config::values::format_duration);
+    print_result(name, &result, a.json, after.as_deref())
+}
+
+/// `berth result`: the running command's result (waiting up to `wait`),
+/// or the last finished one's.
+pub fn result(
     name: &str,
     mut s: Session,
-    command: Vec<String>,
-    timeout: Option<Duration>,
+    wait: Option<Duration>,
     max_lines: Option<usize>,
     json: bool,
 ) -> anyhow::Result<u8> {
     unhurried(&s)?;
-    let req = RunRequest {
-        command: command_line(&command)?,
-        timeout_ms: millis(timeout),
+    let req = ResultRequest {
+        wait_ms: millis(wait),
         max_lines,
     };
-    let result = s.run(req).map_err(|e| request_error(name, e))?;
+    let result = s.result(req).map_err(|e| request_error(name, e))?;
+    let after = wait.map(berth_config::values::format_duration);
+    print_result(name, &result, json, after.as_deref())
+}
+
+/// Prints a command's result (its output, or the --json object) and
+/// gives the exit status that tells it: the command's, 124 while it runs.
+/// `after`: how long the caller waited, for the line saying it still runs.
+fn print_result(
+    name: &str,
+    result: &RunResult,
+    json: bool,
+    after: Option<&str>,
+) -> anyhow::Result<u8> {
     if result.missed > 0 {
         eprintln!(
             "berth: the first {} lines of output left history before the command ended (raise scrollback)",
@@ -189,7 +227,7 @@ pub fn run(
     }
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", serde_json::to_string(&result)?)?;
+        writeln!(out, "{}", serde_json::to_string(result)?)?;
     } else {
         out.write_all(result.output.as_bytes())?;
         if !result.output.is_empty() && !result.output.ends_with('\n') {
@@ -201,13 +239,71 @@ pub fn run(
         eprintln!("berth: the shell of session {name} ended during the command ({how})");
     }
     if result.timed_out {
-        eprintln!(
-            "berth: the command is still running in session {name} after {}; it was not stopped",
-            berth_config::values::format_duration(timeout.unwrap_or_default())
-        );
+        let after = after.map(|a| format!(" after {a}")).unwrap_or_default();
+        match result.interrupted.is_empty() {
+            true => eprintln!(
+                "berth: the command is still running in session {name}{after}; it was not stopped (berth result {name} --wait DUR collects its result)"
+            ),
+            false => eprintln!(
+                "berth: the command did not end in session {name}{after}; stopped it ({}), it ended with status {}",
+                result.interrupted.join(", "),
+                result.status
+            ),
+        }
         return Ok(RUN_TIMED_OUT);
     }
     Ok(result.status.clamp(0, 255) as u8)
+}
+
+/// `berth interrupt`: what it took, and whether the prompt is back.
+pub fn interrupt(
+    name: &str,
+    mut s: Session,
+    grace: Duration,
+    max_lines: Option<usize>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    unhurried(&s)?;
+    let req = InterruptRequest {
+        grace_ms: millis(Some(grace)),
+        max_lines,
+    };
+    let done = s.interrupt(req).map_err(|e| request_error(name, e))?;
+    if json {
+        println!("{}", serde_json::to_string(&done)?);
+    }
+    let steps = done.steps.join(", then ");
+    let line = match &done.result {
+        None if done.steps.is_empty() => {
+            format!("session {name} is running no command; nothing was done")
+        }
+        None => format!(
+            "{steps} in session {name}; it shows no shell integration marks, so berth cannot tell whether its program stopped"
+        ),
+        Some(r) => {
+            let what = r.command.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+            match (&r.shell_exited, done.at_prompt) {
+                (Some(how), _) => format!("{steps}: the shell of session {name} ended ({how})"),
+                (None, true) => format!(
+                    "{steps}: the command{what} ended with status {}; session {name} is at its prompt",
+                    r.status
+                ),
+                (None, false) => format!(
+                    "{steps}: the command{what} ended with status {}, but session {name} drew no prompt within 5s",
+                    r.status
+                ),
+            }
+        }
+    };
+    if !json {
+        println!("{line}");
+    }
+    // Not back at a prompt: exit 1, as a wait that timed out.
+    let back = match &done.result {
+        None => true,
+        Some(r) => r.shell_exited.is_none() && done.at_prompt,
+    };
+    Ok(if back { 0 } else { 1 })
 }
 
 /// One argument is a command line, typed as it is; several are words,

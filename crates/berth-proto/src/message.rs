@@ -6,7 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::frame::{encode_control_payload, FrameError};
-use crate::scripting::{CaptureInfo, LogsRequest, RunRequest, RunResult, ShellState, WaitRequest};
+use crate::scripting::{
+    CaptureInfo, InterruptRequest, Interrupted, LogsRequest, ResultRequest, RunRequest, RunResult,
+    ShellState, WaitRequest,
+};
 
 /// Whom a connection from berth-web speaks for: the uid its login was
 /// bound to (by `berth web login`, over a socket that read the uid from
@@ -49,6 +52,10 @@ pub enum Request {
     Logs(LogsRequest),
     /// Type a command at the shell's prompt; answered by [`Response::Ran`].
     Run(RunRequest),
+    /// The running or last finished command's result; answered by [`Response::Ran`].
+    Result(ResultRequest),
+    /// Interrupt the running command; answered by [`Response::Interrupted`].
+    Interrupt(InterruptRequest),
     Status,
     /// Status now and again whenever it changes (state, clients, size, the
     /// foreground command, shell marks; not uptime or countdown, which the
@@ -98,6 +105,8 @@ impl Request {
             Request::Wait(_) => "wait",
             Request::Logs(_) => "logs",
             Request::Run(_) => "run",
+            Request::Result(_) => "result",
+            Request::Interrupt(_) => "interrupt",
             Request::Status => "status",
             Request::Watch => "watch",
             Request::Restart => "restart",
@@ -240,6 +249,7 @@ pub enum Response {
     /// The end of a log that is not followed.
     LogEnd,
     Ran(Box<RunResult>),
+    Interrupted(Box<Interrupted>),
     /// Attached: a data frame with the full screen follows, then live
     /// output. `read_only` is true when the client asked for it or may
     /// only observe.

@@ -68,6 +68,44 @@ pub struct RunRequest {
     /// last, the rest left out (and counted in [`RunResult::truncated`]).
     #[serde(default)]
     pub max_lines: Option<usize>,
+    /// At the timeout, interrupt the command as [`InterruptRequest`] does
+    /// and answer once the shell is back at its prompt.
+    #[serde(default)]
+    pub interrupt_on_timeout: bool,
+}
+
+/// The running command's result once it ends, or the last finished one's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultRequest {
+    /// Wait this long for a running command to end; without it, a running
+    /// command's output so far is answered at once (`timed_out`).
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
+    #[serde(default)]
+    pub max_lines: Option<usize>,
+}
+
+/// Interrupt whatever runs at the shell and answer once the prompt is
+/// back: C-c, then (when the command's process group is not the shell's)
+/// SIGTERM, then SIGKILL to that group, `grace_ms` apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterruptRequest {
+    #[serde(default)]
+    pub grace_ms: Option<u64>,
+    #[serde(default)]
+    pub max_lines: Option<usize>,
+}
+
+/// What an interrupt did, in order ("typed C-c", "SIGTERM to process
+/// group 812 (sleep)"), and the interrupted command's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interrupted {
+    pub steps: Vec<String>,
+    /// `None` when nothing was running (no step was taken) or the program
+    /// shows no shell integration marks (C-c typed, its effect unseen).
+    pub result: Option<RunResult>,
+    /// The shell is at its prompt (false: no marks to tell).
+    pub at_prompt: bool,
 }
 
 /// A command's result, from the shell's OSC 133 marks.
@@ -90,14 +128,23 @@ pub struct RunResult {
     /// printed before it ended. `null` otherwise.
     #[serde(default)]
     pub shell_exited: Option<String>,
-    /// The timeout passed first: the command still runs (it was not
-    /// stopped), `output` is what it printed so far and `status` is 124.
+    /// The timeout passed first (or, for `berth result`, the command was
+    /// still running): `output` is what it printed so far and `status` is
+    /// 124; the command still runs unless `interrupted` says what stopped it.
     #[serde(default)]
     pub timed_out: bool,
     /// Lines of output left out by `max_lines` (0 when none were); the
     /// whole output stays in `berth capture --since` from `first_seq - 1`.
     #[serde(default)]
     pub truncated: u64,
+    /// The command line, as the shell echoed it (`null` when unknown).
+    #[serde(default)]
+    pub command: Option<String>,
+    /// With [`RunRequest::interrupt_on_timeout`]: what stopped the
+    /// command after the timeout (`status` is then how it ended, 130 for
+    /// C-c). Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interrupted: Vec<String>,
 }
 
 /// What the shell integration (OSC 133) says about the session's shell.

@@ -5,7 +5,10 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
-use crate::scripting::{CaptureInfo, LogsRequest, RunRequest, RunResult, WaitRequest};
+use crate::scripting::{
+    CaptureInfo, InterruptRequest, Interrupted, LogsRequest, ResultRequest, RunRequest, RunResult,
+    WaitRequest,
+};
 use crate::{
     decode, encode_control, encode_data, Access, AttachRequest, CaptureRequest, Decoder, Frame,
     FrameError, Header, HeaderError, Request, Response, Size, Status, HEADER_LEN,
@@ -215,6 +218,22 @@ impl<S: Read + Write> Client<S> {
     pub fn run(&mut self, req: RunRequest) -> Result<RunResult, ClientError> {
         match self.call(&Request::Run(req))? {
             Response::Ran(result) => Ok(*result),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The running or last finished command's result.
+    pub fn result(&mut self, req: ResultRequest) -> Result<RunResult, ClientError> {
+        match self.call(&Request::Result(req))? {
+            Response::Ran(result) => Ok(*result),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Interrupts the running command; answered once the prompt is back.
+    pub fn interrupt(&mut self, req: InterruptRequest) -> Result<Interrupted, ClientError> {
+        match self.call(&Request::Interrupt(req))? {
+            Response::Interrupted(done) => Ok(*done),
             other => Err(unexpected(other)),
         }
     }

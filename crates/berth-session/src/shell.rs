@@ -23,6 +23,13 @@ pub struct Shell {
     last_status: Option<i32>,
     /// A `run` typed its command and waits for it to end.
     run: Option<oneshot::Sender<RunResult>>,
+    /// Others waiting for the running command to end (`result --wait`,
+    /// `interrupt`): one per connection, so as many as connections.
+    watchers: Vec<oneshot::Sender<RunResult>>,
+    /// The last command that ended: where its output is (taken again from
+    /// the terminal when asked for), and its result without the output.
+    /// Kept across a restart of the shell.
+    last: Option<(Pos, Pos, RunResult)>,
     /// A command ended and its prompt is not drawn yet (no B since).
     prompt_pending: bool,
     /// The program is a shell started with berth's integration: its marks
@@ -92,19 +99,63 @@ impl Shell {
         };
         let status = status.unwrap_or(0);
         self.last_status = Some(status);
-        let Some(run) = self.run.take() else { return };
-        let (output, missed) = term.text_between(start.0, pos);
-        let _ = run.send(RunResult {
-            output,
+        let result = RunResult {
+            output: String::new(),
             status,
             first_seq: start.0.seq,
             last_seq: pos.seq.max(start.0.seq),
             duration_ms: start.1.elapsed().as_millis() as u64,
-            missed,
+            missed: 0,
             shell_exited: None,
             timed_out: false,
             truncated: 0,
-        });
+            command: self.last_command.clone(),
+            interrupted: Vec::new(),
+        };
+        self.last = Some((start.0, pos, result));
+        if self.run.is_some() || !self.watchers.is_empty() {
+            let result = self.last_result(term).expect("just set");
+            self.answer(result);
+        }
+    }
+
+    /// Gives `result` to the `run` and everyone else waiting for it.
+    fn answer(&mut self, result: RunResult) {
+        for waiting in self.run.take().into_iter().chain(self.watchers.drain(..)) {
+            let _ = waiting.send(result.clone());
+        }
+    }
+
+    /// The last finished command's result, its output taken from the
+    /// terminal now (lines that left history since are counted missed).
+    pub fn last_result(&self, term: &mut Terminal) -> Option<RunResult> {
+        let (start, end, result) = self.last.as_ref()?;
+        let (output, missed) = term.text_between(*start, *end);
+        Some(RunResult {
+            output,
+            missed,
+            ..result.clone()
+        })
+    }
+
+    /// A command runs, or a `run` typed one whose output has not started.
+    pub fn busy(&self) -> bool {
+        self.output_at.is_some() || self.run.is_some()
+    }
+
+    /// `done` gets the running command's result when it ends (or the
+    /// shell does).
+    pub fn watch(&mut self, done: oneshot::Sender<RunResult>) {
+        self.watchers.retain(|w| !w.is_closed());
+        self.watchers.push(done);
+    }
+
+    /// The running command's output so far (it goes on running).
+    pub fn running_so_far(&self, term: &mut Terminal) -> RunResult {
+        RunResult {
+            timed_out: true,
+            ..self.so_far(124, term)
+        }
     }
 
     /// A `run` gave up waiting: what its command printed so far (it goes
@@ -121,16 +172,32 @@ impl Shell {
     /// `run` waiting gets the output so far and that status at once, and
     /// what the marks said is forgotten (the next shell starts afresh).
     pub fn ended(&mut self, status: i32, how: String, term: &mut Terminal) {
-        if let Some(run) = self.run.take() {
-            let _ = run.send(RunResult {
+        if self.busy() || !self.watchers.is_empty() {
+            let result = RunResult {
                 shell_exited: Some(how),
                 ..self.so_far(status, term)
-            });
+            };
+            let end = term.cursor();
+            let start = Pos {
+                seq: result.first_seq,
+                col: 0,
+            };
+            self.last = Some((
+                start,
+                end,
+                RunResult {
+                    output: String::new(),
+                    ..result.clone()
+                },
+            ));
+            self.answer(result);
         }
         // A restart in progress: the next shell's prompt is still awaited.
         let expected = self.stopping && self.expected;
+        let last = self.last.take();
         *self = Self {
             expected,
+            last,
             ..Self::default()
         };
     }
@@ -155,6 +222,11 @@ impl Shell {
             shell_exited: None,
             timed_out: false,
             truncated: 0,
+            command: self
+                .last_command
+                .clone()
+                .filter(|_| self.output_at.is_some()),
+            interrupted: Vec::new(),
         }
     }
 
@@ -176,9 +248,7 @@ impl Shell {
 
     fn ready_for(&self, session: &str, cursor: Pos) -> Result<(), String> {
         if !self.integrated {
-            return Err(format!(
-                "session {session} shows no shell integration marks (OSC 133): berth run needs bash or zsh with shell_integration on, or a program that writes the marks"
-            ));
+            return Err(no_marks(session, "berth run"));
         }
         if self.run.is_some() {
             return Err(format!(
@@ -206,8 +276,21 @@ impl Shell {
     /// a command keeps waiting: the shell's end answers it.
     pub fn stopping(&mut self, restarting: bool) {
         let run = self.run.take();
+        let watchers = std::mem::take(&mut self.watchers);
+        let last = self.last.take();
+        // Where the running command's output is, for the answer its end gives.
+        let (output_at, input_at, last_command) = (
+            self.output_at.take(),
+            self.input_at.take(),
+            self.last_command.take(),
+        );
         *self = Self {
             run,
+            watchers,
+            last,
+            output_at,
+            input_at,
+            last_command,
             expected: restarting,
             stopping: true,
             ..Self::default()
@@ -237,6 +320,13 @@ impl Shell {
             running_since: self.output_at.map(|(_, _, at)| unix_ms(at)),
         })
     }
+}
+
+/// Why `verb` cannot work in `session`: its program writes no marks.
+pub fn no_marks(session: &str, verb: &str) -> String {
+    format!(
+        "session {session} shows no shell integration marks (OSC 133): {verb} needs bash, zsh or fish with shell_integration on, or a program that writes the marks"
+    )
 }
 
 pub fn unix_ms(at: SystemTime) -> u64 {

@@ -17,6 +17,7 @@ use berth_config::access::denial;
 use berth_log::ratelimit::{audit_admit, audit_flush, AuditKey, Limiter};
 
 mod attach;
+mod interrupt;
 mod scripting;
 
 use scripting::Waiter;
@@ -270,6 +271,11 @@ impl Server {
                     self.require_operator(access, audit, "run commands in it")?;
                     audit.input_bytes += req.command.len();
                     self.run(conn, &req).await?;
+                }
+                Request::Result(req) => self.result(conn, &req).await?,
+                Request::Interrupt(req) => {
+                    self.require_operator(access, audit, "interrupt its command")?;
+                    self.interrupt(conn, &req).await?;
                 }
                 Request::Logs(req) => return self.logs(conn, &req).await,
                 Request::Restart => {

@@ -34,6 +34,9 @@ const FIRST_PROMPT_WAIT: Duration = Duration::from_secs(30);
 /// drawing its prompt.
 const BUSY_GRACE: Duration = Duration::from_millis(500);
 
+/// How often a waiting `run` looks whether the shell replaced itself.
+const EXEC_LOOK: Duration = Duration::from_millis(250);
+
 /// Longest pattern a client may ask for, compiled.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -206,7 +209,7 @@ impl Server {
         Ok((n, seq, waiter))
     }
 
-    fn type_in(&self, bytes: Vec<u8>) -> Result<(), ConnError> {
+    pub(super) fn type_in(&self, bytes: Vec<u8>) -> Result<(), ConnError> {
         self.shared.input.try_send(bytes).map_err(|e| {
             let code = match e {
                 InputError::Full => ErrorCode::BadRequest,
@@ -352,29 +355,45 @@ impl Server {
                 }
             }
         }
-        tokio::select! {
-            r = result => match r {
-                Ok(result) => {
-                    let result = at_most(result, req.max_lines);
-                    conn.reply(&Response::Ran(Box::new(result))).await
-                }
-                Err(_) => Err(ConnError::Refused(
+        let mut result = result;
+        // A shell that replaced itself (`exec python3`) ends no command and
+        // exits not: the kernel tells no one, so it is looked for.
+        let shell = self.program_image();
+        let mut look = tokio::time::interval(EXEC_LOOK);
+        let result = loop {
+            tokio::select! {
+                r = &mut result => break r.map_err(|_| ConnError::Refused(
                     ErrorCode::Internal,
                     format!("session {name} ended before the command did"),
-                )),
-            },
-            _ = until(deadline) => {
-                // The command goes on; the caller gets what it printed so
-                // far, and where it stands, to go on from.
-                let result = {
-                    let mut s = self.shared.lock();
-                    let s = &mut *s;
-                    s.shell.gave_up(&mut s.term)
-                };
-                let result = at_most(result, req.max_lines);
-                conn.reply(&Response::Ran(Box::new(result))).await
+                ))?,
+                _ = look.tick(), if shell.is_some() => {
+                    self.notice_exec(shell.as_ref().expect("looked for only with one"));
+                }
+                _ = until(deadline) => break match req.interrupt_on_timeout {
+                    // Stopped as `berth interrupt` would, then answered with
+                    // how it ended, once the prompt is back.
+                    true => {
+                        let stopping =
+                            self.stop_command(&mut result, super::interrupt::INTERRUPT_GRACE);
+                        let (result, steps) = tokio::select! {
+                            r = stopping => r?,
+                            e = conn.interrupted("while interrupting the command") => return Err(e),
+                        };
+                        self.prompt_back().await;
+                        RunResult { timed_out: true, interrupted: steps, ..result }
+                    }
+                    // The command goes on; the caller gets what it printed so
+                    // far, and where it stands, to go on from.
+                    false => {
+                        let mut s = self.shared.lock();
+                        let s = &mut *s;
+                        s.shell.gave_up(&mut s.term)
+                    }
+                },
             }
-        }
+        };
+        let result = at_most(result, req.max_lines);
+        conn.reply(&Response::Ran(Box::new(result))).await
     }
 
     /// Sends the output log, then (following) what is written next, until
@@ -436,9 +455,43 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The program's pid and what it runs (`/proc/PID/exe`), when it can be read.
+    fn program_image(&self) -> Option<(u32, std::path::PathBuf)> {
+        let pid = self.shared.lock().pid?;
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+        Some((pid, exe))
+    }
+
+    /// When the shell (`shell`: pid and image) runs another program in
+    /// its own process, in the foreground: its command ends there, and a
+    /// `run` waiting hears so (status 0: the exec itself succeeded).
+    fn notice_exec(&self, shell: &(u32, std::path::PathBuf)) {
+        let (pid, image) = shell;
+        let foreground = rustix::termios::tcgetpgrp(&self.shared.pty).ok();
+        if foreground.map(|g| g.as_raw_nonzero().get()) != Some(*pid as i32) {
+            return;
+        }
+        match std::fs::read_link(format!("/proc/{pid}/exe")) {
+            Ok(now) if now != *image => {}
+            _ => return,
+        }
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).map_or_else(
+            |_| "another program".to_owned(),
+            |c| c.trim_end().to_owned(),
+        );
+        let mut s = self.shared.lock();
+        let s = &mut *s;
+        if s.pid == Some(*pid) && s.shell.busy() {
+            let how = format!("replaced itself with {comm} (exec); berth run works again once a shell with its marks runs");
+            s.shell.ended(0, how, &mut s.term);
+        }
+    }
+}
+
 /// `result` with at most `max` lines of output: the first half and the
 /// last, and one line in between saying how many were left out.
-fn at_most(mut result: RunResult, max: Option<usize>) -> RunResult {
+pub(super) fn at_most(mut result: RunResult, max: Option<usize>) -> RunResult {
     let Some(max) = max else { return result };
     let lines: Vec<&str> = result.output.split_inclusive('\n').collect();
     if lines.len() <= max {
@@ -460,14 +513,14 @@ fn at_most(mut result: RunResult, max: Option<usize>) -> RunResult {
 
 /// The next `notify_waiters` on `notify`, listened for from now on: what
 /// happens between this call and the await is not missed.
-fn armed(notify: &Notify) -> Pin<Box<Notified<'_>>> {
+pub(super) fn armed(notify: &Notify) -> Pin<Box<Notified<'_>>> {
     let mut next = Box::pin(notify.notified());
     next.as_mut().enable();
     next
 }
 
 /// Resolves at `deadline`, never without one.
-async fn until(deadline: Option<Instant>) {
+pub(super) async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
