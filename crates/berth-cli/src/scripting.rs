@@ -180,8 +180,16 @@ pub struct RunArgs {
 
 pub fn run(name: &str, mut s: Session, a: RunArgs) -> anyhow::Result<u8> {
     unhurried(&s)?;
+    // One argument is a command line, typed as it is; several are words,
+    // which the host quotes for its shell (as systemd-run and docker exec
+    // keep argv).
+    let (command, words) = match &a.command[..] {
+        [line] => (line.clone(), Vec::new()),
+        words => (String::new(), words.to_vec()),
+    };
     let req = RunRequest {
-        command: command_line(&a.command)?,
+        command,
+        words,
         timeout_ms: millis(a.timeout),
         max_lines: a.max_lines,
         interrupt_on_timeout: a.interrupt_on_timeout,
@@ -304,18 +312,6 @@ pub fn interrupt(
         Some(r) => r.shell_exited.is_none() && done.at_prompt,
     };
     Ok(if back { 0 } else { 1 })
-}
-
-/// One argument is a command line, typed as it is; several are words,
-/// each quoted for the shell so that it sees exactly those words (as
-/// `systemd-run` and `docker exec` keep argv).
-fn command_line(words: &[String]) -> anyhow::Result<String> {
-    match words {
-        [line] => Ok(line.clone()),
-        words => shlex::try_join(words.iter().map(String::as_str)).map_err(|_| {
-            anyhow::anyhow!("a word of the command holds a NUL byte, which no shell can be given")
-        }),
-    }
 }
 
 pub fn logs(

@@ -62,6 +62,10 @@ pub struct RunRequest {
     /// Typed as it is (as one bracketed paste when it has several lines),
     /// then Enter.
     pub command: String,
+    /// Or words, each quoted by the host for the session's shell (POSIX
+    /// or fish), so that it sees exactly these words; `command` is then empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<String>,
     #[serde(default)]
     pub timeout_ms: Option<u64>,
     /// Keep at most this many lines of output: the first half and the

@@ -269,7 +269,8 @@ impl Server {
                 }
                 Request::Run(req) => {
                     self.require_operator(access, audit, "run commands in it")?;
-                    audit.input_bytes += req.command.len();
+                    audit.input_bytes +=
+                        req.command.len() + req.words.iter().map(String::len).sum::<usize>();
                     self.run(conn, &req).await?;
                 }
                 Request::Result(req) => self.result(conn, &req).await?,

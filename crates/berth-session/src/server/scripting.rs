@@ -261,7 +261,22 @@ impl Server {
     ) -> Result<(), ConnError> {
         let name = &self.shared.info.name;
         let refuse = |m: String| ConnError::Refused(ErrorCode::BadRequest, m);
-        if req.command.trim().is_empty() {
+        let quoted;
+        let command = match req.words.is_empty() {
+            true => &req.command,
+            false if !req.command.is_empty() => {
+                return Err(refuse(
+                    "berth run takes a command line or words, not both".into(),
+                ))
+            }
+            false => {
+                let program = self.shared.lock().command.clone();
+                quoted =
+                    crate::shell_integration::command_line(&program, &req.words).map_err(refuse)?;
+                &quoted
+            }
+        };
+        if command.trim().is_empty() {
             return Err(refuse("berth run needs a command".into()));
         }
         // Lines and tabs are text (a loop, a function, a here-doc: typed as
@@ -276,7 +291,7 @@ impl Server {
                     .into(),
             ));
         }
-        let multiline = req.command.trim_end().contains('\n');
+        let multiline = command.trim_end().contains('\n');
         self.shared.lock().program_running(name).map_err(refuse)?;
         let deadline = req
             .timeout_ms
@@ -329,7 +344,7 @@ impl Server {
                         }
                         // One paste, one Enter: the shell reads it all as
                         // one input and reports one result.
-                        bytes.extend_from_slice(req.command.trim_end().as_bytes());
+                        bytes.extend_from_slice(command.trim_end().as_bytes());
                         if paste {
                             bytes.extend_from_slice(b"\x1b[201~");
                         }

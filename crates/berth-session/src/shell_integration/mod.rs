@@ -1,13 +1,14 @@
-//! Shell integration: bash and zsh started so that they mark prompts and
-//! commands with OSC 133 (what `berth run` and `status` read), the way VS
-//! Code and WezTerm do it: through the shell's own startup (bash's
-//! `--rcfile`, zsh's `ZDOTDIR`), reading the user's files first and
-//! changing none of them. The files live in a private directory of the
+//! Shell integration: bash, zsh and fish started so that they mark prompts
+//! and commands with OSC 133 (what `berth run` and `status` read), the way
+//! VS Code and WezTerm do it: through the shell's own startup (bash's
+//! `--rcfile`, zsh's `ZDOTDIR`, fish's `--init-command`), reading the
+//! user's files first and changing none of them. The files live in a private directory of the
 //! host's, removed with it.
 
 use std::path::Path;
 
 const BASH_RC: &str = include_str!("bash.rc");
+const FISH: &str = include_str!("berth.fish");
 const ZSH_FILES: [(&str, &str); 3] = [
     (".zshenv", include_str!("zshenv")),
     (".zprofile", include_str!("zprofile")),
@@ -23,17 +24,18 @@ pub struct ShellIntegration {
     dir: tempfile::TempDir,
 }
 
-/// The interactive shell `command` starts ("bash" or "zsh") and whether
-/// as a login shell; `None` for anything else (a script or `-c` has no prompt).
+/// The interactive shell `command` starts ("bash", "zsh" or "fish") and
+/// whether as a login shell; `None` for anything else (a script or `-c`
+/// has no prompt).
 fn shell_of(command: &[String]) -> Option<(&str, bool)> {
     let (program, args) = command.split_first()?;
     let shell = Path::new(program).file_name()?.to_str()?;
     let shell = shell.strip_prefix('-').unwrap_or(shell);
     let interactive = args
         .iter()
-        .all(|a| ["-i", "-l", "--login"].contains(&a.as_str()));
-    let login = args.iter().any(|a| a != "-i");
-    (interactive && ["bash", "zsh"].contains(&shell)).then_some((shell, login))
+        .all(|a| ["-i", "--interactive", "-l", "--login"].contains(&a.as_str()));
+    let login = args.iter().any(|a| a == "-l" || a == "--login");
+    (interactive && ["bash", "zsh", "fish"].contains(&shell)).then_some((shell, login))
 }
 
 /// The integration `command` starts with: `current` while `enabled` and
@@ -61,6 +63,38 @@ pub fn when(
     }
 }
 
+/// `words` as one command line for the session's `program`, each word
+/// quoted so that the shell sees exactly it: fish's own quoting for fish,
+/// POSIX quoting for every other shell.
+pub fn command_line(program: &[String], words: &[String]) -> Result<String, String> {
+    if words.iter().any(|w| w.contains('\0')) {
+        return Err("a word of the command holds a NUL byte, which no shell can be given".into());
+    }
+    let fish = program
+        .first()
+        .and_then(|p| Path::new(p).file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.trim_start_matches('-') == "fish");
+    if !fish {
+        return shlex::try_join(words.iter().map(String::as_str))
+            .map_err(|e| format!("cannot quote the command: {e}"));
+    }
+    // In fish's single quotes only \\ and \' are escapes.
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c))
+    };
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| match plain(w) {
+            true => w.clone(),
+            false => format!("'{}'", w.replace('\\', "\\\\").replace('\'', "\\'")),
+        })
+        .collect();
+    Ok(quoted.join(" "))
+}
+
 impl ShellIntegration {
     pub fn new() -> std::io::Result<Self> {
         // Private: in a shared temporary directory, no one else reads or
@@ -70,6 +104,7 @@ impl ShellIntegration {
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()?;
         std::fs::write(dir.path().join("bash.rc"), BASH_RC)?;
+        std::fs::write(dir.path().join("berth.fish"), FISH)?;
         std::fs::create_dir(dir.path().join("zsh"))?;
         for (name, text) in ZSH_FILES {
             std::fs::write(dir.path().join("zsh").join(name), text)?;
@@ -78,7 +113,7 @@ impl ShellIntegration {
     }
 
     /// The command and extra environment that start `command` with the
-    /// marks, or `None` when it is not an interactive bash or zsh.
+    /// marks, or `None` when it is not an interactive bash, zsh or fish.
     /// `env`: the program's environment (its `ZDOTDIR`, `HOME`).
     pub fn wrap(&self, command: &[String], env: &[(String, String)]) -> Option<Wrapped> {
         let (shell, login) = shell_of(command)?;
@@ -112,6 +147,15 @@ impl ShellIntegration {
                 ];
                 Some((command.to_vec(), extra))
             }
+            "fish" => {
+                // Run after the user's config.fish and conf.d; the path
+                // quoted as fish reads single quotes.
+                let file = self.dir.path().join("berth.fish").display().to_string();
+                let quoted = file.replace('\\', "\\\\").replace('\'', "\\'");
+                let mut argv = command.to_vec();
+                argv.extend(["-C".to_owned(), format!("source '{quoted}'")]);
+                Some((argv, Vec::new()))
+            }
             _ => None,
         }
     }
@@ -126,6 +170,23 @@ mod tests {
     }
 
     #[test]
+    fn words_are_quoted_for_the_sessions_shell() {
+        let words = argv("printf %s\\n a@b it's x\\y $HOME * -n");
+        assert_eq!(
+            command_line(&argv("bash"), &words).unwrap(),
+            r#"printf "%s\\n" a@b "it's" "x\\y" '$HOME' '*' -n"#
+        );
+        assert_eq!(
+            command_line(&argv("/usr/bin/fish -l"), &words).unwrap(),
+            r#"printf '%s\\n' a@b 'it\'s' 'x\\y' '$HOME' '*' -n"#
+        );
+        assert_eq!(
+            command_line(&argv("zsh"), &["a\0b".into()]).unwrap_err(),
+            "a word of the command holds a NUL byte, which no shell can be given"
+        );
+    }
+
+    #[test]
     fn the_files_are_private() {
         use std::os::unix::fs::PermissionsExt;
         let si = ShellIntegration::new().unwrap();
@@ -137,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn only_interactive_bash_and_zsh_are_wrapped() {
+    fn only_interactive_bash_zsh_and_fish_are_wrapped() {
         let si = ShellIntegration::new().unwrap();
         let home = [("HOME".to_owned(), "/home/a".to_owned())];
         let (cmd, env) = si.wrap(&argv("/bin/bash"), &home).unwrap();
@@ -156,11 +217,16 @@ mod tests {
         assert!(when(true, None, &argv("python3 -i"), "s").is_none());
         assert!(when(false, None, &argv("bash"), "s").is_none());
         assert!(when(true, None, &argv("bash"), "s").is_some());
+        let (cmd, env) = si.wrap(&argv("fish -l"), &home).unwrap();
+        let source = format!("source '{}/berth.fish'", si.dir.path().display());
+        assert_eq!(cmd, [&argv("fish -l -C")[..], &[source]].concat());
+        assert!(env.is_empty());
         for other in [
             "bash -c true",
             "bash script.sh",
             "python3",
-            "fish",
+            "fish -c x",
+            "fish script.fish",
             "zsh -c x",
         ] {
             assert_eq!(si.wrap(&argv(other), &home), None, "{other}");
