@@ -273,14 +273,16 @@ fn request() -> impl Strategy<Value = Request> {
         (prop::option::of(any::<usize>()), any::<bool>())
             .prop_map(|(lines, follow)| Request::Logs(LogsRequest { lines, follow })),
         (
-            text,
+            text.clone(),
+            prop::collection::vec(text, 0..4),
             0u64..200,
             prop::option::of(any::<usize>()),
             any::<bool>()
         )
-            .prop_map(|(command, ms, max_lines, interrupt_on_timeout)| {
+            .prop_map(|(command, words, ms, max_lines, interrupt_on_timeout)| {
                 Request::Run(RunRequest {
                     command,
+                    words,
                     timeout_ms: Some(ms),
                     max_lines,
                     interrupt_on_timeout,

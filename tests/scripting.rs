@@ -8,13 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use berth_e2e::shells::{bash, json, stdout};
 use berth_e2e::*;
 use serde_json::{json, Value};
-
-fn json(out: &std::process::Output) -> Value {
-    assert!(!out.stdout.is_empty(), "no output; stderr: {}", stderr(out));
-    serde_json::from_slice(&out.stdout).expect("one JSON value")
-}
 
 /// The line numbers of a `capture --json`.
 fn seqs(capture: &Value) -> Vec<u64> {
@@ -24,26 +20,6 @@ fn seqs(capture: &Value) -> Vec<u64> {
         .iter()
         .map(|l| l["seq"].as_u64().expect("seq"))
         .collect()
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A bash session with shell integration and an empty home (no rc files of
-/// the machine's), at its first prompt.
-fn bash(env: &Env, name: &str) -> Host {
-    let home = env.path(&format!("{name}-home"));
-    std::fs::create_dir_all(&home).unwrap();
-    let host = env.host(
-        name,
-        &["--env", &format!("HOME={}", home.display())],
-        &["bash"],
-    );
-    host.wait_status("the shell at its prompt", |s| {
-        s["shell"]["at_prompt"] == true
-    });
-    host
 }
 
 #[test]
@@ -295,7 +271,7 @@ fn run_refuses_a_busy_session_and_gives_up_on_time() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "berth: session py shows no shell integration marks (OSC 133): berth run needs bash or zsh with shell_integration on, or a program that writes the marks"
+        "berth: session py shows no shell integration marks (OSC 133): berth run needs bash, zsh or fish with shell_integration on, or a program that writes the marks"
     );
     // Turned off: bash runs without marks.
     let plain = env.host(
@@ -774,7 +750,7 @@ fn run_bounds_its_output_and_reports_what_it_saw_when_time_is_up() {
     assert!(r["first_seq"].is_u64());
     assert_eq!(
         stderr(&out),
-        "berth: the command is still running in session t after 1s; it was not stopped"
+        "berth: the command is still running in session t after 1s; it was not stopped (berth result t --wait DUR collects its result)"
     );
     host.send(&["C-c"]);
     host.wait_status("the prompt again", |s| s["shell"]["at_prompt"] == true);

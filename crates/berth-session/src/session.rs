@@ -88,7 +88,9 @@ impl Session {
     /// Whether a program runs to take input; if not, the refusal to give
     /// (`session` is the session's name).
     pub fn program_running(&self, session: &str) -> Result<(), String> {
-        if self.pid.is_some() {
+        // Starting: the program is being started (the host's first start,
+        // or a restart) and reads what waits in its terminal once it runs.
+        if self.pid.is_some() || self.state == State::Starting {
             return Ok(());
         }
         let how = self

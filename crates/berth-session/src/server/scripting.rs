@@ -307,10 +307,18 @@ impl Server {
         let mut done = Some(done);
         loop {
             let arrived = armed(&self.shared.output_arrived);
+            let changed = armed(&self.shared.state_changed);
             let wait_until = {
                 let mut s = self.shared.lock();
                 let cursor = s.term.cursor();
-                match s.shell.readiness(name, cursor) {
+                // Not started yet (`berth new` a moment ago): its shell, and
+                // whether it speaks the marks, are still to come.
+                let readiness = match (s.pid, s.program_running(name)) {
+                    (Some(_), _) => s.shell.readiness(name, cursor),
+                    (None, Ok(())) => Readiness::Starting,
+                    (None, Err(why)) => Readiness::Refused(why),
+                };
+                match readiness {
                     Readiness::Refused(why) if s.shell.command_running() => {
                         let until = *busy_until.get_or_insert_with(|| Instant::now() + BUSY_GRACE);
                         if Instant::now() >= until {
@@ -363,6 +371,7 @@ impl Server {
             };
             tokio::select! {
                 _ = arrived => {}
+                _ = changed => {}
                 _ = until(Some(at)) => {
                     if let Some(refusal) = refusal {
                         return Err(refuse(refusal));
