@@ -261,7 +261,7 @@ fn run_refuses_a_busy_session_and_gives_up_on_time() {
     assert_eq!(out.status.code(), Some(124));
     assert_eq!(
         stderr(&out),
-        "berth: the command is still running in session busy after 300ms; it was not stopped"
+        "berth: the command is still running in session busy after 300ms; it was not stopped (berth result busy --wait DUR collects its result)"
     );
     assert_eq!(host.status()["shell"]["at_prompt"], false);
     // A program without shell integration: said so.
@@ -507,9 +507,20 @@ fn an_observer_may_wait_and_read_but_never_run_or_type() {
         stderr(&out),
         "berth: permission denied: nobody is an observer of watched and cannot send input"
     );
-    // Reading is allowed: wait and capture.
+    let out = as_nobody(&["interrupt", "watched"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "berth: permission denied: nobody is an observer of watched and cannot interrupt its command"
+    );
+    // Reading is allowed: wait, capture, and a command's result.
     let out = as_nobody(&["wait", "watched", "--screen", "-m", "[#$] ?$", "-t", "20s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = host.berth(&["run", "watched", "--", "echo by the operator"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = as_nobody(&["result", "watched"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "by the operator\n");
     // The same through a raw client: the host refuses, whatever the CLI does.
     let raw = Command::new("runuser")
         .args(["-u", "nobody", "--"])
@@ -521,6 +532,18 @@ fn an_observer_may_wait_and_read_but_never_run_or_type() {
     let answer = stdout(&raw);
     assert!(
         answer.contains("\"denied\"") && answer.contains("cannot run commands"),
+        "{answer}"
+    );
+    let raw = Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(bin("raw-client"))
+        .arg(env.socket("watched"))
+        .arg(r#"{"type":"interrupt"}"#)
+        .output()
+        .unwrap();
+    let answer = stdout(&raw);
+    assert!(
+        answer.contains("\"denied\"") && answer.contains("cannot interrupt its command"),
         "{answer}"
     );
     assert!(!std::path::Path::new("/tmp/berth-pwned").exists());

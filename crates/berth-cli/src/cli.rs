@@ -147,7 +147,7 @@ pub enum Cmd {
         lines: Option<usize>,
     },
     /// Run a command at the session's shell prompt, print exactly its output
-    /// and exit with its status (needs bash or zsh with shell integration).
+    /// and exit with its status (needs bash, zsh or fish with shell integration).
     Run {
         /// The session's name (see berth ls).
         name: String,

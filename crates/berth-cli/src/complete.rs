@@ -74,7 +74,16 @@ mod tests {
             .map(|s| s.get_name())
             .collect();
         for verb in [
-            "attach", "capture", "send", "status", "wait", "run", "logs", "kill",
+            "attach",
+            "capture",
+            "send",
+            "status",
+            "wait",
+            "run",
+            "result",
+            "interrupt",
+            "logs",
+            "kill",
         ] {
             assert!(
                 with.contains(&verb),

@@ -10,7 +10,7 @@ pub const RESTART_LIMIT_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// A run at least this long counts as stable: the backoff starts over.
 pub const RESTART_STABLE_AFTER: Duration = Duration::from_secs(10);
 pub const SCROLLBACK_LINES: usize = 10_000;
-/// bash and zsh sessions get OSC 133 prompt and command marks.
+/// bash, zsh and fish sessions get OSC 133 prompt and command marks.
 pub const SHELL_INTEGRATION: bool = true;
 pub const COLS: u16 = 120;
 pub const ROWS: u16 = 40;

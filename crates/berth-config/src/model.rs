@@ -238,7 +238,7 @@ pub struct Session {
     pub create_user: bool,
     pub allow_root: bool,
     pub dynamic_user: bool,
-    /// bash and zsh sessions mark prompts and commands (OSC 133).
+    /// bash, zsh and fish sessions mark prompts and commands (OSC 133).
     pub shell_integration: bool,
     pub cwd: Option<PathBuf>,
     pub env: BTreeMap<String, String>,

@@ -64,7 +64,7 @@ pub struct Launch {
     pub identity: Identity,
     /// PR_SET_NO_NEW_PRIVS for the program (`--no-new-privileges`).
     pub no_new_privileges: bool,
-    /// bash and zsh start with OSC 133 marks (`--shell-integration`).
+    /// bash, zsh and fish start with OSC 133 marks (`--shell-integration`).
     pub shell_integration: Option<std::sync::Arc<crate::shell_integration::ShellIntegration>>,
 }
 

@@ -95,7 +95,7 @@ pub struct ProgramSpec {
     /// Working directory of the program (default: the account's home).
     #[arg(long)]
     pub cwd: Option<PathBuf>,
-    /// bash and zsh mark prompts and commands (OSC 133), for `berth run`
+    /// bash, zsh and fish mark prompts and commands (OSC 133), for `berth run`
     /// and `status`; injected at the shell's start, no rc file touched.
     #[arg(long, default_value_t = defaults::SHELL_INTEGRATION, action = clap::ArgAction::Set)]
     pub shell_integration: bool,
