@@ -631,7 +631,12 @@ fn the_shell_ending_during_run(shell: &str, restart: &str) {
         _ => {
             // The next shell starts afresh; it is killed: 128+9.
             host.wait_status("the new shell at its prompt", at_prompt);
-            let out = host.berth(&["run", "s", "--json", "-t", "30s", "--", "kill -9 $$"]);
+            // fish names its own pid $fish_pid.
+            let kill = match shell {
+                "fish" => "kill -9 $fish_pid",
+                _ => "kill -9 $$",
+            };
+            let out = host.berth(&["run", "s", "--json", "-t", "30s", "--", kill]);
             assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
             let result = json(&out);
             assert_eq!(result["status"], 137);
@@ -651,18 +656,13 @@ fn a_bash_that_exits_or_is_killed_during_run_is_reported_at_once() {
 }
 
 #[test]
-fn a_zsh_that_exits_or_is_killed_during_run_is_reported_at_once() {
-    if !std::path::Path::new("/usr/bin/zsh").exists() && !std::path::Path::new("/bin/zsh").exists()
-    {
-        assert!(
-            std::env::var("BERTH_REQUIRE_ROOT_TESTS").as_deref() != Ok("1"),
-            "zsh is not installed"
-        );
-        eprintln!("SKIPPED a_zsh_that_exits_or_is_killed_during_run_is_reported_at_once: zsh is not installed");
-        return;
+fn a_zsh_or_fish_that_exits_or_is_killed_during_run_is_reported_at_once() {
+    for shell in ["zsh", "fish"] {
+        if berth_e2e::shells::installed(shell, "a_zsh_or_fish_that_exits_or_is_killed_during_run") {
+            the_shell_ending_during_run(shell, "always");
+            the_shell_ending_during_run(shell, "never");
+        }
     }
-    the_shell_ending_during_run("zsh", "always");
-    the_shell_ending_during_run("zsh", "never");
 }
 
 #[test]
