@@ -231,6 +231,7 @@ fn input_for_a_program_that_does_not_read_is_bounded() {
         let send = Request::Send {
             keys: vec![text.clone()],
             literal: true,
+            paste: false,
             wait: None,
         };
         if let Err(e) = client.call(&send) {
@@ -248,6 +249,7 @@ fn input_for_a_program_that_does_not_read_is_bounded() {
         let send = Request::Send {
             keys: vec!["z".repeat(piece)],
             literal: true,
+            paste: false,
             wait: None,
         };
         let mut client =

@@ -251,13 +251,17 @@ fn request() -> impl Strategy<Value = Request> {
                     since,
                 }
             )),
-        (prop::collection::vec(text.clone(), 0..4), any::<bool>()).prop_map(|(keys, literal)| {
-            Request::Send {
+        (
+            prop::collection::vec(text.clone(), 0..4),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(keys, literal, paste)| Request::Send {
                 keys,
                 literal,
+                paste,
                 wait: None,
-            }
-        }),
+            }),
         (
             pattern,
             prop::option::of(any::<u64>()),

@@ -76,6 +76,18 @@ pub enum Cmd {
         #[arg(short = 'l', long, value_parser = parse_layout)]
         layout: Option<berth_config::dashboard::Layout>,
     },
+    /// Serve the Model Context Protocol on stdin and stdout, for agents:
+    /// run commands, read output, wait for text, as you, through the same
+    /// sockets and access lists as every other verb.
+    Mcp {
+        /// Only the tools that change nothing (list, status, capture,
+        /// wait, logs, command results).
+        #[arg(long)]
+        read_only: bool,
+        /// Only these sessions (names or globs; quote globs: 'ci-*').
+        #[arg(long, value_name = "NAME|GLOB", num_args = 1..)]
+        sessions: Vec<String>,
+    },
     /// The browser dashboard ([web] in berth.toml): log in or out.
     Web {
         #[command(subcommand)]
@@ -215,6 +227,11 @@ pub enum Cmd {
         /// Send every word literally, even key names.
         #[arg(short = 'l', long)]
         literal: bool,
+        /// Type the words as one bracketed paste where the program enabled
+        /// it (as tmux paste-buffer -p), as plain text elsewhere; a key such
+        /// as Enter goes in a send of its own.
+        #[arg(short = 'p', long, conflicts_with = "literal")]
+        paste: bool,
         /// Print {"seq"}: the line the cursor was on, for wait --since and capture --since.
         #[arg(long)]
         json: bool,

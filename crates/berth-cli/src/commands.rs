@@ -35,6 +35,20 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             crate::watch::run(args, runtime)
         }
         Cmd::Web { verb } => crate::web::run(&verb, runtime),
+        Cmd::Mcp {
+            read_only,
+            sessions,
+        } => {
+            if socket.is_some() {
+                bail!("--socket names one session; berth mcp serves sessions by name (--sessions)");
+            }
+            let opts = crate::mcp::Options {
+                read_only,
+                sessions,
+                runtime: runtime.map(Path::to_path_buf),
+            };
+            crate::mcp::serve(opts)
+        }
         Cmd::Has { name } => Ok(has(&name, socket, runtime)),
         Cmd::Attach {
             name,
@@ -81,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Send {
             name,
             literal,
+            paste,
             json,
             wait,
             timeout,
@@ -90,7 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let send = || {
                 let args = scripting::SendArgs {
                     keys,
-                    literal,
+                    typing: berth_proto::keys::Typing::from_wire(literal, paste),
                     json,
                     wait,
                     timeout,
@@ -228,7 +243,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn open(name: &str, socket: Option<&Path>, runtime: Option<&Path>) -> anyhow::Result<Session> {
+pub(crate) fn open(
+    name: &str,
+    socket: Option<&Path>,
+    runtime: Option<&Path>,
+) -> anyhow::Result<Session> {
     let path = locate::find(name, socket, runtime)?;
     connect(name, &path)
 }
@@ -284,22 +303,32 @@ fn status(
     Ok(0)
 }
 
-fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+/// Every session, as `ls` lists them: from berthd, which knows every
+/// session it manages, else by scanning the sockets (with the line that
+/// says why the list may be partial, when berthd refused rather than
+/// being absent).
+pub(crate) fn session_rows(
+    runtime: Option<&Path>,
+) -> anyhow::Result<(Vec<SessionSummary>, Option<String>)> {
     // A planted runtime directory is refused before anything is asked.
     locate::runtime_dirs(runtime)?;
-    // berthd knows every session it manages; without it, scan the sockets.
-    let rows = match daemon(runtime, DaemonRequest::List) {
-        Ok(Response::Sessions { sessions }) => sessions,
+    match daemon(runtime, DaemonRequest::List) {
+        Ok(Response::Sessions { sessions }) => Ok((sessions, None)),
         Ok(other) => bail!("unexpected reply from berthd: {other:?}"),
         Err(e) => {
-            if !crate::connect::is_not_running(&e) {
-                // Not the end: the sockets may still let this user in. Say
-                // why the list may be partial.
-                eprintln!("berth: {e:#}; listing the session sockets instead");
-            }
-            scan(runtime)?
+            // Not the end: the sockets may still let this user in.
+            let why = (!crate::connect::is_not_running(&e))
+                .then(|| format!("{e:#}; listing the session sockets instead"));
+            Ok((scan(runtime)?, why))
         }
-    };
+    }
+}
+
+fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let (rows, partial) = session_rows(runtime)?;
+    if let Some(why) = partial {
+        eprintln!("berth: {why}");
+    }
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string(&rows)?)?;

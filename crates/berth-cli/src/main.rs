@@ -4,6 +4,7 @@
 mod attach;
 mod commands;
 mod connect;
+mod mcp;
 mod render;
 mod screen_switch;
 mod scripting;

@@ -58,31 +58,71 @@ fn unhurried(s: &Session) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `capture --json`: one object, the same for `berth mcp`'s capture tool.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CaptureView {
+    pub session: String,
+    pub size: berth_proto::Size,
+    pub cursor: berth_proto::scripting::Cursor,
+    pub alternate_screen: bool,
+    /// The oldest line still in history.
+    pub first_seq: u64,
+    pub lines: Vec<CapturedLine>,
+    /// With `since`: lines asked for that have already left history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed: Option<u64>,
+    /// Lines left out at the start to keep at most the number asked for
+    /// (`berth mcp`'s `max_lines`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<u64>,
+}
+
+/// One line of a capture: its number, its text, whether it wraps on.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CapturedLine {
+    pub seq: u64,
+    pub text: String,
+    pub wrapped: bool,
+}
+
+impl CaptureView {
+    pub fn new(
+        session: &str,
+        captured: berth_proto::sync::Captured,
+        since: bool,
+    ) -> anyhow::Result<Self> {
+        let info = captured
+            .info
+            .context("the session's host is older than this berth and sends no line numbers; restart it (berth restart)")?;
+        let text = String::from_utf8_lossy(&captured.text);
+        let lines = text
+            .lines()
+            .zip(info.seqs.iter().zip(&info.wrapped))
+            .map(|(text, (seq, wrapped))| CapturedLine {
+                seq: *seq,
+                text: text.to_owned(),
+                wrapped: *wrapped,
+            })
+            .collect();
+        Ok(Self {
+            session: session.to_owned(),
+            size: info.size,
+            cursor: info.cursor,
+            alternate_screen: info.alternate_screen,
+            first_seq: info.first_seq,
+            lines,
+            missed: since.then_some(info.missed),
+            truncated: None,
+        })
+    }
+}
+
 pub fn capture(name: &str, mut s: Session, req: &CaptureRequest, json: bool) -> anyhow::Result<u8> {
     let captured = s.capture(req).map_err(|e| request_error(name, e))?;
     let mut out = std::io::stdout().lock();
     if json {
-        let text = String::from_utf8_lossy(&captured.text);
-        let info = captured
-            .info
-            .context("the session's host is older than this berth and sends no line numbers; restart it (berth restart)")?;
-        let lines: Vec<_> = text
-            .lines()
-            .zip(info.seqs.iter().zip(&info.wrapped))
-            .map(|(text, (seq, wrapped))| json!({ "seq": seq, "text": text, "wrapped": wrapped }))
-            .collect();
-        let mut value = json!({
-            "session": s.session,
-            "size": info.size,
-            "cursor": info.cursor,
-            "alternate_screen": info.alternate_screen,
-            "first_seq": info.first_seq,
-            "lines": lines,
-        });
-        if req.since.is_some() {
-            value["missed"] = json!(info.missed);
-        }
-        writeln!(out, "{value}")?;
+        let view = CaptureView::new(&s.session, captured, req.since.is_some())?;
+        writeln!(out, "{}", serde_json::to_string(&view)?)?;
     } else {
         if let Some(missed) = captured.info.as_ref().map(|i| i.missed).filter(|m| *m > 0) {
             eprintln!("berth: {missed} lines after --since have already left history");
@@ -95,7 +135,7 @@ pub fn capture(name: &str, mut s: Session, req: &CaptureRequest, json: bool) -> 
 
 pub struct SendArgs {
     pub keys: Vec<String>,
-    pub literal: bool,
+    pub typing: berth_proto::keys::Typing,
     pub json: bool,
     pub wait: Option<String>,
     pub timeout: Option<Duration>,
@@ -116,7 +156,7 @@ pub fn send(name: &str, mut s: Session, a: SendArgs) -> anyhow::Result<u8> {
         unhurried(&s)?;
     }
     match s
-        .send_keys(a.keys, a.literal, wait)
+        .send_keys(a.keys, a.typing, wait)
         .map_err(|e| request_error(name, e))?
     {
         Sent::At(seq) => {

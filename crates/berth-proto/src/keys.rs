@@ -14,6 +14,34 @@
 pub const SANE_MODES: &str =
     "\x1b[0m\x1b[?25h\x1b[?1l\x1b>\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?2004l";
 
+/// How `send`'s words are typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// tmux key names (`literal`: every word as text, as `send-keys -l`).
+    Keys { literal: bool },
+    /// One bracketed paste of all the words where the program enabled it
+    /// (tmux `paste-buffer -p`), plain text elsewhere.
+    Paste,
+}
+
+impl Typing {
+    /// From [`crate::Request::Send`]'s `literal` and `paste`.
+    pub fn from_wire(literal: bool, paste: bool) -> Self {
+        match paste {
+            true => Typing::Paste,
+            false => Typing::Keys { literal },
+        }
+    }
+
+    /// [`crate::Request::Send`]'s `literal` and `paste`.
+    pub fn to_wire(self) -> (bool, bool) {
+        match self {
+            Typing::Keys { literal } => (literal, false),
+            Typing::Paste => (false, true),
+        }
+    }
+}
+
 /// The program's input modes that change what keys send.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Modes {

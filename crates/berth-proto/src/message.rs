@@ -41,6 +41,11 @@ pub enum Request {
         /// Every key is literal text, as `tmux send-keys -l`.
         #[serde(default)]
         literal: bool,
+        /// The keys are text, pasted as one bracketed paste where the
+        /// program enabled it (tmux `paste-buffer -p`), typed as they are
+        /// elsewhere; `literal` then changes nothing.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        paste: bool,
         /// Then wait for output, from the line the keys were typed on
         /// ([`Response::Matched`] or [`Response::WaitTimedOut`]; else [`Response::Sent`]).
         #[serde(default)]
@@ -325,6 +330,7 @@ pub enum Response {
 
 /// One line of `berth ls`. Stable JSON: keys are added, never renamed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionSummary {
     pub name: String,
     /// A [`State`]; "unreachable" when the host does not answer; "denied"
@@ -389,6 +395,7 @@ pub enum ErrorCode {
 
 /// The session's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Starting,
@@ -422,6 +429,7 @@ impl std::fmt::Display for State {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Size {
     pub cols: u16,
     pub rows: u16,
@@ -454,6 +462,7 @@ impl Size {
 
 /// How the program last ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExitInfo {
     /// Exit status, when it exited normally.
     pub code: Option<i32>,
@@ -497,6 +506,7 @@ impl ExitInfo {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientMode {
     ReadWrite,
@@ -504,6 +514,7 @@ pub enum ClientMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClientInfo {
     pub uid: u32,
     pub user: String,
@@ -513,6 +524,7 @@ pub struct ClientInfo {
 
 /// Everything `berth status` shows. Stable JSON: keys are added, never renamed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Status {
     pub name: String,
     pub state: State,
@@ -639,6 +651,7 @@ mod tests {
         let json = serde_json::to_string(&Request::Send {
             keys: vec!["ls".into(), "Enter".into()],
             literal: false,
+            paste: false,
             wait: None,
         })
         .unwrap();

@@ -30,6 +30,7 @@ pub struct CaptureInfo {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Cursor {
     /// Screen row, 0 at the top.
     pub row: u16,
@@ -103,6 +104,7 @@ pub struct InterruptRequest {
 /// What an interrupt did, in order ("typed C-c", "SIGTERM to process
 /// group 812 (sleep)"), and the interrupted command's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Interrupted {
     pub steps: Vec<String>,
     /// `None` when nothing was running (no step was taken) or the program
@@ -114,6 +116,7 @@ pub struct Interrupted {
 
 /// A command's result, from the shell's OSC 133 marks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunResult {
     /// Exactly the command's output (plain text, wrapped rows joined).
     pub output: String,
@@ -153,6 +156,7 @@ pub struct RunResult {
 
 /// What the shell integration (OSC 133) says about the session's shell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ShellState {
     /// The shell shows its prompt and waits for a command.
     pub at_prompt: bool,

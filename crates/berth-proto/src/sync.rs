@@ -183,13 +183,15 @@ impl<S: Read + Write> Client<S> {
     pub fn send_keys(
         &mut self,
         keys: Vec<String>,
-        literal: bool,
+        typing: crate::keys::Typing,
         wait: Option<WaitRequest>,
     ) -> Result<Sent, ClientError> {
         let waits = wait.is_some();
+        let (literal, paste) = typing.to_wire();
         match self.call(&Request::Send {
             keys,
             literal,
+            paste,
             wait,
         })? {
             Response::Sent { seq } if !waits => Ok(Sent::At(seq)),

@@ -253,10 +253,12 @@ impl Server {
                 Request::Send {
                     keys,
                     literal,
+                    paste,
                     wait,
                 } => {
                     self.require_operator(access, audit, "send input")?;
-                    let (bytes, seq, waiter) = self.send(&keys, literal, wait.as_ref())?;
+                    let how = berth_proto::keys::Typing::from_wire(literal, paste);
+                    let (bytes, seq, waiter) = self.send(&keys, how, wait.as_ref())?;
                     audit.input_bytes += bytes;
                     match waiter {
                         Some(waiter) => self.wait(conn, waiter).await?,

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use berth_proto::keys::{self, Typing};
 use berth_proto::scripting::{LogsRequest, RunRequest, RunResult, WaitRequest};
 use berth_proto::server::{ConnError, ServerConn};
-use berth_proto::{keys, CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN};
+use berth_proto::{CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN};
 use std::pin::Pin;
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
@@ -175,7 +176,7 @@ impl Server {
     pub(super) fn send(
         &self,
         keys: &[String],
-        literal: bool,
+        how: Typing,
         wait: Option<&WaitRequest>,
     ) -> Result<(usize, u64, Option<Waiter>), ConnError> {
         let mut s = self.shared.lock();
@@ -185,8 +186,25 @@ impl Server {
             .map_err(|m| ConnError::Refused(ErrorCode::BadRequest, m))?;
         let modes = s.term.modes();
         let mut bytes = Vec::new();
-        for key in keys {
-            bytes.extend(keys::translate(key, literal, modes));
+        match how {
+            Typing::Keys { literal } => {
+                for key in keys {
+                    bytes.extend(keys::translate(key, literal, modes));
+                }
+            }
+            Typing::Paste => {
+                // Marked as a paste only where the program asked for it;
+                // the end marker cannot be forged from inside the text.
+                let paste = s.term.screen().bracketed_paste();
+                let text = keys.concat().replace("\x1b[201~", "");
+                if paste {
+                    bytes.extend_from_slice(b"\x1b[200~");
+                }
+                bytes.extend_from_slice(text.as_bytes());
+                if paste {
+                    bytes.extend_from_slice(b"\x1b[201~");
+                }
+            }
         }
         if bytes.len() > MAX_FRAME_LEN {
             return Err(ConnError::Refused(
