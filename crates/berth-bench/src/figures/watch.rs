@@ -25,7 +25,7 @@ pub fn measure(ctx: &Ctx, system: System, run: usize) -> anyhow::Result<Option<(
     if system != System::Berth {
         return Ok(None);
     }
-    let (detached, shown) = if run % 2 == 0 {
+    let (detached, shown) = if run.is_multiple_of(2) {
         let d = once(ctx, false)?;
         (d, once(ctx, true)?)
     } else {

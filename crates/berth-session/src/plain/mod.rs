@@ -487,7 +487,7 @@ impl PlainLines {
             // row's end the emulator clamps it.)
             Unit::Tab if line.older.is_none() && line.prev.is_none() => {
                 let at = line.seg.cols;
-                if at > 0 && at % cols == 0 {
+                if at > 0 && at.is_multiple_of(cols) {
                     return false; // the cursor waits at the end of a full row
                 }
                 let width = unit::tab_width(at % cols);
