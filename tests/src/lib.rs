@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod browser;
 pub mod daemon;
 pub mod machine;
+pub mod mcp;
 pub mod shells;
 pub mod term_client;
 pub mod wire;

@@ -34,6 +34,8 @@ pub const READING: [&str; 6] = [
     "logs",
 ];
 
+/// A tool's answer: structured content, or a refusal's one line. (Tools
+/// spell it out: the macro derives the output schema from the written type.)
 type Answer<T> = Result<Json<T>, String>;
 
 #[derive(Clone)]
@@ -115,7 +117,7 @@ impl Berth {
         &self,
         _: Parameters<Nothing>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Sessions> {
+    ) -> Result<Json<Sessions>, String> {
         self.call(&ctx, String::new(), None, |s| s.list()).await
     }
 
@@ -127,7 +129,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<SessionArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Status> {
+    ) -> Result<Json<Status>, String> {
         self.call(&ctx, String::new(), None, move |s| s.status(&a.session))
             .await
     }
@@ -143,7 +145,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<RunCommandArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<CommandOutcome> {
+    ) -> Result<Json<CommandOutcome>, String> {
         let timeout = seconds(a.timeout, DEFAULT_RUN_TIMEOUT_S, "timeout")?;
         let max = lines(a.max_lines, DEFAULT_MAX_LINES, "max_lines")?;
         let stop = a.interrupt_on_timeout.unwrap_or(false);
@@ -162,7 +164,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<CommandResultArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<CommandOutcome> {
+    ) -> Result<Json<CommandOutcome>, String> {
         let wait = seconds(a.wait, 0.0, "wait")?;
         let max = lines(a.max_lines, DEFAULT_MAX_LINES, "max_lines")?;
         let what = format!("waiting for the command in session {}", a.session);
@@ -180,7 +182,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<SendKeysArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Typed> {
+    ) -> Result<Json<Typed>, String> {
         if a.keys.is_empty() && a.enter != Some(true) {
             return Err("send_keys needs keys (or enter: true)".into());
         }
@@ -211,7 +213,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<PasteTextArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Typed> {
+    ) -> Result<Json<Typed>, String> {
         self.call(&ctx, String::new(), None, move |s| {
             let typed = s.send(&a.session, vec![a.text], Typing::Paste)?;
             if a.enter.unwrap_or(true) {
@@ -234,7 +236,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<CaptureArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<CaptureView> {
+    ) -> Result<Json<CaptureView>, String> {
         let max = lines(a.max_lines, DEFAULT_MAX_LINES, "max_lines")?;
         let req = calls::bounds(a.start, a.end, a.since);
         self.call(&ctx, String::new(), None, move |s| {
@@ -251,7 +253,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<WaitForTextArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<WaitOutcome> {
+    ) -> Result<Json<WaitOutcome>, String> {
         let timeout = seconds(a.timeout, DEFAULT_RUN_TIMEOUT_S, "timeout")?;
         let what = format!("waiting for {:?} in session {}", a.pattern, a.session);
         let req = WaitRequest {
@@ -272,7 +274,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<InterruptArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Interrupted> {
+    ) -> Result<Json<Interrupted>, String> {
         let grace = seconds(a.grace, 2.0, "grace")?;
         let what = format!("interrupting the command in session {}", a.session);
         self.call(&ctx, what, Some(grace * 3), move |s| {
@@ -288,7 +290,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<LogsArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<LogText> {
+    ) -> Result<Json<LogText>, String> {
         let n = lines(a.lines, DEFAULT_LOG_LINES, "lines")?;
         self.call(&ctx, String::new(), None, move |s| s.logs(&a.session, n))
             .await
@@ -305,7 +307,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<NewSessionArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Done> {
+    ) -> Result<Json<Done>, String> {
         if a.command.is_empty() {
             return Err("new_session needs a command, e.g. [\"bash\"]".into());
         }
@@ -322,7 +324,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<SessionArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Done> {
+    ) -> Result<Json<Done>, String> {
         self.call(&ctx, String::new(), None, move |s| s.kill(a.session))
             .await
     }
@@ -333,7 +335,7 @@ impl Berth {
         &self,
         Parameters(a): Parameters<SessionArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<Done> {
+    ) -> Result<Json<Done>, String> {
         self.call(&ctx, String::new(), None, move |s| s.restart(a.session))
             .await
     }
