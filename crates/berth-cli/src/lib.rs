@@ -7,4 +7,5 @@ pub mod cli;
 pub mod complete;
 pub mod layout;
 pub mod locate;
+pub mod mcp_tools;
 pub mod watch_keys;

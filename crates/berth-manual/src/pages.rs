@@ -57,6 +57,11 @@ const BERTHD_SANDBOX: &[&str] = &[
 ];
 
 /// What berth-web(8) says beyond its flags.
+const MCP_SETUP: &[&str] = &[
+    "In the MCP client's configuration: {\"mcpServers\": {\"berth\": {\"command\": \"berth\", \"args\": [\"mcp\"]}}}. For another host, over OpenSSH, as the remote user and under that host's access lists: {\"command\": \"ssh\", \"args\": [\"-T\", \"ops@runner-7\", \"berth\", \"mcp\"]}.",
+    "Every call goes through the session sockets and access lists as the user who started berth mcp; a session you may not read is not listed, and a refusal is a tool error carrying berth's one-line message. Tools that wait send progress notifications every 5 s to a client that gave a progress token. Only JSON-RPC is written to standard output.",
+];
+
 const WEB_DESCRIPTION: &[&str] = &[
     "berthd starts berth-web while [web] is in berth.toml(5): as berthd's child under the embedded backend (restarted when it stops saying it is alive for 20 s), as the transient unit berth-web.service (with a sandbox of its own that allows the network, and a 20 s watchdog) under the systemd backend. It is started as root with --user _berth-web: it binds its listener and reads the TLS key and the metrics token, then becomes that account for good before it reads a request. Started as root without --user, it refuses.",
     "It holds no rights of its own. A person logs in with berth web login (see berth-web(1)), which berthd answers; berthd records the person's live login once the browser brought the code back. Every session it shows, it reaches through the session's socket speaking for that person, and the session host believes it only while root's record of that login lives, lets it only view (and type where allow_input is on), applies its access lists to that person and audits the connection as theirs.",
@@ -194,6 +199,7 @@ pub fn command_pages() -> Vec<Generated> {
     for verb in verbs {
         let name = format!("berth-{}", verb.get_name());
         let keys = verb.get_name() == "watch";
+        let mcp = verb.get_name() == "mcp";
         let mut see = vec!["berth(1)".to_owned(), "berth.toml(5)".to_owned()];
         // `berth web`'s page shares its name with the daemon's: `man
         // berth-web` opens this one first, so it points to the other.
@@ -203,6 +209,14 @@ pub fn command_pages() -> Vec<Generated> {
         let contents = page(man(verb, "1").title(name.to_uppercase()), false, |roff| {
             if keys {
                 entries(roff, "KEYS", berth_cli::watch_keys::KEYS);
+            }
+            if mcp {
+                let tools: Vec<Entry> = berth_cli::mcp_tools::TOOLS
+                    .iter()
+                    .map(|(name, _, what)| (*name, *what))
+                    .collect();
+                entries(roff, "TOOLS", &tools);
+                paragraphs(roff, "CONFIGURING A CLIENT", MCP_SETUP);
             }
             see_also(roff, &see);
         });

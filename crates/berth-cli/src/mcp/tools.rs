@@ -24,16 +24,6 @@ use crate::scripting::CaptureView;
 /// How often a long wait tells a client that asked for progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-/// The tools that change nothing: all `--read-only` serves.
-pub const READING: [&str; 6] = [
-    "list_sessions",
-    "session_status",
-    "command_result",
-    "capture",
-    "wait_for_text",
-    "logs",
-];
-
 /// A tool's answer: structured content, or a refusal's one line. (Tools
 /// spell it out: the macro derives the output schema from the written type.)
 type Answer<T> = Result<Json<T>, String>;
@@ -48,14 +38,11 @@ impl Berth {
     pub fn new(scope: Scope, read_only: bool) -> Self {
         let mut tool_router = Self::tool_router();
         if read_only {
-            let writing: Vec<String> = tool_router
-                .list_all()
-                .into_iter()
-                .map(|t| t.name.to_string())
-                .filter(|n| !READING.contains(&n.as_str()))
-                .collect();
-            for name in writing {
-                tool_router.remove_route(&name);
+            // All `--read-only` serves: the tools that change nothing.
+            for (name, reads, _) in berth_cli::mcp_tools::TOOLS {
+                if !reads {
+                    tool_router.remove_route(name);
+                }
             }
         }
         Self {
@@ -352,5 +339,44 @@ impl ServerHandler for Berth {
             .with_instructions(
                 "Terminal sessions on this host, as berth runs them: run_command types a command at a session's shell prompt and answers exactly its output and exit status; wait_for_text and capture read what programs print; every call is checked against the session's access lists as the user who started berth mcp.",
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope() -> Scope {
+        Scope {
+            runtime: None,
+            only: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_router_serves_exactly_the_listed_tools_with_their_hints() {
+        let tools = Berth::new(scope(), false).tool_router.list_all();
+        let mut served: Vec<(String, bool)> = tools
+            .iter()
+            .map(|t| {
+                let reads = t.annotations.as_ref().and_then(|a| a.read_only_hint);
+                (t.name.to_string(), reads == Some(true))
+            })
+            .collect();
+        served.sort();
+        let mut listed: Vec<(String, bool)> = berth_cli::mcp_tools::TOOLS
+            .iter()
+            .map(|(n, r, _)| (n.to_string(), *r))
+            .collect();
+        listed.sort();
+        assert_eq!(served, listed);
+        for t in &tools {
+            assert!(t.output_schema.is_some(), "{} has no output schema", t.name);
+        }
+        let read_only = Berth::new(scope(), true).tool_router.list_all();
+        assert!(read_only
+            .iter()
+            .all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)));
+        assert_eq!(read_only.len(), 6);
     }
 }
