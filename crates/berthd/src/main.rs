@@ -31,6 +31,10 @@ use berthd::args::Args;
 
 /// Threads berthd's blocking work runs on.
 const BLOCKING_THREADS: usize = 16;
+/// glibc heaps berthd's threads share (see `memory::limit_arenas`).
+const ALLOCATOR_ARENAS: i32 = 2;
+/// How long an idle blocking thread lives (tokio's default is 10 s).
+pub(crate) const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn main() -> ExitCode {
     // What berthd's launcher left open never reaches a host or a program.
@@ -50,12 +54,17 @@ fn main() -> ExitCode {
     if args.check {
         return check(&config, mode);
     }
+    // Before any thread: one heap for the loop and the blocking threads.
+    berth_log::memory::limit_arenas(ALLOCATOR_ARENAS);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         // Starting hosts (useradd, binding, forking) and other blocking
         // work: a few threads, as many as a reload starts at once. Each
         // thread costs memory the allocator keeps (an arena, its caches),
         // so 500 hosts started at once must not mean 500 threads.
         .max_blocking_threads(BLOCKING_THREADS)
+        // An idle blocking thread ends soon, its caches returned to the
+        // allocator, so the trim after a reload finds them free.
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
         .enable_all()
         .build()
     {

@@ -105,6 +105,12 @@ impl Handle {
         // connections) is free again: give it back, or an idle berthd
         // keeps its largest reload's high-water mark.
         let _ = tokio::task::spawn_blocking(berth_log::memory::release).await;
+        // And again once the blocking threads the reload woke have ended
+        // (their arenas and caches hold what they freed until then).
+        tokio::spawn(async {
+            tokio::time::sleep(crate::BLOCKING_KEEP_ALIVE * 2).await;
+            berth_log::memory::release();
+        });
         response
     }
 
