@@ -12,15 +12,33 @@ removes both sessions. Every step waits on berth, never on the clock:
   run --json      a shell command's output and exit status (OSC 133)
 
 Usage: agent_loop.py [PREFIX]   (sessions PREFIX-py and PREFIX-sh)
-The berth binary is $BERTH, else `berth` on PATH.
+The berth binary is $BERTH, else `berth` on PATH, else the one the README's
+quick start built (target/release or target/debug beside this directory).
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
-BERTH = os.environ.get("BERTH", "berth")
+
+def find_berth():
+    """$BERTH, `berth` on PATH, or the quick start's build of it."""
+    if os.environ.get("BERTH"):
+        return os.environ["BERTH"]
+    if shutil.which("berth"):
+        return "berth"
+    here = os.path.dirname(os.path.abspath(__file__))
+    for build in ("release", "debug"):
+        built = os.path.join(here, "..", "target", build, "berth")
+        if os.access(built, os.X_OK):
+            return os.path.normpath(built)
+    sys.exit("agent_loop.py: no berth found: put it on PATH, set BERTH=/path/to/berth, "
+             "or build it first (cargo build --release)")
+
+
+BERTH = find_berth()
 TIMEOUT = "30s"
 
 

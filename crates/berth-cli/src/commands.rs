@@ -16,7 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let socket = cli.socket.as_deref();
     let runtime = cli.runtime_dir.as_deref();
     match cli.command {
-        Cmd::Ls { json } => ls(runtime, json),
+        Cmd::Ls { json } => ls(socket, runtime, json),
         Cmd::Watch {
             name,
             dashboard,
@@ -177,7 +177,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             lines,
         } => scripting::logs(&name, open(&name, socket, runtime)?, follow, plain, lines),
         Cmd::Status { name, json } => status(&name, socket, runtime, json),
-        Cmd::Validate { config, system } => validate(config, system),
+        Cmd::Validate { config, system } => validate(config, system, runtime),
         Cmd::Reload => match daemon(runtime, DaemonRequest::Reload)? {
             Response::Reloaded {
                 added,
@@ -223,18 +223,19 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             Ok(0)
         }
-        Cmd::Kill { name } => {
-            daemon(runtime, DaemonRequest::Kill { name })?;
-            Ok(0)
-        }
-        Cmd::Start { name } => {
-            daemon(runtime, DaemonRequest::Start { name })?;
-            Ok(0)
-        }
-        Cmd::Stop { name } => {
-            daemon(runtime, DaemonRequest::Stop { name })?;
-            Ok(0)
-        }
+        // With --socket, the host itself: one started by hand has no berthd.
+        Cmd::Kill { name } => match socket {
+            Some(_) => host_verb(&name, socket, &Request::Kill),
+            None => daemon(runtime, DaemonRequest::Kill { name }).map(|_| 0),
+        },
+        Cmd::Start { name } => match socket {
+            Some(_) => host_verb(&name, socket, &Request::Start),
+            None => daemon(runtime, DaemonRequest::Start { name }).map(|_| 0),
+        },
+        Cmd::Stop { name } => match socket {
+            Some(_) => host_verb(&name, socket, &Request::Stop),
+            None => daemon(runtime, DaemonRequest::Stop { name }).map(|_| 0),
+        },
         Cmd::Restart { name } => {
             let mut s = open(&name, socket, runtime)?;
             call(&name, &mut s, &Request::Restart)?;
@@ -249,7 +250,24 @@ pub(crate) fn open(
     runtime: Option<&Path>,
 ) -> anyhow::Result<Session> {
     let path = locate::find(name, socket, runtime)?;
-    connect(name, &path)
+    let s = connect(name, &path)?;
+    // A socket named by path answers for one session: the name given
+    // must be its own.
+    if socket.is_some() && s.session != name {
+        bail!(
+            "{} is the socket of session {:?}, not {name:?}",
+            path.display(),
+            s.session
+        );
+    }
+    Ok(s)
+}
+
+/// A lifecycle verb sent to the host behind `--socket`.
+fn host_verb(name: &str, socket: Option<&Path>, req: &Request) -> anyhow::Result<u8> {
+    let mut s = open(name, socket, None)?;
+    call(name, &mut s, req)?;
+    Ok(0)
 }
 
 fn call(name: &str, s: &mut Session, req: &Request) -> anyhow::Result<Response> {
@@ -264,12 +282,42 @@ pub(crate) fn daemon(runtime: Option<&Path>, req: DaemonRequest) -> anyhow::Resu
         .map_err(|e| crate::connect::request_error("berthd", e))
 }
 
-fn validate(config: Option<std::path::PathBuf>, system: bool) -> anyhow::Result<u8> {
+fn validate(
+    config: Option<std::path::PathBuf>,
+    system: bool,
+    runtime: Option<&Path>,
+) -> anyhow::Result<u8> {
     use berth_config::paths;
-    let path = config.unwrap_or_else(|| paths::config_file(paths::Mode::current()));
+    // Not told: the config the running berthd reads, as it reads it; with
+    // none running, the one berthd would read started by this user.
+    let (path, mode) = match config {
+        Some(path) => {
+            let mode = paths::mode_for_config(&path);
+            (path, mode)
+        }
+        None => match daemon(runtime, DaemonRequest::ConfigFile) {
+            Ok(Response::ConfigFile { path, mode }) => {
+                eprintln!("berth: checking {path}, the config the running berthd reads");
+                let mode = match mode.as_str() {
+                    "system" => paths::Mode::System,
+                    _ => paths::Mode::User,
+                };
+                (std::path::PathBuf::from(path), mode)
+            }
+            _ => {
+                let mode = paths::Mode::current();
+                let path = paths::config_file(mode);
+                eprintln!(
+                    "berth: checking {}, the config berthd reads when started by you (--config FILE checks another)",
+                    path.display()
+                );
+                (path, mode)
+            }
+        },
+    };
     let mode = match system {
         true => paths::Mode::System,
-        false => paths::mode_for_config(&path),
+        false => mode,
     };
     let valid = berth_config::check_and_print(&path, berth_config::Checks::new(mode), "berth");
     Ok(if valid { 0 } else { 1 })
@@ -315,17 +363,28 @@ pub(crate) fn session_rows(
     match daemon(runtime, DaemonRequest::List) {
         Ok(Response::Sessions { sessions }) => Ok((sessions, None)),
         Ok(other) => bail!("unexpected reply from berthd: {other:?}"),
-        Err(e) => {
-            // Not the end: the sockets may still let this user in.
-            let why = (!crate::connect::is_not_running(&e))
-                .then(|| format!("{e:#}; listing the session sockets instead"));
-            Ok((scan(runtime)?, why))
-        }
+        // Not the end: the sockets may still let this user in; said why
+        // the list may be partial.
+        Err(e) => Ok((
+            scan(runtime)?,
+            Some(format!("{e:#}; listing the session sockets instead")),
+        )),
     }
 }
 
-fn ls(runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
-    let (rows, partial) = session_rows(runtime)?;
+fn ls(socket: Option<&Path>, runtime: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let (rows, partial) = match socket {
+        // The one session behind the socket.
+        Some(path) => {
+            let mut s = connect("the session", path)?;
+            let name = s.session.clone();
+            (
+                vec![SessionSummary::from_status(fetch_status(&name, &mut s)?)],
+                None,
+            )
+        }
+        None => session_rows(runtime)?,
+    };
     if let Some(why) = partial {
         eprintln!("berth: {why}");
     }

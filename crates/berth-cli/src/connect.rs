@@ -143,7 +143,7 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
 pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
     let dirs = berth_cli::locate::runtime_dirs(runtime)?;
     let mut last = None;
-    for dir in &dirs {
+    for (i, dir) in dirs.iter().enumerate() {
         let path = paths::control_socket(dir);
         if path.symlink_metadata().is_err() {
             continue;
@@ -151,7 +151,15 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
         match open(&path)? {
             // berthd may wait on hosts before it answers (kill, reload).
             Ok(stream) => {
-                return greet(stream, REPLY_TIMEOUT * 4).map_err(|e| request_error("berthd", e))
+                if i > 0 {
+                    // Not the caller's own berthd: say whose answers.
+                    eprintln!(
+                        "berth: no berthd of yours runs ({} has no control socket); asking the one at {}",
+                        dirs[0].display(),
+                        path.display()
+                    );
+                }
+                return greet(stream, REPLY_TIMEOUT * 4).map_err(|e| request_error("berthd", e));
             }
             Err(e) => last = Some((path, e)),
         }
@@ -167,11 +175,6 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
             dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" or ")
         )),
     }
-}
-
-/// Whether berthd was simply not there (every such message starts so).
-pub fn is_not_running(e: &anyhow::Error) -> bool {
-    format!("{e:#}").starts_with("berthd is not running")
 }
 
 /// Whether a failure was a refusal of rights (every such message starts so).

@@ -140,12 +140,15 @@ pub fn valid_summary(path: &Path, config: &crate::model::Config) -> String {
             format!(", {n} dashboard{} ({})", plural(n), names.join(", "))
         }
     };
+    let listed = match names.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", names.join(", ")),
+    };
     format!(
-        "{}: valid; {} session{} ({}){dashboards} from {} file{}",
+        "{}: valid; {} session{}{listed}{dashboards} from {} file{}",
         path.display(),
         names.len(),
         plural(names.len()),
-        names.join(", "),
         config.files.len(),
         plural(config.files.len()),
     )

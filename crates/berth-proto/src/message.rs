@@ -74,6 +74,9 @@ pub enum Request {
     Stop,
     /// Start a program that is stopped, exited or failed (`berth start`).
     Start,
+    /// End the program and the host (`berth --socket PATH kill` of a host
+    /// started by hand; berthd ends the hosts it started itself).
+    Kill,
     /// Take new program settings (command, environment, working directory,
     /// restart policy, size) and restart the program with them inside this
     /// host, keeping the screen. `args` are `berth-session` flags and
@@ -117,6 +120,7 @@ impl Request {
             Request::Restart => "restart",
             Request::Stop => "stop",
             Request::Start => "start",
+            Request::Kill => "kill",
             Request::Reconfigure { .. } => "reconfigure",
             Request::Attach(_) => "attach",
             Request::Resize { .. } => "resize",
@@ -166,6 +170,9 @@ pub enum DaemonRequest {
     /// the person it was issued to ([`Response::WebRedeemed`]); from then
     /// on that person holds a live login the hosts can see.
     WebRedeem { code: String },
+    /// Which config berthd reads, and in which mode ([`Response::ConfigFile`]):
+    /// what `berth validate` checks when not told.
+    ConfigFile,
 }
 
 /// Which lines a capture covers, in tmux numbering: 0 is the top visible
@@ -315,6 +322,12 @@ pub enum Response {
         uid: u32,
         ttl_s: u64,
         input: bool,
+    },
+    /// Answer to [`DaemonRequest::ConfigFile`].
+    ConfigFile {
+        path: String,
+        /// "system" or "user".
+        mode: String,
     },
     /// Answer to [`DaemonRequest::Reload`]: what changed.
     Reloaded {

@@ -63,6 +63,7 @@ pub async fn run(
         journal: args.log_journal,
         stop_grace: args.stop_grace,
         cleanup: crate::cleanup::describe(joined.as_deref()),
+        by_berthd: from_berthd,
     };
     let session = Session::new(
         Terminal::new(cols, rows, args.scrollback),

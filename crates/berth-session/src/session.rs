@@ -25,6 +25,8 @@ pub struct HostInfo {
     pub stop_grace: std::time::Duration,
     /// What ends the program's leftovers when the session stops.
     pub cleanup: String,
+    /// berthd started this host (and ends it: `berth kill` goes to berthd).
+    pub by_berthd: bool,
 }
 
 /// What changes as the session lives.

@@ -198,6 +198,7 @@ fn describe(req: &DaemonRequest) -> (&'static str, String) {
 fn verb_and_name(req: &DaemonRequest) -> (&'static str, String) {
     match req {
         DaemonRequest::List => ("ls", "-".into()),
+        DaemonRequest::ConfigFile => ("config-file", "-".into()),
         DaemonRequest::Reload => ("reload", "-".into()),
         DaemonRequest::Metrics => ("metrics", "-".into()),
         DaemonRequest::New { name, .. } => ("new", name.clone()),

@@ -26,7 +26,7 @@ pub enum Needs<'a> {
 
 pub fn needs(req: &DaemonRequest) -> Needs<'_> {
     match req {
-        DaemonRequest::List => Needs::Nothing,
+        DaemonRequest::List | DaemonRequest::ConfigFile => Needs::Nothing,
         DaemonRequest::Reload => Needs::Host("reload berthd's configuration"),
         DaemonRequest::Metrics => Needs::Monitor,
         DaemonRequest::New { .. } => Needs::Host("create sessions"),

@@ -312,6 +312,18 @@ impl Server {
                     self.command(Command::Start).await?;
                     conn.reply(&Response::Ok).await?;
                 }
+                Request::Kill => {
+                    self.require_operator(access, audit, "kill it")?;
+                    let name = &self.shared.info.name;
+                    if self.shared.info.by_berthd {
+                        return Err(ConnError::Refused(
+                            ErrorCode::BadRequest,
+                            format!("session {name} belongs to berthd, which would start it again: berth kill {name} (without --socket) asks berthd"),
+                        ));
+                    }
+                    self.command(Command::Shutdown).await?;
+                    conn.reply(&Response::Ok).await?;
+                }
                 Request::Reconfigure { args } => {
                     // Changing the program is the host's owner's right, not an
                     // operator's: it runs commands as the service account.

@@ -45,6 +45,16 @@ impl<B: Backend> Daemon<B> {
                     sessions: self.list_for(Some(&caller)),
                 });
             }
+            DaemonRequest::ConfigFile => {
+                let mode = match self.mode {
+                    berth_config::paths::Mode::System => "system",
+                    berth_config::paths::Mode::User => "user",
+                };
+                let _ = done.send(Response::ConfigFile {
+                    path: self.config_path.display().to_string(),
+                    mode: mode.into(),
+                });
+            }
             DaemonRequest::Metrics => {
                 let summaries = self.list_for(None);
                 let runtime = self.backend.layout().runtime.clone();
