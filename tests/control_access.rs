@@ -450,6 +450,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
         ),
         ("interrupt", r#"{"type":"interrupt"}"#),
         ("result", r#"{"type":"result"}"#),
+        ("kill", r#"{"type":"kill"}"#),
         ("restart", r#"{"type":"restart"}"#),
         ("stop", r#"{"type":"stop"}"#),
         ("start", r#"{"type":"start"}"#),
@@ -489,10 +490,14 @@ fn every_verb_on_every_socket_checks_the_caller() {
             };
             let lines = raw(user, &socket, &[request]);
             let answer = lines.last().cloned().unwrap_or_default();
-            // sa's bash runs without marks: a reader's `result` is told so.
-            let no_marks = *verb == "result"
-                && answer.contains("sa shows no shell integration marks (OSC 133)");
-            let refused = !no_marks
+            // Answers that are not refusals of rights: sa's bash runs
+            // without marks (a reader's `result` is told so), and berthd
+            // started sa (its operator's `kill` on the socket is sent to
+            // berthd).
+            let not_rights = (*verb == "result"
+                && answer.contains("sa shows no shell integration marks (OSC 133)"))
+                || (*verb == "kill" && answer.contains("session sa belongs to berthd"));
+            let refused = !not_rights
                 && (answer.contains(r#""type":"error""#) || answer.starts_with("connect failed"));
             if allowed == refused {
                 raw_unauthorized.push(format!("{user} session {verb}: {answer}"));

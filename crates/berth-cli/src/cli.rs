@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// List sessions (scans session sockets).
+    /// List sessions (asks berthd; without it, scans the session sockets).
     Ls {
         /// JSON array of {name, state, pid, user, restarts, clients, uptime_s, foreground}.
         #[arg(long)]

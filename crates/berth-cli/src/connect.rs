@@ -15,6 +15,15 @@ use berth_proto::HeaderError;
 /// How long to wait for a session that accepted the connection to answer.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// [`REPLY_TIMEOUT`], or a test's shorter one (`BERTH_TEST_REPLY_TIMEOUT_MS`):
+/// a test of a host that never answers need not wait half a minute.
+fn reply_timeout() -> Duration {
+    std::env::var("BERTH_TEST_REPLY_TIMEOUT_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(REPLY_TIMEOUT, Duration::from_millis)
+}
+
 pub type Session = Client<UnixStream>;
 
 /// Connects and handshakes with the session behind `path`.
@@ -69,7 +78,7 @@ fn open(path: &Path) -> anyhow::Result<std::io::Result<UnixStream>> {
 }
 
 fn handshake(name: &str, path: &Path, stream: UnixStream) -> anyhow::Result<Session> {
-    greet(stream, REPLY_TIMEOUT).map_err(|e| handshake_error(name, path, e))
+    greet(stream, reply_timeout()).map_err(|e| handshake_error(name, path, e))
 }
 
 /// The handshake as this berth, waiting at most `timeout` for each reply.
@@ -116,6 +125,16 @@ fn handshake_error(name: &str, path: &Path, e: ClientError) -> anyhow::Error {
             "session {name:?} closed the connection during the handshake; is {} a berth session socket?",
             path.display()
         ),
+        ClientError::Io(e)
+            if e.kind() == std::io::ErrorKind::WouldBlock
+                || e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            anyhow!(
+                "{} accepted the connection but did not answer within {}s: its host may be stopped or stuck; see berth ls, or restart session {name}",
+                path.display(),
+                reply_timeout().as_secs_f64()
+            )
+        }
         other => request_error(name, other),
     }
 }
@@ -131,7 +150,7 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
         {
             anyhow!(
                 "session {name:?} did not answer within {}s",
-                REPLY_TIMEOUT.as_secs()
+                reply_timeout().as_secs_f64()
             )
         }
         other => anyhow!("session {name:?}: {other}"),
@@ -159,7 +178,7 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
                         path.display()
                     );
                 }
-                return greet(stream, REPLY_TIMEOUT * 4).map_err(|e| request_error("berthd", e));
+                return greet(stream, reply_timeout() * 4).map_err(|e| request_error("berthd", e));
             }
             Err(e) => last = Some((path, e)),
         }

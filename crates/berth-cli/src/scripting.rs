@@ -52,9 +52,16 @@ fn millis(d: Option<Duration>) -> Option<u64> {
     d.map(|d| d.as_millis() as u64)
 }
 
-/// Waits never end by the socket's own timeout: the host answers in time.
-fn unhurried(s: &Session) -> anyhow::Result<()> {
-    s.stream().set_read_timeout(None)?;
+/// How long past the wait it asked the host for a verb waits for the
+/// answer: a host that stopped (SIGSTOP, a hung disk) is not waited for
+/// forever.
+const ANSWER_MARGIN: Duration = Duration::from_secs(30);
+
+/// A verb that waits `wait` for its answer (`None`: as long as the caller
+/// asked, no deadline) then [`ANSWER_MARGIN`] more.
+fn unhurried(s: &Session, wait: Option<Duration>) -> anyhow::Result<()> {
+    s.stream()
+        .set_read_timeout(wait.map(|w| w + ANSWER_MARGIN))?;
     Ok(())
 }
 
@@ -153,7 +160,7 @@ pub fn send(name: &str, mut s: Session, a: SendArgs) -> anyhow::Result<u8> {
         ..Default::default()
     });
     if wait.is_some() {
-        unhurried(&s)?;
+        unhurried(&s, a.timeout)?;
     }
     match s
         .send_keys(a.keys, a.typing, wait)
@@ -178,7 +185,7 @@ pub struct WaitArgs {
 }
 
 pub fn wait(name: &str, mut s: Session, a: WaitArgs) -> anyhow::Result<u8> {
-    unhurried(&s)?;
+    unhurried(&s, a.timeout)?;
     let req = WaitRequest {
         pattern: a.pattern,
         since: a.since,
@@ -219,7 +226,9 @@ pub struct RunArgs {
 }
 
 pub fn run(name: &str, mut s: Session, a: RunArgs) -> anyhow::Result<u8> {
-    unhurried(&s)?;
+    // Interrupting takes three steps of 2 s and the prompt's return.
+    let stopping = Duration::from_secs(if a.interrupt_on_timeout { 15 } else { 0 });
+    unhurried(&s, a.timeout.map(|t| t + stopping))?;
     // One argument is a command line, typed as it is; several are words,
     // which the host quotes for its shell (as systemd-run and docker exec
     // keep argv).
@@ -248,7 +257,7 @@ pub fn result(
     max_lines: Option<usize>,
     json: bool,
 ) -> anyhow::Result<u8> {
-    unhurried(&s)?;
+    unhurried(&s, Some(wait.unwrap_or_default()))?;
     let req = ResultRequest {
         wait_ms: millis(wait),
         max_lines,
@@ -311,7 +320,7 @@ pub fn interrupt(
     max_lines: Option<usize>,
     json: bool,
 ) -> anyhow::Result<u8> {
-    unhurried(&s)?;
+    unhurried(&s, Some(grace * 3 + Duration::from_secs(5)))?;
     let req = InterruptRequest {
         grace_ms: millis(Some(grace)),
         max_lines,
@@ -361,7 +370,8 @@ pub fn logs(
     plain: bool,
     lines: Option<usize>,
 ) -> anyhow::Result<u8> {
-    unhurried(&s)?;
+    // Following has no end; a log that is not followed comes at once.
+    unhurried(&s, (!follow).then_some(Duration::ZERO))?;
     let stdout = std::io::stdout();
     let mut raw = stdout.lock();
     let mut stripped = strip_ansi_escapes::Writer::new(std::io::stdout().lock());

@@ -1,0 +1,176 @@
+//! What a newcomer does in the first hour, as the README shows it: the
+//! agent example, a session host run by hand and the verbs that reach it
+//! through `--socket`, `validate` without `--config`, `ls` when berthd is
+//! down, and a socket that accepts and never answers. Exact messages.
+
+use std::os::unix::net::UnixListener;
+use std::process::Command;
+
+use berth_e2e::shells::stdout;
+use berth_e2e::*;
+
+#[test]
+fn the_agent_example_finds_the_berth_the_quick_start_built() {
+    let d = berth_e2e::daemon::Daemon::start("");
+    // The example beside a build directory, as a clone after `cargo
+    // build` has it; nothing on PATH and no $BERTH.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("examples")).unwrap();
+    std::fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/agent_loop.py");
+    std::fs::copy(&example, dir.path().join("examples/agent_loop.py")).unwrap();
+    std::os::unix::fs::symlink(bin("berth"), dir.path().join("target/debug/berth")).unwrap();
+    let out = Command::new("python3")
+        .arg(dir.path().join("examples/agent_loop.py"))
+        .arg("nc")
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("BERTH")
+        .env("BERTH_RUNTIME_DIR", d.runtime())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).ends_with("agent loop: all results and exit codes as expected\n"));
+    // Without any berth: said how to get one.
+    std::fs::remove_file(dir.path().join("target/debug/berth")).unwrap();
+    let out = Command::new("python3")
+        .arg(dir.path().join("examples/agent_loop.py"))
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("BERTH")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "agent_loop.py: no berth found: put it on PATH, set BERTH=/path/to/berth, or build it first (cargo build --release)"
+    );
+}
+
+#[test]
+fn verbs_with_socket_talk_to_a_host_run_by_hand() {
+    let env = Env::new();
+    let host = env.host("demo", &[], &["python3", "-q", "-i"]);
+    host.wait_screen(">>>");
+    let socket = env.socket("demo");
+    let socket = socket.to_str().unwrap();
+    let berth = |args: &[&str]| {
+        let mut all = vec!["--socket", socket];
+        all.extend_from_slice(args);
+        env.berth(&all)
+    };
+    // ls lists that one host.
+    let out = berth(&["ls", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["name"], "demo");
+    assert_eq!(rows[0]["state"], "running");
+    // A name that is not the host's own is refused.
+    let out = berth(&["capture", "wrongname"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("berth: {socket} is the socket of session \"demo\", not \"wrongname\"")
+    );
+    // stop and start reach the host, not a berthd.
+    let out = berth(&["stop", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(host.status()["state"], "stopped");
+    let out = berth(&["start", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    host.wait_status("running again", |s| s["state"] == "running");
+    // kill ends the host: its socket goes with it.
+    let out = berth(&["kill", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_for("the host to end", DEADLINE, || {
+        (!std::path::Path::new(socket).exists()).then_some(())
+    });
+}
+
+#[test]
+fn a_host_berthd_started_is_killed_through_berthd_not_its_socket() {
+    let d = berth_e2e::daemon::Daemon::start("[session.kept]\ncommand = [\"sleep\", \"100000\"]\n");
+    d.wait_running(&["kept"]);
+    let socket = d.runtime().join("sessions/kept.sock");
+    let out = d.berth(&["--socket", socket.to_str().unwrap(), "kill", "kept"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: session kept belongs to berthd, which would start it again: berth kill kept (without --socket) asks berthd"
+    );
+    d.wait_running(&["kept"]);
+}
+
+#[test]
+fn validate_without_config_checks_what_berthd_reads_and_says_which() {
+    let d = berth_e2e::daemon::Daemon::start("[session.one]\ncommand = [\"sleep\", \"100000\"]\n");
+    let out = d.berth(&["validate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = d.config();
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "berth: checking {}, the config the running berthd reads",
+            config.display()
+        )
+    );
+    assert_eq!(
+        stdout(&out),
+        format!("{}: valid; 1 session (one) from 1 file\n", config.display())
+    );
+    // berthd down: the file berthd would read started by this user.
+    let empty = tempfile::tempdir().unwrap();
+    let out = berth_in(empty.path(), &["validate"]);
+    let own = berth_config::paths::config_file(berth_config::paths::Mode::current());
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "berth: checking {}, the config berthd reads when started by you (--config FILE checks another)",
+            own.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ls_says_berthd_is_down_when_it_lists_the_sockets_instead() {
+    let env = Env::new();
+    let _host = env.host("alone", &[], &["sleep", "100000"]);
+    let out = env.berth(&["ls"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("alone"), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "berth: berthd is not running (no control socket in {}); start it with berthd; listing the session sockets instead",
+            env.runtime().display()
+        )
+    );
+}
+
+#[test]
+fn a_socket_that_accepts_and_never_answers_is_named_and_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mute.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    // Accepts, then says nothing, as a stopped host's socket does.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let out = Command::new(bin("berth"))
+        .args(["--socket", path.to_str().unwrap(), "status", "mute"])
+        .env("BERTH_TEST_REPLY_TIMEOUT_MS", "500")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "berth: {} accepted the connection but did not answer within 0.5s: its host may be stopped or stuck; see berth ls, or restart session mute",
+            path.display()
+        )
+    );
+}
