@@ -174,3 +174,44 @@ fn a_socket_that_accepts_and_never_answers_is_named_and_left() {
         )
     );
 }
+
+#[test]
+fn new_attach_or_create_and_create_if_missing_as_tmux_new_a() {
+    use berth_e2e::term_client::TermClient;
+    let d = berth_e2e::daemon::Daemon::start("");
+    // -d: created if missing, nothing done if present, exit 0 both times.
+    for _ in 0..2 {
+        let out = d.berth(&["new", "-d", "kept", "--", "python3", "-q"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let pid = d.wait_running(&["kept"])[0].2;
+    let out = d.berth(&["new", "-d", "kept", "--", "python3", "-q"]);
+    assert!(out.status.success());
+    assert_eq!(d.wait_running(&["kept"])[0].2, pid, "-d replaced it");
+    // Without -d or -A, an existing name is an error, as before.
+    let out = d.berth(&["new", "kept", "--", "python3", "-q"]);
+    assert_eq!(
+        stderr(&out),
+        "berth: session \"kept\" already exists (see berth ls)"
+    );
+    // -A on an existing session attaches to it.
+    let new_a = |name: &str| {
+        let cmd = pty_process::blocking::Command::new(bin("berth"))
+            .args(["new", "-A", name, "--", "python3", "-q"])
+            .env("BERTH_RUNTIME_DIR", d.runtime());
+        TermClient::spawn(cmd, 80, 24)
+    };
+    let mut t = new_a("kept");
+    t.keys(b"print('in-' + 'kept')\r");
+    t.wait_screen("in-kept");
+    t.detach();
+    assert!(t.wait_exit().success());
+    assert_eq!(d.wait_running(&["kept"])[0].2, pid);
+    // -A on a missing one creates it, then attaches.
+    let mut t = new_a("fresh");
+    t.keys(b"print('in-' + 'fresh')\r");
+    t.wait_screen("in-fresh");
+    t.detach();
+    assert!(t.wait_exit().success());
+    d.wait_running(&["fresh", "kept"]);
+}

@@ -30,12 +30,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// List sessions (asks berthd; without it, scans the session sockets).
+    #[command(after_long_help = crate::examples::of("ls"))]
     Ls {
         /// JSON array of {name, state, pid, user, restarts, clients, uptime_s, foreground}.
         #[arg(long)]
         json: bool,
     },
     /// Attach your terminal to a session; detach with Ctrl-b d.
+    #[command(after_long_help = crate::examples::of("attach"))]
     Attach {
         /// The session's name (see berth ls); without it, the session with
         /// the most recent output or input among those you may attach to.
@@ -58,6 +60,7 @@ pub enum Cmd {
     /// foreground command and whether you may type (rw) or only watch (ro).
     /// A session you may not read is shown as permission denied. watch
     /// itself never types: it is a read-only client of each session.
+    #[command(after_long_help = crate::examples::of("watch"))]
     Watch {
         /// Sessions to show, by name or glob (quote globs: 'ci-*'), in this
         /// order; none: every session. Sessions that appear later and match
@@ -79,6 +82,7 @@ pub enum Cmd {
     /// Serve the Model Context Protocol on stdin and stdout, for agents:
     /// run commands, read output, wait for text, as you, through the same
     /// sockets and access lists as every other verb.
+    #[command(after_long_help = crate::examples::of("mcp"))]
     Mcp {
         /// Only the tools that change nothing (list, status, capture,
         /// wait, logs, command results).
@@ -89,16 +93,19 @@ pub enum Cmd {
         sessions: Vec<String>,
     },
     /// The browser dashboard ([web] in berth.toml): log in or out.
+    #[command(after_long_help = crate::examples::of("web"))]
     Web {
         #[command(subcommand)]
         verb: WebVerb,
     },
     /// Exit 0 if the session exists and answers, 1 otherwise; prints nothing.
+    #[command(after_long_help = crate::examples::of("has"))]
     Has {
         /// The session's name (see berth ls).
         name: String,
     },
     /// Print the screen and history (tmux capture-pane numbering).
+    #[command(after_long_help = crate::examples::of("capture"))]
     Capture {
         /// The session's name (see berth ls).
         name: String,
@@ -124,6 +131,7 @@ pub enum Cmd {
     },
     /// Wait until output matching a regular expression appears; exit 0 when
     /// it does, 1 on timeout, 2 on errors.
+    #[command(after_long_help = crate::examples::of("wait"))]
     Wait {
         /// The session's name (see berth ls).
         name: String,
@@ -145,6 +153,7 @@ pub enum Cmd {
         json: bool,
     },
     /// Print the session's output log through its host (no file permissions needed).
+    #[command(after_long_help = crate::examples::of("logs"))]
     Logs {
         /// The session's name (see berth ls).
         name: String,
@@ -160,6 +169,7 @@ pub enum Cmd {
     },
     /// Run a command at the session's shell prompt, print exactly its output
     /// and exit with its status (needs bash, zsh or fish with shell integration).
+    #[command(after_long_help = crate::examples::of("run"))]
     Run {
         /// The session's name (see berth ls).
         name: String,
@@ -190,6 +200,7 @@ pub enum Cmd {
     },
     /// The running command's result once it ends, or the last finished
     /// command's: its output, and exit with its status (124 while it runs).
+    #[command(after_long_help = crate::examples::of("result"))]
     Result {
         /// The session's name (see berth ls).
         name: String,
@@ -207,6 +218,7 @@ pub enum Cmd {
     /// Interrupt the command running at the session's shell and return once
     /// its prompt is back: C-c, then SIGTERM and SIGKILL to the command's
     /// process group (never the shell), saying what it took.
+    #[command(after_long_help = crate::examples::of("interrupt"))]
     Interrupt {
         /// The session's name (see berth ls).
         name: String,
@@ -221,6 +233,7 @@ pub enum Cmd {
         max_lines: Option<usize>,
     },
     /// Type keys into the session: tmux key names (Enter, C-c, Up, F1...), other words literally.
+    #[command(after_long_help = crate::examples::of("send"))]
     Send {
         /// The session's name (see berth ls).
         name: String,
@@ -249,6 +262,7 @@ pub enum Cmd {
         keys: Vec<String>,
     },
     /// State, pid, user, command, restarts, last exit, clients, size, log.
+    #[command(after_long_help = crate::examples::of("status"))]
     Status {
         /// The session's name (see berth ls).
         name: String,
@@ -257,34 +271,48 @@ pub enum Cmd {
         json: bool,
     },
     /// Re-read berthd's configuration: start added, stop removed, restart changed sessions.
+    #[command(after_long_help = crate::examples::of("reload"))]
     Reload,
     /// Start an ad-hoc session that is not in the config, like `tmux new -d`.
+    #[command(after_long_help = crate::examples::of("new"))]
     New {
         /// The session's name (see berth ls).
         name: String,
         /// Run it as this account (default: the one berthd runs as).
         #[arg(long)]
         user: Option<String>,
+        /// Attach to it, creating it first only if it does not exist (tmux
+        /// new -A).
+        #[arg(short = 'A', long = "attach")]
+        attach: bool,
+        /// If it exists already, do nothing: create it only if missing,
+        /// exit 0 either way (for scripts).
+        #[arg(short = 'd', long = "if-missing", conflicts_with = "attach")]
+        if_missing: bool,
         /// The program and its arguments, after `--`.
         #[arg(last = true, required = true, num_args = 1..)]
         command: Vec<String>,
     },
     /// Stop a session and forget it (a configured one comes back on reload).
+    #[command(after_long_help = crate::examples::of("kill"))]
     Kill {
         /// The session's name (see berth ls).
         name: String,
     },
     /// Start a stopped session.
+    #[command(after_long_help = crate::examples::of("start"))]
     Start {
         /// The session's name (see berth ls).
         name: String,
     },
     /// Stop a session; it stays stopped until `berth start`.
+    #[command(after_long_help = crate::examples::of("stop"))]
     Stop {
         /// The session's name (see berth ls).
         name: String,
     },
     /// Check the configuration: every error with file:line:col; exit 1 if any.
+    #[command(after_long_help = crate::examples::of("validate"))]
     Validate {
         /// The main config file (default: /etc/berth/berth.toml as root, else ~/.config/berth/berth.toml).
         #[arg(long)]
@@ -295,6 +323,7 @@ pub enum Cmd {
         system: bool,
     },
     /// Restart the session's program now (clears the restart limit).
+    #[command(after_long_help = crate::examples::of("restart"))]
     Restart {
         /// The session's name (see berth ls).
         name: String,

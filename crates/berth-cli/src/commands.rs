@@ -67,12 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(name) => name,
                 None => most_recent(runtime)?,
             };
-            let session = open(&name, socket, runtime)?;
-            if interactive {
-                crate::attach::interactive(&name, session, &opts)
-            } else {
-                crate::attach::text_stream(&name, session, &opts)
-            }
+            attach_to(&name, socket, runtime, &opts, interactive)
         }
         Cmd::Capture {
             name,
@@ -211,17 +206,33 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::New {
             name,
             user,
+            attach,
+            if_missing,
             command,
         } => {
-            daemon(
-                runtime,
-                DaemonRequest::New {
-                    name,
+            let opts = crate::attach::Options {
+                read_only: false,
+                detach_others: false,
+                prefix: 0x02, // C-b, as attach
+            };
+            // -A: refuse a missing terminal before creating anything.
+            let interactive = match attach {
+                true => Some(crate::attach::check_terminal(&opts)?),
+                false => None,
+            };
+            let exists = (attach || if_missing) && has(&name, socket, runtime) == 0;
+            if !exists {
+                let req = DaemonRequest::New {
+                    name: name.clone(),
                     user,
                     command,
-                },
-            )?;
-            Ok(0)
+                };
+                daemon(runtime, req)?;
+            }
+            match interactive {
+                Some(interactive) => attach_to(&name, socket, runtime, &opts, interactive),
+                None => Ok(0),
+            }
         }
         // With --socket, the host itself: one started by hand has no berthd.
         Cmd::Kill { name } => match socket {
@@ -261,6 +272,22 @@ pub(crate) fn open(
         );
     }
     Ok(s)
+}
+
+/// Attaches this terminal (`interactive`), or streams the screen as text.
+fn attach_to(
+    name: &str,
+    socket: Option<&Path>,
+    runtime: Option<&Path>,
+    opts: &crate::attach::Options,
+    interactive: bool,
+) -> anyhow::Result<u8> {
+    let session = open(name, socket, runtime)?;
+    if interactive {
+        crate::attach::interactive(name, session, opts)
+    } else {
+        crate::attach::text_stream(name, session, opts)
+    }
 }
 
 /// A lifecycle verb sent to the host behind `--socket`.

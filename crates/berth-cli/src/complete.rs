@@ -33,10 +33,23 @@ pub fn command() -> clap::Command {
     for (order, (verb, session)) in verbs.into_iter().enumerate() {
         cmd = cmd.mut_subcommand(verb, |s| {
             let s = s.display_order(order);
-            match session {
-                true => s.mut_arg("name", |a| a.add(ArgValueCandidates::new(session_names))),
-                false => s,
+            if !session {
+                return s;
             }
+            // mut_arg moves an argument to the end too: the positionals
+            // after NAME are moved after it again, in their order, so the
+            // man page's synopsis reads `NAME KEYS...` as the usage does.
+            let after: Vec<String> = s
+                .get_positionals()
+                .map(|a| a.get_id().to_string())
+                .skip_while(|id| id != "name")
+                .skip(1)
+                .collect();
+            let mut s = s.mut_arg("name", |a| a.add(ArgValueCandidates::new(session_names)));
+            for id in after {
+                s = s.mut_arg(id, |a| a);
+            }
+            s
         });
     }
     cmd

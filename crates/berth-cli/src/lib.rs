@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod complete;
+pub mod examples;
 pub mod layout;
 pub mod locate;
 pub mod mcp_tools;

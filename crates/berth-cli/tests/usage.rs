@@ -26,6 +26,11 @@ fn usage_errors_are_one_line_that_names_the_fix() {
             "berth: unknown command 'captur' (did you mean 'capture'? see berth --help)",
         ),
         (&["frobnicate"], "berth: unknown command 'frobnicate' (see berth --help)"),
+        // Two guesses (watch, attach): only the likelier.
+        (
+            &["atach"],
+            "berth: unknown command 'atach' (did you mean 'attach'? see berth --help)",
+        ),
         (
             &["capture", "x", "--jsn"],
             "berth: unknown flag '--jsn' (did you mean '--json'? see berth capture --help)",

@@ -41,7 +41,13 @@ pub fn one_line(bin: &str, e: &clap::Error, cmd: &mut clap::Command) -> String {
         }
         ErrorKind::InvalidSubcommand => {
             let given = get(ContextKind::InvalidSubcommand).unwrap_or_default();
-            match get(ContextKind::SuggestedSubcommand) {
+            // clap lists its guesses from the least likely to the most:
+            // only the best is worth a reader's time.
+            let best = match e.get(ContextKind::SuggestedSubcommand) {
+                Some(ContextValue::Strings(list)) => list.last().cloned(),
+                other => other.map(value_text),
+            };
+            match best {
                 Some(s) => format!("unknown command '{given}' (did you mean '{s}'? {help})"),
                 None => format!("unknown command '{given}' ({help})"),
             }

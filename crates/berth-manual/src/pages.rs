@@ -198,6 +198,11 @@ pub fn command_pages() -> Vec<Generated> {
 
     for verb in verbs {
         let name = format!("berth-{}", verb.get_name());
+        let verb_name: &'static str = berth_cli::examples::EXAMPLES
+            .iter()
+            .map(|(v, _)| *v)
+            .find(|v| *v == verb.get_name())
+            .unwrap_or("");
         let keys = verb.get_name() == "watch";
         let mcp = verb.get_name() == "mcp";
         let mut see = vec!["berth(1)".to_owned(), "berth.toml(5)".to_owned()];
@@ -209,6 +214,10 @@ pub fn command_pages() -> Vec<Generated> {
         let contents = page(man(verb, "1").title(name.to_uppercase()), false, |roff| {
             if keys {
                 entries(roff, "KEYS", berth_cli::watch_keys::KEYS);
+            }
+            if let Some(text) = berth_cli::examples::of(verb_name) {
+                let pairs: Vec<Entry> = berth_cli::examples::pairs(text);
+                entries(roff, "EXAMPLES", &pairs);
             }
             if mcp {
                 let tools: Vec<Entry> = berth_cli::mcp_tools::TOOLS
