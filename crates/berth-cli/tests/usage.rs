@@ -69,7 +69,12 @@ fn status_json_has_help() {
         "{out}"
     );
     assert!(
-        out.contains("<NAME>  The session's name (see berth ls)"),
+        out.contains("<NAME>\n          The session's name (see berth ls)"),
+        "{out}"
+    );
+    // And examples.
+    assert!(
+        out.ends_with("Examples:\n  berth status ci-runner\n      state, pid, restarts, last exit, clients, what its shell runs\n  berth status ci-runner --json | jq .shell.last_status\n      the last command's exit status\n"),
         "{out}"
     );
 }
