@@ -339,14 +339,18 @@ fn run_and_send_right_after_berth_new_wait_for_the_program() {
         assert_eq!(stdout(&out), "42\n", "{name}: {}", stderr(&out));
         assert!(d.berth(&["kill", &name]).status.success());
     }
-    // A program that cannot start is said at once, not waited for.
+    // A program that cannot start is refused before anything is made.
     let out = d.berth(&["new", "nothing", "--", "/nonexistent/berth-shell"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = d.berth(&["run", "nothing", "-t", "30", "--", "true"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "berth: session nothing has no program running: the last one cannot start /nonexistent/berth-shell: no such file; nothing was typed (berth start nothing starts it)"
+        "berth: failed to start session \"nothing\": cannot start its program: /nonexistent/berth-shell: no such file; nothing was left behind"
     );
-    assert!(d.berth(&["kill", "nothing"]).status.success());
+    let out = d.berth(&["run", "nothing", "-t", "30", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).starts_with("berth: no session \"nothing\""),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -215,3 +215,44 @@ fn new_attach_or_create_and_create_if_missing_as_tmux_new_a() {
     assert!(t.wait_exit().success());
     d.wait_running(&["fresh", "kept"]);
 }
+
+#[test]
+fn a_program_that_cannot_start_is_refused_warned_about_and_counted() {
+    // berth new refuses it, leaving nothing.
+    let d = berth_e2e::daemon::Daemon::start("");
+    let out = d.berth(&["new", "nocmd", "--", "/nonexistent/prog"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: failed to start session \"nocmd\": cannot start its program: /nonexistent/prog: no such file; nothing was left behind"
+    );
+    assert!(!stdout(&d.berth(&["ls"])).contains("nocmd"));
+    // validate warns (the file may appear later) and still says valid.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("berth.toml");
+    std::fs::write(
+        &config,
+        "[session.bad]\ncommand = [\"no-such-program-berth\"]\n\n[session.good]\ncommand = [\"sleep\", \"1\"]\n",
+    )
+    .unwrap();
+    let out = d.berth(&["validate", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "{}:1: warning: session bad: no-such-program-berth: command not found in PATH ({}); berthd cannot start it as things are",
+            config.display(),
+            berth_config::defaults::PATH
+        )
+    );
+    // A host whose program cannot start counts each attempt: status and
+    // the marker's "attempt N/M" (the next one) agree.
+    let env = Env::new();
+    let host = env.host("rc", &["--restart-delay", "200ms"], &["/nonexistent/prog"]);
+    wait_for("status and the marker to agree", DEADLINE, || {
+        let restarts = host.status()["restarts"].as_u64()?;
+        let screen = host.capture(&[]);
+        let last = screen.lines().rev().find(|l| l.contains("(attempt "))?;
+        (restarts >= 2 && last.contains(&format!("(attempt {}/5)", restarts + 1))).then_some(())
+    });
+}

@@ -162,6 +162,18 @@ pub fn check_and_print(path: &Path, checks: crate::Checks, program: &str) -> boo
     match crate::load(path, checks) {
         Ok(config) => {
             println!("{}", valid_summary(path, &config));
+            // Valid, but a program that cannot start is worth a word: the
+            // file may still appear before berthd starts the session.
+            for s in config.sessions.values() {
+                if let Err(why) = crate::program_check::resolve_as_account(s) {
+                    eprintln!(
+                        "{}:{}: warning: session {}: {why}; berthd cannot start it as things are",
+                        s.origin.file.display(),
+                        s.origin.line,
+                        s.name
+                    );
+                }
+            }
             true
         }
         Err(errors) => {

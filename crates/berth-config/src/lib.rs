@@ -13,6 +13,7 @@ mod load;
 pub mod logins;
 pub mod model;
 pub mod paths;
+pub mod program_check;
 pub mod spec;
 pub mod trust;
 pub mod values;

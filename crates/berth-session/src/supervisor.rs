@@ -338,12 +338,18 @@ impl Supervisor {
     }
 
     fn start(&mut self) -> Result<tokio::process::Child, String> {
+        {
+            // Every start after the first is a restart, whether or not the
+            // program can be started: status counts what the marker's
+            // "attempt N/M" counts.
+            let mut s = self.shared.lock();
+            if s.started.is_some() || s.last_exit.is_some() {
+                s.restarts += 1;
+            }
+        }
         let child = self.spec.spawn(&self.pts)?;
         let pid = child.id();
         let mut s = self.shared.lock();
-        if s.started.is_some() || s.last_exit.is_some() {
-            s.restarts += 1;
-        }
         s.state = State::Running;
         s.pid = pid;
         s.started = Some(Instant::now());

@@ -304,6 +304,11 @@ pub(super) async fn first_start<B: Backend>(
     session: Session,
     args: Vec<String>,
 ) -> anyhow::Result<Started> {
+    // A program that cannot start is refused before anything is made.
+    let check = session.clone();
+    tokio::task::spawn_blocking(move || berth_config::program_check::resolve_as_account(&check))
+        .await?
+        .map_err(|why| anyhow::anyhow!("cannot start its program: {why}"))?;
     let system = mode == Mode::System;
     let check = session.clone();
     let existed = system
