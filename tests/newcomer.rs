@@ -256,3 +256,49 @@ fn a_program_that_cannot_start_is_refused_warned_about_and_counted() {
         (restarts >= 2 && last.contains(&format!("(attempt {}/5)", restarts + 1))).then_some(())
     });
 }
+
+#[test]
+fn logs_plain_shows_each_line_as_the_terminal_finally_did() {
+    let env = Env::new();
+    let log = env.path("pasted.log");
+    let log_flag = log.to_str().unwrap().to_owned();
+    let host = berth_e2e::shells::shell_session(&env, "pasted", "bash", &["--log", &log_flag]);
+    // Pasted text: bash shows it in reverse video, then redraws it.
+    let out = host.berth(&["send", "pasted", "-p", "echo LOGLINE-$((1+1))"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = host.berth(&[
+        "send",
+        "pasted",
+        "--wait",
+        "^LOGLINE-2$",
+        "-t",
+        "20",
+        "Enter",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain = wait_for("the output in the log", DEADLINE, || {
+        let out = host.berth(&["logs", "pasted", "--plain"]);
+        let text = stdout(&out);
+        text.contains("LOGLINE-2\n").then_some(text)
+    });
+    let typed: Vec<&str> = plain
+        .lines()
+        .filter(|l| l.contains("echo LOGLINE"))
+        .collect();
+    assert_eq!(typed.len(), 1, "{plain}");
+    assert!(typed[0].ends_with("echo LOGLINE-$((1+1))"), "{plain}");
+    assert_eq!(typed[0].matches("echo").count(), 1, "{plain}");
+}
+
+#[test]
+fn watch_of_a_name_no_session_has_is_an_error_before_the_screen() {
+    let env = Env::new();
+    let _host = env.host("runner", &[], &["sleep", "100000"]);
+    let out = env.berth(&["watch", "runer"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "berth: no session \"runer\" (did you mean \"runner\"? see berth ls)"
+    );
+    assert!(out.stdout.is_empty(), "the screen was taken");
+}

@@ -372,19 +372,23 @@ pub fn logs(
 ) -> anyhow::Result<u8> {
     // Following has no end; a log that is not followed comes at once.
     unhurried(&s, (!follow).then_some(Duration::ZERO))?;
-    let stdout = std::io::stdout();
-    let mut raw = stdout.lock();
-    let mut stripped = strip_ansi_escapes::Writer::new(std::io::stdout().lock());
+    let mut out = std::io::stdout().lock();
+    // --plain: each line as the terminal finally showed it.
+    let mut shown = berth_log::shown::Lines::default();
     let req = LogsRequest { lines, follow };
     s.logs(req, |bytes| {
         if plain {
-            stripped.write_all(bytes)?;
-            stripped.flush()
+            for line in shown.feed(bytes) {
+                writeln!(out, "{line}")?;
+            }
         } else {
-            raw.write_all(bytes)?;
-            raw.flush()
+            out.write_all(bytes)?;
         }
+        out.flush()
     })
     .map_err(|e| request_error(name, e))?;
+    if let Some(last) = shown.finish().filter(|_| plain) {
+        writeln!(out, "{last}")?;
+    }
     Ok(0)
 }

@@ -9,6 +9,7 @@ pub mod inherited;
 pub mod memory;
 pub mod ratelimit;
 pub mod rotate;
+pub mod shown;
 pub mod usage;
 
 pub use escape::escape;

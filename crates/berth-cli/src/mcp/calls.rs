@@ -175,7 +175,10 @@ impl Scope {
         let cut = bytes.len().saturating_sub(shapes::MAX_LOG_BYTES);
         bytes.drain(..cut);
         dropped += cut as u64;
-        let text = String::from_utf8_lossy(&strip_ansi_escapes::strip(&bytes)).into_owned();
+        let mut shown = berth_log::shown::Lines::default();
+        let mut lines = shown.feed(&bytes);
+        lines.extend(shown.finish());
+        let text = lines.iter().map(|l| format!("{l}\n")).collect();
         Ok(LogText {
             session: name.to_owned(),
             text,

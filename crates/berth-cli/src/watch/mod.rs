@@ -60,6 +60,7 @@ pub struct Args {
 /// Runs the dashboard until the user quits; the exit code.
 pub fn run(args: Args, runtime: Option<&Path>) -> anyhow::Result<u8> {
     let (selection, layout) = Selection::new(&args, runtime)?;
+    selection.check_names(&args)?;
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         bail!("watch needs a terminal (stdin and stdout); for text use berth capture NAME");
     }

@@ -41,6 +41,28 @@ impl Selection {
         Ok((this, layout.unwrap_or_default()))
     }
 
+    /// A name given on the command line that no session has is a typo,
+    /// said before the screen is taken (a glob may match sessions that
+    /// appear later, a dashboard's names are the config's).
+    pub fn check_names(&self, args: &Args) -> anyhow::Result<()> {
+        if args.dashboard.is_some() {
+            return Ok(());
+        }
+        let known: Vec<String> = locate::all(&self.runtime)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        for s in &self.selectors {
+            if let Selector::Name(n) = s {
+                if !known.contains(n) {
+                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                    bail!("{}", berth_config::values::no_session(n, &known));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// What was asked for, for "nothing matches" lines.
     pub fn describe(&self) -> String {
         if self.selectors.is_empty() {
