@@ -249,6 +249,20 @@ fn service_accounts_and_the_access_matrix() {
     );
     // The operator may restart.
     assert!(berth_as(&d, "bt-op", &["restart", "acl"]).status.success());
+    // And stop and start, though not in the berth group (berthd's control
+    // socket is closed to them): the host itself is asked.
+    let out = berth_as(&d, "bt-op", &["stop", "acl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stopped: serde_json::Value =
+        serde_json::from_slice(&d.berth(&["status", "acl", "--json"]).stdout).unwrap();
+    assert_eq!(stopped["state"], "stopped");
+    assert_eq!(
+        stderr(&berth_as(&d, "bt-obs", &["start", "acl"])),
+        "berth: permission denied: bt-obs is an observer of acl and cannot start it"
+    );
+    let out = berth_as(&d, "bt-op", &["start", "acl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    d.wait_running(&["acl"]);
 
     // Root is refused without allow_root.
     let cfg = d.dir.path().join("root.toml");

@@ -241,11 +241,21 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         Cmd::Start { name } => match socket {
             Some(_) => host_verb(&name, socket, &Request::Start),
-            None => daemon(runtime, DaemonRequest::Start { name }).map(|_| 0),
+            None => berthd_or_host(
+                &name,
+                runtime,
+                DaemonRequest::Start { name: name.clone() },
+                &Request::Start,
+            ),
         },
         Cmd::Stop { name } => match socket {
             Some(_) => host_verb(&name, socket, &Request::Stop),
-            None => daemon(runtime, DaemonRequest::Stop { name }).map(|_| 0),
+            None => berthd_or_host(
+                &name,
+                runtime,
+                DaemonRequest::Stop { name: name.clone() },
+                &Request::Stop,
+            ),
         },
         Cmd::Restart { name } => {
             let mut s = open(&name, socket, runtime)?;
@@ -287,6 +297,37 @@ fn attach_to(
         crate::attach::interactive(name, session, opts)
     } else {
         crate::attach::text_stream(name, session, opts)
+    }
+}
+
+/// `stop` and `start`: through berthd, or, when its control socket is
+/// closed to the caller (an operator of a session with its own
+/// access.group need not be in the berth group) or berthd is down, to the
+/// session's host itself, which checks the operator right as berthd
+/// would (berthd only forwards these to the host).
+fn berthd_or_host(
+    name: &str,
+    runtime: Option<&Path>,
+    through_berthd: DaemonRequest,
+    to_host: &Request,
+) -> anyhow::Result<u8> {
+    let e = match daemon(runtime, through_berthd) {
+        Ok(_) => return Ok(0),
+        Err(e) => e,
+    };
+    let text = format!("{e:#}");
+    let closed = text.starts_with("permission denied: cannot open berthd's control socket")
+        || text.starts_with("berthd is not running");
+    match closed {
+        true => match open(name, None, runtime) {
+            Ok(mut s) => {
+                call(name, &mut s, to_host)?;
+                Ok(0)
+            }
+            // No host to ask either: berthd's answer says more.
+            Err(_) => Err(e),
+        },
+        false => Err(e),
     }
 }
 
