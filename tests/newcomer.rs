@@ -302,3 +302,35 @@ fn watch_of_a_name_no_session_has_is_an_error_before_the_screen() {
     );
     assert!(out.stdout.is_empty(), "the screen was taken");
 }
+
+#[test]
+fn attach_names_the_session_in_the_title_and_answers_its_own_keys() {
+    use berth_e2e::term_client::TermClient;
+    let env = Env::new();
+    let host = berth_e2e::shells::shell_session(&env, "keys", "bash", &[]);
+    let mut t = TermClient::attach(&env, &["keys"], 80, 24);
+    t.wait_printed("\x1b]2;berth: keys\x07");
+    t.keys(b"echo ready-$((1+1))\r");
+    t.wait_screen("ready-2");
+    // Ctrl-b ?: the client's keys, then the screen again.
+    t.keys(b"\x02?");
+    t.wait_screen("berth keys: C-b d detaches, C-b C-b sends C-b, C-b ? shows this");
+    wait_for("the notice to go", DEADLINE, || {
+        (!t.screen().contains("berth keys:")).then_some(())
+    });
+    assert!(t.screen().contains("ready-2"), "{}", t.screen());
+    // Ctrl-b then a key nothing is bound to: said, and nothing typed.
+    t.keys(b"\x02x");
+    t.wait_screen("C-b x is not bound: nothing typed (C-b ? lists the keys)");
+    t.keys(b"echo after-$((2+2))\r");
+    host.wait_screen("after-4");
+    assert!(
+        !host.capture(&[]).contains("xecho after"),
+        "{}",
+        host.capture(&[])
+    );
+    t.detach();
+    assert!(t.wait_exit().success());
+    // The user's title comes back.
+    assert!(t.printed().contains("\x1b[23;0t"));
+}

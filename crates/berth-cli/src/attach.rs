@@ -85,8 +85,12 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
     {
         let writer = Arc::clone(&writer);
         let prefix = opts.prefix;
-        std::thread::spawn(move || input_thread(writer, prefix, read_only));
+        let view = Arc::clone(&view);
+        std::thread::spawn(move || input_thread(writer, prefix, read_only, view));
     }
+    // The terminal's title names the session (tmux's set-titles); the
+    // user's own is pushed and comes back on the way out.
+    let _ = write_out(format!("\x1b[22;0t\x1b]2;berth: {name}\x07").as_bytes());
     if read_only && !opts.read_only {
         // An observer asked for read-write.
         let _ = writeln_raw(&format!(
@@ -96,6 +100,7 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
     let end = output_loop(&mut session, &signalled, &view, &writer);
     drop(_raw);
     let mut out = std::io::stdout().lock();
+    let _ = out.write_all(b"\x1b[23;0t");
     // Modes a program may have left on, turned off on the way out, so the
     // user's shell gets its terminal back as it was.
     let _ = out.write_all(berth_proto::keys::SANE_MODES.as_bytes());
@@ -233,27 +238,89 @@ fn show(
     Ok(())
 }
 
-/// Keystrokes to the session; the prefix then `d` detaches.
-fn input_thread(writer: Arc<Mutex<Input>>, prefix: u8, read_only: bool) {
+/// How long a client's notice stays before the screen is drawn again.
+const NOTICE_FOR: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Keystrokes to the session; the prefix then `d` detaches, `?` shows the
+/// client's keys, and an unbound key says so.
+fn input_thread(
+    writer: Arc<Mutex<Input>>,
+    prefix: u8,
+    read_only: bool,
+    view: Arc<Mutex<Viewport>>,
+) {
     let mut keys = DetachKeys::new(prefix);
     let mut buf = [0u8; 4096];
     let mut stdin = std::io::stdin().lock();
     let mut input = Vec::new();
+    let p = key_name(prefix);
     loop {
         let n = match stdin.read(&mut buf) {
             Ok(0) | Err(_) => 0,
             Ok(n) => n,
         };
         input.clear();
-        let detach = n == 0 || keys.feed(&buf[..n], &mut input);
+        let asked = match n {
+            0 => Some(ClientKey::Detach),
+            n => keys.feed(&buf[..n], &mut input),
+        };
         let Ok(mut w) = writer.lock() else { return };
         if !read_only && !input.is_empty() && w.keys(&input).is_err() {
             return;
         }
-        if detach {
-            let _ = w.request(&Request::Detach);
-            return;
-        }
+        drop(w);
+        let notice = match asked {
+            None => continue,
+            Some(ClientKey::Detach) => {
+                if let Ok(mut w) = writer.lock() {
+                    let _ = w.request(&Request::Detach);
+                }
+                return;
+            }
+            Some(ClientKey::Help) => {
+                format!("berth keys: {p} d detaches, {p} {p} sends {p}, {p} ? shows this")
+            }
+            Some(ClientKey::Unbound(b)) => format!(
+                "{p} {} is not bound: nothing typed ({p} ? lists the keys)",
+                key_name(b)
+            ),
+        };
+        show_notice(&view, &writer, &notice);
+    }
+}
+
+/// Writes `text` on the session's bottom row for [`NOTICE_FOR`], then asks
+/// the host to draw the screen again over it.
+fn show_notice(view: &Arc<Mutex<Viewport>>, writer: &Arc<Mutex<Input>>, text: &str) {
+    let can_redraw = {
+        let Ok(v) = view.lock() else { return };
+        let cols = usize::from(terminal_size().cols);
+        let text: String = text.chars().take(cols).collect();
+        let row = v.bottom_row();
+        let _ =
+            write_out(format!("\x1b7\x1b[{row};1H\x1b[0;7m{text}\x1b[K\x1b[0m\x1b8").as_bytes());
+        v.can_redraw()
+    };
+    if can_redraw {
+        let writer = Arc::clone(writer);
+        std::thread::spawn(move || {
+            std::thread::sleep(NOTICE_FOR);
+            if let Ok(mut w) = writer.lock() {
+                let _ = w.request(&Request::Redraw);
+            }
+        });
+    }
+}
+
+/// A key as tmux names it: C-b for 0x02, the character otherwise.
+fn key_name(b: u8) -> String {
+    match b {
+        0 => "C-Space".into(),
+        1..=26 => format!("C-{}", (b'a' + b - 1) as char),
+        27 => "Escape".into(),
+        28..=31 => format!("C-{}", (b'\\' + b - 28) as char),
+        127 => "BSpace".into(),
+        _ => (b as char).to_string(),
     }
 }
 
@@ -308,10 +375,21 @@ fn signal_thread(
 }
 
 /// Detach-key recognition: the prefix then `d` detaches, the prefix twice
-/// sends one prefix, the prefix then anything else sends both.
+/// sends one prefix, the prefix then `?` shows the client's keys, and the
+/// prefix then any other key sends nothing and says it is not bound (as
+/// tmux does).
 pub struct DetachKeys {
     prefix: u8,
     pending: bool,
+}
+
+/// What a prefixed key asked of the client itself.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientKey {
+    Detach,
+    Help,
+    /// The prefix, then this key, which nothing is bound to.
+    Unbound(u8),
 }
 
 impl DetachKeys {
@@ -322,15 +400,18 @@ impl DetachKeys {
         }
     }
 
-    /// Appends what to send for `input` to `out`; true when the user detached.
-    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> bool {
+    /// Appends what to send for `input` to `out`; what the client itself
+    /// was asked (the last such key: a detach ends the reading).
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<ClientKey> {
+        let mut asked = None;
         for &b in input {
             if self.pending {
                 self.pending = false;
                 match b {
-                    b'd' => return true,
+                    b'd' => return Some(ClientKey::Detach),
+                    b'?' => asked = Some(ClientKey::Help),
                     _ if b == self.prefix => out.push(b),
-                    _ => out.extend_from_slice(&[self.prefix, b]),
+                    _ => asked = Some(ClientKey::Unbound(b)),
                 }
             } else if b == self.prefix {
                 self.pending = true;
@@ -338,7 +419,7 @@ impl DetachKeys {
                 out.push(b);
             }
         }
-        false
+        asked
     }
 }
 
@@ -406,7 +487,7 @@ fn terminal_size() -> Size {
 mod tests {
     use super::*;
 
-    fn feed(keys: &mut DetachKeys, input: &[u8]) -> (Vec<u8>, bool) {
+    fn feed(keys: &mut DetachKeys, input: &[u8]) -> (Vec<u8>, Option<ClientKey>) {
         let mut out = Vec::new();
         let d = keys.feed(input, &mut out);
         (out, d)
@@ -415,13 +496,21 @@ mod tests {
     #[test]
     fn detach_key_sequences() {
         let mut k = DetachKeys::new(2);
-        assert_eq!(feed(&mut k, b"ls\r"), (b"ls\r".to_vec(), false));
-        assert_eq!(feed(&mut k, &[2, 2]), (vec![2], false));
-        assert_eq!(feed(&mut k, &[2, b'x']), (vec![2, b'x'], false));
+        assert_eq!(feed(&mut k, b"ls\r"), (b"ls\r".to_vec(), None));
+        assert_eq!(feed(&mut k, &[2, 2]), (vec![2], None));
+        // Unbound: nothing typed, the client says so.
+        assert_eq!(
+            feed(&mut k, &[2, b'x']),
+            (vec![], Some(ClientKey::Unbound(b'x')))
+        );
+        assert_eq!(feed(&mut k, &[2, b'?']), (vec![], Some(ClientKey::Help)));
         // Split across reads.
-        assert_eq!(feed(&mut k, b"a\x02"), (b"a".to_vec(), false));
-        assert_eq!(feed(&mut k, b"d"), (vec![], true));
+        assert_eq!(feed(&mut k, b"a\x02"), (b"a".to_vec(), None));
+        assert_eq!(feed(&mut k, b"d"), (vec![], Some(ClientKey::Detach)));
         let mut k = DetachKeys::new(2);
-        assert_eq!(feed(&mut k, b"ab\x02dzz"), (b"ab".to_vec(), true));
+        assert_eq!(
+            feed(&mut k, b"ab\x02dzz"),
+            (b"ab".to_vec(), Some(ClientKey::Detach))
+        );
     }
 }

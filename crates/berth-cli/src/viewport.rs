@@ -73,6 +73,17 @@ impl Viewport {
     }
 
     /// Whether the host should be asked for the whole screen now.
+    /// The last row both the terminal and the session's screen have (1-based):
+    /// where a client's notice goes, inside what a redraw repaints.
+    pub fn bottom_row(&self) -> u16 {
+        self.terminal.rows.min(self.session.rows)
+    }
+
+    /// Whether the host answers redraw requests.
+    pub fn can_redraw(&self) -> bool {
+        self.can_redraw
+    }
+
     pub fn take_redraw_request(&mut self) -> bool {
         std::mem::take(&mut self.request)
     }
