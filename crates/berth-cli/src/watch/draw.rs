@@ -205,25 +205,50 @@ pub fn hint(view: &View, count: usize, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-/// The full list of keys, over the tiles.
+/// Columns the keys take in the help box, before their descriptions.
+const KEY_COLUMN: usize = 18;
+
+/// `text` in lines of at most `width` columns, broken between words.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_owned());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}
+
+/// The full list of keys, over the tiles; a description too long for a
+/// line goes on under itself, not under the keys.
 pub fn help(area: Rect, buf: &mut Buffer) {
-    let lines: Vec<Line> = KEYS
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{keys:>16}  "),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
     let width = area.width.saturating_sub(4).min(100);
+    let room = usize::from(width.saturating_sub(2))
+        .saturating_sub(KEY_COLUMN)
+        .max(10);
+    let mut lines: Vec<Line> = Vec::new();
+    for (keys, what) in KEYS {
+        for (i, part) in wrap_words(what, room).into_iter().enumerate() {
+            let left = match i {
+                0 => format!("{keys:>16}  "),
+                _ => " ".repeat(KEY_COLUMN),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(left, Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(part),
+            ]));
+        }
+    }
     let height = area
         .height
         .saturating_sub(2)
-        .min(u16::try_from(KEYS.len() * 2 + 2).unwrap_or(20));
+        .min(u16::try_from(lines.len() + 2).unwrap_or(20));
     let boxed = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -232,7 +257,6 @@ pub fn help(area: Rect, buf: &mut Buffer) {
     );
     Clear.render(boxed, buf);
     Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
         .block(Block::bordered().title(" berth watch: keys "))
         .render(boxed, buf);
 }
@@ -339,5 +363,28 @@ mod tests {
         gone.reach = Reach::Gone("not running".into());
         let mut list = [live("ok", "failed", Access::Operator, "bye"), denied, gone];
         insta::assert_snapshot!(drawn(&mut list, Layout::EvenVertical, 1));
+    }
+
+    #[test]
+    fn the_help_box_wraps_descriptions_under_themselves() {
+        let area = Rect::new(0, 0, 60, 30);
+        let mut buf = Buffer::empty(area);
+        help(area, &mut buf);
+        let rows: Vec<String> = (0..area.height)
+            .map(|y| (0..area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect();
+        let enter = rows
+            .iter()
+            .position(|r| r.contains("Enter  attach"))
+            .expect("the Enter line");
+        // The next line goes on with the description, in its column.
+        let next = &rows[enter + 1];
+        let start = rows[enter].find("attach").unwrap();
+        assert_eq!(
+            next[..start].trim_matches(|c| c == ' ' || c == '│'),
+            "",
+            "{rows:#?}"
+        );
+        assert!(!next[start..].starts_with(' '), "{rows:#?}");
     }
 }
