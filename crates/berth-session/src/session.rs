@@ -219,9 +219,13 @@ impl Shared {
 
     /// Name of the PTY's foreground process, like tmux's `pane_current_command`.
     pub fn foreground(&self) -> Option<String> {
+        command_name(self.foreground_group()?)
+    }
+
+    /// The PTY's foreground process group.
+    pub fn foreground_group(&self) -> Option<i32> {
         let pgrp = rustix::termios::tcgetpgrp(&self.pty).ok()?;
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", pgrp.as_raw_nonzero())).ok()?;
-        Some(comm.trim_end().to_owned())
+        Some(pgrp.as_raw_nonzero().get())
     }
 
     /// The one-line state systemd shows (`systemctl status`), e.g.
@@ -331,4 +335,10 @@ impl Shared {
             cleanup: Some(self.info.cleanup.clone()),
         }
     }
+}
+
+/// A process's command name (`/proc/PID/comm`).
+pub fn command_name(pid: i32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end().to_owned())
 }

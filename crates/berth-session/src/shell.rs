@@ -162,10 +162,7 @@ impl Shell {
     /// on running), with status 124.
     pub fn gave_up(&mut self, term: &mut Terminal) -> RunResult {
         self.run = None;
-        RunResult {
-            timed_out: true,
-            ..self.so_far(124, term)
-        }
+        self.running_so_far(term)
     }
 
     /// The shell ended (`how`, with the `status` a shell would report): a

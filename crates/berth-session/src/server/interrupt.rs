@@ -85,7 +85,7 @@ impl Server {
         self.reply_result(conn, result, req.max_lines).await
     }
 
-    async fn reply_result(
+    pub(super) async fn reply_result(
         &self,
         conn: &mut ServerConn,
         result: RunResult,
@@ -202,13 +202,11 @@ impl Server {
     /// not the shell's own (the shell is never signalled).
     fn command_group(&self) -> Option<(i32, String)> {
         let shell = self.shared.lock().pid?;
-        let group = rustix::termios::tcgetpgrp(&self.shared.pty).ok()?;
-        let group = group.as_raw_nonzero().get();
+        let group = self.shared.foreground_group()?;
         if group == shell as i32 {
             return None;
         }
-        let comm = std::fs::read_to_string(format!("/proc/{group}/comm"))
-            .map_or_else(|_| "?".to_owned(), |c| c.trim_end().to_owned());
+        let comm = crate::session::command_name(group).unwrap_or_else(|| "?".to_owned());
         Some((group, comm))
     }
 

@@ -434,8 +434,7 @@ impl Server {
                 },
             }
         };
-        let result = at_most(result, req.max_lines);
-        conn.reply(&Response::Ran(Box::new(result))).await
+        self.reply_result(conn, result, req.max_lines).await
     }
 
     /// Sends the output log, then (following) what is written next, until
@@ -510,18 +509,15 @@ impl Server {
     /// `run` waiting hears so (status 0: the exec itself succeeded).
     fn notice_exec(&self, shell: &(u32, std::path::PathBuf)) {
         let (pid, image) = shell;
-        let foreground = rustix::termios::tcgetpgrp(&self.shared.pty).ok();
-        if foreground.map(|g| g.as_raw_nonzero().get()) != Some(*pid as i32) {
+        if self.shared.foreground_group() != Some(*pid as i32) {
             return;
         }
         match std::fs::read_link(format!("/proc/{pid}/exe")) {
             Ok(now) if now != *image => {}
             _ => return,
         }
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).map_or_else(
-            |_| "another program".to_owned(),
-            |c| c.trim_end().to_owned(),
-        );
+        let comm = crate::session::command_name(*pid as i32)
+            .unwrap_or_else(|| "another program".to_owned());
         let mut s = self.shared.lock();
         let s = &mut *s;
         if s.pid == Some(*pid) && s.shell.busy() {
