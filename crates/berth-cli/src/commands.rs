@@ -315,9 +315,7 @@ fn berthd_or_host(
         Ok(_) => return Ok(0),
         Err(e) => e,
     };
-    let text = format!("{e:#}");
-    let closed = text.starts_with("permission denied: cannot open berthd's control socket")
-        || text.starts_with("berthd is not running");
+    let closed = crate::connect::is_control_closed(&e) || crate::connect::is_not_running(&e);
     match closed {
         true => match open(name, None, runtime) {
             Ok(mut s) => {

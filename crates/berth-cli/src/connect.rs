@@ -196,6 +196,17 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
     }
 }
 
+/// Whether berthd was simply not there (every such message starts so).
+pub fn is_not_running(e: &anyhow::Error) -> bool {
+    format!("{e:#}").starts_with("berthd is not running")
+}
+
+/// Whether berthd's control socket is closed to the caller (not in the
+/// group that may open it).
+pub fn is_control_closed(e: &anyhow::Error) -> bool {
+    format!("{e:#}").starts_with("permission denied: cannot open berthd's control socket")
+}
+
 /// Whether a failure was a refusal of rights (every such message starts so).
 pub fn is_denied(e: &anyhow::Error) -> bool {
     format!("{e:#}").starts_with("permission denied")

@@ -55,7 +55,19 @@ fn millis(d: Option<Duration>) -> Option<u64> {
 /// How long past the wait it asked the host for a verb waits for the
 /// answer: a host that stopped (SIGSTOP, a hung disk) is not waited for
 /// forever.
-const ANSWER_MARGIN: Duration = Duration::from_secs(30);
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(30);
+
+/// What stopping a command at a timeout adds to the wait for its answer:
+/// three steps of 2 s (C-c, SIGTERM, SIGKILL) and the prompt's return.
+pub fn stopping_allowance(interrupt_on_timeout: bool) -> Duration {
+    Duration::from_secs(if interrupt_on_timeout { 15 } else { 0 })
+}
+
+/// How long `interrupt` may take with `grace` between its steps: three
+/// steps and the prompt's return.
+pub fn interrupt_wait(grace: Duration) -> Duration {
+    grace * 3 + Duration::from_secs(5)
+}
 
 /// A verb that waits `wait` for its answer (`None`: as long as the caller
 /// asked, no deadline) then [`ANSWER_MARGIN`] more.
@@ -226,8 +238,7 @@ pub struct RunArgs {
 }
 
 pub fn run(name: &str, mut s: Session, a: RunArgs) -> anyhow::Result<u8> {
-    // Interrupting takes three steps of 2 s and the prompt's return.
-    let stopping = Duration::from_secs(if a.interrupt_on_timeout { 15 } else { 0 });
+    let stopping = stopping_allowance(a.interrupt_on_timeout);
     unhurried(&s, a.timeout.map(|t| t + stopping))?;
     // One argument is a command line, typed as it is; several are words,
     // which the host quotes for its shell (as systemd-run and docker exec
@@ -320,7 +331,7 @@ pub fn interrupt(
     max_lines: Option<usize>,
     json: bool,
 ) -> anyhow::Result<u8> {
-    unhurried(&s, Some(grace * 3 + Duration::from_secs(5)))?;
+    unhurried(&s, Some(interrupt_wait(grace)))?;
     let req = InterruptRequest {
         grace_ms: millis(Some(grace)),
         max_lines,

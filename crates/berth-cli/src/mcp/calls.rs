@@ -2,7 +2,7 @@
 //! the CLI's verbs: the host checks the caller against its access lists
 //! as for any client, so `berth mcp` adds nothing to trust. Each call runs
 //! on a blocking thread with its own connection, and waits no longer than
-//! it asked the host to, plus [`MARGIN`].
+//! it asked the host to, plus the CLI's own margin (`ANSWER_MARGIN`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,10 +17,7 @@ use berth_proto::{CaptureRequest, DaemonRequest, LineBound, Request, Response, S
 
 use super::shapes::{self, CommandOutcome, Done, LogText, Typed, WaitOutcome};
 use crate::connect::{request_error, Session};
-use crate::scripting::CaptureView;
-
-/// Beyond the wait a call asked for, how long it waits for the host's answer.
-const MARGIN: Duration = Duration::from_secs(30);
+use crate::scripting::{CaptureView, ANSWER_MARGIN};
 
 /// The sessions this server serves and where to find them.
 #[derive(Debug, Clone)]
@@ -35,14 +32,14 @@ impl Scope {
         self.only.is_empty() || self.only.iter().any(|p| p.matches(name))
     }
 
-    /// A connection to `name`, waiting at most `wait` (plus [`MARGIN`])
+    /// A connection to `name`, waiting at most `wait` (plus [`ANSWER_MARGIN`])
     /// for each answer. A session outside `--sessions` does not exist here.
     fn open(&self, name: &str, wait: Duration) -> anyhow::Result<Session> {
         if !self.serves(name) {
             return Err(anyhow!("{}", berth_config::values::no_session(name, &[])));
         }
         let s = crate::commands::open(name, None, self.runtime.as_deref())?;
-        s.stream().set_read_timeout(Some(wait + MARGIN))?;
+        s.stream().set_read_timeout(Some(wait + ANSWER_MARGIN))?;
         Ok(s)
     }
 
@@ -69,8 +66,7 @@ impl Scope {
         max_lines: usize,
         interrupt_on_timeout: bool,
     ) -> anyhow::Result<CommandOutcome> {
-        // Interrupting takes three steps of 2 s and the prompt's return.
-        let stopping = Duration::from_secs(if interrupt_on_timeout { 15 } else { 0 });
+        let stopping = crate::scripting::stopping_allowance(interrupt_on_timeout);
         let mut s = self.open(name, timeout + stopping)?;
         let req = RunRequest {
             command,
@@ -144,7 +140,7 @@ impl Scope {
     }
 
     pub fn interrupt(&self, name: &str, grace: Duration) -> anyhow::Result<Interrupted> {
-        let mut s = self.open(name, grace * 3 + Duration::from_secs(5))?;
+        let mut s = self.open(name, crate::scripting::interrupt_wait(grace))?;
         let req = InterruptRequest {
             grace_ms: Some(grace.as_millis() as u64),
             max_lines: Some(shapes::DEFAULT_MAX_LINES),

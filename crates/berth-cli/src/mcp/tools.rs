@@ -264,7 +264,8 @@ impl Berth {
     ) -> Result<Json<Interrupted>, String> {
         let grace = seconds(a.grace, 2.0, "grace")?;
         let what = format!("interrupting the command in session {}", a.session);
-        self.call(&ctx, what, Some(grace * 3), move |s| {
+        let wait = crate::scripting::interrupt_wait(grace);
+        self.call(&ctx, what, Some(wait), move |s| {
             s.interrupt(&a.session, grace)
         })
         .await
