@@ -44,12 +44,31 @@ fn usage_errors_are_one_line_that_names_the_fix() {
         ),
         (&["new", "foo"], "berth: new needs <COMMAND>... (usage: berth new [OPTIONS] <NAME> -- <COMMAND>...)"),
         (&["status", "x", "y"], "berth: unexpected argument 'y' (usage: berth status [OPTIONS] <NAME>)"),
+        (
+            &["send", "x", "-l", "-p", "a"],
+            "berth: the argument '--literal' cannot be used with '--paste' (see berth send --help)",
+        ),
+        (
+            &["new", "-A", "-d", "x", "--", "bash"],
+            "berth: the argument '--attach' cannot be used with '--if-missing' (see berth new --help)",
+        ),
+        (
+            &["mcp", "--sessions", "["],
+            "berth: bad session glob \"[\": Pattern syntax error near position 0: invalid range pattern",
+        ),
     ];
     for (args, expected) in cases {
         let (code, _, err) = berth(args);
         assert_eq!(code, Some(1), "{args:?}");
         assert_eq!(err.trim_end(), *expected, "{args:?}");
     }
+    // A scripting verb's usage error exits 2, as its other errors.
+    let (code, _, err) = berth(&["interrupt", "x", "--grace", "nope"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err.trim_end(),
+        "berth: invalid value 'nope' for '--grace <GRACE>': bad duration \"nope\": expected seconds, or a number with a unit, like \"10\", \"500ms\", \"90s\", \"5m\", \"1h30m\" (see berth --help)"
+    );
     let (code, _, err) = berth(&["capture", "x", "-S", "top"]);
     assert_eq!(code, Some(1));
     assert_eq!(err.lines().count(), 1, "{err}");
