@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use berth_e2e::accounts::Throwaway;
 use berth_e2e::browser;
 use berth_e2e::daemon::Daemon;
 use berth_e2e::*;
@@ -1083,4 +1084,104 @@ fn making_the_web_account_slowly_holds_up_nothing_else_in_berthd() {
             .is_ok()
             .then_some(())
     });
+}
+
+/// Issue 32, item 9: berthd in user mode serves the dashboard too, as its
+/// own user and for that user alone.
+#[test]
+fn in_user_mode_the_dashboard_is_its_users_alone() {
+    if skip_unless_root(
+        "in_user_mode_the_dashboard_is_its_users_alone",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser"],
+    ) {
+        return;
+    }
+    const OWNER: &str = "bt4-solo";
+    const OTHER: &str = "bt4-else";
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Throwaway::create(&[(OWNER, &[]), (OTHER, &[])], &[]);
+    let _ = Command::new("userdel").arg(WEB).output();
+    let port = free_port();
+    let d = Daemon::start_as_user(
+        &format!(
+            "[session.work]\ncommand = [\"bash\", \"--norc\", \"--noprofile\", \"-i\"]\n\n[web]\nlisten = \"127.0.0.1:{port}\"\nallow_input = true\n"
+        ),
+        OWNER,
+    );
+    d.wait_running(&["work"]);
+    wait_for("berth-web to listen", DEADLINE, || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()
+            .then_some(())
+    });
+    // berth-web runs as berthd's user; no account of its own was made.
+    let web_uids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a.ends_with(b"/berth-web")))
+        })
+        .filter_map(|e| {
+            let status = std::fs::read_to_string(e.path().join("status")).ok()?;
+            let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .collect();
+    assert_eq!(web_uids, [uid(OWNER)], "berth-web's uid");
+    assert!(nix::unistd::User::from_name(WEB).unwrap().is_none());
+
+    // The user logs in and sees their session, as its operator.
+    let cookie = login(OWNER, &d, port);
+    let (status, _, body) = get(port, "/api/sessions", Some(&cookie));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            &v[0]["name"],
+            &v[0]["access"],
+            &v[0]["input"],
+            v.as_array().unwrap().len()
+        ),
+        (&"work".into(), &"operator".into(), &true.into(), 1),
+        "{body}"
+    );
+    // A live view shows the output, and typing from it reaches the shell.
+    let out = d.berth(&["send", "work", "echo solo-$((6*7))", "Enter"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut ws = view(port, "work", &cookie, true);
+    let notices = view_until(&mut ws, "solo-42");
+    assert_eq!(notices[0]["read_only"], false, "{notices:?}");
+    ws.send(tungstenite::Message::binary(
+        b"echo typed-$((2+3))\r".to_vec(),
+    ))
+    .unwrap();
+    view_until(&mut ws, "typed-5");
+    drop(ws);
+
+    // Nobody else logs in. root's CLI does not trust the user's directory;
+    // asked over a raw socket, berthd refuses root all the same.
+    let dir = d.dir.path().display().to_string();
+    let root = berth_in(&d.runtime(), &["web", "login"]);
+    assert_eq!(
+        (root.status.code(), stderr(&root).trim().replace(&dir, "DIR")),
+        (Some(1), format!("berth: refusing DIR/run: DIR is owned by {OWNER} (uid {}), not by root; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own", uid(OWNER)))
+    );
+    let control =
+        std::os::unix::net::UnixStream::connect(d.runtime().join("control.sock")).unwrap();
+    control.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut raw = berth_proto::sync::Client::handshake(control, "test").unwrap();
+    let answer = raw.call(&berth_proto::Request::Daemon(
+        berth_proto::DaemonRequest::WebLogin,
+    ));
+    assert_eq!(
+        format!("{answer:?}"),
+        "Err(Refused { code: Denied, message: \"the web dashboard never acts as root: run berth web login as yourself\" })"
+    );
+    // Another user cannot even reach the user's sockets.
+    let other = berth_web_as(OTHER, &d.runtime(), &["login"]);
+    assert_eq!(
+        (other.status.code(), stderr(&other).trim().replace(&dir, "DIR")),
+        (Some(1), format!("berth: refusing DIR/run: DIR is owned by {OWNER} (uid {}), not by you or root; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own", uid(OWNER)))
+    );
 }

@@ -10,6 +10,9 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     /// System mode (as root): service accounts, socket ownership.
     pub system: bool,
+    /// User mode as this account (root only): berthd, and `berth` through
+    /// [`Daemon::berth`], run as it.
+    pub user: Option<String>,
 }
 
 impl Daemon {
@@ -33,6 +36,38 @@ impl Daemon {
         Self::start_with(config, system, &[], None)
     }
 
+    /// berthd in user mode as `user` (root only: through runuser), in a
+    /// directory that account owns.
+    pub fn start_as_user(config: &str, user: &str) -> Self {
+        let dir = Self::directory(config);
+        let chown = Command::new("chown")
+            .args(["-R", user])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(chown.status.success(), "chown: {:?}", chown);
+        let mut d = Self {
+            child: spawn(dir.path(), false, &["runuser", "-u", user, "--"], None),
+            dir,
+            system: false,
+            user: Some(user.to_owned()),
+        };
+        d.wait_ready();
+        d
+    }
+
+    /// A temporary directory with `config` as its berth.toml.
+    fn directory(config: &str) -> tempfile::TempDir {
+        let dir = tempfile::Builder::new()
+            .prefix("berthd-e2e-")
+            .tempdir()
+            .unwrap();
+        std::fs::write(dir.path().join("berth.toml"), config).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
     /// berthd in user mode started through `launcher` (a command that ends
     /// by running the rest of its arguments: `prlimit --nofile=64:64 --`),
     /// with `stderr` instead of the log file when given.
@@ -41,17 +76,12 @@ impl Daemon {
     }
 
     fn start_with(config: &str, system: bool, launcher: &[&str], stderr: Option<Stdio>) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("berthd-e2e-")
-            .tempdir()
-            .unwrap();
-        std::fs::write(dir.path().join("berth.toml"), config).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = Self::directory(config);
         let mut d = Self {
             child: spawn(dir.path(), system, launcher, stderr),
             dir,
             system,
+            user: None,
         };
         d.wait_ready();
         d
@@ -66,7 +96,10 @@ impl Daemon {
     }
 
     pub fn berth(&self, args: &[&str]) -> Output {
-        berth_in(&self.runtime(), args)
+        match &self.user {
+            Some(user) => crate::berth_as(user, &self.runtime(), args),
+            None => berth_in(&self.runtime(), args),
+        }
     }
 
     /// `berth ARGS` running in the background (its stderr piped), for a

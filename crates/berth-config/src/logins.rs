@@ -52,8 +52,14 @@ pub fn ends(ttl: std::time::Duration) -> u64 {
 /// The live login of `uid`, if root recorded one that has not ended.
 /// A record anyone but root could have written is no record.
 pub fn live(runtime: &Path, uid: u32) -> Option<Login> {
+    live_recorded_by(runtime, uid, 0)
+}
+
+/// The live login of `uid`, if `writer` (root, or in user mode the user
+/// berthd runs as) recorded one that has not ended.
+pub fn live_recorded_by(runtime: &Path, uid: u32, writer: u32) -> Option<Login> {
     let path = record(runtime, uid);
-    trust::check(&path, 0, Last::File).ok()?;
+    trust::check(&path, writer, Last::File).ok()?;
     let text = std::fs::read_to_string(&path).ok()?;
     let mut words = text.split_whitespace();
     let expires = words.next()?.parse().ok()?;

@@ -38,8 +38,12 @@ pub struct Args {
     #[arg(long)]
     pub runtime_dir: PathBuf,
     /// The account to become after binding, when started as root.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "single_user")]
     pub user: Option<String>,
+    /// Serve only the user berth-web runs as (berthd in user mode): only
+    /// that user logs in, and the sessions are reached as that user.
+    #[arg(long)]
+    pub single_user: bool,
     /// Exit when standard input closes: berthd holds its other end, so
     /// berth-web never outlives berthd.
     #[arg(long)]

@@ -152,13 +152,21 @@ impl Follows {
     }
 }
 
+/// How berth-web speaks for `uid` on a session socket: through a claim
+/// the host checks against berthd's record of live logins, or, for the
+/// user berth-web runs as (`--single-user`, berthd in user mode), as
+/// itself (the only person such a dashboard logs in).
+pub fn claim(uid: u32, from: &str) -> Option<OnBehalfOf> {
+    (uid != nix::unistd::geteuid().as_raw()).then(|| OnBehalfOf {
+        uid,
+        from: from.to_owned(),
+    })
+}
+
 /// Starts following the session behind `socket` for `uid`.
 fn begin(socket: PathBuf, uid: u32, from: &str) -> Follow {
     let (tx, seen) = watch::channel(Seen::Connecting);
-    let claim = OnBehalfOf {
-        uid,
-        from: from.to_owned(),
-    };
+    let claim = claim(uid, from);
     let task = tokio::spawn(async move {
         let end = follow(&socket, claim, &tx).await;
         tx.send_replace(end);
@@ -167,13 +175,12 @@ fn begin(socket: PathBuf, uid: u32, from: &str) -> Follow {
 }
 
 /// Pushes every status the host sends into `tx`; returns how it ended.
-async fn follow(socket: &Path, claim: OnBehalfOf, tx: &watch::Sender<Seen>) -> Seen {
-    let mut client =
-        match AsyncClient::connect_for(socket, "berth-web", Some(claim), HANDSHAKE).await {
-            Ok(client) => client,
-            Err(ClientError::Refused { .. }) => return Seen::Refused(Instant::now()),
-            Err(_) => return Seen::Ended,
-        };
+async fn follow(socket: &Path, claim: Option<OnBehalfOf>, tx: &watch::Sender<Seen>) -> Seen {
+    let mut client = match AsyncClient::connect_for(socket, "berth-web", claim, HANDSHAKE).await {
+        Ok(client) => client,
+        Err(ClientError::Refused { .. }) => return Seen::Refused(Instant::now()),
+        Err(_) => return Seen::Ended,
+    };
     let access = client.access();
     if client.send(&Request::Watch).await.is_err() {
         return Seen::Ended;

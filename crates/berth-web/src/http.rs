@@ -30,6 +30,8 @@ pub struct State {
     pub tokens: Arc<Mutex<Tokens>>,
     pub sessions: Arc<Sessions>,
     pub allow_input: bool,
+    /// `--single-user`: the one uid that may log in (berth-web's own).
+    pub single_user: Option<u32>,
     /// Served over TLS: the cookie is marked Secure.
     pub https: bool,
     pub metrics: crate::metrics::Access,
@@ -189,6 +191,16 @@ async fn login(
                 .into_response()
         }
     };
+    if state.single_user.is_some_and(|own| own != uid) {
+        // berthd mints codes for its own user alone in user mode: this is
+        // a second line, should the two ever disagree.
+        tracing::warn!(target: "berth::audit", user_uid = uid, from = %from.addr, "web login refused: a single user's dashboard");
+        return (
+            StatusCode::FORBIDDEN,
+            "this dashboard serves the user berthd runs as, alone",
+        )
+            .into_response();
+    }
     let cookie = {
         let mut tokens = state.tokens.lock().unwrap_or_else(|e| e.into_inner());
         tokens.cookie(uid, ttl, Instant::now())
@@ -233,8 +245,9 @@ fn person(state: &State, headers: &HeaderMap) -> Result<u32, TokenError> {
         None => return Err(TokenError::CookieUnknown),
     };
     // berthd's record says whether the login still lives (a logout there
-    // ends it here too).
-    if berth_config::logins::live(&state.runtime, uid).is_none() {
+    // ends it here too). In user mode berthd is the single user, not root.
+    let writer = state.single_user.unwrap_or(0);
+    if berth_config::logins::live_recorded_by(&state.runtime, uid, writer).is_none() {
         tokens.revoke(uid);
         return Err(TokenError::CookieUnknown);
     }

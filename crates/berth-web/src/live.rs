@@ -36,10 +36,7 @@ pub struct View {
 
 /// Serves one view until either side ends it.
 pub async fn relay(mut ws: WebSocket, socket: &Path, view: View, allow_input: bool) {
-    let claim = OnBehalfOf {
-        uid: view.uid,
-        from: view.from.clone(),
-    };
+    let claim = crate::follow::claim(view.uid, &view.from);
     let attached = attach(socket, claim, view.input && allow_input).await;
     let a = match attached {
         Ok(a) => a,
@@ -82,12 +79,12 @@ struct Attached {
     size: Size,
 }
 
-async fn attach(socket: &Path, claim: OnBehalfOf, input: bool) -> Result<Attached, String> {
+async fn attach(socket: &Path, claim: Option<OnBehalfOf>, input: bool) -> Result<Attached, String> {
     let refused = |e: ClientError| match e {
         ClientError::Refused { message, .. } => message,
         other => format!("cannot reach the session: {other}"),
     };
-    let mut client = AsyncClient::connect_for(socket, "berth-web", Some(claim), DEADLINE)
+    let mut client = AsyncClient::connect_for(socket, "berth-web", claim, DEADLINE)
         .await
         .map_err(refused)?;
     // The session's own size: a read-write view must not resize it.

@@ -72,6 +72,7 @@ fn start(args: Args) -> anyhow::Result<()> {
             args.dashboards,
         )),
         allow_input: args.allow_input,
+        single_user: args.single_user.then(|| nix::unistd::geteuid().as_raw()),
         https: tls.is_some(),
         metrics,
         control: berth_config::paths::control_socket(&args.runtime_dir),

@@ -20,7 +20,8 @@ pub enum Needs<'a> {
     /// speaks for arrives here as that person, and gets no more than any
     /// other caller.
     Monitor,
-    /// berth-web's own account, speaking for itself (`WebRedeem`).
+    /// berth-web's own account, speaking for itself (`WebRedeem`); in user
+    /// mode berth-web runs as berthd's own user, who is the one that may.
     WebAccount,
 }
 
@@ -76,7 +77,11 @@ pub fn check(
             caller.user,
             config.display()
         )),
-        Needs::WebAccount if caller.user == berth_config::access::WEB_ACCOUNT && caller.uid != 0 => {
+        Needs::WebAccount
+            if (caller.user == berth_config::access::WEB_ACCOUNT
+                || caller.uid == host.daemon_uid)
+                && caller.uid != 0 =>
+        {
             Ok(())
         }
         Needs::WebAccount => Err(
@@ -197,5 +202,36 @@ mod tests {
             ask(&caller(1, "op", &["berth"]), DaemonRequest::Metrics),
             Err("permission denied: op may not read every session's figures; only root, [daemon] admins and the web dashboard may (read /metrics through it, or ask to be added to admins in /etc/berth/berth.toml)".into())
         );
+    }
+
+    #[test]
+    fn login_codes_are_traded_by_the_web_account_or_a_user_berthds_own_user() {
+        let redeem = || DaemonRequest::WebRedeem { code: "c".into() };
+        let web = berth_config::access::WEB_ACCOUNT;
+        let refused = Err(
+            "permission denied: only the web dashboard trades login codes; open the link in a browser"
+                .to_owned(),
+        );
+        // System mode (berthd is root): berth-web's account alone.
+        assert_eq!(ask(&caller(990, web, &[]), redeem()), Ok(()));
+        for who in [caller(0, "root", &[]), caller(4, "ada", &["ops"])] {
+            assert_eq!(ask(&who, redeem()), refused, "{}", who.user);
+        }
+        // User mode: berth-web runs as berthd's user, who trades them.
+        let mine = HostAccess {
+            daemon_uid: 1000,
+            admins: Vec::new(),
+        };
+        let as_user = |who: &Caller| {
+            check(
+                who,
+                &redeem(),
+                &mine,
+                lists,
+                Path::new("/home/alice/.config/berth/berth.toml"),
+            )
+        };
+        assert_eq!(as_user(&caller(1000, "alice", &[])), Ok(()));
+        assert_eq!(as_user(&caller(1001, "bob", &[])), refused);
     }
 }

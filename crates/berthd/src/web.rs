@@ -1,8 +1,10 @@
-//! berth-web, while `[web]` is configured: berthd makes its account
-//! (`_berth-web`, a member of every session socket's group so it can open
-//! the sockets, which grants nothing by itself), starts it as root with
-//! `--user`, and replaces it when a reload changes what it was started
-//! with. Under the systemd backend it is the transient unit
+//! berth-web, while `[web]` is configured. In system mode berthd makes
+//! its account (`_berth-web`, a member of every session socket's group so
+//! it can open the sockets, which grants nothing by itself), starts it as
+//! root with `--user`, and replaces it when a reload changes what it was
+//! started with. In user mode it runs as berthd's own user with
+//! `--single-user`: it serves that user alone, reaching the sessions as
+//! that user (no account to make, no one else to speak for). Under the systemd backend it is the transient unit
 //! `berth-web.service`, sandboxed on its own (berthd's unit has no
 //! network) and restarted by systemd; under the embedded backend it is
 //! berthd's child, restarted with backoff, and it exits when berthd does
@@ -49,19 +51,29 @@ pub struct Supervisor {
     runtime: PathBuf,
     /// Run it as a systemd unit (the systemd backend), not as a child.
     as_unit: bool,
+    /// berthd runs in user mode: berth-web serves its user alone.
+    single_user: bool,
     running: Mutex<Option<Running>>,
 }
 
 /// berth-web's command line for `web` (without the binary).
-pub fn args(web: &Web, dashboards: &[&Dashboard], runtime: &Path) -> Vec<String> {
+/// `single_user`: berthd runs in user mode (see the module's comment).
+pub fn args(
+    web: &Web,
+    dashboards: &[&Dashboard],
+    runtime: &Path,
+    single_user: bool,
+) -> Vec<String> {
     let mut a = vec![
         "--listen".to_owned(),
         web.listen.to_string(),
         "--runtime-dir".to_owned(),
         runtime.display().to_string(),
-        "--user".to_owned(),
-        WEB_ACCOUNT.to_owned(),
     ];
+    match single_user {
+        true => a.push("--single-user".to_owned()),
+        false => a.extend(["--user".to_owned(), WEB_ACCOUNT.to_owned()]),
+    }
     if let Some(tls) = &web.tls {
         a.extend([
             "--tls-cert".to_owned(),
@@ -97,10 +109,11 @@ pub fn args(web: &Web, dashboards: &[&Dashboard], runtime: &Path) -> Vec<String>
 }
 
 impl Supervisor {
-    pub fn new(runtime: PathBuf, as_unit: bool) -> Self {
+    pub fn new(runtime: PathBuf, as_unit: bool, single_user: bool) -> Self {
         Self {
             runtime,
             as_unit,
+            single_user,
             running: Mutex::new(None),
         }
     }
@@ -113,7 +126,7 @@ impl Supervisor {
         groups: BTreeSet<String>,
     ) -> anyhow::Result<()> {
         let wanted = web.map(|w| Wanted {
-            args: args(w, dashboards, &self.runtime),
+            args: args(w, dashboards, &self.runtime, self.single_user),
             groups,
         });
         let mut running = self.running.lock().await;
@@ -137,10 +150,16 @@ impl Supervisor {
         let Some(wanted) = wanted else {
             return Ok(());
         };
-        // useradd and usermod (and the account lookups before them) run
-        // off berthd's loop: with LDAP or a slow disk they take a while.
-        let groups = wanted.groups.clone();
-        tokio::task::spawn_blocking(move || ensure_account(&groups)).await??;
+        if self.single_user {
+            if nix::unistd::geteuid().is_root() {
+                bail!("berth-web never runs as root, and in user mode it runs as berthd's user: run berthd as root without --user (system mode) to serve the dashboard, or run it as yourself");
+            }
+        } else {
+            // useradd and usermod (and the account lookups before them) run
+            // off berthd's loop: with LDAP or a slow disk they take a while.
+            let groups = wanted.groups.clone();
+            tokio::task::spawn_blocking(move || ensure_account(&groups)).await??;
+        }
         let binary = binary()?;
         let dir = self.runtime.join("web");
         std::fs::create_dir_all(&dir)
@@ -351,8 +370,12 @@ mod tests {
             line: 1,
         };
         assert_eq!(
-            args(&web, &[&d], Path::new("/run/berth")).join(" "),
+            args(&web, &[&d], Path::new("/run/berth"), false).join(" "),
             "--listen 0.0.0.0:443 --runtime-dir /run/berth --user _berth-web --tls-cert /c.pem --tls-key /k.pem --allow-input --metrics token --metrics-token-file /t --dashboard ops:main-vertical:ci-*,db"
+        );
+        assert_eq!(
+            args(&web, &[], Path::new("/run/user/1000/berth"), true).join(" "),
+            "--listen 0.0.0.0:443 --runtime-dir /run/user/1000/berth --single-user --tls-cert /c.pem --tls-key /k.pem --allow-input --metrics token --metrics-token-file /t"
         );
     }
 }

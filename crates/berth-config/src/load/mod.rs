@@ -189,13 +189,9 @@ pub fn load(path: &Path, checks: Checks) -> Result<Config, Vec<ConfigError>> {
                 dashboards_declared.extend(dashboards::read(&main_loc, &mut errors, value));
             }
             "web" => {
+                // In user mode berth-web runs as berthd's own user and
+                // serves that user alone (crates/berthd/src/web.rs).
                 web_config = web::read(&main_loc, &mut errors, value);
-                if checks.mode == Mode::User {
-                    errors.push(main_loc.error(
-                        key.span().start,
-                        "[web] needs system mode: berthd starts berth-web under its own account, which only root can do (run berthd as root, or remove [web])".to_owned(),
-                    ));
-                }
             }
             other => unknown(
                 &main_loc,

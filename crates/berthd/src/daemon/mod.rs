@@ -172,6 +172,7 @@ impl<B: Backend> Daemon<B> {
         let web = crate::web::Supervisor::new(
             backend.layout().runtime.clone(),
             backend.name() == "systemd",
+            mode == Mode::User,
         );
         let handle = Handle::new(tx.clone(), config_path.clone(), checks, web);
         let (gone_tx, gone) = mpsc::unbounded_channel();

@@ -160,7 +160,21 @@ impl<B: Backend> Daemon<B> {
                 "permission denied: the web dashboard's own account cannot log in to it".into(),
             );
         }
-        let names: Vec<String> = self.managed.keys().cloned().collect();
+        if self.mode == Mode::User {
+            // berth-web runs as berthd's user and reaches sessions as that
+            // user: it is that user's dashboard alone.
+            let own = nix::unistd::geteuid().as_raw();
+            if caller.uid != own {
+                return denied(format!(
+                    "permission denied: this dashboard is {}'s alone (berthd runs in user mode); log in to a dashboard of your own, or ask for one on a system berthd",
+                    berth_config::accounts::user_name(own)
+                ));
+            }
+        }
+        let names: Vec<String> = match self.mode {
+            Mode::User => Vec::new(),
+            Mode::System => self.managed.keys().cloned().collect(),
+        };
         for name in names {
             if self.session_access(&name).and_then(|a| a.owner_uid) == Some(caller.uid) {
                 return denied(format!(
