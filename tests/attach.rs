@@ -143,6 +143,19 @@ fn two_writers_see_each_other_and_size_follows_the_smallest() {
     b.wait_screen("from-11-a");
     b.keys(b"echo from-$((10+2))-b\r");
     a.wait_screen("from-12-b");
+    // The larger client sees which area the session does not use: dots
+    // right of column 80 and below row 20, as tmux draws them.
+    wait_for("dots on the larger client", DEADLINE, || {
+        a.with_screen(|s| {
+            let rows: Vec<String> = s.rows(0, 100).collect();
+            let right = rows[..20]
+                .iter()
+                .all(|r| r.chars().count() == 100 && r.ends_with(&".".repeat(20)));
+            let below = rows[20..].iter().all(|r| r == &".".repeat(100));
+            (right && below).then_some(())
+        })
+    });
+    assert!(!b.screen().contains(".........."), "{}", b.screen());
     // A window change propagates.
     a.resize(70, 25);
     host.wait_status("a resized below b", |s| {

@@ -115,7 +115,15 @@ fn zoom_attach_and_back() {
     let _b = shell(&env, "beta", &[]);
     a.send(&["echo alpha-$((1+1))", "Enter"]);
     a.wait_screen("alpha-2");
-    let mut client = watch(&env, &["--layout", "even-vertical"], 100, 30);
+    // What the user's terminal showed before watch, to be there after it.
+    let cmd = pty_process::blocking::Command::new("sh")
+        .args([
+            "-c",
+            "echo before-watch-$((3+4)); exec \"$0\" watch --layout even-vertical",
+        ])
+        .arg(bin("berth"))
+        .env("BERTH_RUNTIME_DIR", env.runtime());
+    let mut client = TermClient::spawn(cmd, 100, 30);
     wait_at(&client, " alpha  running ");
     let (beta_row, _) = wait_at(&client, " beta  running ");
     assert!(beta_row > 10, "stacked: {}", client.screen());
@@ -140,6 +148,15 @@ fn zoom_attach_and_back() {
     client.keys(b"echo typed-$((6*7))\r");
     client.wait_screen("typed-42");
     _b.wait_screen("typed-42");
+    // A program on its own alternate screen, then back: the session's
+    // screen comes back whole, drawn on watch's screen.
+    client.keys(b"printf '\\033[?1049hin-alt-%s\\n' $((3*3)); read x; printf '\\033[?1049l'\r");
+    client.wait_screen("in-alt-9");
+    client.keys(b"\r");
+    wait_for("the shell's screen again", DEADLINE, || {
+        let s = client.screen();
+        (!s.contains("in-alt-9") && s.contains("typed-42")).then_some(())
+    });
     client.detach();
     client.wait_screen("[even-vertical, 2 sessions]");
     client.wait_screen(" beta  running ");
@@ -155,6 +172,13 @@ fn zoom_attach_and_back() {
     );
     client.keys(b"q");
     assert!(client.wait_exit().success());
+    // The user's screen is as watch found it: nothing the attach drew.
+    let screen = client.screen();
+    assert!(screen.contains("before-watch-7"), "{screen}");
+    for left_behind in ["typed-42", "in-alt-9", "detached", "running"] {
+        assert!(!screen.contains(left_behind), "{left_behind}: {screen}");
+    }
+    assert!(!client.with_screen(|s| s.alternate_screen()));
 }
 
 #[test]

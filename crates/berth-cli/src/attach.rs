@@ -23,6 +23,8 @@ pub struct Options {
     pub detach_others: bool,
     /// The detach prefix byte; the prefix then `d` detaches.
     pub prefix: u8,
+    /// The terminal is `berth watch`'s alternate screen (see viewport.rs).
+    pub nested: bool,
 }
 
 /// How an attach ended.
@@ -61,11 +63,11 @@ pub fn interactive(name: &str, mut session: Session, opts: &Options) -> anyhow::
         .map_err(|e| request_error(name, e))?;
     let read_only = attached.read_only;
     // Draws the session into this terminal, cropped when it is smaller.
-    let view = Arc::new(Mutex::new(Viewport::new(
-        attached.size,
-        size,
-        attached.redraw,
-    )));
+    let view = match opts.nested {
+        true => Viewport::nested(attached.size, size, attached.redraw),
+        false => Viewport::new(attached.size, size, attached.redraw),
+    };
+    let view = Arc::new(Mutex::new(view));
     session.stream().set_read_timeout(None)?;
 
     let signals = take_signals(&[Signal::SIGWINCH])?;

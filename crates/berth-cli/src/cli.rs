@@ -51,6 +51,10 @@ pub enum Cmd {
         /// Prefix of the detach sequence (then d); the prefix twice sends it once.
         #[arg(long, default_value = "C-b", value_parser = berth_proto::keys::single_byte)]
         detach_key: u8,
+        /// The terminal is `berth watch`'s alternate screen: draw the
+        /// session there, never switching screens (watch's own use).
+        #[arg(long, hide = true)]
+        nested: bool,
     },
     /// Several sessions live in one terminal, tiled; Enter attaches to the
     /// focused one and detaching comes back; ? lists the keys, q quits.

@@ -55,11 +55,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             read_only,
             detach_others,
             detach_key,
+            nested,
         } => {
             let opts = crate::attach::Options {
                 read_only,
                 detach_others,
                 prefix: detach_key,
+                nested,
             };
             // Refuse a missing terminal before connecting or touching anything.
             let interactive = crate::attach::check_terminal(&opts)?;
@@ -214,6 +216,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 read_only: false,
                 detach_others: false,
                 prefix: 0x02, // C-b, as attach
+                nested: false,
             };
             // -A: refuse a missing terminal before creating anything.
             let interactive = match attach {

@@ -1,15 +1,24 @@
-//! What an attached terminal shows when it is smaller than the session:
-//! a window of the session's screen, cropped (never wrapped) and following
-//! the cursor, with one line saying so, as tmux does for a smaller client.
+//! What an attached terminal shows when it is not the session's size:
+//! smaller, a window of the session's screen, cropped (never wrapped) and
+//! following the cursor, with one line saying so; larger (another client
+//! sets a smaller size), the whole screen at the top left and dots over
+//! the area the session does not use, as tmux draws both.
 //!
-//! While the terminal is large enough, output passes through untouched and
-//! nothing else is done with it (only screen switches are followed, see
+//! While the terminal is the session's size, output passes through
+//! untouched and nothing else is done with it (only screen switches are followed, see
 //! screen_switch.rs): an attached client costs what `cat` costs. Once the
 //! window must be drawn, the client needs the screen: it asks the host for
 //! it ([`Request::Redraw`](berth_proto::Request::Redraw)), keeps its own
 //! emulator at the session's size from there, and drops it again when the
 //! terminal fits. A host too old to answer gets every byte emulated, as
 //! before.
+//!
+//! Nested ([`Viewport::nested`], an attach made from `berth watch`): the
+//! terminal is already watch's alternate screen, and the user's own screen
+//! lies under it. Nothing may switch screens then (a program leaving its
+//! alternate screen would draw over the user's), so every byte is emulated
+//! and the terminal gets the differences of the session's screen, never a
+//! screen switch.
 
 use std::num::NonZeroU16;
 
@@ -35,12 +44,16 @@ pub struct Viewport {
     /// Top-left corner of the window, in session coordinates.
     top: u16,
     left: u16,
-    /// Whether the terminal shows the window (rather than the passed-through stream).
-    cropped: bool,
+    /// Whether the terminal shows a drawing of the screen (a window, or
+    /// the screen among dots) rather than the passed-through stream.
+    drawn: bool,
     /// Whether the terminal is on its alternate screen, so leaving can
     /// switch it back. The window mirrors the session's screen choice and
     /// input modes, so keys and detaching behave as without cropping.
     alternate: bool,
+    /// Nested in another program's alternate screen: the screen as the
+    /// terminal last got it (`None`: not yet drawn whole).
+    nested: Option<Option<vt100::Screen>>,
 }
 
 impl Viewport {
@@ -58,14 +71,26 @@ impl Viewport {
             terminal,
             top: 0,
             left: 0,
-            cropped: false,
+            drawn: false,
             alternate: false,
+            nested: None,
+        }
+    }
+
+    /// A viewport for a terminal that is another program's alternate
+    /// screen (see the module's comment).
+    pub fn nested(session: Size, terminal: Size, can_redraw: bool) -> Self {
+        Self {
+            nested: Some(None),
+            ..Self::new(session, terminal, can_redraw)
         }
     }
 
     /// Whether the terminal was left on its alternate screen.
     pub fn on_alternate_screen(&self) -> bool {
-        if self.passing() || self.awaiting {
+        if self.nested.is_some() {
+            false
+        } else if self.passing() || self.awaiting {
             self.switch.alternate()
         } else {
             self.alternate
@@ -92,17 +117,26 @@ impl Viewport {
     /// the whole screen.
     pub fn redraw_begins(&mut self) {
         self.screen = vt100::Parser::new(nz(self.session.rows), nz(self.session.cols), 0);
+        if let Some(last) = &mut self.nested {
+            *last = None;
+        }
         self.following = true;
         self.awaiting = false;
     }
 
+    /// The whole screen fits the terminal (no window needed).
     fn fits(&self) -> bool {
         self.terminal.cols >= self.session.cols && self.terminal.rows >= self.session.rows
     }
 
+    /// The terminal is the session's size: the stream can go untouched.
+    fn same_size(&self) -> bool {
+        self.terminal == self.session
+    }
+
     /// Output goes to the terminal untouched.
     fn passing(&self) -> bool {
-        self.fits() && !self.cropped && !self.awaiting
+        self.nested.is_none() && self.same_size() && !self.drawn && !self.awaiting
     }
 
     /// Session output; returns what to write to the terminal.
@@ -140,10 +174,11 @@ impl Viewport {
     }
 
     /// Draws what the terminal should show now: the whole screen when it
-    /// fits (and was cropped until now), else the window.
+    /// is the session's size again (and was drawn until now), else the
+    /// window or the screen among dots.
     fn draw(&mut self) -> Vec<u8> {
         if !self.following {
-            if !self.fits() {
+            if !self.same_size() {
                 // Passing through until now: the screen must come first.
                 if !self.awaiting {
                     self.alternate = self.switch.alternate();
@@ -153,39 +188,55 @@ impl Viewport {
             }
             return Vec::new();
         }
-        if self.fits() {
-            if !self.cropped {
+        if self.same_size() && self.nested.is_some() {
+            return self.nested_diff();
+        }
+        if self.same_size() {
+            if !self.drawn {
                 return Vec::new();
             }
-            self.cropped = false;
+            self.drawn = false;
             let mut out = self.switch_screen();
             out.extend_from_slice(b"\x1b[m\x1b[H\x1b[2J");
             out.extend_from_slice(self.screen.screen().state_formatted().as_bytes());
             return out;
         }
         let mut out = self.switch_screen();
-        let first = !self.cropped || !out.is_empty();
-        self.cropped = true;
+        let first = !self.drawn || !out.is_empty();
+        self.drawn = true;
+        let cropping = !self.fits();
         let screen = self.screen.screen();
-        // One line for the notice; the rest for the window.
-        let rows = self.terminal.rows.saturating_sub(1).max(1);
+        // Cropping: one line for the notice; the rest for the window.
+        let rows = match cropping {
+            true => self.terminal.rows.saturating_sub(1).max(1),
+            false => self.terminal.rows,
+        };
         let cols = self.terminal.cols.max(1);
         let (cur_row, cur_col) = screen.cursor_position();
         self.top = follow(self.top, rows, cur_row, self.session.rows);
         self.left = follow(self.left, cols, cur_col, self.session.cols);
+        let shown_rows = rows.min(self.session.rows - self.top);
+        let shown_cols = cols.min(self.session.cols - self.left);
         out.reserve(usize::from(rows) * usize::from(cols) * 2);
         if first {
             out.extend_from_slice(b"\x1b[m\x1b[H\x1b[2J");
         }
         out.extend_from_slice(b"\x1b[?25l");
         let lines = screen
-            .rows_formatted(self.left, cols.min(self.session.cols - self.left))
+            .rows_formatted(self.left, shown_cols)
             .skip(usize::from(self.top))
-            .take(usize::from(rows));
+            .take(usize::from(shown_rows));
         for (i, line) in lines.enumerate() {
             out.extend_from_slice(format!("\x1b[{};1H\x1b[m", i + 1).as_bytes());
             out.extend_from_slice(line.as_bytes());
             out.extend_from_slice(b"\x1b[m\x1b[K");
+            unused(&mut out, i as u16 + 1, shown_cols, cols);
+        }
+        for row in shown_rows + 1..=rows {
+            unused(&mut out, row, 0, cols);
+        }
+        if !cropping {
+            return self.cursor_and_modes(out);
         }
         let notice = format!(
             "[berth] session {}x{}, terminal {}x{}: rows {}-{}, columns {}-{} (follows the cursor)",
@@ -202,6 +253,14 @@ impl Viewport {
         out.extend_from_slice(
             format!("\x1b[{};1H\x1b[m\x1b[7m{notice}\x1b[m\x1b[K", rows + 1).as_bytes(),
         );
+        self.cursor_and_modes(out)
+    }
+
+    /// Ends a drawing: the session's cursor (in the window), attributes and
+    /// input modes.
+    fn cursor_and_modes(&self, mut out: Vec<u8>) -> Vec<u8> {
+        let screen = self.screen.screen();
+        let (cur_row, cur_col) = screen.cursor_position();
         let (row, col) = (
             cur_row.saturating_sub(self.top),
             cur_col.saturating_sub(self.left),
@@ -215,8 +274,33 @@ impl Viewport {
         out
     }
 
+    /// Nested and the session's size: what changed since the terminal last
+    /// got the screen (all of it after a redraw or a drawn window).
+    fn nested_diff(&mut self) -> Vec<u8> {
+        let now = self.screen.screen();
+        let last = self.nested.as_mut().and_then(Option::take);
+        let mut out = match (&last, self.drawn) {
+            (Some(last), false) => now.state_diff(last).into_bytes(),
+            _ => {
+                let mut whole = b"\x1b[m\x1b[H\x1b[2J".to_vec();
+                whole.extend_from_slice(now.state_formatted().as_bytes());
+                whole
+            }
+        };
+        self.drawn = false;
+        if !now.hide_cursor() {
+            out.extend_from_slice(b"\x1b[?25h");
+        }
+        self.nested = Some(Some(now.clone()));
+        out
+    }
+
     /// Puts the terminal on the screen (main or alternate) the session is on.
     fn switch_screen(&mut self) -> Vec<u8> {
+        if self.nested.is_some() {
+            // The session's own screen is drawn, on the screen we are on.
+            return Vec::new();
+        }
         let wanted = self.screen.screen().alternate_screen();
         if wanted == self.alternate {
             return Vec::new();
@@ -229,6 +313,16 @@ impl Viewport {
         }
         .to_vec()
     }
+}
+
+/// Dots over row `row` (1-based) from column `from` (0-based) to `cols`:
+/// the area of a larger terminal the session does not use (tmux's dots).
+fn unused(out: &mut Vec<u8>, row: u16, from: u16, cols: u16) {
+    if from >= cols {
+        return;
+    }
+    out.extend_from_slice(format!("\x1b[{row};{}H\x1b[m", from + 1).as_bytes());
+    out.extend(std::iter::repeat_n(b'.', usize::from(cols - from)));
 }
 
 /// The window's new origin on one axis: unchanged while the cursor is in
@@ -271,9 +365,34 @@ mod tests {
     }
 
     #[test]
-    fn a_terminal_large_enough_gets_the_stream_untouched() {
-        let mut v = Viewport::new(size(80, 24), size(100, 30), false);
+    fn a_terminal_of_the_sessions_size_gets_the_stream_untouched() {
+        let mut v = Viewport::new(size(80, 24), size(80, 24), false);
         assert_eq!(v.output(b"hello\r\n"), b"hello\r\n");
+    }
+
+    #[test]
+    fn a_larger_terminal_sees_the_screen_among_dots() {
+        let t = size(14, 5);
+        let mut v = Viewport::new(size(10, 3), t, false);
+        let term = shown(&mut v, t, b"hello\r\nworld");
+        let rows: Vec<String> = term.screen().rows(0, t.cols).collect();
+        assert_eq!(
+            rows,
+            [
+                "hello     ....",
+                "world     ....",
+                "          ....",
+                "..............",
+                "..............",
+            ]
+        );
+        assert_eq!(term.screen().cursor_position(), (1, 5));
+        // A clear by the program keeps the dots: they are drawn again.
+        let mut term = term;
+        term.process(&v.output(b"\x1b[2J\x1b[Hbye"));
+        let rows: Vec<String> = term.screen().rows(0, t.cols).collect();
+        assert_eq!(rows[0], "bye       ....");
+        assert_eq!(rows[4], "..............");
     }
 
     #[test]
@@ -402,6 +521,32 @@ mod tests {
         assert_eq!(v.output(&redraw), redraw, "the redraw passes through");
         assert_eq!(v.output(b"!"), b"!");
         assert!(!v.following);
+    }
+
+    #[test]
+    fn nested_in_watch_the_screen_is_drawn_and_never_switched() {
+        let s = size(20, 4);
+        let mut v = Viewport::nested(s, s, true);
+        let mut term = vt100::Parser::new(nz(4), nz(20), 0);
+        let mut written = Vec::new();
+        let mut show = |v: &mut Viewport, term: &mut vt100::Parser, bytes: &[u8]| {
+            let out = v.output(bytes);
+            written.extend_from_slice(&out);
+            term.process(&out);
+            term.screen().rows(0, 20).collect::<Vec<String>>()
+        };
+        assert_eq!(show(&mut v, &mut term, b"$ vim")[0], "$ vim");
+        let rows = show(&mut v, &mut term, b"\x1b[?1049h\x1b[Hbuffer\x1b[?1h");
+        assert_eq!(rows[0], "buffer");
+        assert!(term.screen().application_cursor(), "input modes follow");
+        let rows = show(&mut v, &mut term, b"\x1b[?1049l\x1b[?1l\r\n$ ");
+        assert_eq!(&rows[..2], ["$ vim", "$ "]);
+        assert!(!term.screen().alternate_screen() && !v.on_alternate_screen());
+        let written = String::from_utf8_lossy(&written);
+        assert!(
+            !written.contains("?1049") && !written.contains("?47"),
+            "{written:?}"
+        );
     }
 
     #[test]

@@ -267,10 +267,17 @@ impl Dashboard {
                 break;
             }
         }
-        screen.leave();
+        // The attach draws on watch's alternate screen and never switches
+        // screens, so the user's own screen under it is as it was when
+        // watch quits.
+        screen.hand_over()?;
         let exe = std::env::current_exe().context("failed to find the berth binary")?;
         let mut cmd = std::process::Command::new(exe);
-        cmd.arg("attach").arg("--socket").arg(path).arg(name);
+        cmd.arg("attach")
+            .arg("--nested")
+            .arg("--socket")
+            .arg(path)
+            .arg(name);
         if read_only {
             cmd.arg("-r");
         }
@@ -323,7 +330,11 @@ fn read_input(tx: &Sender<Msg>, pause: &Receiver<bool>) {
 /// reported; restored on drop, however watch ends.
 struct Screen {
     terminal: Terminal<CrosstermBackend<std::io::Stdout>>,
+    /// Raw mode and the mouse are on.
     active: bool,
+    /// On the alternate screen (entering it twice would save the cursor
+    /// over the user's, which leaving it restores).
+    alternate: bool,
 }
 
 impl Screen {
@@ -331,6 +342,7 @@ impl Screen {
         let mut this = Self {
             terminal: new_terminal()?,
             active: false,
+            alternate: false,
         };
         this.resume()?;
         Ok(this)
@@ -339,9 +351,11 @@ impl Screen {
     fn resume(&mut self) -> anyhow::Result<()> {
         enable_raw_mode().context("failed to put the terminal in raw mode")?;
         self.active = true;
+        if !std::mem::replace(&mut self.alternate, true) {
+            execute!(std::io::stdout(), EnterAlternateScreen)?;
+        }
         execute!(
             std::io::stdout(),
-            EnterAlternateScreen,
             EnableMouseCapture,
             cursor::Hide,
             Clear(ClearType::All)
@@ -353,17 +367,30 @@ impl Screen {
         Ok(())
     }
 
-    fn leave(&mut self) {
+    /// Lends the terminal to an attach: its own modes, on this alternate
+    /// screen, cleared ([`Screen::resume`] takes it back).
+    fn hand_over(&mut self) -> anyhow::Result<()> {
         if !std::mem::take(&mut self.active) {
-            return;
+            return Ok(());
         }
-        let _ = execute!(
+        execute!(
             std::io::stdout(),
             DisableMouseCapture,
-            LeaveAlternateScreen,
-            cursor::Show
-        );
-        let _ = disable_raw_mode();
+            cursor::Show,
+            Clear(ClearType::All)
+        )?;
+        disable_raw_mode().context("failed to restore the terminal's mode")?;
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        if std::mem::take(&mut self.active) {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            let _ = disable_raw_mode();
+        }
+        if std::mem::take(&mut self.alternate) {
+            let _ = execute!(std::io::stdout(), LeaveAlternateScreen, cursor::Show);
+        }
     }
 }
 
