@@ -33,6 +33,23 @@ impl Throwaway {
         guard
     }
 
+    /// Creates those of system groups `groups` this machine lacks, and
+    /// removes only those on drop (a machine's own group is left alone).
+    pub fn groups_if_missing(groups: &[&str]) -> Self {
+        let missing: Vec<String> = groups
+            .iter()
+            .filter(|g| nix::unistd::Group::from_name(g).ok().flatten().is_none())
+            .map(|g| (*g).to_owned())
+            .collect();
+        for g in &missing {
+            run("groupadd", &["--system", g]);
+        }
+        Throwaway {
+            users: Vec::new(),
+            groups: missing,
+        }
+    }
+
     /// Also removes `user` on drop (a service account berth creates).
     pub fn also_remove(&mut self, user: &str) {
         self.users.push(user.to_owned());
