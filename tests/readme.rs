@@ -46,6 +46,13 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
     ("sudo berth reload", "tests/web.rs", "Daemon::start_system(&config(&format!("),
     ("berth web login", "tests/web.rs", "berth_web_as(user, &d.runtime(), &[\"login\"])"),
     ("python3 examples/agent_loop.py", "tests/newcomer.rs", "examples/agent_loop.py"),
+    // Another host: the test's own sshd stands in for runner-7.
+    ("berth -H ssh://ops@runner-7 ls", "tests/remote.rs", "ok(OP, &[\"ls\", \"--json\"])"),
+    (
+        "berth -H ssh://ops@runner-7 run ci -- make test; echo \"exit $?\"",
+        "tests/remote.rs",
+        "&[\"run\", \"sh\", \"--\", \"(exit 3)\"]",
+    ),
 ];
 
 /// The repository's root.

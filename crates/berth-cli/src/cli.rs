@@ -23,12 +23,39 @@ pub struct Cli {
     /// Runtime directory holding sessions/NAME.sock (default: yours, then /run/berth).
     #[arg(long, global = true, env = "BERTH_RUNTIME_DIR")]
     pub runtime_dir: Option<PathBuf>,
+    /// Another host, ssh://[user@]host[:port] or a name from
+    /// ~/.config/berth/hosts: the verb runs there as your ssh login,
+    /// through OpenSSH (`berth dial-stdio` on its side). ls, watch and mcp
+    /// take it more than once.
+    #[arg(
+        short = 'H',
+        long,
+        global = true,
+        env = "BERTH_HOST",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    pub host: Vec<String>,
+    /// ls, watch and mcp: the hosts in FILE, one a line (URL or name).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Cmd,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Join standard input and output to a session's socket (or berthd's
+    /// control socket) on this host: the far end of `berth -H ssh://...`.
+    #[command(name = "dial-stdio", after_long_help = crate::examples::of("dial-stdio"))]
+    DialStdio {
+        /// The session whose socket to join.
+        #[arg(long, conflicts_with = "control", required_unless_present = "control")]
+        session: Option<String>,
+        /// berthd's control socket instead.
+        #[arg(long)]
+        control: bool,
+    },
     /// List sessions (asks berthd; without it, scans the session sockets).
     #[command(after_long_help = crate::examples::of("ls"))]
     Ls {

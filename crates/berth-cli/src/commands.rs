@@ -15,8 +15,29 @@ use berth_cli::locate;
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let socket = cli.socket.as_deref();
     let runtime = cli.runtime_dir.as_deref();
+    if crate::remote::fleet() {
+        crate::remote::refuse_local_only(socket.is_some())?;
+        match &cli.command {
+            Cmd::Ls { json } => return crate::fleet::ls(*json),
+            Cmd::Watch { .. } | Cmd::Mcp { .. } => {}
+            _ => bail!("several hosts are for ls, watch and mcp; give this verb one -H"),
+        }
+    }
     match cli.command {
         Cmd::Ls { json } => ls(socket, runtime, json),
+        Cmd::DialStdio { session, control } => {
+            if crate::remote::host().is_some() {
+                bail!("dial-stdio joins a socket of this host (the far end of -H); leave -H and BERTH_HOST out");
+            }
+            let stream = match (session, control) {
+                (Some(name), _) => {
+                    let path = locate::find(&name, socket, runtime)?;
+                    crate::connect::session_stream(&name, &path)?
+                }
+                (None, _) => crate::connect::control_stream(runtime)?,
+            };
+            crate::remote::dial_stdio(stream)
+        }
         Cmd::Watch {
             name,
             dashboard,
@@ -273,6 +294,10 @@ pub(crate) fn open(
     socket: Option<&Path>,
     runtime: Option<&Path>,
 ) -> anyhow::Result<Session> {
+    if let Some(remote) = crate::remote::host() {
+        crate::remote::refuse_local_only(socket.is_some())?;
+        return crate::connect::connect_remote(remote, name);
+    }
     let path = locate::find(name, socket, runtime)?;
     let s = connect(name, &path)?;
     // A socket named by path answers for one session: the name given
@@ -427,6 +452,13 @@ fn status(
 pub(crate) fn session_rows(
     runtime: Option<&Path>,
 ) -> anyhow::Result<(Vec<SessionSummary>, Option<String>)> {
+    if crate::remote::host().is_some() {
+        // The far berthd's list (its sockets are not ours to scan).
+        return match daemon(runtime, DaemonRequest::List)? {
+            Response::Sessions { sessions } => Ok((sessions, None)),
+            other => bail!("unexpected reply from berthd: {other:?}"),
+        };
+    }
     // A planted runtime directory is refused before anything is asked.
     locate::runtime_dirs(runtime)?;
     match daemon(runtime, DaemonRequest::List) {
@@ -496,6 +528,9 @@ fn most_recent(runtime: Option<&Path>) -> anyhow::Result<String> {
 
 /// Every live session socket, each asked for its status.
 fn statuses(runtime: Option<&Path>) -> anyhow::Result<Vec<(String, anyhow::Result<Status>)>> {
+    if crate::remote::host().is_some() {
+        bail!("with -H, name the session: berth -H URL attach NAME (berth -H URL ls lists them)");
+    }
     let mut found = Vec::new();
     for (name, path) in locate::all(&locate::runtime_dirs(runtime)?) {
         let status = crate::connect::connect_live(&name, &path)

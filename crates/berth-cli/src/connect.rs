@@ -28,8 +28,23 @@ pub type Session = Client<UnixStream>;
 
 /// Connects and handshakes with the session behind `path`.
 pub fn connect(name: &str, path: &Path) -> anyhow::Result<Session> {
-    let stream = open(path)?.map_err(|e| connect_error(name, path, e))?;
-    handshake(name, path, stream)
+    handshake(name, path, session_stream(name, path)?)
+}
+
+/// The stream of the session socket at `path`, not yet greeted (`berth
+/// dial-stdio --session` relays it).
+pub fn session_stream(name: &str, path: &Path) -> anyhow::Result<UnixStream> {
+    open(path)?.map_err(|e| connect_error(name, path, e))
+}
+
+/// Connects and handshakes with session `name` on the `-H` host.
+pub fn connect_remote(remote: &crate::remote::Remote, name: &str) -> anyhow::Result<Session> {
+    let dialed = crate::remote::dial(remote, crate::remote::Target::Session(name))?;
+    let stream = dialed.stream.try_clone()?;
+    greet(stream, reply_timeout()).map_err(|e| match dialed.failure() {
+        Some(why) => anyhow!("{}: {why}", remote.label),
+        None => handshake_error(name, Path::new(&remote.url), e),
+    })
 }
 
 /// The same, but a socket nothing listens on (left by a host that is gone)
@@ -158,8 +173,33 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
 }
 
 /// Connects to berthd's control socket: in `runtime`, else the user's
-/// runtime directory, then the system's.
+/// runtime directory, then the system's; on the `-H` host when there is
+/// one.
 pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
+    daemon_at(crate::remote::host(), runtime)
+}
+
+/// Connects to berthd's control socket on `remote` (`None`: this host).
+pub fn daemon_at(
+    remote: Option<&crate::remote::Remote>,
+    runtime: Option<&Path>,
+) -> anyhow::Result<Session> {
+    // berthd may wait on hosts before it answers (kill, reload).
+    let Some(remote) = remote else {
+        let stream = control_stream(runtime)?;
+        return greet(stream, reply_timeout() * 4).map_err(|e| request_error("berthd", e));
+    };
+    let dialed = crate::remote::dial(remote, crate::remote::Target::Control)?;
+    let stream = dialed.stream.try_clone()?;
+    greet(stream, reply_timeout() * 4).map_err(|e| match dialed.failure() {
+        Some(why) => anyhow!("{}: {why}", remote.label),
+        None => request_error("berthd", e),
+    })
+}
+
+/// The stream of berthd's control socket on this host, not yet greeted
+/// (`berth dial-stdio --control` relays it).
+pub fn control_stream(runtime: Option<&Path>) -> anyhow::Result<UnixStream> {
     let dirs = berth_cli::locate::runtime_dirs(runtime)?;
     let mut last = None;
     for (i, dir) in dirs.iter().enumerate() {
@@ -168,7 +208,6 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
             continue;
         }
         match open(&path)? {
-            // berthd may wait on hosts before it answers (kill, reload).
             Ok(stream) => {
                 if i > 0 {
                     // Not the caller's own berthd: say whose answers.
@@ -178,7 +217,7 @@ pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
                         path.display()
                     );
                 }
-                return greet(stream, reply_timeout() * 4).map_err(|e| request_error("berthd", e));
+                return Ok(stream);
             }
             Err(e) => last = Some((path, e)),
         }

@@ -20,11 +20,22 @@ pub fn pairs(text: &str) -> Vec<(&str, &str)> {
 
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
+        "dial-stdio",
+        "\
+Examples:
+  berth -H ssh://ops@runner-7 status ci
+      what runs on the far side: ssh -T ops@runner-7 berth dial-stdio --session ci
+  ssh -T runner-7 berth dial-stdio --control
+      berthd's control socket on runner-7, on this ssh's standard input and output",
+    ),
+    (
         "ls",
         "\
 Examples:
   berth ls
       every session, its state, pid, uptime, restarts and clients
+  berth -H ssh://ops@runner-7 ls
+      the sessions of another host, over OpenSSH, as ops there
   berth ls --json | jq -r '.[] | select(.state != \"running\") | .name'
       the sessions that are not running",
     ),

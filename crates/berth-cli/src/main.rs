@@ -4,7 +4,9 @@
 mod attach;
 mod commands;
 mod connect;
+mod fleet;
 mod mcp;
+mod remote;
 mod render;
 mod screen_switch;
 mod scripting;
@@ -26,7 +28,7 @@ fn main() -> ExitCode {
         1
     };
     let cli: cli::Cli = berth_log::usage::parse_or_exit("berth", usage);
-    match commands::run(cli) {
+    match remote::set(&cli.host, cli.hosts.as_deref()).and_then(|()| commands::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // One line that says what to do.

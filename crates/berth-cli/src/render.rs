@@ -151,6 +151,23 @@ pub fn ls(rows: &[SessionSummary]) -> String {
     text
 }
 
+/// The `ls` table of several hosts: a HOST column first.
+pub fn ls_fleet(rows: &[(&str, SessionSummary)]) -> String {
+    let sessions: Vec<SessionSummary> = rows.iter().map(|(_, s)| s.clone()).collect();
+    let width = rows
+        .iter()
+        .map(|(h, _)| h.chars().count())
+        .chain([4])
+        .max()
+        .unwrap_or(4);
+    let hosts = std::iter::once("HOST").chain(rows.iter().map(|(h, _)| *h));
+    ls(&sessions)
+        .lines()
+        .zip(hosts)
+        .map(|(line, host)| format!("{host:<width$} {line}\n"))
+        .collect()
+}
+
 pub fn human_secs(s: u64) -> String {
     if s == 0 {
         return "0s".into();

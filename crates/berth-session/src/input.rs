@@ -3,7 +3,8 @@
 //! [`INPUT_QUEUE_BYTES`]; then attached clients wait (their socket stops
 //! being read, which pushes back on them) and `send` is refused.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
@@ -25,6 +26,8 @@ type Item = (Vec<u8>, OwnedSemaphorePermit);
 pub struct InputSender {
     tx: mpsc::UnboundedSender<Item>,
     room: Arc<Semaphore>,
+    /// When input was last queued (whoever typed it).
+    last: Arc<Mutex<Option<Instant>>>,
 }
 
 /// The receiving side: the task that writes to the terminal.
@@ -35,7 +38,8 @@ pub struct InputQueue {
 pub fn queue() -> (InputSender, InputQueue) {
     let (tx, rx) = mpsc::unbounded_channel();
     let room = Arc::new(Semaphore::new(INPUT_QUEUE_BYTES));
-    (InputSender { tx, room }, InputQueue { rx })
+    let last = Arc::new(Mutex::new(None));
+    (InputSender { tx, room, last }, InputQueue { rx })
 }
 
 impl InputSender {
@@ -45,9 +49,19 @@ impl InputSender {
             .acquire_many_owned(cost(&bytes))
             .await
             .map_err(|_| InputError::Closed)?;
+        self.queued();
         self.tx
             .send((bytes, permit))
             .map_err(|_| InputError::Closed)
+    }
+
+    /// When input was last queued for the program.
+    pub fn last_queued(&self) -> Option<Instant> {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn queued(&self) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     }
 
     /// Queues `bytes` now, or refuses when the queue is full (`berth send`:
@@ -59,6 +73,7 @@ impl InputSender {
                 tokio::sync::TryAcquireError::NoPermits => InputError::Full,
                 tokio::sync::TryAcquireError::Closed => InputError::Closed,
             })?;
+        self.queued();
         self.tx
             .send((bytes, permit))
             .map_err(|_| InputError::Closed)

@@ -26,8 +26,11 @@ pub fn serve(opts: Options) -> anyhow::Result<u8> {
         .iter()
         .map(|g| glob::Pattern::new(g).map_err(|e| anyhow::anyhow!("bad session glob {g:?}: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // A planted runtime directory is refused before serving anything.
-    berth_cli::locate::runtime_dirs(opts.runtime.as_deref())?;
+    // A planted runtime directory is refused before serving anything
+    // (with -H the far host's own berth checks its own).
+    if crate::remote::host().is_none() {
+        berth_cli::locate::runtime_dirs(opts.runtime.as_deref())?;
+    }
     let scope = calls::Scope {
         runtime: opts.runtime,
         only,

@@ -20,6 +20,15 @@ use berth_proto::sync::Event;
 use berth_proto::{Access, AttachRequest, Request, Response, Size, Status};
 
 use crate::connect::{connect_live, is_denied, request_error};
+use crate::remote::Remote;
+
+/// Where a tile's session is: its socket on this host, or a session of
+/// another host (reached through ssh, see remote.rs).
+#[derive(Debug, Clone)]
+pub enum Place {
+    Local(PathBuf),
+    Remote(&'static Remote, String),
+}
 
 /// The shortest time between two screens of one session (25 a second).
 pub const FRAME: Duration = Duration::from_millis(40);
@@ -90,23 +99,23 @@ impl Shared {
     }
 }
 
-/// Starts following session `name` at `path`.
-pub fn follow(name: &str, path: PathBuf, wake: Sender<super::Msg>) -> Shared {
+/// Starts following the session at `place` in a tile titled `title`.
+pub fn follow(title: &str, place: Place, wake: Sender<super::Msg>) -> Shared {
     let shared = Shared {
-        tile: Arc::new(Mutex::new(Tile::new(name))),
+        tile: Arc::new(Mutex::new(Tile::new(title))),
         wake,
     };
     {
-        let (s, path) = (shared.clone(), path.clone());
+        let (s, place) = (shared.clone(), place.clone());
         std::thread::spawn(move || loop {
-            screens(&s, &path);
+            screens(&s, &place);
             std::thread::sleep(RETRY);
         });
     }
     {
         let s = shared.clone();
         std::thread::spawn(move || loop {
-            statuses(&s, &path);
+            statuses(&s, &place);
             std::thread::sleep(RETRY);
         });
     }
@@ -114,7 +123,23 @@ pub fn follow(name: &str, path: PathBuf, wake: Sender<super::Msg>) -> Shared {
 }
 
 /// Connects, or marks the tile as denied or gone.
-fn open(s: &Shared, path: &std::path::Path) -> Option<crate::connect::Session> {
+fn open(s: &Shared, place: &Place) -> Option<crate::connect::Session> {
+    let path = match place {
+        Place::Local(path) => path,
+        Place::Remote(remote, name) => {
+            return match crate::connect::connect_remote(remote, name) {
+                Ok(session) => Some(session),
+                Err(e) if is_denied(&e) => {
+                    s.change(|t| t.reach = Reach::Denied(format!("{e:#}")));
+                    None
+                }
+                Err(e) => {
+                    gone(s, &format!("{e:#}"));
+                    None
+                }
+            };
+        }
+    };
     let name = s.lock().name.clone();
     match connect_live(&name, path) {
         Ok(Some(session)) => Some(session),
@@ -150,8 +175,8 @@ fn gone(s: &Shared, why: &str) {
 }
 
 /// Follows the screen until the connection ends.
-fn screens(s: &Shared, path: &std::path::Path) {
-    let Some(mut session) = open(s, path) else {
+fn screens(s: &Shared, place: &Place) {
+    let Some(mut session) = open(s, place) else {
         return;
     };
     let name = s.lock().name.clone();
@@ -228,8 +253,8 @@ fn screens(s: &Shared, path: &std::path::Path) {
 }
 
 /// Follows the status until the connection ends.
-fn statuses(s: &Shared, path: &std::path::Path) {
-    let Some(mut session) = open(s, path) else {
+fn statuses(s: &Shared, place: &Place) {
+    let Some(mut session) = open(s, place) else {
         return;
     };
     let _ = session.stream().set_read_timeout(None);

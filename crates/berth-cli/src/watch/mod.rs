@@ -104,8 +104,8 @@ pub fn run(args: Args, runtime: Option<&Path>) -> anyhow::Result<u8> {
 struct Dashboard {
     selection: Selection,
     view: View,
-    /// Every session followed so far, by name.
-    followed: HashMap<String, (PathBuf, feed::Shared)>,
+    /// Every session followed so far, by title.
+    followed: HashMap<String, (feed::Place, feed::Shared)>,
     /// The sessions shown, in order.
     shown: Vec<String>,
     /// Where each shown tile was last drawn.
@@ -168,11 +168,11 @@ impl Dashboard {
 
     /// Follows sessions that appeared; the tiles are the selection's now.
     fn rescan(&mut self) {
-        let (shown, paths) = self.selection.sessions();
-        for (name, path) in paths {
-            if !self.followed.contains_key(&name) {
-                let shared = feed::follow(&name, path.clone(), self.wake.clone());
-                self.followed.insert(name, (path, shared));
+        let (shown, places) = self.selection.sessions();
+        for (title, place) in places {
+            if !self.followed.contains_key(&title) {
+                let shared = feed::follow(&title, place.clone(), self.wake.clone());
+                self.followed.insert(title, (place, shared));
             }
         }
         // The focus stays on its session when others come or go.
@@ -248,7 +248,7 @@ impl Dashboard {
         let Some(name) = self.shown.get(i) else {
             return Ok(());
         };
-        let (path, shared) = &self.followed[name];
+        let (place, shared) = &self.followed[name];
         let (reach, access) = {
             let t = shared.lock();
             (t.reach.clone(), t.access)
@@ -273,11 +273,22 @@ impl Dashboard {
         screen.hand_over()?;
         let exe = std::env::current_exe().context("failed to find the berth binary")?;
         let mut cmd = std::process::Command::new(exe);
-        cmd.arg("attach")
-            .arg("--nested")
-            .arg("--socket")
-            .arg(path)
-            .arg(name);
+        match place {
+            feed::Place::Local(path) => {
+                cmd.arg("attach")
+                    .arg("--nested")
+                    .arg("--socket")
+                    .arg(path)
+                    .arg(name);
+            }
+            feed::Place::Remote(remote, session) => {
+                cmd.arg("-H")
+                    .arg(&remote.url)
+                    .arg("attach")
+                    .arg("--nested")
+                    .arg(session);
+            }
+        }
         if read_only {
             cmd.arg("-r");
         }

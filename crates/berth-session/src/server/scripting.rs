@@ -30,10 +30,11 @@ const PROMPT_WAIT: Duration = Duration::from_secs(5);
 /// How long `run` waits, without a timeout of its own, for a shell that
 /// just started to draw its first prompt (a slow .bashrc).
 const FIRST_PROMPT_WAIT: Duration = Duration::from_secs(30);
-/// How long a running command may take to end before `run` says the
-/// session is busy: one interrupted a moment ago (`send C-c`) is still
-/// drawing its prompt.
-const BUSY_GRACE: Duration = Duration::from_millis(500);
+/// How long after the last keys typed into a session a running command may
+/// take to end before `run` says the session is busy: one interrupted a
+/// moment ago (`send C-c`) may still be drawing its prompt, the more so on
+/// a loaded machine. A session nobody typed into lately is busy at once.
+const BUSY_GRACE: Duration = Duration::from_secs(3);
 
 /// How often a waiting `run` looks whether the shell replaced itself.
 const EXEC_LOOK: Duration = Duration::from_millis(250);
@@ -338,7 +339,10 @@ impl Server {
                 };
                 match readiness {
                     Readiness::Refused(why) if s.shell.command_running() => {
-                        let until = *busy_until.get_or_insert_with(|| Instant::now() + BUSY_GRACE);
+                        let typed = self.shared.input.last_queued();
+                        let until = *busy_until.get_or_insert_with(|| {
+                            typed.map_or_else(Instant::now, |t| Instant::from_std(t) + BUSY_GRACE)
+                        });
                         if Instant::now() >= until {
                             return Err(refuse(why));
                         }
