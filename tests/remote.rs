@@ -153,7 +153,7 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
         run(Command::new("usermod").args(["-s", "/bin/sh", "-p", "*", u]));
     }
     let d = Daemon::start_system(&format!(
-        "[session.sh]\ncommand = [\"bash\"]\nuser = \"{SVC}\"\ncreate_user = true\naccess.operators = [\"{OP}\"]\naccess.observers = [\"{OBS}\"]\n"
+        "[daemon]\nadmins = [\"{OP}\"]\n\n[session.sh]\ncommand = [\"bash\"]\nuser = \"{SVC}\"\ncreate_user = true\naccess.operators = [\"{OP}\"]\naccess.observers = [\"{OBS}\"]\n"
     ));
     d.wait_running(&["sh"]);
     let sshd = Sshd::start(&[OP, OBS]);
@@ -187,6 +187,8 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
         (&v["output"], &v["status"]),
         (&"far-42\n".into(), &0.into())
     );
+    let v: serde_json::Value = serde_json::from_str(&ok(OBS, &["result", "sh", "--json"])).unwrap();
+    assert_eq!(v["output"], "far-42\n", "an observer reads the last result");
     let out = remote(&sshd, OP, &rt, &["run", "sh", "--", "(exit 3)"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     // send, wait and capture.
@@ -217,6 +219,23 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
         stderr(&out).trim(),
         format!("berth: permission denied: {OBS} is an observer of sh and cannot send input")
     );
+    // A command still running at the timeout, then interrupted.
+    let out = remote(
+        &sshd,
+        OP,
+        &rt,
+        &["run", "sh", "-t", "1", "--", "sleep 1000"],
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(OP, &["interrupt", "sh", "--json"])).unwrap();
+    assert_eq!(v["steps"], serde_json::json!(["typed C-c"]), "{v}");
+    // The output log, through the far host.
+    assert!(ok(OBS, &["logs", "sh", "--plain"]).contains("sent-10"));
+    // An admin there creates, kills and reloads.
+    ok(OP, &["new", "scratch", "--", "bash"]);
+    ok(OP, &["kill", "scratch"]);
+    ok(OP, &["reload"]);
     // An interactive attach: typed into, detached from.
     let cmd = pty_process::blocking::Command::new(bin("berth"))
         .arg("-H")
@@ -344,6 +363,54 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
     client.wait_screen("typed-21");
     client.keys(b"q");
     assert!(client.wait_exit().success());
+
+    // berth mcp over the fleet: the tools take the host, and reach no
+    // host berth mcp was not given.
+    let python = berth_e2e::mcp::python("every_verb_runs_on_the_far_host_under_its_own_lists");
+    if let Some(python) = python {
+        let ssh = sshd.ssh_command(&sshd.dir.path().join("known_hosts"));
+        let berth = bin("berth");
+        let server = [berth.to_str().unwrap(), "mcp", "-H", "far", "-H", "far2"];
+        let mut c = berth_e2e::mcp::McpClient::start(
+            &python,
+            "auto",
+            &server,
+            &[
+                ("XDG_CONFIG_HOME", config.path()),
+                ("BERTH_SSH_COMMAND", Path::new(&ssh)),
+                ("BERTH_REMOTE_BERTH", &berth),
+                ("BERTH_RUNTIME_DIR", &rt),
+            ],
+        );
+        let listed = c.ok("list_sessions", serde_json::json!({}));
+        let hosts: Vec<&str> = listed["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["host"].as_str().unwrap())
+            .collect();
+        assert_eq!(hosts, ["far", "far2"], "{listed}");
+        let r = c.ok(
+            "run_command",
+            serde_json::json!({"session": "sh", "host": "far2", "command": "echo mcp-$((5*5))"}),
+        );
+        assert_eq!(
+            (&r["output"], &r["exit_status"]),
+            (&"mcp-25\n".into(), &0.into()),
+            "{r}"
+        );
+        assert_eq!(
+            c.refused("session_status", serde_json::json!({"session": "sh"})),
+            "say which host: this server serves far, far2 (the host of each session is in list_sessions)"
+        );
+        assert_eq!(
+            c.refused(
+                "session_status",
+                serde_json::json!({"session": "sh", "host": "evil.example"})
+            ),
+            "no host \"evil.example\": this server serves far, far2"
+        );
+    }
     let _: PathBuf = rt;
 }
 

@@ -370,7 +370,16 @@ fn call(name: &str, s: &mut Session, req: &Request) -> anyhow::Result<Response> 
 
 /// Sends one request to berthd's control socket.
 pub(crate) fn daemon(runtime: Option<&Path>, req: DaemonRequest) -> anyhow::Result<Response> {
-    let mut client = crate::connect::daemon(runtime)?;
+    daemon_at(crate::remote::host(), runtime, req)
+}
+
+/// [`daemon`] on `remote` (`None`: this host).
+pub(crate) fn daemon_at(
+    remote: Option<&crate::remote::Remote>,
+    runtime: Option<&Path>,
+    req: DaemonRequest,
+) -> anyhow::Result<Response> {
+    let mut client = crate::connect::daemon_at(remote, runtime)?;
     client
         .call(&Request::Daemon(req))
         .map_err(|e| crate::connect::request_error("berthd", e))

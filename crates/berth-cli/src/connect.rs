@@ -172,14 +172,8 @@ pub fn request_error(name: &str, e: ClientError) -> anyhow::Error {
     }
 }
 
-/// Connects to berthd's control socket: in `runtime`, else the user's
-/// runtime directory, then the system's; on the `-H` host when there is
-/// one.
-pub fn daemon(runtime: Option<&Path>) -> anyhow::Result<Session> {
-    daemon_at(crate::remote::host(), runtime)
-}
-
-/// Connects to berthd's control socket on `remote` (`None`: this host).
+/// Connects to berthd's control socket on `remote`, else in `runtime`,
+/// else the user's runtime directory, then the system's.
 pub fn daemon_at(
     remote: Option<&crate::remote::Remote>,
     runtime: Option<&Path>,

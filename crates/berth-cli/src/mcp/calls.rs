@@ -17,6 +17,7 @@ use berth_proto::{CaptureRequest, DaemonRequest, LineBound, Request, Response, S
 
 use super::shapes::{self, CommandOutcome, Done, LogText, Typed, WaitOutcome};
 use crate::connect::{request_error, Session};
+use crate::remote::Remote;
 use crate::scripting::{CaptureView, ANSWER_MARGIN};
 
 /// The sessions this server serves and where to find them.
@@ -25,9 +26,52 @@ pub struct Scope {
     pub runtime: Option<PathBuf>,
     /// `--sessions`: only these (names or globs); empty: every session.
     pub only: Vec<glob::Pattern>,
+    /// The host a call goes to (`None`: this one); see [`Scope::on`].
+    pub remote: Option<&'static Remote>,
 }
 
 impl Scope {
+    /// This scope on `host` (a label, URL or destination of one of the
+    /// hosts `berth mcp -H` serves); without one, the one host served. A
+    /// host not given to `berth mcp` is not reached: an agent cannot make
+    /// it ssh anywhere else.
+    pub fn on(&self, host: Option<&str>) -> Result<Scope, String> {
+        let served = crate::remote::hosts();
+        let names = || {
+            served
+                .iter()
+                .map(|r| r.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let remote = match (host, served) {
+            (None, []) => None,
+            (None, [one]) => Some(one),
+            (None, _) => {
+                return Err(format!(
+                    "say which host: this server serves {} (the host of each session is in list_sessions)",
+                    names()
+                ))
+            }
+            (Some(h), _) => match served
+                .iter()
+                .find(|r| r.label == h || r.url == h || r.destination == h)
+            {
+                Some(r) => Some(r),
+                None if served.is_empty() => {
+                    return Err(format!(
+                        "no host {h:?}: this server serves this host's sessions only (leave host out)"
+                    ))
+                }
+                None => return Err(format!("no host {h:?}: this server serves {}", names())),
+            },
+        };
+        Ok(Scope {
+            remote,
+            ..self.clone()
+        })
+    }
+
     fn serves(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|p| p.matches(name))
     }
@@ -38,17 +82,36 @@ impl Scope {
         if !self.serves(name) {
             return Err(anyhow!("{}", berth_config::values::no_session(name, &[])));
         }
-        let s = crate::commands::open(name, None, self.runtime.as_deref())?;
+        let s = match self.remote {
+            Some(remote) => crate::connect::connect_remote(remote, name)?,
+            None => crate::commands::open(name, None, self.runtime.as_deref())?,
+        };
         s.stream().set_read_timeout(Some(wait + ANSWER_MARGIN))?;
         Ok(s)
     }
 
-    /// Sessions the caller may read, within `--sessions`.
+    /// berthd's answer to `req`, on this scope's host.
+    fn daemon(&self, req: DaemonRequest) -> anyhow::Result<Response> {
+        crate::commands::daemon_at(self.remote, self.runtime.as_deref(), req)
+    }
+
+    /// Sessions the caller may read, within `--sessions`: on every host
+    /// served (each with its host; one that cannot be asked fails the call).
     pub fn list(&self) -> anyhow::Result<shapes::Sessions> {
-        let (rows, _) = crate::commands::session_rows(self.runtime.as_deref())?;
-        let sessions = rows
+        let served = crate::remote::hosts();
+        let mut found = Vec::new();
+        if served.is_empty() {
+            let (rows, _) = crate::commands::session_rows(self.runtime.as_deref())?;
+            found.extend(rows.into_iter().map(|r| (None, r)));
+        }
+        for (remote, rows) in crate::fleet::sessions_everywhere() {
+            let rows = rows.map_err(|e| anyhow!("{}: {e:#}", remote.label))?;
+            found.extend(rows.into_iter().map(|r| (Some(remote.label.clone()), r)));
+        }
+        let sessions = found
             .into_iter()
-            .filter(|r| r.state != "denied" && self.serves(&r.name))
+            .filter(|(_, r)| r.state != "denied" && self.serves(&r.name))
+            .map(|(host, session)| shapes::Listed { session, host })
             .collect();
         Ok(shapes::Sessions { sessions })
     }
@@ -198,7 +261,7 @@ impl Scope {
             user,
             command,
         };
-        crate::commands::daemon(self.runtime.as_deref(), req)?;
+        self.daemon(req)?;
         Ok(done(name, "created"))
     }
 
@@ -207,7 +270,7 @@ impl Scope {
             return Err(anyhow!("{}", berth_config::values::no_session(&name, &[])));
         }
         let req = DaemonRequest::Kill { name: name.clone() };
-        crate::commands::daemon(self.runtime.as_deref(), req)?;
+        self.daemon(req)?;
         Ok(done(name, "killed"))
     }
 

@@ -34,6 +34,7 @@ pub fn serve(opts: Options) -> anyhow::Result<u8> {
     let scope = calls::Scope {
         runtime: opts.runtime,
         only,
+        remote: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

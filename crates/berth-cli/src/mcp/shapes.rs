@@ -32,6 +32,9 @@ pub struct Nothing {}
 pub struct SessionArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -39,6 +42,9 @@ pub struct RunCommandArgs {
     /// The session's name (see list_sessions); its program must be bash,
     /// zsh or fish with berth's shell integration.
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// The command line, typed at the shell's prompt as it is; several
     /// lines (a loop, a here-doc) are typed as one paste and give one result.
     pub command: String,
@@ -58,6 +64,9 @@ pub struct RunCommandArgs {
 pub struct CommandResultArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// Seconds to wait for a running command to end (default 0: its output
     /// so far at once, with timed_out).
     pub wait: Option<f64>,
@@ -69,6 +78,9 @@ pub struct CommandResultArgs {
 pub struct SendKeysArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// tmux key names (Enter, Escape, Tab, C-c, Up, F1...); other words are
     /// typed as text.
     pub keys: Vec<String>,
@@ -82,6 +94,9 @@ pub struct SendKeysArgs {
 pub struct PasteTextArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// Pasted as one bracketed paste where the program enabled it, typed as
     /// text elsewhere.
     pub text: String,
@@ -93,6 +108,9 @@ pub struct PasteTextArgs {
 pub struct CaptureArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// Only lines numbered after this (a seq from send_keys, run_command or
     /// an earlier capture), wherever they are now.
     pub since: Option<u64>,
@@ -109,6 +127,9 @@ pub struct CaptureArgs {
 pub struct WaitForTextArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// A regular expression, matched against each line as plain text.
     pub pattern: String,
     /// Seconds to wait (default 30).
@@ -124,6 +145,9 @@ pub struct WaitForTextArgs {
 pub struct InterruptArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// Seconds each step (C-c, SIGTERM, SIGKILL) waits for the command to
     /// end (default 2).
     pub grace: Option<f64>,
@@ -133,6 +157,9 @@ pub struct InterruptArgs {
 pub struct LogsArgs {
     /// The session's name (see list_sessions).
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// The last this many lines of the output log (default 100, at most 10000).
     pub lines: Option<usize>,
 }
@@ -141,6 +168,9 @@ pub struct LogsArgs {
 pub struct NewSessionArgs {
     /// A name for the new session.
     pub session: String,
+    /// The host the session is on, as list_sessions names it (berth mcp -H
+    /// serves several); default: the one host served.
+    pub host: Option<String>,
     /// The program and its arguments, e.g. ["bash"] or ["python3", "-q"].
     pub command: Vec<String>,
     /// The account it runs as (root may choose; default: the config's).
@@ -150,7 +180,17 @@ pub struct NewSessionArgs {
 /// `list_sessions`: the sessions the caller may read.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Sessions {
-    pub sessions: Vec<berth_proto::SessionSummary>,
+    pub sessions: Vec<Listed>,
+}
+
+/// A session as `list_sessions` lists it, with its host when berth mcp
+/// serves other hosts (`-H`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub session: berth_proto::SessionSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A command's result (`run_command`, `command_result`).

@@ -58,11 +58,24 @@ impl Berth {
     async fn call<T: Send + 'static>(
         &self,
         ctx: &RequestContext<RoleServer>,
+        host: Option<String>,
         what: String,
         wait: Option<Duration>,
         call: impl FnOnce(&Scope) -> anyhow::Result<T> + Send + 'static,
     ) -> Answer<T> {
-        let scope = Arc::clone(&self.scope);
+        let scope = self.scope.on(host.as_deref())?;
+        self.call_in(ctx, scope, what, wait, call).await
+    }
+
+    /// [`Berth::call`] in `scope` (every host's, for `list_sessions`).
+    async fn call_in<T: Send + 'static>(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        scope: Scope,
+        what: String,
+        wait: Option<Duration>,
+        call: impl FnOnce(&Scope) -> anyhow::Result<T> + Send + 'static,
+    ) -> Answer<T> {
         let work = tokio::task::spawn_blocking(move || call(&scope));
         tokio::pin!(work);
         let token = wait.and(ctx.meta.get_progress_token());
@@ -105,7 +118,9 @@ impl Berth {
         _: Parameters<Nothing>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Sessions>, String> {
-        self.call(&ctx, String::new(), None, |s| s.list()).await
+        let every_host = Scope::clone(&self.scope);
+        self.call_in(&ctx, every_host, String::new(), None, |s| s.list())
+            .await
     }
 
     /// A session's status: state, pid, command, restarts, last exit,
@@ -117,8 +132,10 @@ impl Berth {
         Parameters(a): Parameters<SessionArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Status>, String> {
-        self.call(&ctx, String::new(), None, move |s| s.status(&a.session))
-            .await
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
+            s.status(&a.session)
+        })
+        .await
     }
 
     /// Run a command at the session's shell prompt (bash, zsh or fish) and
@@ -137,7 +154,7 @@ impl Berth {
         let max = lines(a.max_lines, DEFAULT_MAX_LINES, "max_lines")?;
         let stop = a.interrupt_on_timeout.unwrap_or(false);
         let what = format!("waiting for the command in session {}", a.session);
-        self.call(&ctx, what, Some(timeout), move |s| {
+        self.call(&ctx, a.host.clone(), what, Some(timeout), move |s| {
             s.run(&a.session, a.command, timeout, max, stop)
         })
         .await
@@ -155,7 +172,7 @@ impl Berth {
         let wait = seconds(a.wait, 0.0, "wait")?;
         let max = lines(a.max_lines, DEFAULT_MAX_LINES, "max_lines")?;
         let what = format!("waiting for the command in session {}", a.session);
-        self.call(&ctx, what, Some(wait), move |s| {
+        self.call(&ctx, a.host.clone(), what, Some(wait), move |s| {
             s.result(&a.session, wait, max)
         })
         .await
@@ -174,7 +191,7 @@ impl Berth {
             return Err("send_keys needs keys (or enter: true)".into());
         }
         let literal = a.literal.unwrap_or(false);
-        self.call(&ctx, String::new(), None, move |s| {
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
             let mut typed = None;
             if !a.keys.is_empty() {
                 typed = Some(s.send(&a.session, a.keys, Typing::Keys { literal })?);
@@ -201,7 +218,7 @@ impl Berth {
         Parameters(a): Parameters<PasteTextArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Typed>, String> {
-        self.call(&ctx, String::new(), None, move |s| {
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
             let typed = s.send(&a.session, vec![a.text], Typing::Paste)?;
             if a.enter.unwrap_or(true) {
                 s.send(
@@ -226,7 +243,7 @@ impl Berth {
     ) -> Result<Json<CaptureView>, String> {
         let max = lines(a.max_lines, DEFAULT_MAX_LINES, "max_lines")?;
         let req = calls::bounds(a.start, a.end, a.since);
-        self.call(&ctx, String::new(), None, move |s| {
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
             s.capture(&a.session, req, max)
         })
         .await
@@ -249,8 +266,10 @@ impl Berth {
             screen: a.screen.unwrap_or(false),
             timeout_ms: Some(timeout.as_millis() as u64),
         };
-        self.call(&ctx, what, Some(timeout), move |s| s.wait(&a.session, req))
-            .await
+        self.call(&ctx, a.host.clone(), what, Some(timeout), move |s| {
+            s.wait(&a.session, req)
+        })
+        .await
     }
 
     /// Interrupt the command running at the session's shell and answer
@@ -265,7 +284,7 @@ impl Berth {
         let grace = seconds(a.grace, 2.0, "grace")?;
         let what = format!("interrupting the command in session {}", a.session);
         let wait = crate::scripting::interrupt_wait(grace);
-        self.call(&ctx, what, Some(wait), move |s| {
+        self.call(&ctx, a.host.clone(), what, Some(wait), move |s| {
             s.interrupt(&a.session, grace)
         })
         .await
@@ -280,8 +299,10 @@ impl Berth {
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<LogText>, String> {
         let n = lines(a.lines, DEFAULT_LOG_LINES, "lines")?;
-        self.call(&ctx, String::new(), None, move |s| s.logs(&a.session, n))
-            .await
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
+            s.logs(&a.session, n)
+        })
+        .await
     }
 
     /// Start a new session running a program (like tmux new -d), with the
@@ -299,7 +320,7 @@ impl Berth {
         if a.command.is_empty() {
             return Err("new_session needs a command, e.g. [\"bash\"]".into());
         }
-        self.call(&ctx, String::new(), None, move |s| {
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
             s.new_session(a.session, a.command, a.user)
         })
         .await
@@ -313,8 +334,10 @@ impl Berth {
         Parameters(a): Parameters<SessionArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Done>, String> {
-        self.call(&ctx, String::new(), None, move |s| s.kill(a.session))
-            .await
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
+            s.kill(a.session)
+        })
+        .await
     }
 
     /// Restart the session's program now (its screen stays). Its operators only.
@@ -324,8 +347,10 @@ impl Berth {
         Parameters(a): Parameters<SessionArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<Json<Done>, String> {
-        self.call(&ctx, String::new(), None, move |s| s.restart(a.session))
-            .await
+        self.call(&ctx, a.host.clone(), String::new(), None, move |s| {
+            s.restart(a.session)
+        })
+        .await
     }
 }
 
@@ -351,6 +376,7 @@ mod tests {
         Scope {
             runtime: None,
             only: Vec::new(),
+            remote: None,
         }
     }
 
