@@ -47,13 +47,16 @@ struct Args {
     /// Megabytes of each other stream (colour, UTF-8, progress, mixed).
     #[arg(long, default_value_t = 64)]
     stream_mb: u64,
-    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach, scale, watch.
+    /// Only these figures: throughput, streams, echo, memory, capture, startup, attach, scale, watch, remote.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only these systems: raw, berth, berthnolog, tmux, screen, dtach.
     #[arg(long, value_delimiter = ',')]
     systems: Vec<String>,
 }
+
+/// The remote verbs' section (its own table: berth only).
+const REMOTE: &str = "remote";
 
 const GROUPS: [&str; 9] = [
     "throughput",
@@ -80,8 +83,8 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> anyhow::Result<()> {
     for g in &args.only {
         anyhow::ensure!(
-            GROUPS.contains(&g.as_str()),
-            "unknown figure {g:?}: expected one of {}",
+            GROUPS.contains(&g.as_str()) || g == REMOTE,
+            "unknown figure {g:?}: expected one of {}, {REMOTE}",
             GROUPS.join(", ")
         );
     }
@@ -143,6 +146,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     let machine = env::Machine::read();
     let mut results = Results::default();
+    let mut remote_failed = false;
 
     for group in GROUPS.into_iter().filter(|g| wanted(g)) {
         for run in 0..runs {
@@ -171,13 +175,28 @@ fn run(args: Args) -> anyhow::Result<()> {
         "berth-bench on {} cores, {} GiB, Linux {} ({}); {} runs per figure, median (min–max), ×ratio to the raw PTY\n",
         machine.cores, machine.memory_gib, machine.kernel, machine.cpu, runs
     );
-    println!("{}", results.markdown(&shown, &sizes));
+    if GROUPS.iter().any(|g| wanted(g)) {
+        println!("{}", results.markdown(&shown, &sizes));
+    }
+    if wanted(REMOTE) {
+        let samples = if args.quick { 3 } else { 20 };
+        match figures::remote::measure(&ctx, samples) {
+            Ok(Some(table)) => {
+                println!("Remote verbs (berth -H ssh://, a private sshd on loopback):\n\n{table}")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("berth-bench: remote verbs failed: {e:#}");
+                remote_failed = true;
+            }
+        }
+    }
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&results.json(&machine, &sizes, runs))?;
         std::fs::write(path, json)
             .with_context(|| format!("failed to write {}", path.display()))?;
     }
-    let failed = results.failures();
+    let failed = results.failures() + usize::from(remote_failed);
     anyhow::ensure!(
         failed == 0,
         "{failed} measurement(s) failed (see the table and the lines above)"

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod capture;
 pub mod echo;
 pub mod memory;
+pub mod remote;
 pub mod scale;
 pub mod startup;
 pub mod throughput;
