@@ -250,6 +250,13 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
     let mut client = TermClient::spawn(cmd, 100, 30);
     client.keys(b"echo typed-$((20+1))\r");
     client.wait_screen("typed-21");
+    // A resize of the local terminal reaches the far session.
+    client.resize(90, 25);
+    wait_for("the far session's new size", DEADLINE, || {
+        let st: serde_json::Value =
+            serde_json::from_str(&ok(OP, &["status", "sh", "--json"])).ok()?;
+        (st["size"]["cols"] == 90 && st["size"]["rows"] == 25).then_some(())
+    });
     client.detach();
     client.wait_printed("[detached from sh]");
     assert!(client.wait_exit().success());
@@ -292,6 +299,47 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
         "{said}"
     );
     assert_eq!(said.trim().lines().count(), 1, "{said}");
+    // A far berth of another protocol version, and a far side that
+    // answers with something else (a login script's greeting): one line.
+    let far = |script: &str, name: &str| {
+        let path = sshd.dir.path().join(name);
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = Command::new(bin("berth"))
+            .args(["-H", &sshd.url(OP), "status", "sh"])
+            .env(
+                "BERTH_SSH_COMMAND",
+                sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
+            )
+            .env("BERTH_REMOTE_BERTH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        stderr(&out).trim().to_owned()
+    };
+    let label = format!("{OP}@127.0.0.1:{}", sshd.port);
+    assert_eq!(
+        far("#!/bin/sh\nprintf 'BRTH\\000\\002\\000\\000'\nexec cat >/dev/null\n", "old-berth"),
+        format!("berth: {label}: its berth speaks protocol version 2, this berth version {}; install the same berth on both hosts", berth_proto::PROTOCOL_VERSION)
+    );
+    assert_eq!(
+        far("#!/bin/sh\necho 'Welcome to runner-7!'\nexec cat >/dev/null\n", "chatty"),
+        format!("berth: {label}: the far side did not answer as berth does (does a login script there print to standard output?)")
+    );
+    // BERTH_HOST stands for -H.
+    let out = Command::new(bin("berth"))
+        .args(["status", "sh"])
+        .env("BERTH_HOST", sshd.url(OP))
+        .env(
+            "BERTH_SSH_COMMAND",
+            sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
+        )
+        .env("BERTH_REMOTE_BERTH", bin("berth"))
+        .env("BERTH_RUNTIME_DIR", &rt)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     // A session the far host lacks: its own line, unchanged.
     let out = remote(&sshd, OP, &rt, &["status", "nosuch"]);
     assert_eq!(

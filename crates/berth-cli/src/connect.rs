@@ -41,10 +41,33 @@ pub fn session_stream(name: &str, path: &Path) -> anyhow::Result<UnixStream> {
 pub fn connect_remote(remote: &crate::remote::Remote, name: &str) -> anyhow::Result<Session> {
     let dialed = crate::remote::dial(remote, crate::remote::Target::Session(name))?;
     let stream = dialed.stream.try_clone()?;
-    greet(stream, reply_timeout()).map_err(|e| match dialed.failure() {
-        Some(why) => anyhow!("{}: {why}", remote.label),
-        None => handshake_error(name, Path::new(&remote.url), e),
+    greet(stream, reply_timeout()).map_err(|e| {
+        remote_greet_error(remote, dialed, e, |e| {
+            handshake_error(name, Path::new(&remote.url), e)
+        })
     })
+}
+
+/// Why greeting the far side of `dialed` failed, in one line naming it.
+fn remote_greet_error(
+    remote: &crate::remote::Remote,
+    dialed: crate::remote::Dialed,
+    e: ClientError,
+    otherwise: impl FnOnce(ClientError) -> anyhow::Error,
+) -> anyhow::Error {
+    let host = &remote.label;
+    match e {
+        ClientError::Header(HeaderError::VersionMismatch { ours, theirs }) => anyhow!(
+            "{host}: its berth speaks protocol version {theirs}, this berth version {ours}; install the same berth on both hosts"
+        ),
+        ClientError::Header(HeaderError::NotBerth) => anyhow!(
+            "{host}: the far side did not answer as berth does (does a login script there print to standard output?)"
+        ),
+        e => match dialed.failure() {
+            Some(why) => anyhow!("{host}: {why}"),
+            None => otherwise(e),
+        },
+    }
 }
 
 /// The same, but a socket nothing listens on (left by a host that is gone)
@@ -185,10 +208,8 @@ pub fn daemon_at(
     };
     let dialed = crate::remote::dial(remote, crate::remote::Target::Control)?;
     let stream = dialed.stream.try_clone()?;
-    greet(stream, reply_timeout() * 4).map_err(|e| match dialed.failure() {
-        Some(why) => anyhow!("{}: {why}", remote.label),
-        None => request_error("berthd", e),
-    })
+    greet(stream, reply_timeout() * 4)
+        .map_err(|e| remote_greet_error(remote, dialed, e, |e| request_error("berthd", e)))
 }
 
 /// The stream of berthd's control socket on this host, not yet greeted

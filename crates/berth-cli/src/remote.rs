@@ -191,14 +191,20 @@ pub enum Target<'a> {
 /// ended when it ended before the far side spoke.
 pub struct Dialed {
     pub stream: UnixStream,
-    relay: std::thread::JoinHandle<Option<String>>,
+    /// The relay's verdict once ssh ended (see [`relay_back`]).
+    verdict: std::sync::mpsc::Receiver<Option<String>>,
 }
 
+/// How long a failed connection waits for ssh to end and say why.
+const VERDICT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Dialed {
-    /// Why the far side never spoke (ssh's or the far berth's last words),
-    /// once ssh has ended; `None` if it did speak.
+    /// Why the far side never spoke (ssh's or the far berth's last words);
+    /// `None` if it did speak, or ssh did not end within [`VERDICT_WAIT`]
+    /// of our end closing.
     pub fn failure(self) -> Option<String> {
-        self.relay.join().ok().flatten()
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.verdict.recv_timeout(VERDICT_WAIT).ok().flatten()
     }
 }
 
@@ -245,7 +251,7 @@ pub fn dial(remote: &Remote, target: Target) -> anyhow::Result<Dialed> {
     let (said_all, stderr_done) = std::sync::mpsc::channel::<()>();
     {
         let stderr = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        quiet_thread(move || {
             let _done = said_all;
             let mut buf = [0u8; 1024];
             while let Ok(n) = said.read(&mut buf) {
@@ -261,13 +267,27 @@ pub fn dial(remote: &Remote, target: Target) -> anyhow::Result<Dialed> {
         });
     }
     let down = theirs.try_clone().context("cannot clone a socket")?;
-    std::thread::spawn(move || pump(down, to_ssh));
-    let relay =
-        std::thread::spawn(move || relay_back(child, from_ssh, theirs, (stderr, stderr_done)));
+    quiet_thread(move || pump(down, to_ssh));
+    let (said, verdict) = std::sync::mpsc::channel();
+    quiet_thread(move || {
+        let _ = said.send(relay_back(child, from_ssh, theirs, (stderr, stderr_done)));
+    });
     Ok(Dialed {
         stream: ours,
-        relay,
+        verdict,
     })
+}
+
+/// A relay thread that takes no signals: the verbs wait for theirs
+/// (SIGWINCH, SIGTERM...) on threads of their own, and a signal the kernel
+/// gave one of these instead would be lost (or, for SIGTERM, end berth
+/// without restoring the terminal).
+fn quiet_thread(f: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(move || {
+        use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+        let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), None);
+        f()
+    });
 }
 
 /// Our end's bytes to ssh's stdin, until either closes.
