@@ -20,7 +20,7 @@ fn unknown_figure() {
     assert_eq!(code, 1);
     assert_eq!(
         err,
-        "berth-bench: unknown figure \"speed\": expected one of throughput, streams, echo, memory, capture, startup, attach, scale, watch\n"
+        "berth-bench: unknown figure \"speed\": expected one of throughput, streams, echo, memory, capture, startup, attach, scale, watch, remote\n"
     );
 }
 

@@ -106,10 +106,11 @@ impl Handle {
         // keeps its largest reload's high-water mark.
         let _ = tokio::task::spawn_blocking(berth_log::memory::release).await;
         // And again once the blocking threads the reload woke have ended
-        // (their arenas and caches hold what they freed until then).
+        // (their arenas and caches hold what they freed until then), with
+        // this loop thread's own cache emptied first (it freed the most).
         tokio::spawn(async {
             tokio::time::sleep(crate::BLOCKING_KEEP_ALIVE * 2).await;
-            berth_log::memory::release();
+            berth_log::memory::flush_thread_cache();
         });
         response
     }
