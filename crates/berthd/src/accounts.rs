@@ -178,12 +178,18 @@ pub fn prepare(
     if mode != berth_config::paths::Mode::System {
         return Ok(None);
     }
+    // Hosts are prepared 16 at a time: one useradd or groupadd at a time,
+    // so two first sessions do not both create the `berth` group (the
+    // second failing) while the account files are rewritten.
+    static ACCOUNT_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let one = ACCOUNT_FILES.lock().unwrap_or_else(|e| e.into_inner());
     if s.dynamic_user && systemd_allocates {
         let group = access_group(s)?;
         return Ok(Some((0, group.gid.as_raw())));
     }
     let user = ensure_account(s)?;
     let group = access_group(s)?;
+    drop(one);
     if s.log == berth_config::model::LogTarget::File {
         let log = berth_config::paths::session_log(log_dir, &s.name, mode);
         let dir = log.parent().expect("log path has a directory");
