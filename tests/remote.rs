@@ -230,8 +230,41 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
     let v: serde_json::Value =
         serde_json::from_str(&ok(OP, &["interrupt", "sh", "--json"])).unwrap();
     assert_eq!(v["steps"], serde_json::json!(["typed C-c"]), "{v}");
-    // The output log, through the far host.
+    // The output log, through the far host; -f follows it until stopped.
     assert!(ok(OBS, &["logs", "sh", "--plain"]).contains("sent-10"));
+    let mut follow = Command::new(bin("berth"))
+        .args(["-H", &sshd.url(OBS), "logs", "sh", "-f", "--plain"])
+        .env(
+            "BERTH_SSH_COMMAND",
+            sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
+        )
+        .env("BERTH_REMOTE_BERTH", bin("berth"))
+        .env("BERTH_RUNTIME_DIR", &rt)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut followed = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = followed.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains("followed-8") {
+                let _ = tx.send(());
+                break;
+            }
+        }
+    });
+    ok(OP, &["send", "sh", "echo followed-$((4*2))", "Enter"]);
+    let seen = rx.recv_timeout(DEADLINE);
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(seen.is_ok(), "logs -f over ssh never showed the new line");
     // An admin there creates, kills and reloads.
     ok(OP, &["new", "scratch", "--", "bash"]);
     ok(OP, &["kill", "scratch"]);
