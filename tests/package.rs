@@ -53,6 +53,13 @@ fn build_package() -> PathBuf {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".deb"))
         .collect();
     assert_eq!(debs.len(), 1, "one package in {}", out_dir.display());
+    // And its debug symbols beside it, in a package of their own.
+    let ddebs = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ddeb"))
+        .count();
+    assert_eq!(ddebs, 1, "one -dbgsym package in {}", out_dir.display());
     out_dir
 }
 
@@ -95,6 +102,13 @@ fn the_package_installs_runs_and_removes_as_documented() {
     // scripts (policy-rc.d exits 101); a host installing berth has none.
     m.ok("rm -f /usr/sbin/policy-rc.d");
     m.ok("cd /opt/pkg && apt-get install -y --no-install-recommends ./berth_*.deb");
+    // Stripped binaries: what dpkg says is installed (KiB) stays small.
+    let kib: u64 = m
+        .ok("dpkg-query -W -f='${Installed-Size}' berth")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(kib < 20 * 1024, "the package installs {kib} KiB");
 
     // berthd is enabled, active and said READY (Type=notify: `active` is
     // only reached after READY=1), with a status line.

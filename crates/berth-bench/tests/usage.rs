@@ -42,10 +42,24 @@ fn berth_binaries_missing() {
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join("berth-bench");
     std::fs::copy(env!("CARGO_BIN_EXE_berth-bench"), &exe).unwrap();
-    let out = Command::new(&exe)
-        .args(["--quick", "--systems", "raw"])
-        .output()
-        .unwrap();
+    // Another test of this binary may fork while the copy is open for
+    // writing: its child holds the file until it execs, and running the
+    // copy meanwhile fails with "text file busy". Tried again for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let out = loop {
+        match Command::new(&exe)
+            .args(["--quick", "--systems", "raw"])
+            .output()
+        {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
