@@ -523,13 +523,13 @@ fn a_stopped_host_never_stalls_berthd() {
     // Killing the frozen host waits out its grace, then SIGKILLs it; berthd
     // answers everyone else meanwhile.
     let kill = d.berth_spawn(&["kill", "frozen"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !d.berth(&["ls"]).stdout.windows(8).any(|w| w == b"stopping") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "frozen never shown stopping"
-        );
-    }
+    wait_for("frozen shown stopping", DEADLINE, || {
+        d.berth(&["ls"])
+            .stdout
+            .windows(8)
+            .any(|w| w == b"stopping")
+            .then_some(())
+    });
     for _ in 0..3 {
         assert!(d.berth(&["ls"]).status.success());
         assert!(d.berth(&["stop", "other"]).status.success());

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use berth_e2e::term_client::TermClient;
-use berth_e2e::{bin, Env, Host};
+use berth_e2e::{bin, wait_for, Env, Host, DEADLINE};
 
 fn completions(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -49,7 +49,13 @@ fn completes_sessions_and_verbs(t: &TermClient) {
     // ...for every verb that takes an existing session; and verbs complete.
     t.keys(b"\x15berth capture wor\t");
     t.wait_screen("berth capture worker-7");
-    t.keys(b"\x15berth capt\t");
+    // The line above is cleared first: "berth capture " must come from
+    // completing the verb, not from what is still on the screen.
+    t.keys(b"\x15");
+    wait_for("the line cleared", DEADLINE, || {
+        (!t.screen().contains("worker-7")).then_some(())
+    });
+    t.keys(b"berth capt\t");
     t.wait_screen("berth capture ");
     t.keys(b"\x15");
 }

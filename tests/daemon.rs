@@ -112,7 +112,8 @@ fn sessions_and_clients_survive_berthd_and_are_adopted() {
     let mut d = Daemon::start(THREE);
     let before = d.wait_running(&["alpha", "beta", "gamma"]);
     let client = TermClient::attach_in(&d.runtime(), &["alpha"], 80, 24);
-    client.wait_screen("#");
+    // bash --norc's own prompt: bash-5.2# as root, bash-5.2$ otherwise.
+    client.wait_screen("bash-");
     client.keys(b"PS1='$ '; echo attached-$((1+2))\r");
     client.wait_screen("attached-3");
     d.crash_and_restart();
@@ -215,7 +216,8 @@ fn ls_through_berthd_follows_foreground_clients_and_uptime() {
         (row(&d)["foreground"] == "bash").then_some(())
     });
     let client = TermClient::attach_in(&d.runtime(), &["shell"], 80, 24);
-    client.wait_screen("#");
+    // bash --norc's own prompt: bash-5.2# as root, bash-5.2$ otherwise.
+    client.wait_screen("bash-");
     wait_for("one client listed", DEADLINE, || {
         (row(&d)["clients"] == 1).then_some(())
     });

@@ -8,8 +8,10 @@ use berth_e2e::*;
 
 fn shell(env: &Env, name: &str, extra: &[&str]) -> Host {
     let host = env.host(name, extra, &["bash", "--norc", "--noprofile", "-i"]);
-    host.send(&["PS1='$ '", "Enter"]);
-    host.wait_screen("$");
+    // Waited for by the output of the line that sets it: a "$" would
+    // already be there in the line's own echo.
+    host.send(&["PS1='$ '; echo prompt-$((40+2))", "Enter"]);
+    host.wait_screen("prompt-42");
     host
 }
 

@@ -26,8 +26,10 @@ pub fn hello() -> Vec<u8> {
 /// says), then everything until the host closes; returns the last control
 /// message it sent.
 pub fn last_response(mut stream: UnixStream) -> Response {
+    // Well past every deadline the host keeps (handshake 5 s, a begun
+    // frame 10 s), so what is read is the host's doing, not ours.
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let mut header = [0u8; HEADER_LEN];
     stream.read_exact(&mut header).unwrap();

@@ -11,7 +11,7 @@ pub const MAX_FRAME_LEN: usize = 1 << 20;
 pub const MAX_MESSAGE_LEN: usize = 64 << 20;
 
 /// Bytes before the payload: the `u32` length and the kind byte.
-const PREFIX_LEN: usize = 5;
+pub const PREFIX_LEN: usize = 5;
 
 /// Buffer a decoder keeps between frames.
 const KEEP_CAPACITY: usize = 64 * 1024;

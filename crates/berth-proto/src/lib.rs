@@ -43,7 +43,7 @@ mod message;
 
 pub use frame::{
     encode, encode_control_payload, encode_data, Decoder, Frame, FrameError, FrameKind,
-    MAX_FRAME_LEN, MAX_MESSAGE_LEN,
+    MAX_FRAME_LEN, MAX_MESSAGE_LEN, PREFIX_LEN,
 };
 pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, PROTOCOL_VERSION};
 pub use message::*;

@@ -5,7 +5,9 @@
 //! long one.
 
 use berth_proto::keys::{translate, Modes};
-use berth_proto::{decode, Decoder, Frame, FrameError, Request, Response, MAX_FRAME_LEN};
+use berth_proto::{
+    decode, Decoder, Frame, FrameError, Request, Response, MAX_FRAME_LEN, PREFIX_LEN,
+};
 use proptest::prelude::*;
 
 /// JSON-shaped text that reaches deep into the message parser: real type
@@ -49,7 +51,12 @@ proptest! {
             loop {
                 match d.next_frame() {
                     Ok(Some(Frame::Control(p) | Frame::Data(p))) => prop_assert!(p.len() < limit),
-                    Ok(None) => break,
+                    // What waits is at most one frame begun: its prefix and
+                    // less than the limit.
+                    Ok(None) => {
+                        prop_assert!(d.pending() <= PREFIX_LEN + limit, "{} pending", d.pending());
+                        break;
+                    }
                     // A connection ends at its first bad frame.
                     Err(FrameError::TooLarge(n, l)) => {
                         prop_assert!(n > l);
