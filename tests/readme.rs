@@ -230,12 +230,13 @@ fn every_command_is_run_by_a_test() {
 /// this test run built, `berth` is that binary, `/tmp/` is `scratch`.
 fn as_here(command: &str, scratch: &Path) -> String {
     let dir = bin("berth").parent().unwrap().display().to_string();
-    let c = command.replace("./target/release/", &format!("{dir}/"));
-    let c = match c.strip_prefix("berth ") {
+    // The README's own /tmp/ first: the binaries may well live under /tmp.
+    let c = command.replace("/tmp/", &format!("{}/", scratch.display()));
+    let c = c.replace("./target/release/", &format!("{dir}/"));
+    match c.strip_prefix("berth ") {
         Some(rest) => format!("{dir}/berth {rest}"),
         None => c,
-    };
-    c.replace("/tmp/", &format!("{}/", scratch.display()))
+    }
 }
 
 /// `command` through bash in the repository's root, with `runtime` as
