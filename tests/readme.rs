@@ -6,7 +6,6 @@
 //! either fails `every_command_is_run_by_a_test`.
 
 use std::collections::BTreeSet;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -273,18 +272,20 @@ impl Scratch {
             bin("berth").parent().unwrap().display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        cmd.current_dir(root())
-            .env("PATH", path)
-            .env("BERTH_RUNTIME_DIR", self.runtime())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_STATE_HOME", self.dir.path().join("state"));
+        cmd.current_dir(root()).env("PATH", path).envs(self.vars());
     }
 
     fn apply_pty(&self, cmd: pty_process::blocking::Command) -> pty_process::blocking::Command {
-        cmd.current_dir(root())
-            .env("BERTH_RUNTIME_DIR", self.runtime())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+        cmd.current_dir(root()).envs(self.vars())
+    }
+
+    /// The directories berth finds through the environment.
+    fn vars(&self) -> [(&'static str, PathBuf); 3] {
+        [
+            ("BERTH_RUNTIME_DIR", self.runtime()),
+            ("XDG_CONFIG_HOME", self.dir.path().join("config")),
+            ("XDG_STATE_HOME", self.dir.path().join("state")),
+        ]
     }
 }
 
@@ -509,23 +510,7 @@ command = ["bash", "-c", "echo ci-step-$((1+1)); exec sleep 100000"]
             .stdout(Stdio::piped());
         run_env(&mut cmd);
         let mut child = cmd.spawn().unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.extend_from_slice(&buf[..n]);
-                if String::from_utf8_lossy(&seen).contains("ci-step-2") {
-                    let _ = tx.send(());
-                    break;
-                }
-            }
-        });
-        let seen = rx.recv_timeout(DEADLINE);
+        let seen = output_shows(child.stdout.take().unwrap(), "ci-step-2").recv_timeout(DEADLINE);
         let _ = child.kill();
         let _ = child.wait();
         assert!(seen.is_ok(), "`{c}` never showed the session's output");

@@ -103,6 +103,21 @@ impl Sshd {
         )
     }
 
+    /// What `berth -H` needs to reach the far side through this sshd: our
+    /// ssh command (with `known`), the far berth, its runtime directory.
+    fn env_with(&self, known: &Path, runtime: &Path) -> [(&'static str, std::ffi::OsString); 3] {
+        [
+            ("BERTH_SSH_COMMAND", self.ssh_command(known).into()),
+            ("BERTH_REMOTE_BERTH", bin("berth").into()),
+            ("BERTH_RUNTIME_DIR", runtime.into()),
+        ]
+    }
+
+    /// [`Sshd::env_with`] with the right host key.
+    fn env(&self, runtime: &Path) -> [(&'static str, std::ffi::OsString); 3] {
+        self.env_with(&self.dir.path().join("known_hosts"), runtime)
+    }
+
     fn url(&self, user: &str) -> String {
         format!("ssh://{user}@127.0.0.1:{}", self.port)
     }
@@ -128,9 +143,7 @@ fn remote_with(sshd: &Sshd, user: &str, runtime: &Path, known: &Path, args: &[&s
         .arg("-H")
         .arg(sshd.url(user))
         .args(args)
-        .env("BERTH_SSH_COMMAND", sshd.ssh_command(known))
-        .env("BERTH_REMOTE_BERTH", bin("berth"))
-        .env("BERTH_RUNTIME_DIR", runtime)
+        .envs(sshd.env_with(known, runtime))
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap()
@@ -234,34 +247,13 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
     assert!(ok(OBS, &["logs", "sh", "--plain"]).contains("sent-10"));
     let mut follow = Command::new(bin("berth"))
         .args(["-H", &sshd.url(OBS), "logs", "sh", "-f", "--plain"])
-        .env(
-            "BERTH_SSH_COMMAND",
-            sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
-        )
-        .env("BERTH_REMOTE_BERTH", bin("berth"))
-        .env("BERTH_RUNTIME_DIR", &rt)
+        .envs(sshd.env(&rt))
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut followed = follow.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read as _;
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = followed.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            seen.extend_from_slice(&buf[..n]);
-            if String::from_utf8_lossy(&seen).contains("followed-8") {
-                let _ = tx.send(());
-                break;
-            }
-        }
-    });
+    let shown = output_shows(follow.stdout.take().unwrap(), "followed-8");
     ok(OP, &["send", "sh", "echo followed-$((4*2))", "Enter"]);
-    let seen = rx.recv_timeout(DEADLINE);
+    let seen = shown.recv_timeout(DEADLINE);
     let _ = follow.kill();
     let _ = follow.wait();
     assert!(seen.is_ok(), "logs -f over ssh never showed the new line");
@@ -274,12 +266,7 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
         .arg("-H")
         .arg(sshd.url(OP))
         .args(["attach", "sh"])
-        .env(
-            "BERTH_SSH_COMMAND",
-            sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
-        )
-        .env("BERTH_REMOTE_BERTH", bin("berth"))
-        .env("BERTH_RUNTIME_DIR", &rt);
+        .envs(sshd.env(&rt));
     let mut client = TermClient::spawn(cmd, 100, 30);
     client.keys(b"echo typed-$((20+1))\r");
     client.wait_screen("typed-21");
@@ -364,12 +351,7 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
     let out = Command::new(bin("berth"))
         .args(["status", "sh"])
         .env("BERTH_HOST", sshd.url(OP))
-        .env(
-            "BERTH_SSH_COMMAND",
-            sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
-        )
-        .env("BERTH_REMOTE_BERTH", bin("berth"))
-        .env("BERTH_RUNTIME_DIR", &rt)
+        .envs(sshd.env(&rt))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -395,12 +377,7 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
         let mut cmd = Command::new(bin("berth"));
         cmd.args(args)
             .env("XDG_CONFIG_HOME", config.path())
-            .env(
-                "BERTH_SSH_COMMAND",
-                sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
-            )
-            .env("BERTH_REMOTE_BERTH", bin("berth"))
-            .env("BERTH_RUNTIME_DIR", &rt);
+            .envs(sshd.env(&rt));
         cmd.output().unwrap()
     };
     let down = format!("ssh://{OP}@127.0.0.1:1");
@@ -432,12 +409,7 @@ fn every_verb_runs_on_the_far_host_under_its_own_lists() {
     let cmd = pty_process::blocking::Command::new(bin("berth"))
         .args(["watch", "-H", "far", "-H", "far2"])
         .env("XDG_CONFIG_HOME", config.path())
-        .env(
-            "BERTH_SSH_COMMAND",
-            sshd.ssh_command(&sshd.dir.path().join("known_hosts")),
-        )
-        .env("BERTH_REMOTE_BERTH", bin("berth"))
-        .env("BERTH_RUNTIME_DIR", &rt);
+        .envs(sshd.env(&rt));
     let mut client = TermClient::spawn(cmd, 120, 30);
     client.wait_screen(" far:sh ");
     client.wait_screen(" far2:sh ");

@@ -338,3 +338,29 @@ pub fn skip_unless_root(test: &str, tools: &[&str]) -> bool {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim_end().to_owned()
 }
+
+/// Reads `out` (a child's output) on a thread of its own until `needle`
+/// shows in it; the receiver hears once it has (nothing if `out` ends
+/// first). Started before whatever makes the text appear.
+pub fn output_shows(
+    mut out: impl std::io::Read + Send + 'static,
+    needle: &str,
+) -> std::sync::mpsc::Receiver<()> {
+    let needle = needle.to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains(&needle) {
+                let _ = tx.send(());
+                break;
+            }
+        }
+    });
+    rx
+}

@@ -461,12 +461,9 @@ fn status(
 pub(crate) fn session_rows(
     runtime: Option<&Path>,
 ) -> anyhow::Result<(Vec<SessionSummary>, Option<String>)> {
-    if crate::remote::host().is_some() {
+    if let Some(remote) = crate::remote::host() {
         // The far berthd's list (its sockets are not ours to scan).
-        return match daemon(runtime, DaemonRequest::List)? {
-            Response::Sessions { sessions } => Ok((sessions, None)),
-            other => bail!("unexpected reply from berthd: {other:?}"),
-        };
+        return Ok((crate::fleet::sessions_at(remote)?, None));
     }
     // A planted runtime directory is refused before anything is asked.
     locate::runtime_dirs(runtime)?;

@@ -6,17 +6,13 @@
 use std::io::Write as _;
 
 use anyhow::bail;
-use berth_proto::{DaemonRequest, Request, Response, SessionSummary};
+use berth_proto::{DaemonRequest, Response, SessionSummary};
 
 use crate::remote::Remote;
 
 /// Every session of `remote`, from its berthd.
 pub fn sessions_at(remote: &Remote) -> anyhow::Result<Vec<SessionSummary>> {
-    let mut client = crate::connect::daemon_at(Some(remote), None)?;
-    match client
-        .call(&Request::Daemon(DaemonRequest::List))
-        .map_err(|e| crate::connect::request_error("berthd", e))?
-    {
+    match crate::commands::daemon_at(Some(remote), None, DaemonRequest::List)? {
         Response::Sessions { sessions } => Ok(sessions),
         other => bail!("unexpected reply from berthd: {other:?}"),
     }

@@ -98,11 +98,7 @@ fn named_hosts() -> anyhow::Result<Vec<(String, String)>> {
         bail!("{}", berth_config::paths::refusal(&path, &why));
     }
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
+    for (i, line) in meaningful_lines(&text) {
         let mut words = line.split_whitespace();
         match (words.next(), words.next(), words.next()) {
             (Some(name), Some(url), None) => out.push((name.to_owned(), url.to_owned())),
@@ -114,6 +110,15 @@ fn named_hosts() -> anyhow::Result<Vec<(String, String)>> {
         }
     }
     Ok(out)
+}
+
+/// The lines of a hosts file that say something (`#` starts a comment),
+/// trimmed, with their index.
+fn meaningful_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
 }
 
 /// A host as given: an `ssh://` URL, or a name from the hosts file.
@@ -137,12 +142,7 @@ pub fn set(given: &[String], file: Option<&std::path::Path>) -> anyhow::Result<(
     if let Some(file) = file {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the hosts in {}", file.display()))?;
-        words.extend(
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim())
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
+        words.extend(meaningful_lines(&text).map(|(_, l)| l.to_owned()));
         if words.is_empty() {
             bail!(
                 "{} names no host (one a line: ssh://[user@]host[:port] or a name)",
