@@ -507,6 +507,31 @@ fn bad_host_urls_get_one_line() {
         stderr(&out),
         "berth: several hosts are for ls, watch and mcp; give this verb one -H"
     );
+    // dial-stdio is the far end itself; an empty --hosts file names no one.
+    let out = Command::new(bin("berth"))
+        .args(["-H", "ssh://h", "dial-stdio", "--control"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stderr(&out),
+        "berth: dial-stdio joins a socket of this host (the far end of -H); leave -H and BERTH_HOST out"
+    );
+    let empty = config.path().join("none.txt");
+    std::fs::write(&empty, "# nobody yet\n").unwrap();
+    let out = Command::new(bin("berth"))
+        .args(["ls", "--hosts", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), stderr(&out)),
+        (
+            Some(1),
+            format!(
+                "berth: {} names no host (one a line: ssh://[user@]host[:port] or a name)",
+                empty.display()
+            )
+        )
+    );
     let out = Command::new(bin("berth"))
         .args(["-H", "ssh://h", "--socket", "/tmp/x.sock", "status", "x"])
         .output()
