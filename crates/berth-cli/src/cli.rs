@@ -198,6 +198,38 @@ pub enum Cmd {
         #[arg(short = 'n', long = "lines", value_name = "LINES")]
         lines: Option<usize>,
     },
+    /// Export the session's recording (record = true) as asciicast v3,
+    /// for asciinema play, any asciinema player, or the dashboard's
+    /// replay; or list the commands it marks, with their statuses.
+    #[command(after_long_help = crate::examples::of("rec"))]
+    Rec {
+        /// The session's name (see berth ls).
+        name: String,
+        /// From then on: a time (14:05, 2026-12-08 14:05:30, an RFC 3339
+        /// time, @UNIXSECONDS) or how long ago (10m, 1h30m, 90). The
+        /// screen as it was then comes first.
+        #[arg(long, value_name = "TIME|AGO")]
+        since: Option<String>,
+        /// Up to then (same forms as --since).
+        #[arg(long, value_name = "TIME|AGO")]
+        until: Option<String>,
+        /// From the start of the last N commands (shell integration marks them).
+        #[arg(long, value_name = "N", conflicts_with = "since", value_parser = clap::value_parser!(u32).range(1..))]
+        last_commands: Option<u32>,
+        /// Write the recording to FILE (default: standard output).
+        #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "list")]
+        output: Option<std::path::PathBuf>,
+        /// No pause longer than this (asciinema's idle_time_limit), e.g. 2s.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "list")]
+        idle_limit: Option<std::time::Duration>,
+        /// List the recorded commands: when each started, its status and
+        /// how long it took.
+        #[arg(long)]
+        list: bool,
+        /// With --list: [{"started_ms", "command", "status", "duration_ms"}].
+        #[arg(long, requires = "list")]
+        json: bool,
+    },
     /// Run a command at the session's shell prompt, print exactly its output
     /// and exit with its status (needs bash, zsh or fish with shell integration).
     #[command(after_long_help = crate::examples::of("run"))]

@@ -194,6 +194,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             plain,
             lines,
         } => scripting::logs(&name, open(&name, socket, runtime)?, follow, plain, lines),
+        Cmd::Rec {
+            name,
+            since,
+            until,
+            last_commands,
+            output,
+            idle_limit,
+            list,
+            json,
+        } => {
+            let req = crate::rec::request(since, until, last_commands, idle_limit)?;
+            let session = open(&name, socket, runtime)?;
+            if list {
+                crate::rec::list(&name, session, req, json)
+            } else {
+                crate::rec::export(&name, session, req, output)
+            }
+        }
         Cmd::Status { name, json } => status(&name, socket, runtime, json),
         Cmd::Validate { config, system } => validate(config, system, runtime),
         Cmd::Reload => match daemon(runtime, DaemonRequest::Reload)? {

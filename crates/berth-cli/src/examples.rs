@@ -112,6 +112,17 @@ Examples:
       follow it across rotation, like tail -F",
     ),
     (
+        "rec",
+        "\
+Examples:
+  berth rec ci-runner -o ci.cast && asciinema play ci.cast
+      the whole recording, played back where it ran
+  berth rec agent --last-commands 3 --idle-limit 2s -o last.cast
+      the last three commands, no pause longer than 2 s
+  berth rec agent --list --since 1h
+      the commands of the last hour, with their statuses",
+    ),
+    (
         "run",
         "\
 Examples:

@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod fleet;
 mod mcp;
+mod rec;
 mod remote;
 mod render;
 mod screen_switch;

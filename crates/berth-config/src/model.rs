@@ -252,6 +252,10 @@ pub struct Session {
     pub log: LogTarget,
     pub log_max_size: u64,
     pub log_keep: u32,
+    /// An asciicast v3 recording beside the output log (`record`).
+    pub record: bool,
+    /// The recording holds what was typed too (`record_input`).
+    pub record_input: bool,
     pub access: Access,
     pub after: Vec<String>,
     pub limits: Limits,
@@ -288,6 +292,8 @@ impl Session {
             log: LogTarget::File,
             log_max_size: d::LOG_MAX_SIZE,
             log_keep: d::LOG_KEEP,
+            record: false,
+            record_input: false,
             access: Access {
                 operators: Vec::new(),
                 observers: Vec::new(),

@@ -22,3 +22,13 @@ pub fn shift(path: &Path, keep: u32) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// `PATH` becomes `PATH.1` (the others shifted, the oldest dropped), or is
+/// removed when none are kept: room for a new `PATH`.
+pub fn push_back(path: &Path, keep: u32) -> std::io::Result<()> {
+    if keep == 0 {
+        return std::fs::remove_file(path);
+    }
+    shift(path, keep)?;
+    std::fs::rename(path, numbered(path, 1))
+}

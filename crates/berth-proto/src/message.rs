@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::frame::{encode_control_payload, FrameError};
 use crate::scripting::{
-    CaptureInfo, InterruptRequest, Interrupted, LogsRequest, ResultRequest, RunRequest, RunResult,
-    ShellState, WaitRequest,
+    CaptureInfo, InterruptRequest, Interrupted, LogsRequest, RecordedCommand, RecordingRequest,
+    ResultRequest, RunRequest, RunResult, ShellState, WaitRequest,
 };
 
 /// Whom a connection from berth-web speaks for: the uid its login was
@@ -55,6 +55,9 @@ pub enum Request {
     Wait(WaitRequest),
     /// The output log: data frames, then [`Response::LogEnd`] (never, when following).
     Logs(LogsRequest),
+    /// The session's recording: data frames, then
+    /// [`Response::RecordingEnd`]; or, listing, [`Response::Commands`].
+    Recording(RecordingRequest),
     /// Type a command at the shell's prompt; answered by [`Response::Ran`].
     Run(RunRequest),
     /// The running or last finished command's result; answered by [`Response::Ran`].
@@ -112,6 +115,7 @@ impl Request {
             Request::Send { .. } => "send",
             Request::Wait(_) => "wait",
             Request::Logs(_) => "logs",
+            Request::Recording(_) => "recording",
             Request::Run(_) => "run",
             Request::Result(_) => "result",
             Request::Interrupt(_) => "interrupt",
@@ -260,6 +264,12 @@ pub enum Response {
     },
     /// The end of a log that is not followed.
     LogEnd,
+    /// The end of an exported recording.
+    RecordingEnd,
+    /// The commands a recording marks, oldest first.
+    Commands {
+        commands: Vec<RecordedCommand>,
+    },
     Ran(Box<RunResult>),
     Interrupted(Box<Interrupted>),
     /// Attached: a data frame with the full screen follows, then live
@@ -685,6 +695,34 @@ mod tests {
                 ..Default::default()
             })
         );
+    }
+
+    #[test]
+    fn recording_messages_cross_the_wire() {
+        let req = Request::Recording(RecordingRequest {
+            since_ms: Some(1),
+            last_commands: Some(2),
+            list: true,
+            ..Default::default()
+        });
+        let json = serde_json::to_string(&req).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), req);
+        let commands = Response::Commands {
+            commands: vec![RecordedCommand {
+                started_ms: 5,
+                command: "make".into(),
+                status: Some(2),
+                duration_ms: Some(7),
+            }],
+        };
+        let json = serde_json::to_string(&commands).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"commands","commands":[{"started_ms":5,"command":"make","status":2,"duration_ms":7}]}"#
+        );
+        assert_eq!(serde_json::from_str::<Response>(&json).unwrap(), commands);
+        let end = serde_json::to_string(&Response::RecordingEnd).unwrap();
+        assert_eq!(end, r#"{"type":"recording_end"}"#);
     }
 
     fn status() -> Status {

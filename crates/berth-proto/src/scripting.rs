@@ -178,3 +178,39 @@ pub struct LogsRequest {
     #[serde(default)]
     pub follow: bool,
 }
+
+/// A session's recording (asciicast v3), through the host (`berth rec`).
+/// Times are Unix milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingRequest {
+    /// From this time on; the screen as it was then comes first.
+    #[serde(default)]
+    pub since_ms: Option<u64>,
+    /// Up to this time.
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+    /// From the start of the last this many commands.
+    #[serde(default)]
+    pub last_commands: Option<u32>,
+    /// No pause longer than this (asciinema's `idle_time_limit`).
+    #[serde(default)]
+    pub idle_limit_ms: Option<u64>,
+    /// The commands recorded ([`Response::Commands`]), not the recording
+    /// (data frames, then [`Response::RecordingEnd`]).
+    ///
+    /// [`Response::Commands`]: crate::Response::Commands
+    /// [`Response::RecordingEnd`]: crate::Response::RecordingEnd
+    #[serde(default)]
+    pub list: bool,
+}
+
+/// A command the recording marks (shell integration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedCommand {
+    /// When it started, Unix milliseconds.
+    pub started_ms: u64,
+    pub command: String,
+    /// Its exit status; none while it runs (or when its shell ended first).
+    pub status: Option<i32>,
+    pub duration_ms: Option<u64>,
+}

@@ -6,8 +6,8 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
 use crate::scripting::{
-    CaptureInfo, InterruptRequest, Interrupted, LogsRequest, ResultRequest, RunRequest, RunResult,
-    WaitRequest,
+    CaptureInfo, InterruptRequest, Interrupted, LogsRequest, RecordedCommand, RecordingRequest,
+    ResultRequest, RunRequest, RunResult, WaitRequest,
 };
 use crate::{
     decode, encode_control, encode_data, Access, AttachRequest, CaptureRequest, Decoder, Frame,
@@ -249,6 +249,30 @@ impl<S: Read + Write> Client<S> {
         self.send(&Request::Logs(req))?;
         match self.data_until(sink)? {
             Response::LogEnd => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The session's recording to `sink`, asciicast v3.
+    pub fn recording(
+        &mut self,
+        req: RecordingRequest,
+        sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<(), ClientError> {
+        self.send(&Request::Recording(RecordingRequest { list: false, ..req }))?;
+        match self.data_until(sink)? {
+            Response::RecordingEnd => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The commands the session's recording marks.
+    pub fn recorded_commands(
+        &mut self,
+        req: RecordingRequest,
+    ) -> Result<Vec<RecordedCommand>, ClientError> {
+        match self.call(&Request::Recording(RecordingRequest { list: true, ..req }))? {
+            Response::Commands { commands } => Ok(commands),
             other => Err(unexpected(other)),
         }
     }

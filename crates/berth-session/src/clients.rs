@@ -246,6 +246,14 @@ impl Clients {
         self.list.iter().map(|c| c.info.clone()).collect()
     }
 
+    /// Who client `id` is.
+    pub fn info_of(&self, id: u64) -> Option<ClientInfo> {
+        self.list
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.info.clone())
+    }
+
     pub fn mode(&self, id: u64) -> Option<ClientMode> {
         self.list.iter().find(|c| c.id == id).map(|c| c.info.mode)
     }

@@ -43,6 +43,26 @@ pub async fn run(
         None => None,
     };
 
+    let recording = match (&args.log, args.record) {
+        (Some(log), true) => {
+            let path = crate::recording::path_beside(log);
+            let describe = crate::recording::writer::Describe {
+                session: args.name.clone(),
+                command: args.program.command.join(" "),
+            };
+            let writer = crate::recording::writer::CastWriter::create(
+                &path,
+                args.log_max_size,
+                args.log_keep,
+                args.program.size,
+                describe,
+            )
+            .with_context(|| format!("failed to open the recording {}", path.display()))?;
+            Some((path, writer))
+        }
+        _ => None,
+    };
+
     let (pty, pts) = pty_process::open().context("failed to open a pty")?;
     let (cols, rows) = args.program.size;
     pty.resize(pty_process::Size::new(rows, cols))
@@ -61,6 +81,7 @@ pub async fn run(
         log: args.log.clone(),
         log_keep: args.log_keep,
         journal: args.log_journal,
+        recording: recording.as_ref().map(|(path, _)| path.clone()),
         stop_grace: args.stop_grace,
         cleanup: crate::cleanup::describe(joined.as_deref()),
         by_berthd: from_berthd,
@@ -71,12 +92,33 @@ pub async fn run(
         args.program.command.clone(),
     );
     let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
+    let recording = match recording {
+        Some((_, writer)) => {
+            let (queue, pieces) = crate::recording::Recorder::queue();
+            let thread = crate::recording::writer::start(writer, pieces)
+                .context("failed to start the recording's thread")?;
+            shared.lock().recording = Some(crate::recording::Recorder::new(
+                queue.clone(),
+                args.record_input,
+            ));
+            Some((queue, thread))
+        }
+        None => None,
+    };
 
     // One writer keeps input in order; a program that stops reading makes
     // senders wait here (or refuses them), never the output path.
     let input_name = args.name.clone();
+    let input_shared = Arc::clone(&shared);
+    let record_input = args.record_input;
     tokio::spawn(async move {
-        while let Some((bytes, _room)) = input_rx.next().await {
+        while let Some((bytes, typist, _room)) = input_rx.next().await {
+            if record_input {
+                // Recorded as the program gets it, in order with output.
+                if let Some(r) = &mut input_shared.lock().recording {
+                    r.input(&typist, &bytes);
+                }
+            }
             if let Err(e) = writer.write_all(&bytes).await {
                 tracing::warn!(session = %input_name, "writing input to the terminal failed: {e}");
             }
@@ -162,9 +204,24 @@ pub async fn run(
         reader,
         commands: cmd_rx,
         stop_grace: args.stop_grace,
+        record_room: recording.as_ref().map(|(queue, _)| queue.clone()),
     };
     let shared = Arc::clone(&supervisor.shared);
     supervisor.run().await;
+    if let Some((queue, thread)) = recording {
+        // The session's end, with the program's last status; then, the
+        // last sender gone, the thread writes what is queued and ends.
+        drop(queue);
+        let last = {
+            let mut s = shared.lock();
+            let status = s.last_exit.as_ref().map_or(0, |e| e.shell_status());
+            s.recording.take().map(|r| (r, status))
+        };
+        if let Some((mut r, status)) = last {
+            r.event(crate::recording::Event::Exit(status));
+        }
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
     // Attached clients are told the session ended; let them read it.
     shared
         .lock()

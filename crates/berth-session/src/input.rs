@@ -19,7 +19,10 @@ pub enum InputError {
     Closed,
 }
 
-type Item = (Vec<u8>, OwnedSemaphorePermit);
+use crate::recording::Typist;
+
+/// Input, who typed it, and the room it takes until written.
+type Item = (Vec<u8>, Typist, OwnedSemaphorePermit);
 
 /// The sending side, shared by every connection.
 #[derive(Clone)]
@@ -44,14 +47,14 @@ pub fn queue() -> (InputSender, InputQueue) {
 
 impl InputSender {
     /// Queues `bytes`, waiting for room (an attached client's keys).
-    pub async fn send(&self, bytes: Vec<u8>) -> Result<(), InputError> {
+    pub async fn send(&self, bytes: Vec<u8>, who: &Typist) -> Result<(), InputError> {
         let permit = Arc::clone(&self.room)
             .acquire_many_owned(cost(&bytes))
             .await
             .map_err(|_| InputError::Closed)?;
         self.queued();
         self.tx
-            .send((bytes, permit))
+            .send((bytes, who.clone(), permit))
             .map_err(|_| InputError::Closed)
     }
 
@@ -66,7 +69,7 @@ impl InputSender {
 
     /// Queues `bytes` now, or refuses when the queue is full (`berth send`:
     /// a script gets an answer rather than a hang).
-    pub fn try_send(&self, bytes: Vec<u8>) -> Result<(), InputError> {
+    pub fn try_send(&self, bytes: Vec<u8>, who: &Typist) -> Result<(), InputError> {
         let permit = Arc::clone(&self.room)
             .try_acquire_many_owned(cost(&bytes))
             .map_err(|e| match e {
@@ -75,15 +78,15 @@ impl InputSender {
             })?;
         self.queued();
         self.tx
-            .send((bytes, permit))
+            .send((bytes, who.clone(), permit))
             .map_err(|_| InputError::Closed)
     }
 }
 
 impl InputQueue {
-    /// The next bytes to write; their room is given back when the returned
-    /// guard drops (after the write).
-    pub async fn next(&mut self) -> Option<(Vec<u8>, OwnedSemaphorePermit)> {
+    /// The next bytes to write and who typed them; their room is given
+    /// back when the returned guard drops (after the write).
+    pub async fn next(&mut self) -> Option<Item> {
         self.rx.recv().await
     }
 }
@@ -100,10 +103,14 @@ mod tests {
     #[tokio::test]
     async fn the_queue_holds_a_bounded_number_of_bytes() {
         let (tx, mut rx) = queue();
+        let me = Typist {
+            uid: 1,
+            user: "me".into(),
+        };
         for _ in 0..4 {
-            tx.try_send(vec![b'x'; 1 << 20]).unwrap();
+            tx.try_send(vec![b'x'; 1 << 20], &me).unwrap();
         }
-        assert_eq!(tx.try_send(b"y".to_vec()), Err(InputError::Full));
+        assert_eq!(tx.try_send(b"y".to_vec(), &me), Err(InputError::Full));
         assert_eq!(
             InputError::Full.to_string(),
             "the program is not reading its input: 4 MiB are waiting for it; try again once it reads"
@@ -111,13 +118,14 @@ mod tests {
         // A waiting sender goes on once the program has read a chunk.
         let waiting = tokio::spawn({
             let tx = tx.clone();
-            async move { tx.send(b"z".to_vec()).await }
+            let me = me.clone();
+            async move { tx.send(b"z".to_vec(), &me).await }
         });
-        let (first, room) = rx.next().await.unwrap();
+        let (first, _, room) = rx.next().await.unwrap();
         assert_eq!(first.len(), 1 << 20);
         drop(room);
         waiting.await.unwrap().unwrap();
         drop(rx);
-        assert_eq!(tx.try_send(b"a".to_vec()), Err(InputError::Closed));
+        assert_eq!(tx.try_send(b"a".to_vec(), &me), Err(InputError::Closed));
     }
 }

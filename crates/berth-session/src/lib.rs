@@ -31,6 +31,7 @@ pub mod peer;
 pub mod plain;
 pub mod policy;
 pub mod program;
+pub mod recording;
 pub mod server;
 pub mod session;
 pub mod shell;

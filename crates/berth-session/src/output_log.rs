@@ -310,12 +310,7 @@ impl OutputLog {
     /// `log` → `log.1` → ... → `log.KEEP`, dropping the oldest.
     fn rotate(&mut self) -> std::io::Result<()> {
         self.file = None;
-        if self.keep == 0 {
-            std::fs::remove_file(&self.path)?;
-        } else {
-            berth_log::rotate::shift(&self.path, self.keep)?;
-            std::fs::rename(&self.path, numbered(&self.path, 1))?;
-        }
+        berth_log::rotate::push_back(&self.path, self.keep)?;
         self.file = Some(open_append(&self.path)?);
         self.size = 0;
         self.at_line_start = true;
@@ -330,7 +325,8 @@ impl Drop for OutputLog {
     }
 }
 
-fn open_append(path: &Path) -> std::io::Result<File> {
+/// A log file opened to append, readable by the group (ops read logs).
+pub(crate) fn open_append(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .create(true)

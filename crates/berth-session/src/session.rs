@@ -21,6 +21,8 @@ pub struct HostInfo {
     pub log_keep: u32,
     /// Output goes to the journal (`--log-journal`).
     pub journal: bool,
+    /// The recording (`--record`), beside the log.
+    pub recording: Option<PathBuf>,
     /// Between the signals that stop the program (HUP, TERM, KILL).
     pub stop_grace: std::time::Duration,
     /// What ends the program's leftovers when the session stops.
@@ -51,6 +53,8 @@ pub struct Session {
     pub active_at: Option<std::time::SystemTime>,
     /// Bytes the program wrote since the host started (`/metrics`).
     pub output_bytes: u64,
+    /// `record = true`: the recording's end in the session.
+    pub recording: Option<crate::recording::Recorder>,
 }
 
 impl Session {
@@ -72,19 +76,51 @@ impl Session {
             shell: Default::default(),
             active_at: None,
             output_bytes: 0,
+            recording: None,
         }
     }
 
     /// Everything the program wrote: into the screen and to every client.
     pub fn output(&mut self, bytes: &[u8]) {
+        if self.recording.is_some() {
+            // Each command's markers right after the mark that made them,
+            // not after the rest of the read.
+            let mut rest = bytes;
+            while let Some(end) = crate::recording::after_mark(rest) {
+                let (part, next) = rest.split_at(end);
+                self.take_output(part);
+                rest = next;
+            }
+            return self.take_output(rest);
+        }
+        self.take_output(bytes);
+    }
+
+    fn take_output(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(r) = &mut self.recording {
+            r.output(bytes);
+        }
         self.term.process(bytes);
         self.clients.broadcast(bytes);
         self.output_bytes += bytes.len() as u64;
         let marks = self.term.take_marks();
         if !marks.is_empty() {
-            self.shell.on_marks(marks, &mut self.term);
+            let chapters = self.shell.on_marks(marks, &mut self.term);
+            if let Some(r) = &mut self.recording {
+                chapters.into_iter().for_each(|c| r.marker(c));
+            }
         }
         self.active_at = Some(std::time::SystemTime::now());
+    }
+
+    /// A marker in the recording, if there is one.
+    pub fn record_marker(&mut self, label: impl Into<String>) {
+        if let Some(r) = &mut self.recording {
+            r.marker(label);
+        }
     }
 
     /// Whether a program runs to take input; if not, the refusal to give
@@ -109,6 +145,10 @@ impl Session {
     pub fn marker(&mut self, text: &str) {
         let bytes = self.term.write_marker(text);
         self.clients.broadcast(&bytes);
+        if let Some(r) = &mut self.recording {
+            r.output(&bytes);
+            r.marker(format!("[berth] {text}"));
+        }
     }
 }
 
@@ -174,6 +214,9 @@ impl Shared {
             return;
         }
         s.term.resize(want.cols, want.rows);
+        if let Some(r) = &mut s.recording {
+            r.event(crate::recording::Event::Resize(want.cols, want.rows));
+        }
         s.clients.notify(Response::Resized { size: want });
         self.state_changed.notify_waiters();
         let ws = rustix::termios::Winsize {
@@ -190,6 +233,9 @@ impl Shared {
     /// Removes a client and lets the size follow the rest.
     pub fn remove_client(&self, id: u64) {
         let mut s = self.lock();
+        if let Some(c) = s.clients.info_of(id) {
+            s.record_marker(crate::recording::label::detached(&c.user, c.uid));
+        }
         s.clients.remove(id);
         self.apply_size(&mut s);
         drop(s);

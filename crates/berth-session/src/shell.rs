@@ -52,9 +52,12 @@ pub enum Readiness {
 }
 
 impl Shell {
-    pub fn on_marks(&mut self, marks: Vec<(Mark, Pos)>, term: &mut Terminal) {
+    /// Takes the marks the terminal saw; returns the recording's markers
+    /// for them (each command's start and end).
+    pub fn on_marks(&mut self, marks: Vec<(Mark, Pos)>, term: &mut Terminal) -> Vec<String> {
+        let mut chapters = Vec::new();
         if self.stopping {
-            return;
+            return chapters;
         }
         for (mark, pos) in marks {
             self.integrated = true;
@@ -76,13 +79,23 @@ impl Shell {
                     }
                     self.at_prompt = false;
                     self.output_at = Some((pos, Instant::now(), SystemTime::now()));
+                    let command = self.last_command.as_deref().unwrap_or_default();
+                    chapters.push(crate::recording::label::command_started(command));
                 }
                 Mark::Finished(status) => {
                     self.prompt_pending = true;
+                    let began = self.output_at.as_ref().map(|(_, at, _)| at.elapsed());
                     self.finished(status, pos, term);
+                    if let (Some(took), Some(status)) = (began, self.last_status) {
+                        let command = self.last_command.as_deref().unwrap_or_default();
+                        chapters.push(crate::recording::label::command_ended(
+                            status, took, command,
+                        ));
+                    }
                 }
             }
         }
+        chapters
     }
 
     /// Mark D. A D without a C is a prompt redrawn after an empty line,

@@ -39,6 +39,9 @@ pub struct Supervisor {
     pub commands: mpsc::Receiver<Command>,
     /// Between signals when stopping the program: SIGHUP, SIGTERM, SIGKILL.
     pub stop_grace: Duration,
+    /// The recording's queue (`--record`): output is read on only while
+    /// it has room.
+    pub record_room: Option<mpsc::Sender<crate::recording::Piece>>,
 }
 
 /// What the loop waits for besides output and commands.
@@ -300,8 +303,11 @@ impl Supervisor {
 
     /// Whether a burst of output left work or buffers behind.
     fn settling_due(&self) -> bool {
-        self.log.as_ref().is_some_and(LogWriter::holds_buffer)
-            || self.shared.lock().term.has_batch()
+        if self.log.as_ref().is_some_and(LogWriter::holds_buffer) {
+            return true;
+        }
+        let s = self.shared.lock();
+        s.term.has_batch() || s.recording.as_ref().is_some_and(|r| r.holds_buffer())
     }
 
     /// After a burst: writes what the log gathered, applies the batched
@@ -310,7 +316,11 @@ impl Supervisor {
         if let Some(log) = &mut self.log {
             log.settle().await;
         }
-        self.shared.lock().term.settle();
+        let mut s = self.shared.lock();
+        s.term.settle();
+        if let Some(r) = &mut s.recording {
+            r.settle();
+        }
     }
 
     /// Logs, parses and shows program output.
@@ -324,6 +334,9 @@ impl Supervisor {
         }
         self.shared.lock().output(bytes);
         self.shared.output_arrived.notify_waiters();
+        if let Some(queue) = &self.record_room {
+            crate::recording::room(queue).await;
+        }
     }
 
     /// Reads what the exited program wrote that is still on its way.
@@ -358,6 +371,12 @@ impl Supervisor {
         // A shell started with berth's integration draws its first prompt
         // soon: `run` waits for it rather than refusing.
         s.shell.expect_marks(self.spec.shell_integration.is_some());
+        let started = format!(
+            "program started: {} (pid {})",
+            self.spec.command.join(" "),
+            pid.unwrap_or(0)
+        );
+        s.record_marker(started);
         drop(s);
         self.shared.publish();
         tracing::info!(session = %self.shared.info.name, pid = pid.unwrap_or(0), "program started: {}", self.spec.command.join(" "));

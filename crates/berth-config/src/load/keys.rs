@@ -39,6 +39,10 @@ pub(crate) struct Keys {
     pub(super) log_at: usize,
     pub(super) log_max_size: Option<u64>,
     pub(super) log_keep: Option<u32>,
+    /// `record`, and where it was written.
+    pub(super) record: Option<(bool, usize)>,
+    /// `record_input`, and where it was written.
+    pub(super) record_input: Option<(bool, usize)>,
     pub(super) operators: Option<Vec<(Principal, usize)>>,
     pub(super) observers: Option<Vec<(Principal, usize)>>,
     pub(super) group: Option<(String, usize)>,
@@ -203,6 +207,8 @@ pub(super) fn keys(loc: &Locator, errors: &mut Vec<ConfigError>, what: &str, t: 
                 })
             }
             "log_keep" => k.log_keep = integer(loc, e, name, v, 0, 1000).map(|n| n as u32),
+            "record" => k.record = boolean(loc, e, name, v).map(|b| (b, at)),
+            "record_input" => k.record_input = boolean(loc, e, name, v).map(|b| (b, at)),
             "access" => {
                 if let Some(t) = table(loc, e, "access", v) {
                     for (ak, av) in t.iter() {

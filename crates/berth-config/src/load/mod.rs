@@ -49,6 +49,8 @@ const SESSION_KEYS: &[&str] = &[
     "log",
     "log_max_size",
     "log_keep",
+    "record",
+    "record_input",
     "access",
     "after",
     "limits",

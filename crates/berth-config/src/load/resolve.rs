@@ -128,6 +128,35 @@ pub(super) fn resolve(
             ));
         }
     }
+    let log = k.log.or(d.log).unwrap_or(LogTarget::File);
+    let (record, record_at) = k.record.or(d.record).unwrap_or((false, 0));
+    let (record_input, input_at) = k.record_input.or(d.record_input).unwrap_or((false, 0));
+    // Said at the session's own key, else at its header (from [defaults]).
+    let said = |own: bool, at: usize, m: String| {
+        if own {
+            loc.error(at, m)
+        } else {
+            at_header(m)
+        }
+    };
+    if record && log != LogTarget::File {
+        errors.push(said(
+            k.record.is_some(),
+            record_at,
+            format!(
+                "session {name:?}: record = true needs log = \"file\" (the recording is kept beside the output log); set log = \"file\" or drop record"
+            ),
+        ));
+    }
+    if record_input && !record {
+        errors.push(said(
+            k.record_input.is_some(),
+            input_at,
+            format!(
+                "session {name:?}: record_input = true records nothing without record = true; set record = true too, or drop record_input"
+            ),
+        ));
+    }
     let operators = k
         .operators
         .clone()
@@ -196,12 +225,14 @@ pub(super) fn resolve(
             .size_policy
             .or(d.size_policy)
             .unwrap_or(SizePolicy::Smallest),
-        log: k.log.or(d.log).unwrap_or(LogTarget::File),
+        log,
         log_max_size: k
             .log_max_size
             .or(d.log_max_size)
             .unwrap_or(defaults::LOG_MAX_SIZE),
         log_keep: k.log_keep.or(d.log_keep).unwrap_or(defaults::LOG_KEEP),
+        record,
+        record_input,
         access: Access {
             operators: operators.into_iter().map(|(p, _)| p).collect(),
             observers: observers.into_iter().map(|(p, _)| p).collect(),

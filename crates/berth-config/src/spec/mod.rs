@@ -50,6 +50,13 @@ pub struct HostSpec {
     /// Program output to the journal, a line per entry with SESSION=NAME.
     #[arg(long, conflicts_with = "log")]
     pub log_journal: bool,
+    /// Record the session (asciicast v3) beside the output log, rotated
+    /// and kept like it.
+    #[arg(long, requires = "log")]
+    pub record: bool,
+    /// The recording holds what clients typed too (passwords included).
+    #[arg(long, requires = "record")]
+    pub record_input: bool,
     /// The program and everything it starts can never gain privileges
     /// (setuid binaries, file capabilities): PR_SET_NO_NEW_PRIVS.
     #[arg(long)]
@@ -136,6 +143,8 @@ impl HostSpec {
             log_max_size: s.log_max_size,
             log_keep: s.log_keep,
             log_journal: s.log == LogTarget::Journal,
+            record: s.record && file,
+            record_input: s.record && s.record_input && file,
             no_new_privileges: s.sandbox.no_new_privileges,
             scrollback: s.scrollback,
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
@@ -188,6 +197,8 @@ impl HostSpec {
         a.value("log-max-size", self.log_max_size);
         a.value("log-keep", self.log_keep);
         a.switch("log-journal", self.log_journal);
+        a.switch("record", self.record);
+        a.switch("record-input", self.record_input);
         a.switch("no-new-privileges", self.no_new_privileges);
         a.value("scrollback", self.scrollback);
         a.value("handshake-timeout", format_duration(self.handshake_timeout));

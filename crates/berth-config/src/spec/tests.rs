@@ -30,6 +30,8 @@ fn a_spec_survives_its_command_line() {
         log_max_size: 1024,
         log_keep: 2,
         log_journal: false,
+        record: true,
+        record_input: true,
         no_new_privileges: true,
         scrollback: 100,
         handshake_timeout: Duration::from_secs(9),
@@ -52,6 +54,8 @@ fn a_spec_survives_its_command_line() {
     let journal = HostSpec {
         log: None,
         log_journal: true,
+        record: false,
+        record_input: false,
         user: None,
         ..spec
     };

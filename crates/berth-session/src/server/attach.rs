@@ -76,6 +76,9 @@ impl Server {
         // output can fall between the screen and the live stream.
         let (id, mut inbox, attached, first) = {
             let mut s = self.shared.lock();
+            s.record_marker(crate::recording::label::attached(
+                &info.user, info.uid, read_only,
+            ));
             let (id, inbox) =
                 s.clients
                     .add(info, if read_only { None } else { req.size }, req.frames);
@@ -138,6 +141,7 @@ impl Server {
                 }
             }
         };
+        let typist = audit.typist();
         let receive_input = async {
             loop {
                 match reader.incoming().await? {
@@ -152,7 +156,7 @@ impl Server {
                     }
                     Incoming::Input(bytes) => {
                         audit.input_bytes += bytes.len();
-                        if self.shared.input.send(bytes).await.is_err() {
+                        if self.shared.input.send(bytes, &typist).await.is_err() {
                             return Ok(());
                         }
                     }

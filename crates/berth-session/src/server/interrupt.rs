@@ -9,6 +9,8 @@ use berth_proto::scripting::{InterruptRequest, Interrupted, ResultRequest, RunRe
 use berth_proto::server::{ConnError, ServerConn};
 use berth_proto::{ErrorCode, Response};
 use nix::sys::signal::Signal;
+
+use crate::recording::Typist;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -101,6 +103,7 @@ impl Server {
         &self,
         conn: &mut ServerConn,
         req: &InterruptRequest,
+        who: &Typist,
     ) -> Result<(), ConnError> {
         let name = &self.shared.info.name;
         // Nothing to stop (answered with no step), or the command's end.
@@ -121,7 +124,7 @@ impl Server {
             Ok(ended) => ended,
             // No marks to tell when it stopped: C-c, and say so.
             Err(None) => {
-                self.type_in(vec![0x03])?;
+                self.type_in(vec![0x03], who)?;
                 let done = Interrupted {
                     steps: vec!["typed C-c".into()],
                     result: None,
@@ -139,7 +142,7 @@ impl Server {
             }
         };
         let grace = req.grace_ms.map_or(INTERRUPT_GRACE, Duration::from_millis);
-        let stopping = self.stop_command(&mut ended, grace);
+        let stopping = self.stop_command(&mut ended, grace, who);
         let (mut result, steps) = tokio::select! {
             r = stopping => r?,
             e = conn.interrupted("while interrupting the command") => return Err(e),
@@ -161,6 +164,7 @@ impl Server {
         &self,
         ended: &mut oneshot::Receiver<RunResult>,
         grace: Duration,
+        who: &Typist,
     ) -> Result<(RunResult, Vec<String>), ConnError> {
         let name = &self.shared.info.name;
         let gone = || {
@@ -170,7 +174,7 @@ impl Server {
             )
         };
         let mut steps = vec!["typed C-c".to_owned()];
-        self.type_in(vec![0x03])?;
+        self.type_in(vec![0x03], who)?;
         if let Ok(r) = tokio::time::timeout(grace, &mut *ended).await {
             return Ok((r.map_err(|_| gone())?, steps));
         }

@@ -12,6 +12,7 @@ use berth_proto::{Access, ClientMode, ErrorCode, Request, Response};
 use tokio::net::UnixStream;
 
 use crate::peer::{AccessPolicy, Peer};
+use crate::recording::Typist;
 use crate::session::{Command, Shared};
 use berth_config::access::denial;
 use berth_log::ratelimit::{audit_admit, audit_flush, AuditKey, Limiter};
@@ -55,6 +56,16 @@ struct Audit {
     /// Input a read-only client sent, dropped.
     ignored_bytes: usize,
     started: Instant,
+}
+
+impl Audit {
+    /// Who types what this connection sends.
+    fn typist(&self) -> Typist {
+        Typist {
+            uid: self.peer.uid,
+            user: self.peer.user.clone(),
+        }
+    }
 }
 
 impl Server {
@@ -258,7 +269,8 @@ impl Server {
                 } => {
                     self.require_operator(access, audit, "send input")?;
                     let how = berth_proto::keys::Typing::from_wire(literal, paste);
-                    let (bytes, seq, waiter) = self.send(&keys, how, wait.as_ref())?;
+                    let (bytes, seq, waiter) =
+                        self.send(&keys, how, wait.as_ref(), &audit.typist())?;
                     audit.input_bytes += bytes;
                     match waiter {
                         Some(waiter) => self.wait(conn, waiter).await?,
@@ -273,14 +285,15 @@ impl Server {
                     self.require_operator(access, audit, "run commands in it")?;
                     audit.input_bytes +=
                         req.command.len() + req.words.iter().map(String::len).sum::<usize>();
-                    self.run(conn, &req).await?;
+                    self.run(conn, &req, &audit.typist()).await?;
                 }
                 Request::Result(req) => self.result(conn, &req).await?,
                 Request::Interrupt(req) => {
                     self.require_operator(access, audit, "interrupt its command")?;
-                    self.interrupt(conn, &req).await?;
+                    self.interrupt(conn, &req, &audit.typist()).await?;
                 }
                 Request::Logs(req) => return self.logs(conn, &req).await,
+                Request::Recording(req) => self.recording(conn, &req).await?,
                 Request::Restart => {
                     self.require_operator(access, audit, "restart it")?;
                     self.command(Command::Restart).await?;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use berth_proto::keys::{self, Typing};
-use berth_proto::scripting::{LogsRequest, RunRequest, RunResult, WaitRequest};
+use berth_proto::scripting::{LogsRequest, RecordingRequest, RunRequest, RunResult, WaitRequest};
 use berth_proto::server::{ConnError, ServerConn};
 use berth_proto::{CaptureRequest, ErrorCode, Response, MAX_FRAME_LEN};
 use std::pin::Pin;
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::Server;
 use crate::input::InputError;
+use crate::recording::Typist;
 use crate::shell::Readiness;
 use crate::terminal::capture::SLICE_ROWS;
 use crate::terminal::Terminal;
@@ -179,6 +180,7 @@ impl Server {
         keys: &[String],
         how: Typing,
         wait: Option<&WaitRequest>,
+        who: &Typist,
     ) -> Result<(usize, u64, Option<Waiter>), ConnError> {
         let mut s = self.shared.lock();
         // Keys for a stopped program would wait in the terminal for the
@@ -223,13 +225,14 @@ impl Server {
             .map(|w| Waiter::new(w, &mut s.term, Some(seq)))
             .transpose()?;
         let n = bytes.len();
-        self.type_in(bytes)?;
+        self.type_in(bytes, who)?;
         s.active_at = Some(std::time::SystemTime::now());
         Ok((n, seq, waiter))
     }
 
-    pub(super) fn type_in(&self, bytes: Vec<u8>) -> Result<(), ConnError> {
-        self.shared.input.try_send(bytes).map_err(|e| {
+    /// Queues `bytes` for the program, typed by `who`.
+    pub(super) fn type_in(&self, bytes: Vec<u8>, who: &Typist) -> Result<(), ConnError> {
+        self.shared.input.try_send(bytes, who).map_err(|e| {
             let code = match e {
                 InputError::Full => ErrorCode::BadRequest,
                 InputError::Closed => ErrorCode::Internal,
@@ -277,6 +280,7 @@ impl Server {
         &self,
         conn: &mut ServerConn,
         req: &RunRequest,
+        who: &Typist,
     ) -> Result<(), ConnError> {
         let name = &self.shared.info.name;
         let refuse = |m: String| ConnError::Refused(ErrorCode::BadRequest, m);
@@ -379,7 +383,7 @@ impl Server {
                             bytes.extend_from_slice(b"\x1b[201~");
                         }
                         bytes.push(b'\r');
-                        self.type_in(bytes)?;
+                        self.type_in(bytes, who)?;
                         if let Some(done) = done.take() {
                             s.shell.running(done);
                         }
@@ -420,7 +424,7 @@ impl Server {
                     // how it ended, once the prompt is back.
                     true => {
                         let stopping =
-                            self.stop_command(&mut result, super::interrupt::INTERRUPT_GRACE);
+                            self.stop_command(&mut result, super::interrupt::INTERRUPT_GRACE, who);
                         let (result, steps) = tokio::select! {
                             r = stopping => r?,
                             e = conn.interrupted("while interrupting the command") => return Err(e),
@@ -501,6 +505,73 @@ impl Server {
 }
 
 impl Server {
+    /// The session's recording (or the commands it marks): what is
+    /// queued is written first, then the files are read on a blocking
+    /// thread a chunk at a time, each sent before the next is made.
+    pub(super) async fn recording(
+        &self,
+        conn: &mut ServerConn,
+        req: &RecordingRequest,
+    ) -> Result<(), ConnError> {
+        let name = &self.shared.info.name;
+        let Some(path) = self.shared.info.recording.clone() else {
+            return Err(ConnError::Refused(
+                ErrorCode::BadRequest,
+                format!("session {name} is not recorded: set record = true for it (berth.toml(5)) and berth reload"),
+            ));
+        };
+        let synced = self.shared.lock().recording.as_mut().and_then(|r| r.sync());
+        if let Some(synced) = synced {
+            // A writer that takes longer than this is stuck on its disk:
+            // what it wrote so far is exported.
+            let _ = tokio::time::timeout(crate::recording::STALL, synced).await;
+        }
+        let files = crate::recording::export::files(&path, self.shared.info.log_keep);
+        let cannot_read = |e: String| {
+            ConnError::Refused(
+                ErrorCode::Internal,
+                format!("cannot read the recording of session {name}: {e}"),
+            )
+        };
+        if req.list {
+            let req = req.clone();
+            let list = super::blocking(move || crate::recording::export::commands(files, &req))
+                .await?
+                .map_err(|e| cannot_read(e.to_string()))?;
+            return conn.reply(&Response::Commands { commands: list }).await;
+        }
+        let export = {
+            let req = req.clone();
+            super::blocking(move || crate::recording::export::Export::new(files, &req)).await?
+        };
+        let mut export = match export {
+            Ok(export) => export,
+            Err(e @ crate::recording::export::ExportError::NoCommands) => {
+                return Err(ConnError::Refused(
+                    ErrorCode::BadRequest,
+                    format!("session {name}: {e}"),
+                ))
+            }
+            Err(e) => return Err(cannot_read(e.to_string())),
+        };
+        loop {
+            // A chunk at a time, each made off the loop and sent before
+            // the next: a client that does not read holds one chunk, and
+            // no thread.
+            let (back, chunk) = super::blocking(move || {
+                let chunk = export.next_chunk();
+                (export, chunk)
+            })
+            .await?;
+            export = back;
+            let chunk = chunk.map_err(|e| cannot_read(e.to_string()))?;
+            if chunk.is_empty() {
+                return conn.reply(&Response::RecordingEnd).await;
+            }
+            conn.send_data(&chunk).await?;
+        }
+    }
+
     /// The program's pid and what it runs (`/proc/PID/exe`), when it can be read.
     fn program_image(&self) -> Option<(u32, std::path::PathBuf)> {
         let pid = self.shared.lock().pid?;

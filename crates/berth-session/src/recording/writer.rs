@@ -1,0 +1,290 @@
+//! The recording's own thread: asciicast v3 lines, written as the pieces
+//! come, rotated by size and kept like the output log.
+//!
+//! Each file stands alone: a header (the terminal's size then, the
+//! whole second it starts at), then one event a line with the interval
+//! since the previous one. The first event's interval counts from the
+//! header's `timestamp`, so every event's absolute time is exact: the
+//! timestamp plus the intervals so far. A write error pauses the
+//! recording (the session runs on); it resumes after a while with a
+//! marker saying how many events were not recorded. A torn line is cut
+//! back out, so a file never holds half an event.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc::Receiver;
+
+use super::{label, Event, Piece};
+
+/// How long a paused recording waits before writing again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// What the header says besides the size.
+#[derive(Debug, Clone)]
+pub struct Describe {
+    /// The session's name (the title).
+    pub session: String,
+    /// The program, as configured.
+    pub command: String,
+}
+
+pub struct CastWriter {
+    path: PathBuf,
+    file: Option<File>,
+    size: u64,
+    /// The header's length: a file holding only it is never rotated.
+    header_len: u64,
+    max_size: u64,
+    keep: u32,
+    describe: Describe,
+    cols: u16,
+    rows: u16,
+    /// The file's time zero: the whole second its header gives.
+    zero: Instant,
+    /// The last event's time, from zero.
+    last: Duration,
+    /// The start of a UTF-8 character cut by the end of a read.
+    carry: Vec<u8>,
+    paused: Option<Paused>,
+    /// The line being written (kept to reuse its buffer).
+    line: Vec<u8>,
+}
+
+struct Paused {
+    retry_at: Instant,
+    error: String,
+    events: u64,
+}
+
+impl CastWriter {
+    /// Opens the recording at `path` for a host that starts now: a
+    /// recording already there (an earlier host's) is rotated first, so
+    /// each file is one host's.
+    pub fn create(
+        path: &Path,
+        max_size: u64,
+        keep: u32,
+        (cols, rows): (u16, u16),
+        describe: Describe,
+    ) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            berth_log::rotate::push_back(path, keep)?;
+        }
+        let mut w = Self {
+            path: path.to_owned(),
+            file: None,
+            size: 0,
+            header_len: 0,
+            max_size,
+            keep,
+            describe,
+            cols,
+            rows,
+            zero: Instant::now(),
+            last: Duration::ZERO,
+            carry: Vec::new(),
+            paused: None,
+            line: Vec::new(),
+        };
+        w.begin()?;
+        // A new host's terminal is new: a player that plays this file
+        // after an earlier host's starts from a clean screen.
+        w.write(Instant::now(), "o", "\u{1b}c");
+        Ok(w)
+    }
+
+    /// Starts a file: its header, its time zero.
+    fn begin(&mut self) -> std::io::Result<()> {
+        let now = Instant::now();
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.zero = now
+            .checked_sub(Duration::from_nanos(since_epoch.subsec_nanos().into()))
+            .unwrap_or(now);
+        self.last = Duration::ZERO;
+        let title = format!("berth session {}", self.describe.session);
+        let text = super::Header {
+            command: Some(&self.describe.command),
+            title: Some(&title),
+            ..super::Header::new(self.cols, self.rows, since_epoch.as_secs())
+        }
+        .line();
+        let mut file = crate::output_log::open_append(&self.path)?;
+        file.write_all(text.as_bytes())?;
+        self.file = Some(file);
+        self.size = text.len() as u64;
+        self.header_len = self.size;
+        Ok(())
+    }
+
+    /// Writes one piece.
+    pub fn take(&mut self, piece: Piece) {
+        match piece {
+            Piece::Output(at, bytes) => {
+                let text = self.decode(&bytes);
+                if !text.is_empty() {
+                    self.write(at, "o", &text);
+                }
+            }
+            Piece::Event(at, event) => match event {
+                Event::Input(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    self.write(at, "i", &text);
+                }
+                Event::Resize(cols, rows) => {
+                    self.cols = cols;
+                    self.rows = rows;
+                    self.write(at, "r", &format!("{cols}x{rows}"));
+                }
+                Event::Marker(text) => self.write(at, "m", &text),
+                Event::Exit(status) => self.write(at, "x", &status.to_string()),
+            },
+            Piece::Sync(answer) => {
+                let _ = answer.send(());
+            }
+            Piece::Settle => self.line = Vec::new(),
+        }
+    }
+
+    /// Output as text: complete UTF-8 characters (a character cut by the
+    /// end of a read waits for its rest), anything else as U+FFFD, as
+    /// asciinema records it.
+    fn decode(&mut self, bytes: &[u8]) -> String {
+        let joined;
+        let mut rest: &[u8] = if self.carry.is_empty() {
+            bytes
+        } else {
+            let mut v = std::mem::take(&mut self.carry);
+            v.extend_from_slice(bytes);
+            joined = v;
+            &joined
+        };
+        let mut text = String::with_capacity(rest.len());
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    text.push_str(s);
+                    return text;
+                }
+                Err(e) => {
+                    let (good, bad) = rest.split_at(e.valid_up_to());
+                    text.push_str(std::str::from_utf8(good).unwrap_or_default());
+                    match e.error_len() {
+                        Some(n) => {
+                            text.push('\u{fffd}');
+                            rest = &bad[n..];
+                        }
+                        None => {
+                            self.carry = bad.to_vec();
+                            return text;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One event line; rotates first when it would overflow the file.
+    fn write(&mut self, at: Instant, code: &str, data: &str) {
+        if let Some(p) = &mut self.paused {
+            if Instant::now() < p.retry_at {
+                p.events += 1;
+                return;
+            }
+            let said = label::not_recorded_events(p.events, &p.error);
+            let error = p.error.clone();
+            self.paused = None;
+            // Where writing failed may hold a torn line: a new file.
+            if let Err(e) = self.rotate() {
+                self.pause(format!("cannot rotate {}: {e}", self.path.display()));
+                return;
+            }
+            tracing::info!(recording = %self.path.display(), "recording resumed after: {error}");
+            self.write(at, "m", &said);
+        }
+        let mut data_json = std::mem::take(&mut self.line);
+        data_json.clear();
+        serde_json::to_writer(&mut data_json, data).expect("a string serializes");
+        // `[SECONDS.MICROS, "c", DATA]\n`: at most 40 bytes besides the data.
+        let len = data_json.len() as u64 + 40;
+        if self.size > self.header_len && self.size + len > self.max_size {
+            if let Err(e) = self.rotate() {
+                self.pause(format!("cannot rotate {}: {e}", self.path.display()));
+                self.line = data_json;
+                return;
+            }
+        }
+        let t = at.saturating_duration_since(self.zero).max(self.last);
+        let dt = t - self.last;
+        self.last = t;
+        let mut line = Vec::with_capacity(data_json.len() + 40);
+        let _ = write!(
+            line,
+            "[{}.{:06}, \"{code}\", ",
+            dt.as_secs(),
+            dt.subsec_micros()
+        );
+        line.extend_from_slice(&data_json);
+        line.extend_from_slice(b"]\n");
+        self.line = data_json;
+        self.append(&line);
+    }
+
+    fn append(&mut self, line: &[u8]) {
+        let Some(file) = self.file.as_mut() else {
+            self.pause(format!("{} is not open", self.path.display()));
+            return;
+        };
+        if let Err(e) = file.write_all(line) {
+            // Cut back to where the line began: no torn event.
+            let _ = file.set_len(self.size);
+            self.pause(format!("cannot write {}: {e}", self.path.display()));
+            return;
+        }
+        self.size += line.len() as u64;
+    }
+
+    fn pause(&mut self, error: String) {
+        match &mut self.paused {
+            Some(p) => p.events += 1,
+            None => {
+                tracing::warn!(recording = %self.path.display(), "{error}; recording paused, the session keeps running");
+                self.paused = Some(Paused {
+                    retry_at: Instant::now() + RETRY_AFTER,
+                    error,
+                    events: 1,
+                });
+            }
+        }
+    }
+
+    /// `NAME.cast` → `NAME.cast.1` …, and a new file from now.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        berth_log::rotate::push_back(&self.path, self.keep)?;
+        self.begin()
+    }
+}
+
+/// Starts the recording's thread; it ends when every sender is gone and
+/// the queue is empty, after writing `Exit` if one came.
+pub fn start(
+    mut writer: CastWriter,
+    mut pieces: Receiver<Piece>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("recording".into())
+        .spawn(move || {
+            while let Some(piece) = pieces.blocking_recv() {
+                writer.take(piece);
+            }
+        })
+}
