@@ -450,6 +450,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
         ),
         ("interrupt", r#"{"type":"interrupt"}"#),
         ("result", r#"{"type":"result"}"#),
+        ("recording", r#"{"type":"recording","list":true}"#),
         ("kill", r#"{"type":"kill"}"#),
         ("restart", r#"{"type":"restart"}"#),
         ("stop", r#"{"type":"stop"}"#),
@@ -482,7 +483,7 @@ fn every_verb_on_every_socket_checks_the_caller() {
     for user in [OP_A, OBS_A, OP_B, STRANGER, OUTSIDER, ADMIN] {
         for (verb, request) in session_requests {
             let allowed = match *verb {
-                "status" | "watch" | "capture" | "attach" | "result" => {
+                "status" | "watch" | "capture" | "attach" | "result" | "recording" => {
                     matches!(user, OP_A | OBS_A)
                 }
                 "reconfigure" => false,
@@ -496,7 +497,8 @@ fn every_verb_on_every_socket_checks_the_caller() {
             // berthd).
             let not_rights = (*verb == "result"
                 && answer.contains("sa shows no shell integration marks (OSC 133)"))
-                || (*verb == "kill" && answer.contains("session sa belongs to berthd"));
+                || (*verb == "kill" && answer.contains("session sa belongs to berthd"))
+                || (*verb == "recording" && answer.contains("session sa is not recorded"));
             let refused = !not_rights
                 && (answer.contains(r#""type":"error""#) || answer.starts_with("connect failed"));
             if allowed == refused {

@@ -119,7 +119,7 @@ fn the_package_installs_runs_and_removes_as_documented() {
     // What is installed where.
     m.ok("test -x /usr/bin/berth && test -x /usr/bin/berthd && test -x /usr/libexec/berth/berth-session");
     // The web dashboard (off until [web] is configured), with xterm.js's licence.
-    m.ok("test -x /usr/libexec/berth/berth-web && grep -q 'The xterm.js authors' /usr/share/doc/berth/xterm.js-LICENSE && man -w 8 berth-web");
+    m.ok("test -x /usr/libexec/berth/berth-web && grep -q 'The xterm.js authors' /usr/share/doc/berth/xterm.js-LICENSE && grep -q 'Apache License' /usr/share/doc/berth/asciinema-player-LICENSE && man -w 8 berth-web");
     m.ok("getent group berth");
     let conffiles = m.ok("dpkg-query -W -f='${Conffiles}' berth");
     assert!(conffiles.contains("/etc/berth/berth.toml"), "{conffiles}");

@@ -141,12 +141,13 @@ pub fn delegate(
 
 /// What the web dashboard offers, and so all a connection speaking for
 /// someone may ask: to view sessions (list, status, follow, capture,
-/// attach read-only) and, where the login allows input, to attach
-/// read-write. Never a lifecycle or host-wide verb, never `reconfigure`,
+/// attach read-only, replay their recordings) and, where the login
+/// allows input, to attach read-write. Never a lifecycle or host-wide verb, never `reconfigure`,
 /// `send`, `run`, `wait` or `logs`.
 pub fn delegated_may(verb: &str) -> Result<(), String> {
     match verb {
-        "ls" | "status" | "watch" | "capture" | "attach" | "resize" | "detach" | "redraw" => Ok(()),
+        "ls" | "status" | "watch" | "capture" | "attach" | "resize" | "detach" | "redraw"
+        | "recording" => Ok(()),
         other => Err(format!(
             "permission denied: the web dashboard may only view sessions (and type where allowed), not {other}; use berth on the host"
         )),

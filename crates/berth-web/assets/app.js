@@ -2,6 +2,8 @@
 // layout of `berth watch`, one enlarged on click. Every terminal is an
 // xterm.js fed by /api/attach/NAME (a WebSocket, read-only unless the
 // person is an operator, [web] allow_input is on, and they press "type").
+// "replay" plays the session's recording (/api/recording/NAME, asciicast
+// v3) in asciinema-player, its commands listed as chapters to jump to.
 "use strict";
 
 const state = { views: new Map(), enlarged: null, dashboard: "", layout: "" };
@@ -135,9 +137,62 @@ function enlarge(name, input) {
   $("enlarged-title").textContent = name + (input ? " (typing)" : " (read-only)");
   $("type").hidden = !(t && t.input) || input;
   $("type").onclick = () => enlarge(name, true);
+  $("replay-open").onclick = () => replay(name);
   const el = $("enlarged-term");
   state.enlarged = new LiveView(name, el, $("enlarged"), !!input);
   if (input) state.enlarged.term.focus();
+}
+
+// The commands a recording marks: "$ COMMAND" when one starts, "status N
+// after Ts: COMMAND" when it ends (berth's markers), with the time each
+// starts at in the player (the sum of the intervals before it).
+function chaptersOf(cast) {
+  const out = [];
+  let t = 0;
+  cast.split("\n").slice(1).forEach((line) => {
+    let e;
+    try { e = JSON.parse(line); } catch (_) { return; }
+    if (!Array.isArray(e)) return;
+    t += e[0];
+    if (e[1] !== "m") return;
+    if (e[2].startsWith("$ ")) {
+      out.push({ time: t, command: e[2].slice(2), status: null });
+      return;
+    }
+    const end = /^status (-?\d+) after /.exec(e[2]);
+    const last = out[out.length - 1];
+    if (end && last && last.status === null) last.status = Number(end[1]);
+  });
+  return out;
+}
+
+async function replay(name) {
+  unenlarge();
+  unreplay();
+  let r;
+  try { r = await fetch("/api/recording/" + encodeURIComponent(name), { credentials: "same-origin" }); }
+  catch (e) { note("berth-web does not answer: " + e); return; }
+  if (!r.ok) { note(name + ": " + await r.text()); return; }
+  const cast = await r.text();
+  $("replay").hidden = false;
+  $("replay-title").textContent = name + " (replay)";
+  state.player = AsciinemaPlayer.create({ data: cast }, $("replay-player"), { fit: "width" });
+  $("chapters").replaceChildren(...chaptersOf(cast).map((c) => {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.className = "chapter";
+    b.textContent = "$ " + c.command + (c.status === null ? "" : "  \u2192 " + c.status);
+    b.addEventListener("click", () => state.player.seek(c.time));
+    li.append(b);
+    return li;
+  }));
+}
+
+function unreplay() {
+  if (state.player) { state.player.dispose(); state.player = null; }
+  $("replay-player").replaceChildren();
+  $("chapters").replaceChildren();
+  $("replay").hidden = true;
 }
 
 function unenlarge() {
@@ -148,9 +203,10 @@ function unenlarge() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("close").addEventListener("click", unenlarge);
+  $("replay-close").addEventListener("click", unreplay);
   // Esc closes a read-only view; a typing view sends Esc to the program (vim).
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && !(state.enlarged && !state.enlarged.readOnly)) unenlarge();
+    if (e.key === "Escape" && !(state.enlarged && !state.enlarged.readOnly)) { unenlarge(); unreplay(); }
   });
   $("dashboard").addEventListener("change", (e) => { state.dashboard = e.target.value; state.layout = ""; refresh(); });
   $("layout").addEventListener("change", (e) => { state.layout = e.target.value; refresh(); });

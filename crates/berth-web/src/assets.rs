@@ -1,6 +1,6 @@
-//! The page: one HTML file, its script and style, and xterm.js (vendored
-//! from the npm registry, see assets/xterm/SOURCE), all inside the
-//! binary: no CDN, nothing read from disk at run time.
+//! The page: one HTML file, its script and style, xterm.js and
+//! asciinema-player (vendored from the npm registry, see each SOURCE), all
+//! inside the binary: no CDN, nothing read from disk at run time.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -17,6 +17,9 @@ const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const XTERM_JS: &str = include_str!("../assets/xterm/xterm.js");
 const XTERM_CSS: &str = include_str!("../assets/xterm/xterm.css");
+/// The replay view's player (assets/asciinema-player/SOURCE).
+const PLAYER_JS: &str = include_str!("../assets/asciinema-player/asciinema-player.min.js");
+const PLAYER_CSS: &str = include_str!("../assets/asciinema-player/asciinema-player.css");
 
 pub fn routes() -> Router<State> {
     let file = |body: &'static str, kind: &'static str| {
@@ -40,5 +43,13 @@ pub fn routes() -> Router<State> {
         .route(
             "/assets/xterm.css",
             file(XTERM_CSS, "text/css; charset=utf-8"),
+        )
+        .route(
+            "/assets/asciinema-player.js",
+            file(PLAYER_JS, "text/javascript; charset=utf-8"),
+        )
+        .route(
+            "/assets/asciinema-player.css",
+            file(PLAYER_CSS, "text/css; charset=utf-8"),
         )
 }

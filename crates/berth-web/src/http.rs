@@ -2,7 +2,8 @@
 //! back (a same-origin POST, so no other site can log a browser in), and
 //! the POST trades it, through berthd, for the cookie;
 //! `/api/sessions` and `/api/view` say what the cookie's person may see,
-//! `/api/attach/NAME` is a live view of one session (live.rs); `/metrics`
+//! `/api/attach/NAME` is a live view of one session (live.rs),
+//! `/api/recording/NAME` its recording for the replay view (replay.rs); `/metrics`
 //! answers by its own rule (metrics.rs). Every `/api` route needs the
 //! cookie; without it, 401 and nothing else. The page and its scripts
 //! (assets.rs) hold no data.
@@ -54,6 +55,7 @@ pub async fn serve(incoming: Incoming, state: State) -> std::io::Result<()> {
         .route("/api/sessions", get(sessions))
         .route("/api/view", get(view))
         .route("/api/attach/{session}", get(attach))
+        .route("/api/recording/{session}", get(recording))
         .route("/metrics", get(metrics))
         .merge(crate::assets::routes())
         .layer(axum::middleware::from_fn_with_state(
@@ -111,12 +113,14 @@ fn names_loopback(host: &str, port: u16) -> bool {
 
 /// On every answer: no framing, no inline scripts, no sniffing. Inline
 /// styles are allowed: xterm.js colours its DOM renderer with a <style>
-/// element it writes; scripts stay 'self' only.
+/// element it writes; scripts stay 'self' only. 'wasm-unsafe-eval' lets
+/// the replay's player compile the terminal emulator it carries as
+/// WebAssembly (it allows no JavaScript eval).
 async fn secure_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -358,6 +362,37 @@ async fn attach(
     upgrade.on_upgrade(move |ws| async move {
         crate::live::relay(ws, &socket, view, allow_input).await;
     })
+}
+
+#[derive(serde::Deserialize)]
+struct RecordingQuery {
+    /// Only the last this many commands.
+    last_commands: Option<u32>,
+}
+
+/// The session's recording, asked of its host as the person logged in.
+async fn recording(
+    axum::extract::State(state): axum::extract::State<State>,
+    ConnectInfo(from): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(session): Path<String>,
+    Query(q): Query<RecordingQuery>,
+) -> Response {
+    let uid = match person(&state, &headers) {
+        Ok(uid) => uid,
+        Err(e) => return unauthorized(e),
+    };
+    if let Err(e) = berth_config::values::check_session_name(&session) {
+        return (StatusCode::BAD_REQUEST, e).into_response();
+    }
+    let socket = state.sessions.socket(&session);
+    let claim = crate::follow::claim(uid, &from.addr);
+    let req = berth_proto::scripting::RecordingRequest {
+        last_commands: q.last_commands.filter(|n| *n > 0),
+        ..Default::default()
+    };
+    tracing::info!(target: "berth::audit", user_uid = uid, session = %session, from = %from.addr, "web replay asked");
+    crate::replay::recording(&socket, claim, req).await
 }
 
 /// Whether a request's Origin (sent by browsers on WebSocket handshakes)

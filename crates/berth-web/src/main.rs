@@ -18,6 +18,7 @@ mod http;
 mod listen;
 mod live;
 mod metrics;
+mod replay;
 mod sessions;
 mod tokens;
 
