@@ -1185,3 +1185,99 @@ fn in_user_mode_the_dashboard_is_its_users_alone() {
         (Some(1), format!("berth: refusing DIR/run: DIR is owned by {OWNER} (uid {}), not by you or root; someone else may have put it there: remove it, or set XDG_RUNTIME_DIR (or --runtime-dir) to a directory of your own", uid(OWNER)))
     );
 }
+
+#[test]
+fn a_recording_replays_in_the_browser_with_its_commands_as_chapters() {
+    if skip_unless_root(
+        "a_recording_replays_in_the_browser_with_its_commands_as_chapters",
+        &["/usr/sbin/useradd", "/usr/sbin/runuser", browser::CHROMIUM],
+    ) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _accounts = Accounts::create();
+    let port = free_port();
+    let d = Daemon::start_system(&format!(
+        r#"
+[session.mine]
+command = ["bash", "-i"]
+user = "{SERVICE}"
+create_user = true
+record = true
+access.observers = ["{OBS}"]
+
+[web]
+listen = "127.0.0.1:{port}"
+"#
+    ));
+    d.wait_running(&["mine"]);
+    wait_for("berth-web to answer", DEADLINE, || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_ok()
+            .then_some(())
+    });
+    for command in ["echo alpha-$((1+1))", "echo beta-$((1+2))", "false"] {
+        let out = d.berth(&["run", "mine", "-t", "20", "--", command]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    }
+
+    // The route answers as the host's lists do: an observer gets the
+    // recording, someone in neither list the host's refusal, no cookie 401.
+    let (status, _, cast) = get(port, "/api/recording/mine", Some(&login(OBS, &d, port)));
+    assert_eq!(status, 200, "{cast}");
+    // Sent as it comes (chunked): the chunks hold the recording.
+    assert!(cast.contains("{\"version\":3,"), "{cast}");
+    assert!(cast.contains("\"$ echo beta-$((1+2))\""), "{cast}");
+    let (status, _, body) = get(port, "/api/recording/mine", Some(&login(OUT, &d, port)));
+    assert_eq!(status, 403, "{body}");
+    let out_uid = uid(OUT);
+    assert!(
+        body.contains(&format!(
+            "{OUT} (uid {out_uid}) is not an operator or observer of session mine"
+        )),
+        "{body}"
+    );
+    assert_eq!(get(port, "/api/recording/mine", None).0, 401);
+
+    // The replay view: the commands as chapters; jumping to one shows the
+    // screen as it was when that command started.
+    let out = berth_web_as(OBS, &d.runtime(), &["login"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut b = browser::Browser::open(String::from_utf8(out.stdout).unwrap().trim());
+    wait_for("the tile", DEADLINE, || {
+        (b.eval("document.querySelectorAll('.tile').length") == 1).then_some(())
+    });
+    b.eval("document.querySelector('.tile[data-session=\"mine\"]').click()");
+    b.eval("document.getElementById('replay-open').click()");
+    let chapters = wait_for("the chapters", DEADLINE, || {
+        let list = b.eval(
+            "Array.from(document.querySelectorAll('#chapters .chapter')).map((c) => c.textContent).join('\\n')",
+        );
+        let list = list.as_str()?.to_owned();
+        (list.lines().count() == 3).then_some(list)
+    });
+    assert_eq!(
+        chapters,
+        "$ echo alpha-$((1+1))  \u{2192} 0\n$ echo beta-$((1+2))  \u{2192} 0\n$ false  \u{2192} 1"
+    );
+    let screen = |b: &mut browser::Browser| {
+        b.eval("(document.querySelector('#replay-player .ap-term') || document.querySelector('#replay-player') || {}).innerText || ''")
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    b.eval("document.querySelectorAll('#chapters .chapter')[1].click()");
+    let shown = wait_for("the screen at the second command", DEADLINE, || {
+        let s = screen(&mut b);
+        s.contains("echo beta-$((1+2))").then_some(s)
+    });
+    assert!(shown.contains("\nalpha-2"), "{shown}");
+    assert!(!shown.contains("\nbeta-3"), "not yet printed then: {shown}");
+    b.eval("document.querySelectorAll('#chapters .chapter')[2].click()");
+    wait_for("the screen at the third command", DEADLINE, || {
+        screen(&mut b).contains("\nbeta-3").then_some(())
+    });
+    if let Some(path) = std::env::var_os("BERTH_SCREENSHOT_REPLAY") {
+        b.screenshot(std::path::Path::new(&path));
+    }
+}

@@ -59,6 +59,10 @@ fn table_of_broken_configs() {
         (format!("[session.a]\n{OK}size = \"120\"\n"), "DIR/berth.toml:3:8: size: bad terminal size \"120\": expected COLSxROWS with both between 2 and 1000, like \"120x40\""),
         (format!("[session.a]\n{OK}size_policy = \"biggest\"\n"), "DIR/berth.toml:3:15: size_policy: bad size policy \"biggest\": expected smallest or latest"),
         (format!("[session.a]\n{OK}log = \"syslog\"\n"), "DIR/berth.toml:3:7: log: bad log target \"syslog\": expected file, journal or none"),
+        (format!("[session.a]\n{OK}record = \"yes\"\n"), "DIR/berth.toml:3:10: record: expected true or false, found a string"),
+        (format!("[session.a]\n{OK}log = \"none\"\nrecord = true\n"), "DIR/berth.toml:4:10: session \"a\": record = true needs log = \"file\" (the recording is kept beside the output log); set log = \"file\" or drop record"),
+        (format!("[defaults]\nrecord = true\n[session.a]\n{OK}log = \"none\"\n"), "DIR/berth.toml:3:10: session \"a\": record = true needs log = \"file\" (the recording is kept beside the output log); set log = \"file\" or drop record"),
+        (format!("[session.a]\n{OK}record_input = true\n"), "DIR/berth.toml:3:16: session \"a\": record_input = true records nothing without record = true; set record = true too, or drop record_input"),
         (format!("[session.a]\n{OK}log_max_size = \"64Q\"\n"), "DIR/berth.toml:3:16: log_max_size: bad size \"64Q\": expected bytes with an optional unit K, M or G (powers of 1024), like \"64M\""),
         (format!("[session.a]\n{OK}limits = {{ memory = \"2G\", cpu = \"fast\" }}\n"), "DIR/berth.toml:3:33: limits.cpu: bad cpu limit \"fast\": expected a percentage of one CPU, like \"150%\""),
         (format!("[session.a]\n{OK}limits = {{ disk = \"1G\" }}\n"), "DIR/berth.toml:3:12: unknown key \"disk\" in limits"),
@@ -140,7 +144,7 @@ fn a_valid_config_applies_defaults_and_includes() {
         "[daemon]\nbackend = \"embedded\"\ninclude = [\"sessions.d/*.toml\"]\n[defaults]\nrestart = \"always\"\nscrollback = 500\naccess.observers = [\"root\"]\n[session.repl]\ncommand = [\"python3\", \"-i\"]\nscrollback = 20\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("sessions.d/ci.toml"), "[session.ci]\ncommand = \"echo hi; sleep 1\"\nlimits = { memory = \"2G\", cpu = \"150%\", tasks = 512 }\n").unwrap();
+    std::fs::write(dir.path().join("sessions.d/ci.toml"), "[session.ci]\ncommand = \"echo hi; sleep 1\"\nrecord = true\nrecord_input = true\nlimits = { memory = \"2G\", cpu = \"150%\", tasks = 512 }\n").unwrap();
     let config = load(&dir.path().join("berth.toml"), SYSTEM).unwrap();
     assert_eq!(config.backend, berth_config::model::Backend::Embedded);
     assert_eq!(config.files.len(), 2);
@@ -155,6 +159,11 @@ fn a_valid_config_applies_defaults_and_includes() {
     let ci = &config.sessions["ci"];
     assert_eq!(ci.command.argv(), vec!["/bin/sh", "-c", "echo hi; sleep 1"]);
     assert_eq!(ci.scrollback, 500);
+    assert!(ci.record && ci.record_input);
+    assert!(
+        !repl.record && !repl.record_input,
+        "recording is off by default"
+    );
     assert_eq!(ci.limits.memory, Some(2 << 30));
     assert_eq!(ci.limits.cpu_percent, Some(150));
     assert!(Path::new(&ci.origin.file).ends_with("sessions.d/ci.toml"));
