@@ -45,6 +45,14 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
     ("sudo berth reload", "tests/web.rs", "Daemon::start_system(&config(&format!("),
     ("berth web login", "tests/web.rs", "berth_web_as(user, &d.runtime(), &[\"login\"])"),
     ("python3 examples/agent_loop.py", "tests/newcomer.rs", "examples/agent_loop.py"),
+    // Recordings: tests/recording.rs runs these against a recorded bash.
+    ("berth rec agent --list", "tests/recording.rs", "&[\"rec\", \"rec\", \"--list\"]"),
+    (
+        "berth rec agent --last-commands 3 -o last.cast",
+        "tests/recording.rs",
+        "\"--last-commands\",\n        \"2\",",
+    ),
+    ("asciinema play --idle-time-limit 2 last.cast", "tests/recording.rs", ".args([\"convert\", \"-f\", \"txt\"])"),
     // Another host: the test's own sshd stands in for runner-7.
     ("berth -H ssh://ops@runner-7 ls", "tests/remote.rs", "ok(OP, &[\"ls\", \"--json\"])"),
     (

@@ -413,3 +413,31 @@ fn bad_requests_get_one_line_that_says_what_to_do() {
         assert_eq!(stderr(&out), *said, "{args:?}");
     }
 }
+
+#[test]
+fn record_true_in_the_config_records_the_session_berthd_starts() {
+    if !berth_e2e::shells::installed(
+        "bash",
+        "record_true_in_the_config_records_the_session_berthd_starts",
+    ) {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let d = berth_e2e::daemon::Daemon::start(&format!(
+        "[defaults]\nrecord = true\n\n[session.ci]\ncommand = [\"bash\", \"-i\"]\nenv = {{ HOME = \"{}\" }}\n",
+        home.path().display()
+    ));
+    d.wait_running(&["ci"]);
+    let out = d.berth(&["run", "ci", "-t", "20", "--", "echo from-berthd-$((2+2))"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = json(&d.berth(&["rec", "ci", "--list", "--json"]));
+    assert_eq!(list[0]["command"], "echo from-berthd-$((2+2))");
+    assert_eq!(list[0]["status"], 0);
+    // The recording is beside the output log status names.
+    let status = json(&d.berth(&["status", "ci", "--json"]));
+    let log = PathBuf::from(status["log"].as_str().unwrap());
+    let (_, all) = events(&log.with_extension("cast"));
+    assert!(all
+        .iter()
+        .any(|(_, code, data)| code == "o" && data.contains("from-berthd-4")));
+}

@@ -96,6 +96,7 @@ mod tests {
             "result",
             "interrupt",
             "logs",
+            "rec",
             "kill",
         ] {
             assert!(
