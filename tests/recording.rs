@@ -132,6 +132,30 @@ fn an_export_plays_in_asciinema_with_each_command_and_its_status() {
         ]
     );
     assert!(list[4]["duration_ms"].as_u64().unwrap() >= 1500, "{list}");
+    // --since and --until pick the commands started between them.
+    let at = |i: usize, ms: i64| {
+        format!(
+            "@{:.3}",
+            (list[i]["started_ms"].as_i64().unwrap() + ms) as f64 / 1000.0
+        )
+    };
+    let between = json(&host.berth(&[
+        "rec",
+        "rec",
+        "--list",
+        "--json",
+        "--since",
+        &at(1, 0),
+        "--until",
+        &at(3, -1),
+    ]));
+    let names: Vec<&str> = between
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["false", "no-such-command-x"]);
     let table = stdout(&host.berth(&["rec", "rec", "--list"]));
     let mut rows = table.lines();
     assert_eq!(

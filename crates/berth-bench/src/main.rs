@@ -50,7 +50,7 @@ struct Args {
     /// Only these figures: throughput, streams, echo, memory, capture, startup, attach, scale, watch, remote.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Only these systems: raw, berth, berthnolog, tmux, screen, dtach.
+    /// Only these systems: raw, berth, berthnolog, berthrecord, tmux, screen, dtach.
     #[arg(long, value_delimiter = ',')]
     systems: Vec<String>,
 }
@@ -93,7 +93,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             System::ALL
                 .iter()
                 .any(|s| format!("{s:?}").to_lowercase() == *name),
-            "unknown system {name:?}: expected raw, berth, berthnolog, tmux, screen or dtach"
+            "unknown system {name:?}: expected raw, berth, berthnolog, berthrecord, tmux, screen or dtach"
         );
     }
     let mut systems = Vec::new();
@@ -143,6 +143,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         sizes: sizes.clone(),
         streams,
         lines,
+        recorded: Default::default(),
     };
     let machine = env::Machine::read();
     let mut results = Results::default();
@@ -177,6 +178,11 @@ fn run(args: Args) -> anyhow::Result<()> {
     );
     if GROUPS.iter().any(|g| wanted(g)) {
         println!("{}", results.markdown(&shown, &sizes));
+    }
+    if let Some(table) =
+        report::recording_sizes(&ctx.recorded.lock().unwrap_or_else(|e| e.into_inner()))
+    {
+        println!("{table}");
     }
     if wanted(REMOTE) {
         let samples = if args.quick { 3 } else { 20 };

@@ -161,6 +161,14 @@ impl Figure {
                     if let Some(w) = within(m(System::BerthNoLog, self), off) {
                         t.push_str(&format!("; log off ×{off}: {}", verdict(w)));
                     }
+                    // Issue 35's goal: recording costs at most 5% over the log.
+                    if let Some((r, b)) = m(System::BerthRecord, self).zip(berth) {
+                        t.push_str(&format!(
+                            "; recording ×{:.3} of log on (≤ ×1.05): {}",
+                            r / b,
+                            verdict(r <= b * 1.05)
+                        ));
+                    }
                     t
                 });
                 (goal, text)
@@ -319,4 +327,30 @@ fn cell_text(sum: &Summary, floor: Option<f64>, some_failed: bool) -> String {
         t.push_str(" (some runs failed)");
     }
     t
+}
+
+/// What a recording takes on disk per MB of output, by stream (median of
+/// the detached recorded runs); `None` when none ran.
+pub fn recording_sizes(runs: &[(Stream, u64, u64)]) -> Option<String> {
+    if runs.is_empty() {
+        return None;
+    }
+    let mut by: std::collections::BTreeMap<Stream, Vec<f64>> = Default::default();
+    for (stream, output, recorded) in runs {
+        by.entry(*stream)
+            .or_default()
+            .push(*recorded as f64 / (*output).max(1) as f64);
+    }
+    let mut t = String::from(
+        "Recording size (berth, recording, detached): MB of asciicast per MB of output, median\n\n| stream | MB per MB |\n|---|---|\n",
+    );
+    for (stream, mut ratios) in by {
+        ratios.sort_by(f64::total_cmp);
+        t.push_str(&format!(
+            "| {} | {:.2} |\n",
+            stream.name(),
+            ratios[ratios.len() / 2]
+        ));
+    }
+    Some(t)
 }

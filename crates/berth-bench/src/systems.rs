@@ -24,16 +24,19 @@ pub enum System {
     Berth,
     /// berth with `log = "none"`: what the output log costs.
     BerthNoLog,
+    /// berth with `record = true` (and its log): what recording costs.
+    BerthRecord,
     Tmux,
     Screen,
     Dtach,
 }
 
 impl System {
-    pub const ALL: [System; 6] = [
+    pub const ALL: [System; 7] = [
         System::Raw,
         System::Berth,
         System::BerthNoLog,
+        System::BerthRecord,
         System::Tmux,
         System::Screen,
         System::Dtach,
@@ -44,21 +47,22 @@ impl System {
             System::Raw => "raw PTY",
             System::Berth => "berth",
             System::BerthNoLog => "berth, log off",
+            System::BerthRecord => "berth, recording",
             System::Tmux => "tmux",
             System::Screen => "screen",
             System::Dtach => "dtach",
         }
     }
 
-    /// The variant measured only where the log matters (throughput).
+    /// The variants measured only where the log matters (throughput).
     pub fn throughput_only(self) -> bool {
-        self == System::BerthNoLog
+        matches!(self, System::BerthNoLog | System::BerthRecord)
     }
 
     /// The program this system needs on PATH, if it is a peer.
     pub fn program(self) -> Option<&'static str> {
         match self {
-            System::Raw | System::Berth | System::BerthNoLog => None,
+            System::Raw | System::Berth | System::BerthNoLog | System::BerthRecord => None,
             System::Tmux => Some("tmux"),
             System::Screen => Some("screen"),
             System::Dtach => Some("dtach"),
@@ -134,13 +138,16 @@ impl Run {
         let size = format!("{COLS}x{ROWS}");
         match self.system {
             System::Raw => bail!("the raw PTY has no sessions"),
-            System::Berth | System::BerthNoLog => {
+            System::Berth | System::BerthNoLog | System::BerthRecord => {
                 std::fs::create_dir_all(self.runtime_dir().join("sessions"))?;
                 let mut cmd = Command::new(&self.bins.session);
                 cmd.args(["--name", name, "--socket"]).arg(&socket);
-                if self.system == System::Berth {
+                if self.system != System::BerthNoLog {
                     let log = self.dir.join("logs").join(format!("{name}.log"));
                     cmd.arg("--log").arg(&log);
+                }
+                if self.system == System::BerthRecord {
+                    cmd.arg("--record");
                 }
                 let child = cmd
                     .args(["--scrollback", &SCROLLBACK.to_string(), "--size", &size])
@@ -218,7 +225,7 @@ impl Run {
         let socket = match self.system {
             // Where berth looks in a runtime directory, so `berth watch
             // --runtime-dir` finds the run's sessions by name.
-            System::Berth | System::BerthNoLog => self
+            System::Berth | System::BerthNoLog | System::BerthRecord => self
                 .runtime_dir()
                 .join("sessions")
                 .join(format!("{name}.sock")),
@@ -270,7 +277,7 @@ impl Run {
         let exe = |p: &str| which(p).unwrap_or_else(|| PathBuf::from(p));
         match self.system {
             System::Raw => unreachable!("the raw PTY has no client"),
-            System::Berth | System::BerthNoLog => (
+            System::Berth | System::BerthNoLog | System::BerthRecord => (
                 self.bins.berth.clone(),
                 vec!["attach".into(), s.name.clone(), "--socket".into(), sock],
                 vec![],
@@ -312,11 +319,13 @@ impl Run {
     pub fn capture(&self, s: &Session, expect: usize) -> anyhow::Result<Option<usize>> {
         let out = match self.system {
             System::Raw | System::Dtach => return Ok(None),
-            System::Berth | System::BerthNoLog => Command::new(&self.bins.berth)
-                .args(["capture", &s.name, "--socket"])
-                .arg(&s.socket)
-                .args(["-S", "-", "-E", "-"])
-                .output()?,
+            System::Berth | System::BerthNoLog | System::BerthRecord => {
+                Command::new(&self.bins.berth)
+                    .args(["capture", &s.name, "--socket"])
+                    .arg(&s.socket)
+                    .args(["-S", "-", "-E", "-"])
+                    .output()?
+            }
             System::Tmux => self
                 .tmux()
                 .args(["capture-pane", "-p", "-S", "-", "-E", "-", "-t", &s.name])
@@ -370,7 +379,9 @@ impl Run {
     pub fn processes(&self) -> anyhow::Result<Vec<u32>> {
         Ok(match self.system {
             System::Raw => Vec::new(),
-            System::Berth | System::BerthNoLog => self.hosts.iter().map(|c| c.id()).collect(),
+            System::Berth | System::BerthNoLog | System::BerthRecord => {
+                self.hosts.iter().map(|c| c.id()).collect()
+            }
             System::Tmux => {
                 let out = self
                     .tmux()

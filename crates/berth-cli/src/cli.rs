@@ -206,7 +206,7 @@ pub enum Cmd {
         /// The session's name (see berth ls).
         name: String,
         /// From then on: a time (14:05, 2026-12-08 14:05:30, an RFC 3339
-        /// time, @UNIXSECONDS) or how long ago (10m, 1h30m, 90). The
+        /// time, @UNIXSECONDS[.FRACTION]) or how long ago (10m, 1h30m, 90). The
         /// screen as it was then comes first.
         #[arg(long, value_name = "TIME|AGO")]
         since: Option<String>,

@@ -50,16 +50,18 @@ pub fn request(
 
 /// A moment in Unix milliseconds: how long ago (`10m`, `90`), or a time
 /// (`14:05`, `14:05:30` today; `2026-12-08 14:05[:30]` local; RFC 3339;
-/// `@SECONDS`).
+/// `@SECONDS`, a fraction allowed).
 pub fn moment(text: &str, now: jiff::Timestamp) -> Result<u64, String> {
     let ms = |t: jiff::Timestamp| t.as_millisecond().max(0) as u64;
     if let Some(secs) = text.strip_prefix('@') {
-        let secs: i64 = secs
-            .parse()
-            .map_err(|_| "expected @ and whole seconds since 1970, like @1796694644".to_owned())?;
-        return jiff::Timestamp::from_second(secs)
-            .map(ms)
-            .map_err(|e| e.to_string());
+        return secs
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e13)
+            .map(|s| (s * 1000.0).round() as u64)
+            .ok_or_else(|| {
+                "expected @ and seconds since 1970, like @1796694644 or @1796694644.250".to_owned()
+            });
     }
     if let Ok(ago) = berth_config::values::parse_duration(text) {
         let ago = jiff::SignedDuration::try_from(ago).map_err(|e| e.to_string())?;
@@ -166,6 +168,13 @@ mod tests {
         assert_eq!(at("10m"), Ok(now.as_millisecond() as u64 - 600_000));
         assert_eq!(at("90"), Ok(now.as_millisecond() as u64 - 90_000));
         assert_eq!(at("@1796694644"), Ok(1_796_694_644_000));
+        assert_eq!(at("@1796694644.25"), Ok(1_796_694_644_250));
+        assert_eq!(
+            at("@soon"),
+            Err(
+                "expected @ and seconds since 1970, like @1796694644 or @1796694644.250".to_owned()
+            )
+        );
         assert_eq!(
             at("2026-12-08T11:00:00Z"),
             Ok(now.as_millisecond() as u64 - 3_600_000)

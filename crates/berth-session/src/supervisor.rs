@@ -371,12 +371,10 @@ impl Supervisor {
         // A shell started with berth's integration draws its first prompt
         // soon: `run` waits for it rather than refusing.
         s.shell.expect_marks(self.spec.shell_integration.is_some());
-        let started = format!(
-            "program started: {} (pid {})",
-            self.spec.command.join(" "),
-            pid.unwrap_or(0)
-        );
-        s.record_marker(started);
+        s.record_marker(crate::recording::label::program_started(
+            &self.spec.command.join(" "),
+            pid.unwrap_or(0),
+        ));
         drop(s);
         self.shared.publish();
         tracing::info!(session = %self.shared.info.name, pid = pid.unwrap_or(0), "program started: {}", self.spec.command.join(" "));

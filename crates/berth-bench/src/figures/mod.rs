@@ -92,6 +92,9 @@ pub struct Ctx {
     pub streams: BTreeMap<Stream, PathBuf>,
     /// `history_lines` lines of 80 columns.
     pub lines: PathBuf,
+    /// Each detached recorded run: its stream, the stream's bytes and the
+    /// recording's bytes.
+    pub recorded: std::sync::Mutex<Vec<(Stream, u64, u64)>>,
 }
 
 /// Quotes `s` for `sh -c`.

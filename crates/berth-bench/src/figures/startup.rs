@@ -17,7 +17,10 @@ use crate::systems::{Run, System};
 
 /// Seconds until every program runs.
 pub fn measure(ctx: &Ctx, system: System) -> anyhow::Result<Option<f64>> {
-    if matches!(system, System::Raw | System::BerthNoLog) {
+    if matches!(
+        system,
+        System::Raw | System::BerthNoLog | System::BerthRecord
+    ) {
         return Ok(None);
     }
     let started = start(ctx, system, ctx.sizes.startup_sessions)?;
@@ -52,7 +55,7 @@ pub fn start(ctx: &Ctx, system: System, n: usize) -> anyhow::Result<Started> {
     let t0;
     let mut daemon = None;
     match system {
-        System::Raw | System::BerthNoLog => {
+        System::Raw | System::BerthNoLog | System::BerthRecord => {
             anyhow::bail!("{} has no sessions to start", system.name())
         }
         System::Berth => {

@@ -71,6 +71,44 @@ pub fn measure(
         start.wait(Duration::from_secs(30))?
     };
     let t1 = done.wait(limit)?;
+    if system == System::BerthRecord {
+        let output = std::fs::metadata(file)?.len();
+        let recorded = settled_size(&run.dir.join("logs"), "tp.cast");
+        ctx.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((stream, output, recorded));
+    }
     drop(run);
     Ok(Some((t1 - t0).as_secs_f64()))
+}
+
+/// The bytes of every file in `dir` named `name` or `name.N`, once they
+/// stop growing (the recording's thread may still be writing when the
+/// program is done).
+fn settled_size(dir: &std::path::Path, name: &str) -> u64 {
+    let total = || -> u64 {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n == name || n.strip_prefix(name).is_some_and(|r| r.starts_with('.'))
+            })
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let mut last = total();
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = total();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    last
 }

@@ -189,11 +189,7 @@ pub fn commands(
     // The command begun and not ended yet.
     let mut open: Option<usize> = None;
     while let Some(item) = reader.next()? {
-        let Item::Event(e) = item else {
-            // A new host's file: a command still open there never ended.
-            open = None;
-            continue;
-        };
+        let Item::Event(e) = item else { continue };
         if e.code != "m" {
             continue;
         }
@@ -213,6 +209,8 @@ pub fn commands(
                     list[i].duration_ms = Some(took.as_millis() as u64);
                 }
             }
+            // The program started again: a command still open never ended.
+            Label::ProgramStarted => open = None,
             Label::Other => {}
         }
     }
@@ -373,4 +371,153 @@ fn nz(n: u16) -> std::num::NonZeroU16 {
 fn size(data: &str) -> Option<(u16, u16)> {
     let (c, r) = data.split_once('x')?;
     Some((c.parse().ok()?, r.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::recording::writer::{CastWriter, Describe};
+    use crate::recording::{Event, Piece};
+
+    fn describe() -> Describe {
+        Describe {
+            session: "t".into(),
+            command: "sh".into(),
+        }
+    }
+
+    /// Everything `export` gives for `req`, as (interval, code, data).
+    fn exported(
+        files: Vec<PathBuf>,
+        req: &RecordingRequest,
+    ) -> (serde_json::Value, Vec<(f64, String, String)>) {
+        let mut e = Export::new(files, req).unwrap();
+        let mut text = Vec::new();
+        loop {
+            let chunk = e.next_chunk().unwrap();
+            if chunk.is_empty() {
+                break;
+            }
+            text.extend(chunk);
+        }
+        let text = String::from_utf8(text).unwrap();
+        let mut lines = text.lines();
+        let header = serde_json::from_str(lines.next().unwrap()).unwrap();
+        let events = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+        (header, events)
+    }
+
+    #[test]
+    fn files_written_and_read_back_hold_every_event_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.cast");
+        // Small files: the writer rotates many times.
+        let mut w = CastWriter::create(&path, 300, 50, (80, 24), describe()).unwrap();
+        let t0 = Instant::now();
+        for i in 0..40u32 {
+            let at = t0 + Duration::from_millis(u64::from(i) * 10);
+            w.take(Piece::Output(at, format!("line-{i}\r\n").into_bytes()));
+            if i == 20 {
+                let after = at + Duration::from_millis(1);
+                w.take(Piece::Event(
+                    after,
+                    Event::Marker(label::command_started("make")),
+                ));
+                w.take(Piece::Event(after, Event::Resize(100, 30)));
+            }
+        }
+        w.take(Piece::Event(
+            t0 + Duration::from_millis(500),
+            Event::Marker(label::command_ended(2, Duration::from_millis(190), "make")),
+        ));
+        drop(w);
+        let kept = files(&path, 50);
+        assert!(kept.len() > 5, "rotated: {kept:?}");
+        let (header, events) = exported(kept.clone(), &RecordingRequest::default());
+        assert_eq!(header["term"]["cols"], 80);
+        let output: String = events
+            .iter()
+            .filter(|e| e.1 == "o")
+            .map(|e| e.2.as_str())
+            .collect();
+        let want: String = (0..40).map(|i| format!("line-{i}\r\n")).collect();
+        assert_eq!(output.replace('\u{1b}', "").trim_start_matches('c'), want);
+        assert!(events.iter().all(|e| e.0 >= 0.0));
+        assert_eq!(events[0].0, 0.0, "rebased to start at zero");
+        assert!(
+            events.contains(&(0.0, "r".into(), "100x30".into()))
+                || events.iter().any(|e| e.1 == "r" && e.2 == "100x30")
+        );
+        let listed = commands(kept.clone(), &RecordingRequest::default()).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (
+                listed[0].command.as_str(),
+                listed[0].status,
+                listed[0].duration_ms
+            ),
+            ("make", Some(2), Some(190))
+        );
+
+        // From the command on: the screen of then first (lines 0..=20 on
+        // a 100x30 terminal, as the resize came after them), then the rest.
+        let req = RecordingRequest {
+            since_ms: Some(listed[0].started_ms),
+            ..Default::default()
+        };
+        let (header, events) = exported(kept, &req);
+        assert_eq!(
+            header["term"]["cols"], 80,
+            "the size when the export starts"
+        );
+        assert_eq!(events[0].1, "o");
+        assert!(
+            events[0].2.contains("line-20") && events[0].2.contains("line-0"),
+            "{:?}",
+            events[0]
+        );
+        assert!(!events[0].2.contains("line-21"));
+        let later: String = events[1..]
+            .iter()
+            .filter(|e| e.1 == "o")
+            .map(|e| e.2.as_str())
+            .collect();
+        assert!(
+            later.starts_with("line-21\r\n") && later.ends_with("line-39\r\n"),
+            "{later}"
+        );
+    }
+
+    #[test]
+    fn a_character_cut_by_a_read_is_whole_and_bad_bytes_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.cast");
+        let mut w = CastWriter::create(&path, 1 << 20, 1, (80, 24), describe()).unwrap();
+        let now = Instant::now();
+        let euro = "€".as_bytes();
+        w.take(Piece::Output(now, [b"a".as_slice(), &euro[..1]].concat()));
+        w.take(Piece::Output(
+            now,
+            [&euro[1..], b"b\xffc".as_slice()].concat(),
+        ));
+        drop(w);
+        let (_, events) = exported(files(&path, 1), &RecordingRequest::default());
+        let output: Vec<&str> = events
+            .iter()
+            .filter(|e| e.1 == "o")
+            .map(|e| e.2.as_str())
+            .collect();
+        assert_eq!(output, vec!["\u{1b}c", "a", "€b\u{fffd}c"]);
+    }
+
+    #[test]
+    fn a_mark_ends_where_its_terminator_does() {
+        use crate::recording::after_mark;
+        assert_eq!(after_mark(b"ab\x1b]133;C\x07out"), Some(10));
+        assert_eq!(after_mark(b"\x1b]133;D;0\x1b\\x"), Some(11));
+        assert_eq!(after_mark(b"no mark"), None);
+        assert_eq!(after_mark(b"\x1b]133;A"), None, "cut by the read: no split");
+    }
 }

@@ -17,6 +17,11 @@ pub fn command_ended(status: i32, took: Duration, command: &str) -> String {
     )
 }
 
+/// The program started (the first time, or again).
+pub fn program_started(command: &str, pid: u32) -> String {
+    format!("program started: {command} (pid {pid})")
+}
+
 /// Who typed the input that follows.
 pub fn typist(user: &str, uid: u32) -> String {
     format!("input from {user} (uid {uid})")
@@ -51,12 +56,16 @@ pub enum Label<'a> {
         took: Duration,
         command: &'a str,
     },
+    ProgramStarted,
     Other,
 }
 
 pub fn parse(label: &str) -> Label<'_> {
     if let Some(command) = label.strip_prefix("$ ") {
         return Label::Started(command);
+    }
+    if label.starts_with("program started: ") {
+        return Label::ProgramStarted;
     }
     let ended = || {
         let rest = label.strip_prefix("status ")?;
@@ -95,6 +104,7 @@ mod tests {
             }
         );
         assert_eq!(parse(&attached("ann", 1000, true)), Label::Other);
+        assert_eq!(parse(&program_started("bash -l", 7)), Label::ProgramStarted);
         assert_eq!(parse("status x after 1s: y"), Label::Other);
         assert_eq!(parse("status 1 after -1s: y"), Label::Other);
     }

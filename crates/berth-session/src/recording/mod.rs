@@ -14,6 +14,7 @@
 //! recording's own thread ([`writer`]), never by the output loop.
 
 pub mod export;
+mod json;
 pub mod label;
 pub mod writer;
 
@@ -223,11 +224,6 @@ impl Recorder {
         let (tx, rx) = oneshot::channel();
         self.queue.try_send(Piece::Sync(tx)).ok()?;
         Some(rx)
-    }
-
-    /// The queue, for [`room`].
-    pub fn queue_handle(&self) -> mpsc::Sender<Piece> {
-        self.queue.clone()
     }
 
     fn hand_over(&mut self) {

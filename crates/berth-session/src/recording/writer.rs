@@ -129,16 +129,27 @@ impl CastWriter {
     pub fn take(&mut self, piece: Piece) {
         match piece {
             Piece::Output(at, bytes) => {
-                let text = self.decode(&bytes);
-                if !text.is_empty() {
-                    self.write(at, "o", &text);
+                let mut data = std::mem::take(&mut self.line);
+                data.clear();
+                // A character cut by the end of a read waits for its rest.
+                let joined;
+                let bytes = if self.carry.is_empty() {
+                    &bytes[..]
+                } else {
+                    let mut v = std::mem::take(&mut self.carry);
+                    v.extend_from_slice(&bytes);
+                    joined = v;
+                    &joined[..]
+                };
+                let whole = super::json::escape_lossy(&mut data, bytes);
+                self.carry.extend_from_slice(&bytes[whole..]);
+                if !data.is_empty() {
+                    self.write_escaped(at, "o", &data);
                 }
+                self.line = data;
             }
             Piece::Event(at, event) => match event {
-                Event::Input(bytes) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    self.write(at, "i", &text);
-                }
+                Event::Input(bytes) => self.write(at, "i", &String::from_utf8_lossy(&bytes)),
                 Event::Resize(cols, rows) => {
                     self.cols = cols;
                     self.rows = rows;
@@ -154,46 +165,16 @@ impl CastWriter {
         }
     }
 
-    /// Output as text: complete UTF-8 characters (a character cut by the
-    /// end of a read waits for its rest), anything else as U+FFFD, as
-    /// asciinema records it.
-    fn decode(&mut self, bytes: &[u8]) -> String {
-        let joined;
-        let mut rest: &[u8] = if self.carry.is_empty() {
-            bytes
-        } else {
-            let mut v = std::mem::take(&mut self.carry);
-            v.extend_from_slice(bytes);
-            joined = v;
-            &joined
-        };
-        let mut text = String::with_capacity(rest.len());
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(s) => {
-                    text.push_str(s);
-                    return text;
-                }
-                Err(e) => {
-                    let (good, bad) = rest.split_at(e.valid_up_to());
-                    text.push_str(std::str::from_utf8(good).unwrap_or_default());
-                    match e.error_len() {
-                        Some(n) => {
-                            text.push('\u{fffd}');
-                            rest = &bad[n..];
-                        }
-                        None => {
-                            self.carry = bad.to_vec();
-                            return text;
-                        }
-                    }
-                }
-            }
-        }
+    /// One event line of `data` (text).
+    fn write(&mut self, at: Instant, code: &str, data: &str) {
+        let mut escaped = Vec::with_capacity(data.len() + 8);
+        super::json::escape(&mut escaped, data.as_bytes());
+        self.write_escaped(at, code, &escaped);
     }
 
-    /// One event line; rotates first when it would overflow the file.
-    fn write(&mut self, at: Instant, code: &str, data: &str) {
+    /// One event line of `data`, already escaped; rotates first when it
+    /// would overflow the file.
+    fn write_escaped(&mut self, at: Instant, code: &str, data: &[u8]) {
         if let Some(p) = &mut self.paused {
             if Instant::now() < p.retry_at {
                 p.events += 1;
@@ -210,46 +191,42 @@ impl CastWriter {
             tracing::info!(recording = %self.path.display(), "recording resumed after: {error}");
             self.write(at, "m", &said);
         }
-        let mut data_json = std::mem::take(&mut self.line);
-        data_json.clear();
-        serde_json::to_writer(&mut data_json, data).expect("a string serializes");
-        // `[SECONDS.MICROS, "c", DATA]\n`: at most 40 bytes besides the data.
-        let len = data_json.len() as u64 + 40;
+        // `[SECONDS.MICROS, "c", "DATA"]\n`: at most 40 bytes besides the data.
+        let len = data.len() as u64 + 40;
         if self.size > self.header_len && self.size + len > self.max_size {
             if let Err(e) = self.rotate() {
                 self.pause(format!("cannot rotate {}: {e}", self.path.display()));
-                self.line = data_json;
                 return;
             }
         }
         let t = at.saturating_duration_since(self.zero).max(self.last);
         let dt = t - self.last;
         self.last = t;
-        let mut line = Vec::with_capacity(data_json.len() + 40);
+        let mut head = Vec::with_capacity(40);
         let _ = write!(
-            line,
-            "[{}.{:06}, \"{code}\", ",
+            head,
+            "[{}.{:06}, \"{code}\", \"",
             dt.as_secs(),
             dt.subsec_micros()
         );
-        line.extend_from_slice(&data_json);
-        line.extend_from_slice(b"]\n");
-        self.line = data_json;
-        self.append(&line);
+        self.append(&[&head, data, b"\"]\n"]);
     }
 
-    fn append(&mut self, line: &[u8]) {
+    /// Writes the parts of one line (in one system call, the data not
+    /// copied); a line cut by an error is taken back out.
+    fn append(&mut self, parts: &[&[u8]]) {
         let Some(file) = self.file.as_mut() else {
             self.pause(format!("{} is not open", self.path.display()));
             return;
         };
-        if let Err(e) = file.write_all(line) {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if let Err(e) = write_parts(file, parts, total) {
             // Cut back to where the line began: no torn event.
             let _ = file.set_len(self.size);
             self.pause(format!("cannot write {}: {e}", self.path.display()));
             return;
         }
-        self.size += line.len() as u64;
+        self.size += total as u64;
     }
 
     fn pause(&mut self, error: String) {
@@ -287,4 +264,28 @@ pub fn start(
                 writer.take(piece);
             }
         })
+}
+
+/// Writes every byte of `parts` (`total` of them) with vectored writes.
+fn write_parts(file: &mut File, parts: &[&[u8]], total: usize) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < total {
+        let mut skip = done;
+        let mut slices = Vec::with_capacity(parts.len());
+        for part in parts {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            slices.push(std::io::IoSlice::new(&part[skip..]));
+            skip = 0;
+        }
+        match file.write_vectored(&slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
