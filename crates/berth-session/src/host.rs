@@ -92,20 +92,6 @@ pub async fn run(
         args.program.command.clone(),
     );
     let shared = Arc::new(Shared::new(info, session, pty_fd, input_tx, cmd_tx.clone()));
-    let recording = match recording {
-        Some((_, writer)) => {
-            let (queue, pieces) = crate::recording::Recorder::queue();
-            let thread = crate::recording::writer::start(writer, pieces)
-                .context("failed to start the recording's thread")?;
-            shared.lock().recording = Some(crate::recording::Recorder::new(
-                queue.clone(),
-                args.record_input,
-            ));
-            Some((queue, thread))
-        }
-        None => None,
-    };
-
     // One writer keeps input in order; a program that stops reading makes
     // senders wait here (or refuses them), never the output path.
     let input_name = args.name.clone();
@@ -115,8 +101,10 @@ pub async fn run(
         while let Some((bytes, typist, _room)) = input_rx.next().await {
             if record_input {
                 // Recorded as the program gets it, in order with output.
-                if let Some(r) = &mut input_shared.lock().recording {
-                    r.input(&typist, &bytes);
+                let mut s = input_shared.lock();
+                let offset = s.output_bytes;
+                if let Some(r) = &mut s.recording {
+                    r.input(offset, &typist, &bytes);
                 }
             }
             if let Err(e) = writer.write_all(&bytes).await {
@@ -179,10 +167,28 @@ pub async fn run(
         &args.name,
     );
     let log = match log {
-        Some(log) => Some(
-            crate::log_writer::LogWriter::start(log, Arc::clone(&shared))
-                .context("failed to start the output log's thread")?,
-        ),
+        Some(log) => {
+            // The recording is written on the log's thread, from its batches.
+            let (events, sink) = match recording {
+                Some((_, writer)) => {
+                    let (events, received) = crate::recording::channel();
+                    let sink = crate::recording::sink::Sink::new(writer, received);
+                    (Some(events), Some(sink))
+                }
+                None => (None, None),
+            };
+            let writer = crate::log_writer::LogWriter::start(log, sink, Arc::clone(&shared))
+                .context("failed to start the output log's thread")?;
+            if let Some(events) = events {
+                let waker = Box::new(writer.waker());
+                shared.lock().recording = Some(crate::recording::Recorder::new(
+                    events,
+                    waker,
+                    args.record_input,
+                ));
+            }
+            Some(writer)
+        }
         None => None,
     };
     let supervisor = Supervisor {
@@ -204,24 +210,9 @@ pub async fn run(
         reader,
         commands: cmd_rx,
         stop_grace: args.stop_grace,
-        record_room: recording.as_ref().map(|(queue, _)| queue.clone()),
     };
     let shared = Arc::clone(&supervisor.shared);
     supervisor.run().await;
-    if let Some((queue, thread)) = recording {
-        // The session's end, with the program's last status; then, the
-        // last sender gone, the thread writes what is queued and ends.
-        drop(queue);
-        let last = {
-            let mut s = shared.lock();
-            let status = s.last_exit.as_ref().map_or(0, |e| e.shell_status());
-            s.recording.take().map(|r| (r, status))
-        };
-        if let Some((mut r, status)) = last {
-            r.event(crate::recording::Event::Exit(status));
-        }
-        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    }
     // Attached clients are told the session ended; let them read it.
     shared
         .lock()

@@ -4,14 +4,20 @@
 //! waits. When the queue is full the batch is not kept, and the log says
 //! so in a `[berth]` line with the exact number of bytes, as it does after
 //! a full disk.
+//!
+//! With `record = true` the recording is written on this thread too
+//! ([`crate::recording::sink`]): each batch goes to the log, then to the
+//! recording, so output is copied once for both and the output loop
+//! wakes one thread, not two.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{channel, error::TrySendError, Receiver, Sender};
 
 use crate::output_log::OutputLog;
+use crate::recording::sink::Sink;
 use crate::session::Shared;
 
 /// Output handed over at a time.
@@ -32,10 +38,31 @@ pub const DELAY_WRITE_ENV: &str = "BERTH_TEST_DELAY_LOG_WRITE_MS";
 const BEHIND: &str = "the log's disk did not keep up";
 
 enum Batch {
-    /// Output, and the gaps before it as they stood when it was queued.
-    Output(Vec<u8>, Gaps),
+    /// Output, and the gaps before it as they stood when it was queued;
+    /// where it starts in the output, and when its first byte came.
+    Output(Vec<u8>, Gaps, u64, Instant),
     /// The output paused: write everything, free the buffers.
     Settle,
+    /// The recording has events waiting.
+    Events,
+    /// Answer once everything before is written.
+    Sync(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The recording's way to wake this thread ([`crate::recording::Wake`]).
+pub struct Waker(Sender<Batch>);
+
+impl crate::recording::Wake for Waker {
+    fn wake(&self) {
+        // A full queue: the thread is busy and looks at events anyway.
+        let _ = self.0.try_send(Batch::Events);
+    }
+
+    fn sync(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0.try_send(Batch::Sync(tx)).ok()?;
+        Some(rx)
+    }
 }
 
 /// Output left out of the log so far (only ever grows), shared by both
@@ -56,6 +83,12 @@ pub struct LogWriter {
     queue: Sender<Batch>,
     thread: Option<JoinHandle<()>>,
     gathered: Vec<u8>,
+    /// When the first byte gathered came.
+    gathered_at: Option<Instant>,
+    /// Output bytes taken so far (gathered ones included).
+    taken: u64,
+    /// Recording: batches span at most [`crate::recording::GATHER_SPAN`].
+    recording: bool,
     /// The writer made no progress for [`STALL`]: output is left out
     /// without waiting until the queue has room again.
     stalled: bool,
@@ -64,8 +97,9 @@ pub struct LogWriter {
 
 impl LogWriter {
     /// Starts the log's thread; it reports the log's state in `shared`.
-    pub fn start(log: OutputLog, shared: Arc<Shared>) -> std::io::Result<Self> {
+    pub fn start(log: OutputLog, sink: Option<Sink>, shared: Arc<Shared>) -> std::io::Result<Self> {
         let name = shared.info.name.clone();
+        let recording = sink.is_some();
         let (queue, batches) = channel(QUEUE_BATCHES);
         let gaps = Arc::new(Mutex::new(Gaps {
             bytes: 0,
@@ -74,20 +108,39 @@ impl LogWriter {
         let seen = Arc::clone(&gaps);
         let thread = std::thread::Builder::new()
             .name("output-log".into())
-            .spawn(move || write_batches(log, batches, &seen, &shared))?;
+            .spawn(move || write_batches(log, sink, batches, &seen, &shared))?;
         Ok(Self {
             name,
             queue,
             thread: Some(thread),
             gathered: Vec::new(),
+            gathered_at: None,
+            taken: 0,
+            recording,
             stalled: false,
             gaps,
         })
     }
 
+    /// The recording's waker of this thread.
+    pub fn waker(&self) -> Waker {
+        Waker(self.queue.clone())
+    }
+
     /// Takes output; waits only while the queue is full, at most [`STALL`].
     pub async fn write(&mut self, bytes: &[u8]) {
+        let now = Instant::now();
+        if self.recording
+            && self
+                .gathered_at
+                .is_some_and(|at| now.duration_since(at) > crate::recording::GATHER_SPAN)
+        {
+            // The recording times a batch by its first byte.
+            self.hand_over().await;
+        }
+        self.gathered_at.get_or_insert(now);
         self.gathered.extend_from_slice(bytes);
+        self.taken += bytes.len() as u64;
         if self.gathered.len() >= BATCH {
             self.hand_over().await;
         }
@@ -122,13 +175,15 @@ impl LogWriter {
             return;
         }
         let batch = std::mem::replace(&mut self.gathered, Vec::with_capacity(BATCH));
+        let at = self.gathered_at.take().unwrap_or_else(Instant::now);
+        let offset = self.taken - batch.len() as u64;
         let gaps = *lock(&self.gaps);
-        match self.queue.try_send(Batch::Output(batch, gaps)) {
+        match self.queue.try_send(Batch::Output(batch, gaps, offset, at)) {
             Ok(()) => self.stalled = false,
-            Err(TrySendError::Full(Batch::Output(batch, gaps))) if !self.stalled => {
+            Err(TrySendError::Full(Batch::Output(batch, gaps, ..))) if !self.stalled => {
                 let room = self.queue.clone().reserve_owned();
                 match tokio::time::timeout(STALL, room).await {
-                    Ok(Ok(room)) => drop(room.send(Batch::Output(batch, gaps))),
+                    Ok(Ok(room)) => drop(room.send(Batch::Output(batch, gaps, offset, at))),
                     Ok(Err(_)) => {}
                     Err(_) => {
                         tracing::warn!(session = %self.name, "the output log made no progress for {}s; output is left out of it until it does", STALL.as_secs());
@@ -137,7 +192,7 @@ impl LogWriter {
                     }
                 }
             }
-            Err(TrySendError::Full(Batch::Output(batch, _))) => self.skip(&batch),
+            Err(TrySendError::Full(Batch::Output(batch, ..))) => self.skip(&batch),
             Err(_) => {}
         }
     }
@@ -160,6 +215,7 @@ fn lock(gaps: &Mutex<Gaps>) -> std::sync::MutexGuard<'_, Gaps> {
 /// loop's end is dropped and the queue is empty.
 fn write_batches(
     mut log: OutputLog,
+    mut sink: Option<Sink>,
     mut batches: Receiver<Batch>,
     gaps: &Mutex<Gaps>,
     shared: &Shared,
@@ -181,11 +237,30 @@ fn write_batches(
             std::thread::sleep(delay);
         }
         match batch {
-            Batch::Output(bytes, before) => {
+            Batch::Output(bytes, before, offset, at) => {
                 tell(&mut log, before);
                 log.write(&bytes);
+                if let Some(sink) = &mut sink {
+                    sink.output(offset, at, &bytes);
+                }
             }
-            Batch::Settle => log.settle(),
+            Batch::Settle => {
+                log.settle();
+                if let Some(sink) = &mut sink {
+                    sink.settle();
+                }
+            }
+            Batch::Events => {
+                if let Some(sink) = &mut sink {
+                    sink.wake();
+                }
+            }
+            Batch::Sync(done) => {
+                if let Some(sink) = &mut sink {
+                    sink.wake();
+                }
+                let _ = done.send(());
+            }
         }
         if batches.is_empty() {
             // Caught up: a gap with no output after it is said now. Read
@@ -202,5 +277,8 @@ fn write_batches(
         shared.log_written.notify_waiters();
     }
     log.settle();
+    if let Some(sink) = &mut sink {
+        sink.finish();
+    }
     shared.log_written.notify_waiters();
 }

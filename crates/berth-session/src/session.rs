@@ -100,26 +100,26 @@ impl Session {
         if bytes.is_empty() {
             return;
         }
-        if let Some(r) = &mut self.recording {
-            r.output(bytes);
-        }
         self.term.process(bytes);
         self.clients.broadcast(bytes);
         self.output_bytes += bytes.len() as u64;
         let marks = self.term.take_marks();
         if !marks.is_empty() {
             let chapters = self.shell.on_marks(marks, &mut self.term);
-            if let Some(r) = &mut self.recording {
-                chapters.into_iter().for_each(|c| r.marker(c));
-            }
+            chapters.into_iter().for_each(|c| self.record_marker(c));
         }
         self.active_at = Some(std::time::SystemTime::now());
     }
 
-    /// A marker in the recording, if there is one.
+    /// A marker in the recording, if there is one, where the output is now.
     pub fn record_marker(&mut self, label: impl Into<String>) {
+        self.record(crate::recording::Event::Marker(label.into()));
+    }
+
+    /// An event in the recording, if there is one, where the output is now.
+    pub fn record(&mut self, event: crate::recording::Event) {
         if let Some(r) = &mut self.recording {
-            r.marker(label);
+            r.event(self.output_bytes, event);
         }
     }
 
@@ -145,9 +145,9 @@ impl Session {
     pub fn marker(&mut self, text: &str) {
         let bytes = self.term.write_marker(text);
         self.clients.broadcast(&bytes);
-        if let Some(r) = &mut self.recording {
-            r.output(&bytes);
-            r.marker(format!("[berth] {text}"));
+        if self.recording.is_some() {
+            self.record(crate::recording::Event::Output(bytes));
+            self.record_marker(format!("[berth] {text}"));
         }
     }
 }
@@ -214,9 +214,7 @@ impl Shared {
             return;
         }
         s.term.resize(want.cols, want.rows);
-        if let Some(r) = &mut s.recording {
-            r.event(crate::recording::Event::Resize(want.cols, want.rows));
-        }
+        s.record(crate::recording::Event::Resize(want.cols, want.rows));
         s.clients.notify(Response::Resized { size: want });
         self.state_changed.notify_waiters();
         let ws = rustix::termios::Winsize {

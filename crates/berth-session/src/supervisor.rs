@@ -39,9 +39,6 @@ pub struct Supervisor {
     pub commands: mpsc::Receiver<Command>,
     /// Between signals when stopping the program: SIGHUP, SIGTERM, SIGKILL.
     pub stop_grace: Duration,
-    /// The recording's queue (`--record`): output is read on only while
-    /// it has room.
-    pub record_room: Option<mpsc::Sender<crate::recording::Piece>>,
 }
 
 /// What the loop waits for besides output and commands.
@@ -78,6 +75,14 @@ impl Supervisor {
     /// Runs the session until it ends, then lets the log finish writing.
     pub async fn run(mut self) {
         self.run_loop().await;
+        {
+            // The recording's end: the session's, with the program's last
+            // status; then the recorder goes, so the log's thread can end.
+            let mut s = self.shared.lock();
+            let status = s.last_exit.as_ref().map_or(0, ExitInfo::shell_status);
+            s.record(crate::recording::Event::Exit(status));
+            s.recording = None;
+        }
         if let Some(log) = self.log.take() {
             log.finish().await;
         }
@@ -306,8 +311,7 @@ impl Supervisor {
         if self.log.as_ref().is_some_and(LogWriter::holds_buffer) {
             return true;
         }
-        let s = self.shared.lock();
-        s.term.has_batch() || s.recording.as_ref().is_some_and(|r| r.holds_buffer())
+        self.shared.lock().term.has_batch()
     }
 
     /// After a burst: writes what the log gathered, applies the batched
@@ -316,11 +320,7 @@ impl Supervisor {
         if let Some(log) = &mut self.log {
             log.settle().await;
         }
-        let mut s = self.shared.lock();
-        s.term.settle();
-        if let Some(r) = &mut s.recording {
-            r.settle();
-        }
+        self.shared.lock().term.settle();
     }
 
     /// Logs, parses and shows program output.
@@ -334,9 +334,6 @@ impl Supervisor {
         }
         self.shared.lock().output(bytes);
         self.shared.output_arrived.notify_waiters();
-        if let Some(queue) = &self.record_room {
-            crate::recording::room(queue).await;
-        }
     }
 
     /// Reads what the exited program wrote that is still on its way.

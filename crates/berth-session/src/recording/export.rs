@@ -379,7 +379,7 @@ mod tests {
 
     use super::*;
     use crate::recording::writer::{CastWriter, Describe};
-    use crate::recording::{Event, Piece};
+    use crate::recording::Event;
 
     fn describe() -> Describe {
         Describe {
@@ -418,20 +418,17 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..40u32 {
             let at = t0 + Duration::from_millis(u64::from(i) * 10);
-            w.take(Piece::Output(at, format!("line-{i}\r\n").into_bytes()));
+            w.output(at, format!("line-{i}\r\n").as_bytes());
             if i == 20 {
                 let after = at + Duration::from_millis(1);
-                w.take(Piece::Event(
-                    after,
-                    Event::Marker(label::command_started("make")),
-                ));
-                w.take(Piece::Event(after, Event::Resize(100, 30)));
+                w.event(after, Event::Marker(label::command_started("make")));
+                w.event(after, Event::Resize(100, 30));
             }
         }
-        w.take(Piece::Event(
+        w.event(
             t0 + Duration::from_millis(500),
             Event::Marker(label::command_ended(2, Duration::from_millis(190), "make")),
-        ));
+        );
         drop(w);
         let kept = files(&path, 50);
         assert!(kept.len() > 5, "rotated: {kept:?}");
@@ -497,11 +494,8 @@ mod tests {
         let mut w = CastWriter::create(&path, 1 << 20, 1, (80, 24), describe()).unwrap();
         let now = Instant::now();
         let euro = "€".as_bytes();
-        w.take(Piece::Output(now, [b"a".as_slice(), &euro[..1]].concat()));
-        w.take(Piece::Output(
-            now,
-            [&euro[1..], b"b\xffc".as_slice()].concat(),
-        ));
+        w.output(now, &[b"a".as_slice(), &euro[..1]].concat());
+        w.output(now, &[&euro[1..], b"b\xffc".as_slice()].concat());
         drop(w);
         let (_, events) = exported(files(&path, 1), &RecordingRequest::default());
         let output: Vec<&str> = events

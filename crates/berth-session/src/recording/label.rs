@@ -39,7 +39,7 @@ pub fn detached(user: &str, uid: u32) -> String {
 
 /// Output that never reached the recording.
 pub fn not_recorded(bytes: u64) -> String {
-    format!("{bytes} bytes of output were not recorded (the recording's disk did not keep up)")
+    format!("{bytes} bytes of output were not recorded (the disk did not keep up)")
 }
 
 /// Events a paused recording could not write, and why.

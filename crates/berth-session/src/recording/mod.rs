@@ -3,41 +3,41 @@
 //! rotated and kept like it.
 //!
 //! What is recorded, and where it comes from: every byte of output with
-//! its time (`o`, from the supervisor's reads, gathered per burst), the
-//! terminal's resizes (`r`), a marker (`m`) when each command starts (its
-//! text) and ends (its status and duration), when the program starts,
-//! exits or restarts, and when clients attach or detach; what clients type
-//! (`i`) only with `record_input = true`, each run preceded by a marker
-//! naming who typed it; and the host's end (`x`). Everything is stamped
-//! and queued under the session lock, so the recording's order is the
-//! order in which the session saw it; the file is written by the
-//! recording's own thread ([`writer`]), never by the output loop.
+//! its time (`o`: the output log's batches, shared with the recording, not
+//! copied), the terminal's resizes (`r`), a marker (`m`) when each command
+//! starts (its text) and ends (its status and duration), when the program
+//! starts, exits or restarts, and when clients attach or detach; what
+//! clients type (`i`) only with `record_input = true`, each run preceded
+//! by a marker naming who typed it; and the host's end (`x`).
+//!
+//! Everything but output is stamped under the session lock with the
+//! number of output bytes the session had taken in by then ([`Stamped`]),
+//! and the output log's thread ([`sink`]) writes each event exactly there
+//! in the output, whichever of the two queues brought it first. So the
+//! recording's order is the order in which the session saw it, the
+//! output loop copies nothing for it and never waits for it, and the
+//! file is written off that loop ([`writer`]).
 
 pub mod export;
 mod json;
 pub mod label;
+pub mod sink;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
-/// Output gathered at most before it is handed over.
-const GATHER: usize = 64 * 1024;
 /// Output that arrives this long after the first byte gathered starts an
 /// event of its own: an event's time is never further than this from its
-/// bytes'.
-const GATHER_SPAN: Duration = Duration::from_millis(10);
-/// Pieces the queue to the writer holds (what a writer that fell behind
-/// costs: at most 4 MiB of output).
-const QUEUE: usize = 64;
-/// The output loop reads on only while the queue has this much room.
-const ROOM: usize = 8;
-/// How long the output loop waits for that room: a disk merely slower
-/// than the program throttles it, as the output log does; one that takes
-/// nothing for this long loses output, said in a marker.
-pub const STALL: Duration = Duration::from_secs(1);
+/// bytes' (the output log gathers by it while recording).
+pub const GATHER_SPAN: Duration = Duration::from_millis(10);
+/// Events (not output) waiting for the writer at most; more are counted
+/// and said in a marker.
+const EVENTS: usize = 4096;
+/// How long an export waits for the writer to catch up with the session.
+pub const SYNC_WAIT: Duration = Duration::from_secs(1);
 
 /// The recording of `log` (`NAME.log` → `NAME.cast`).
 pub fn path_beside(log: &Path) -> PathBuf {
@@ -106,6 +106,8 @@ impl Header<'_> {
 /// Something that happened, as a recording says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// Bytes the host itself showed (its `[berth]` lines).
+    Output(Vec<u8>),
     /// What clients typed (only with `record_input`).
     Input(Vec<u8>),
     Resize(u16, u16),
@@ -114,15 +116,18 @@ pub enum Event {
     Exit(i32),
 }
 
-/// What the queue carries to the writer.
+/// An event, where in the output it happened (bytes taken in before it)
+/// and when.
 #[derive(Debug)]
-pub enum Piece {
-    Output(Instant, Vec<u8>),
-    Event(Instant, Event),
-    /// Everything before this is in the file: answer.
-    Sync(oneshot::Sender<()>),
-    /// Output paused: flush, free buffers.
-    Settle,
+pub struct Stamped {
+    pub offset: u64,
+    pub at: Instant,
+    pub event: Event,
+}
+
+/// The events' queue: the session's end, and [`sink::Sink`]'s.
+pub fn channel() -> (SyncSender<Stamped>, Receiver<Stamped>) {
+    sync_channel(EVENTS)
 }
 
 /// Who typed input, for `record_input`.
@@ -132,14 +137,21 @@ pub struct Typist {
     pub user: String,
 }
 
+/// Wakes the thread that writes the recording, and asks it to catch up
+/// (the output log's queue, [`crate::log_writer::Waker`]).
+pub trait Wake: Send {
+    /// Events are waiting.
+    fn wake(&self);
+    /// Answered once everything queued so far is written.
+    fn sync(&self) -> Option<tokio::sync::oneshot::Receiver<()>>;
+}
+
 /// The session's end of the recording, kept in the session state: every
-/// event is queued under the session lock, in the order the session saw
-/// it, and never waits.
+/// event is stamped and queued under the session lock, and never waits.
 pub struct Recorder {
-    queue: mpsc::Sender<Piece>,
-    gathered: Vec<u8>,
-    gathered_at: Option<Instant>,
-    /// Output the queue had no room for, not said yet.
+    events: SyncSender<Stamped>,
+    waker: Box<dyn Wake>,
+    /// Events the queue had no room for, not said yet.
     missed: u64,
     /// `record_input`.
     input: bool,
@@ -148,118 +160,61 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder writing to `queue`; `input`: record what clients type.
-    pub fn new(queue: mpsc::Sender<Piece>, input: bool) -> Self {
+    /// A recorder sending to `events` (from [`channel`]), waking the
+    /// writer with `waker`; `input`: record what clients type.
+    pub fn new(events: SyncSender<Stamped>, waker: Box<dyn Wake>, input: bool) -> Self {
         Self {
-            queue,
-            gathered: Vec::new(),
-            gathered_at: None,
+            events,
+            waker,
             missed: 0,
             input,
             typist: None,
         }
     }
 
-    /// A queue for [`Recorder::new`] and [`writer::start`].
-    pub fn queue() -> (mpsc::Sender<Piece>, mpsc::Receiver<Piece>) {
-        mpsc::channel(QUEUE)
-    }
-
-    /// Program output, gathered per burst.
-    pub fn output(&mut self, bytes: &[u8]) {
-        let now = Instant::now();
-        if let Some(at) = self.gathered_at {
-            if now.duration_since(at) > GATHER_SPAN {
-                self.hand_over();
+    /// `event`, after the first `offset` bytes of output.
+    pub fn event(&mut self, offset: u64, event: Event) {
+        let at = Instant::now();
+        if self.missed > 0 {
+            let said = Stamped {
+                offset,
+                at,
+                event: Event::Marker(label::not_recorded_events(
+                    self.missed,
+                    "the recording's queue was full",
+                )),
+            };
+            if self.events.try_send(said).is_ok() {
+                self.missed = 0;
             }
         }
-        if self.gathered_at.is_none() {
-            self.gathered_at = Some(now);
+        match self.events.try_send(Stamped { offset, at, event }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => self.missed += 1,
+            Err(TrySendError::Disconnected(_)) => return,
         }
-        self.gathered.extend_from_slice(bytes);
-        if self.gathered.len() >= GATHER {
-            self.hand_over();
-        }
+        self.waker.wake();
     }
 
-    /// Anything but output, after the output before it.
-    pub fn event(&mut self, event: Event) {
-        self.hand_over();
-        self.send(Piece::Event(Instant::now(), event));
-    }
-
-    pub fn marker(&mut self, label: impl Into<String>) {
-        self.event(Event::Marker(label.into()));
+    pub fn marker(&mut self, offset: u64, label: impl Into<String>) {
+        self.event(offset, Event::Marker(label.into()));
     }
 
     /// Input `typist` typed, when input is recorded: a marker first
     /// whenever the typist changes.
-    pub fn input(&mut self, typist: &Typist, bytes: &[u8]) {
+    pub fn input(&mut self, offset: u64, typist: &Typist, bytes: &[u8]) {
         if !self.input {
             return;
         }
         if self.typist != Some(typist.uid) {
             self.typist = Some(typist.uid);
-            self.marker(label::typist(&typist.user, typist.uid));
+            self.marker(offset, label::typist(&typist.user, typist.uid));
         }
-        self.event(Event::Input(bytes.to_vec()));
+        self.event(offset, Event::Input(bytes.to_vec()));
     }
 
-    /// The output paused: what is gathered goes, and the buffer with it.
-    pub fn settle(&mut self) {
-        self.hand_over();
-        self.gathered = Vec::new();
-        let _ = self.queue.try_send(Piece::Settle);
+    /// Answered once everything recorded so far is in the file.
+    pub fn sync(&self) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        self.waker.sync()
     }
-
-    /// Whether a buffer is held here.
-    pub fn holds_buffer(&self) -> bool {
-        self.gathered.capacity() > 0
-    }
-
-    /// Answered once everything recorded so far is in the file; `None`
-    /// when the writer cannot take the question now.
-    pub fn sync(&mut self) -> Option<oneshot::Receiver<()>> {
-        self.hand_over();
-        let (tx, rx) = oneshot::channel();
-        self.queue.try_send(Piece::Sync(tx)).ok()?;
-        Some(rx)
-    }
-
-    fn hand_over(&mut self) {
-        let Some(at) = self.gathered_at.take() else {
-            return;
-        };
-        let bytes = std::mem::replace(&mut self.gathered, Vec::with_capacity(GATHER));
-        let n = bytes.len() as u64;
-        if !self.send(Piece::Output(at, bytes)) {
-            self.missed += n;
-        }
-    }
-
-    /// Queues `piece`, saying first what was missed; false when the
-    /// queue is full.
-    fn send(&mut self, piece: Piece) -> bool {
-        if self.missed > 0 {
-            let said = Piece::Event(
-                Instant::now(),
-                Event::Marker(label::not_recorded(self.missed)),
-            );
-            if self.queue.try_send(said).is_err() {
-                return false;
-            }
-            self.missed = 0;
-        }
-        self.queue.try_send(piece).is_ok()
-    }
-}
-
-/// Waits until the recording's queue has room for more output, at most
-/// [`STALL`] (the output loop calls it between reads, outside the lock).
-pub async fn room(queue: &mpsc::Sender<Piece>) {
-    if queue.capacity() >= ROOM {
-        return;
-    }
-    // Room for all at once, given back at once: only waiting is wanted.
-    let _ = tokio::time::timeout(STALL, queue.reserve_many(ROOM)).await;
 }

@@ -1,5 +1,6 @@
-//! The recording's own thread: asciicast v3 lines, written as the pieces
-//! come, rotated by size and kept like the output log.
+//! The recording's file: asciicast v3 lines, rotated by size and kept
+//! like the output log (written on the output log's thread, by
+//! [`super::sink`]).
 //!
 //! Each file stands alone: a header (the terminal's size then, the
 //! whole second it starts at), then one event a line with the interval
@@ -13,12 +14,9 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::mpsc::Receiver;
-
-use super::{label, Event, Piece};
+use super::{label, Event};
 
 /// How long a paused recording waits before writing again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -125,44 +123,46 @@ impl CastWriter {
         Ok(())
     }
 
-    /// Writes one piece.
-    pub fn take(&mut self, piece: Piece) {
-        match piece {
-            Piece::Output(at, bytes) => {
-                let mut data = std::mem::take(&mut self.line);
-                data.clear();
-                // A character cut by the end of a read waits for its rest.
-                let joined;
-                let bytes = if self.carry.is_empty() {
-                    &bytes[..]
-                } else {
-                    let mut v = std::mem::take(&mut self.carry);
-                    v.extend_from_slice(&bytes);
-                    joined = v;
-                    &joined[..]
-                };
-                let whole = super::json::escape_lossy(&mut data, bytes);
-                self.carry.extend_from_slice(&bytes[whole..]);
-                if !data.is_empty() {
-                    self.write_escaped(at, "o", &data);
-                }
-                self.line = data;
-            }
-            Piece::Event(at, event) => match event {
-                Event::Input(bytes) => self.write(at, "i", &String::from_utf8_lossy(&bytes)),
-                Event::Resize(cols, rows) => {
-                    self.cols = cols;
-                    self.rows = rows;
-                    self.write(at, "r", &format!("{cols}x{rows}"));
-                }
-                Event::Marker(text) => self.write(at, "m", &text),
-                Event::Exit(status) => self.write(at, "x", &status.to_string()),
-            },
-            Piece::Sync(answer) => {
-                let _ = answer.send(());
-            }
-            Piece::Settle => self.line = Vec::new(),
+    /// Output written at `at`.
+    pub fn output(&mut self, at: Instant, bytes: &[u8]) {
+        let mut data = std::mem::take(&mut self.line);
+        data.clear();
+        // A character cut by the end of a read waits for its rest.
+        let joined;
+        let bytes = if self.carry.is_empty() {
+            bytes
+        } else {
+            let mut v = std::mem::take(&mut self.carry);
+            v.extend_from_slice(bytes);
+            joined = v;
+            &joined[..]
+        };
+        let whole = super::json::escape_lossy(&mut data, bytes);
+        self.carry.extend_from_slice(&bytes[whole..]);
+        if !data.is_empty() {
+            self.write_escaped(at, "o", &data);
         }
+        self.line = data;
+    }
+
+    /// Anything else that happened at `at`.
+    pub fn event(&mut self, at: Instant, event: Event) {
+        match event {
+            Event::Output(bytes) => self.output(at, &bytes),
+            Event::Input(bytes) => self.write(at, "i", &String::from_utf8_lossy(&bytes)),
+            Event::Resize(cols, rows) => {
+                self.cols = cols;
+                self.rows = rows;
+                self.write(at, "r", &format!("{cols}x{rows}"));
+            }
+            Event::Marker(text) => self.write(at, "m", &text),
+            Event::Exit(status) => self.write(at, "x", &status.to_string()),
+        }
+    }
+
+    /// The output paused: the line buffer goes.
+    pub fn settle(&mut self) {
+        self.line = Vec::new();
     }
 
     /// One event line of `data` (text).
@@ -249,21 +249,6 @@ impl CastWriter {
         berth_log::rotate::push_back(&self.path, self.keep)?;
         self.begin()
     }
-}
-
-/// Starts the recording's thread; it ends when every sender is gone and
-/// the queue is empty, after writing `Exit` if one came.
-pub fn start(
-    mut writer: CastWriter,
-    mut pieces: Receiver<Piece>,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("recording".into())
-        .spawn(move || {
-            while let Some(piece) = pieces.blocking_recv() {
-                writer.take(piece);
-            }
-        })
 }
 
 /// Writes every byte of `parts` (`total` of them) with vectored writes.

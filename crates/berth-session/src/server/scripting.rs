@@ -520,11 +520,11 @@ impl Server {
                 format!("session {name} is not recorded: set record = true for it (berth.toml(5)) and berth reload"),
             ));
         };
-        let synced = self.shared.lock().recording.as_mut().and_then(|r| r.sync());
+        let synced = self.shared.lock().recording.as_ref().and_then(|r| r.sync());
         if let Some(synced) = synced {
             // A writer that takes longer than this is stuck on its disk:
             // what it wrote so far is exported.
-            let _ = tokio::time::timeout(crate::recording::STALL, synced).await;
+            let _ = tokio::time::timeout(crate::recording::SYNC_WAIT, synced).await;
         }
         let files = crate::recording::export::files(&path, self.shared.info.log_keep);
         let cannot_read = |e: String| {
