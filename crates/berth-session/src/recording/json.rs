@@ -17,15 +17,18 @@ pub fn escape(out: &mut Vec<u8>, text: &[u8]) {
             }
             i += 8;
         }
+        // This word holds one at least (or it is the last, short one):
+        // byte by byte up to the first, which is escaped.
         let end = (i + 8).min(text.len());
         while i < end {
             let b = text[i];
-            if b < 0x20 || b == b'"' || b == b'\\' {
-                out.extend_from_slice(&text[start..i]);
-                push_escape(out, b);
-                start = i + 1;
-            }
             i += 1;
+            if b < 0x20 || b == b'"' || b == b'\\' {
+                out.extend_from_slice(&text[start..i - 1]);
+                push_escape(out, b);
+                start = i;
+                break;
+            }
         }
     }
     out.extend_from_slice(&text[start..]);
@@ -35,6 +38,11 @@ pub fn escape(out: &mut Vec<u8>, text: &[u8]) {
 /// U+FFFD; returns where an incomplete character at their end starts
 /// (`bytes.len()` when none is), which the caller keeps for the next bytes.
 pub fn escape_lossy(out: &mut Vec<u8>, bytes: &[u8]) -> usize {
+    // The usual case, all of it UTF-8, checked fast; std says where not.
+    if simdutf8::basic::from_utf8(bytes).is_ok() {
+        escape(out, bytes);
+        return bytes.len();
+    }
     let mut rest = bytes;
     loop {
         match std::str::from_utf8(rest) {
