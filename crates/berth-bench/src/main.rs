@@ -144,6 +144,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         streams,
         lines,
         recorded: Default::default(),
+        host_cpu: Default::default(),
     };
     let machine = env::Machine::read();
     let mut results = Results::default();
@@ -182,6 +183,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     if let Some(table) =
         report::recording_sizes(&ctx.recorded.lock().unwrap_or_else(|e| e.into_inner()))
     {
+        println!("{table}");
+    }
+    if let Some(table) = report::host_cpu(&ctx.host_cpu.lock().unwrap_or_else(|e| e.into_inner())) {
         println!("{table}");
     }
     if wanted(REMOTE) {

@@ -354,3 +354,55 @@ pub fn recording_sizes(runs: &[(Stream, u64, u64)]) -> Option<String> {
     }
     Some(t)
 }
+
+/// The CPU the host used per run, log on against recording, by stream:
+/// what recording costs in CPU, and at what rate it handles output.
+pub fn host_cpu(runs: &[(System, Stream, bool, u64, f64)]) -> Option<String> {
+    let median = |system: System, stream: Stream, attached: bool| {
+        let mut v: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.0 == system && r.1 == stream && r.2 == attached)
+            .map(|r| r.4)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        (!v.is_empty()).then(|| v[v.len() / 2])
+    };
+    let mut keys: Vec<(Stream, bool, u64)> = runs
+        .iter()
+        .filter(|r| r.0 == System::BerthRecord)
+        .map(|r| (r.1, r.2, r.3))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return None;
+    }
+    let mut t = String::from(
+        "Host CPU per run (user + system, every thread of the berth-session host), median: what recording adds\n\n| stream | berth (log on) | berth, recording | added | recorded at |\n|---|---|---|---|---|\n",
+    );
+    for (stream, attached, bytes) in keys {
+        let (Some(log), Some(rec)) = (
+            median(System::Berth, stream, attached),
+            median(System::BerthRecord, stream, attached),
+        ) else {
+            continue;
+        };
+        let added = rec - log;
+        let rate = if added > 0.0 {
+            format!("{:.0} MB/s", bytes as f64 / 1e6 / added)
+        } else {
+            "—".to_owned()
+        };
+        t.push_str(&format!(
+            "| {}{} | {:.2} s | {:.2} s | {:+.2} s ({:+.0}%) | {} |\n",
+            stream.name(),
+            if attached { ", attached" } else { "" },
+            log,
+            rec,
+            added,
+            added / log * 100.0,
+            rate
+        ));
+    }
+    Some(t)
+}

@@ -95,6 +95,11 @@ pub struct Ctx {
     /// Each detached recorded run: its stream, the stream's bytes and the
     /// recording's bytes.
     pub recorded: std::sync::Mutex<Vec<(Stream, u64, u64)>>,
+    /// Each berth run of the throughput figures: its system, stream,
+    /// whether a client was attached, the stream's bytes and the CPU
+    /// seconds its host used (a steadier measure than wall time on a
+    /// noisy machine).
+    pub host_cpu: std::sync::Mutex<Vec<(crate::systems::System, Stream, bool, u64, f64)>>,
 }
 
 /// Quotes `s` for `sh -c`.

@@ -65,12 +65,14 @@ pub fn measure(
             anyhow::anyhow!("the attached client never passed a line to the program")
         })?;
         let t1 = done.wait(limit)?;
+        host_cpu(ctx, &run, stream, true, file)?;
         drop(client);
         return Ok(Some((t1 - t0).as_secs_f64()));
     } else {
         start.wait(Duration::from_secs(30))?
     };
     let t1 = done.wait(limit)?;
+    host_cpu(ctx, &run, stream, false, file)?;
     if system == System::BerthRecord {
         let output = std::fs::metadata(file)?.len();
         let recorded = settled_size(&run.dir.join("logs"), "tp.cast");
@@ -81,6 +83,42 @@ pub fn measure(
     }
     drop(run);
     Ok(Some((t1 - t0).as_secs_f64()))
+}
+
+/// The CPU seconds a berth run's host used, once it stopped using more
+/// (its log and recording may still be writing when the program is done).
+fn host_cpu(
+    ctx: &Ctx,
+    run: &Run,
+    stream: Stream,
+    attached: bool,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    if !matches!(run.system, System::Berth | System::BerthRecord) {
+        return Ok(());
+    }
+    let used = || -> f64 {
+        run.processes()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(crate::procs::cpu_seconds)
+            .sum()
+    };
+    let mut last = used();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = used();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let bytes = std::fs::metadata(file)?.len();
+    ctx.host_cpu
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((run.system, stream, attached, bytes, last));
+    Ok(())
 }
 
 /// The bytes of every file in `dir` named `name` or `name.N`, once they
