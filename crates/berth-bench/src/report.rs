@@ -357,20 +357,20 @@ pub fn recording_sizes(runs: &[(Stream, u64, u64)]) -> Option<String> {
 
 /// The CPU the host used per run, log on against recording, by stream:
 /// what recording costs in CPU, and at what rate it handles output.
-pub fn host_cpu(runs: &[(System, Stream, bool, u64, f64)]) -> Option<String> {
+pub fn host_cpu(runs: &[crate::figures::HostCpu]) -> Option<String> {
     let median = |system: System, stream: Stream, attached: bool| {
         let mut v: Vec<f64> = runs
             .iter()
-            .filter(|r| r.0 == system && r.1 == stream && r.2 == attached)
-            .map(|r| r.4)
+            .filter(|r| r.system == system && r.stream == stream && r.attached == attached)
+            .map(|r| r.seconds)
             .collect();
         v.sort_by(f64::total_cmp);
         (!v.is_empty()).then(|| v[v.len() / 2])
     };
     let mut keys: Vec<(Stream, bool, u64)> = runs
         .iter()
-        .filter(|r| r.0 == System::BerthRecord)
-        .map(|r| (r.1, r.2, r.3))
+        .filter(|r| r.system == System::BerthRecord)
+        .map(|r| (r.stream, r.attached, r.bytes))
         .collect();
     keys.sort();
     keys.dedup();

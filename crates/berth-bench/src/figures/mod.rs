@@ -95,11 +95,20 @@ pub struct Ctx {
     /// Each detached recorded run: its stream, the stream's bytes and the
     /// recording's bytes.
     pub recorded: std::sync::Mutex<Vec<(Stream, u64, u64)>>,
-    /// Each berth run of the throughput figures: its system, stream,
-    /// whether a client was attached, the stream's bytes and the CPU
-    /// seconds its host used (a steadier measure than wall time on a
-    /// noisy machine).
-    pub host_cpu: std::sync::Mutex<Vec<(crate::systems::System, Stream, bool, u64, f64)>>,
+    /// Each berth run of the throughput figures.
+    pub host_cpu: std::sync::Mutex<Vec<HostCpu>>,
+}
+
+/// The CPU a berth host used in one throughput run (a steadier measure
+/// than wall time on a noisy machine).
+#[derive(Debug, Clone, Copy)]
+pub struct HostCpu {
+    pub system: crate::systems::System,
+    pub stream: Stream,
+    pub attached: bool,
+    /// The stream's bytes.
+    pub bytes: u64,
+    pub seconds: f64,
 }
 
 /// Quotes `s` for `sh -c`.

@@ -117,7 +117,13 @@ fn host_cpu(
     ctx.host_cpu
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push((run.system, stream, attached, bytes, last));
+        .push(super::HostCpu {
+            system: run.system,
+            stream,
+            attached,
+            bytes,
+            seconds: last,
+        });
     Ok(())
 }
 
