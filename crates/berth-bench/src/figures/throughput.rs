@@ -97,22 +97,13 @@ fn host_cpu(
     if !matches!(run.system, System::Berth | System::BerthRecord) {
         return Ok(());
     }
-    let used = || -> f64 {
+    let last = settled(|| -> f64 {
         run.processes()
             .unwrap_or_default()
             .into_iter()
             .filter_map(crate::procs::cpu_seconds)
             .sum()
-    };
-    let mut last = used();
-    for _ in 0..50 {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = used();
-        if now == last {
-            break;
-        }
-        last = now;
-    }
+    });
     let bytes = std::fs::metadata(file)?.len();
     ctx.host_cpu
         .lock()
@@ -145,10 +136,15 @@ fn settled_size(dir: &std::path::Path, name: &str) -> u64 {
             .map(|m| m.len())
             .sum()
     };
-    let mut last = total();
+    settled(total)
+}
+
+/// `read()` once it reads the same twice 100 ms apart (at most 10 s).
+fn settled<T: PartialEq>(read: impl Fn() -> T) -> T {
+    let mut last = read();
     for _ in 0..100 {
         std::thread::sleep(Duration::from_millis(100));
-        let now = total();
+        let now = read();
         if now == last {
             break;
         }

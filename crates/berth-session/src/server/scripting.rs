@@ -476,22 +476,7 @@ impl Server {
                 .await?
                 .map_err(cannot_read)?;
         loop {
-            // A chunk at a time, each read off the loop (a slow disk stalls
-            // only this reader) and sent before the next is read: a client
-            // that does not read holds one chunk.
-            loop {
-                let (back, chunk) = super::blocking(move || {
-                    let chunk = reader.next_chunk();
-                    (reader, chunk)
-                })
-                .await?;
-                reader = back;
-                let chunk = chunk.map_err(cannot_read)?;
-                if chunk.is_empty() {
-                    break;
-                }
-                conn.send_data(&chunk).await?;
-            }
+            reader = send_chunks(conn, reader, cannot_read).await?;
             if !req.follow {
                 return conn.reply(&Response::LogEnd).await;
             }
@@ -544,7 +529,7 @@ impl Server {
             let req = req.clone();
             super::blocking(move || crate::recording::export::Export::new(files, &req)).await?
         };
-        let mut export = match export {
+        let export = match export {
             Ok(export) => export,
             Err(e @ crate::recording::export::ExportError::NoCommands) => {
                 return Err(ConnError::Refused(
@@ -554,22 +539,8 @@ impl Server {
             }
             Err(e) => return Err(cannot_read(e.to_string())),
         };
-        loop {
-            // A chunk at a time, each made off the loop and sent before
-            // the next: a client that does not read holds one chunk, and
-            // no thread.
-            let (back, chunk) = super::blocking(move || {
-                let chunk = export.next_chunk();
-                (export, chunk)
-            })
-            .await?;
-            export = back;
-            let chunk = chunk.map_err(|e| cannot_read(e.to_string()))?;
-            if chunk.is_empty() {
-                return conn.reply(&Response::RecordingEnd).await;
-            }
-            conn.send_data(&chunk).await?;
-        }
+        send_chunks(conn, export, |e| cannot_read(e.to_string())).await?;
+        conn.reply(&Response::RecordingEnd).await
     }
 
     /// The program's pid and what it runs (`/proc/PID/exe`), when it can be read.
@@ -599,6 +570,48 @@ impl Server {
             let how = format!("replaced itself with {comm} (exec); berth run works again once a shell with its marks runs");
             s.shell.ended(0, how, &mut s.term);
         }
+    }
+}
+
+/// What is sent a chunk at a time (`logs`, a recording's export); empty
+/// once there is nothing more for now.
+pub(super) trait Chunks: Send + 'static {
+    fn next_chunk(&mut self) -> std::io::Result<Vec<u8>>;
+}
+
+impl Chunks for crate::log_reader::LogReader {
+    fn next_chunk(&mut self) -> std::io::Result<Vec<u8>> {
+        crate::log_reader::LogReader::next_chunk(self)
+    }
+}
+
+impl Chunks for crate::recording::export::Export {
+    fn next_chunk(&mut self) -> std::io::Result<Vec<u8>> {
+        crate::recording::export::Export::next_chunk(self)
+    }
+}
+
+/// Sends `source` until it has nothing more, a chunk at a time: each
+/// read off the loop (a slow disk stalls only this connection) and sent
+/// before the next is read, so a client that does not read holds one
+/// chunk, and no thread. Gives the source back.
+async fn send_chunks<C: Chunks>(
+    conn: &mut ServerConn,
+    mut source: C,
+    cannot_read: impl Fn(std::io::Error) -> ConnError,
+) -> Result<C, ConnError> {
+    loop {
+        let (back, chunk) = super::blocking(move || {
+            let chunk = source.next_chunk();
+            (source, chunk)
+        })
+        .await?;
+        source = back;
+        let chunk = chunk.map_err(&cannot_read)?;
+        if chunk.is_empty() {
+            return Ok(source);
+        }
+        conn.send_data(&chunk).await?;
     }
 }
 
