@@ -30,7 +30,7 @@ fn unknown_system() {
     assert_eq!(code, 1);
     assert_eq!(
         err,
-        "berth-bench: unknown system \"zellij\": expected raw, berth, berthnolog, tmux, screen or dtach\n"
+        "berth-bench: unknown system \"zellij\": expected raw, berth, berthnolog, berthrecord, tmux, screen or dtach\n"
     );
 }
 
