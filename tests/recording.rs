@@ -287,10 +287,13 @@ fn an_export_across_rotated_files_plays_whole() {
         "for i in $(seq 1 2000); do echo line-$i; done",
     );
     run(&host, "rot", "echo done-$((40+2))");
-    let rotated = (1..=40)
-        .filter(|i| env.path(&format!("rot.cast.{i}")).exists())
-        .count();
-    assert!(rotated >= 3, "the recording rotated ({rotated} files)");
+    // The recording is written behind the output, on the log's thread.
+    wait_for("the recording to rotate three times", DEADLINE, || {
+        let rotated = (1..=40)
+            .filter(|i| env.path(&format!("rot.cast.{i}")).exists())
+            .count();
+        (rotated >= 3).then_some(())
+    });
     // Each file stands alone: asciinema plays the current one by itself.
     as_text(&asciinema, &env.path("rot.cast"));
     let cast = env.path("all.cast");

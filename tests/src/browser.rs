@@ -85,6 +85,17 @@ impl Browser {
         method: &str,
         params: serde_json::Value,
     ) -> serde_json::Value {
+        self.try_call(session, method, params)
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    /// One DevTools command; its result, or the error it answered.
+    fn try_call(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = serde_json::json!({"id": id, "method": method, "params": params});
@@ -98,19 +109,28 @@ impl Browser {
             };
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             if v["id"] == id {
-                assert!(v["error"].is_null(), "{method}: {v}");
-                return v["result"].clone();
+                if !v["error"].is_null() {
+                    return Err(v);
+                }
+                return Ok(v["result"].clone());
             }
         }
     }
 
-    /// Evaluates `expression` in the page; its value.
+    /// Evaluates `expression` in the page; its value. While the page is
+    /// being replaced (the login page's redirect), asked again in the
+    /// next one.
     pub fn eval(&mut self, expression: &str) -> serde_json::Value {
         let session = self.session.clone();
-        let r = self.call(
-            Some(&session),
-            "Runtime.evaluate",
-            serde_json::json!({"expression": expression, "returnByValue": true}),
+        let params = serde_json::json!({"expression": expression, "returnByValue": true});
+        let r = wait_for(
+            "the page to take the script",
+            Duration::from_secs(20),
+            || match self.try_call(Some(&session), "Runtime.evaluate", params.clone()) {
+                Ok(r) => Some(r),
+                Err(e) if navigating(&e) => None,
+                Err(e) => panic!("Runtime.evaluate: {e}"),
+            },
         );
         r["result"]["value"].clone()
     }
@@ -158,4 +178,10 @@ impl Drop for Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether DevTools refused because the page was being replaced.
+fn navigating(error: &serde_json::Value) -> bool {
+    let message = error["error"]["message"].as_str().unwrap_or("");
+    message.contains("navigated or closed") || message.contains("Cannot find context")
 }
