@@ -30,6 +30,12 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
     ("cargo deb -p berth-cli", "tests/package.rs", "/// `cargo deb -p berth-cli`"),
     ("cargo install cargo-deb", ".ci/run", "cargo install --locked --quiet cargo-deb"),
     ("cargo install asciinema", ".ci/run", "cargo install --locked --quiet asciinema"),
+    ("cargo fmt --all -- --check", ".ci/run", "\ncargo fmt --all -- --check\n"),
+    (
+        "cargo clippy --workspace --all-targets --quiet -- -D warnings",
+        ".ci/run",
+        "\ncargo clippy --workspace --all-targets --quiet -- -D warnings\n",
+    ),
     ("sudo systemctl reload berthd", "tests/package.rs", "systemctl reload berthd"),
     ("cargo test --workspace", ".ci/run", "\ncargo test --workspace\n"),
     ("apt-get install tmux screen dtach", ".ci/run", " tmux screen dtach "),
