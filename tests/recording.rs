@@ -280,12 +280,14 @@ fn an_export_across_rotated_files_plays_whole() {
         return;
     };
     let env = Env::new();
-    let host = recorded(&env, "rot", &["--log-max-size", "8K", "--log-keep", "40"]);
-    run(
-        &host,
-        "rot",
-        "for i in $(seq 1 2000); do echo line-$i; done",
-    );
+    let host = recorded(&env, "rot", &["--log-max-size", "4K", "--log-keep", "40"]);
+    // Eight commands of about 3 KB each: every command's output is an
+    // event of its own (cut at its marks), and a file of 4 KB holds at
+    // most one, so the recording rotates whatever the batches' sizes.
+    for c in 1..=8 {
+        let command = format!("for i in $(seq 1 250); do echo line-{c}-$i; done");
+        run(&host, "rot", &command);
+    }
     run(&host, "rot", "echo done-$((40+2))");
     // The recording is written behind the output, on the log's thread.
     wait_for("the recording to rotate three times", DEADLINE, || {
@@ -308,8 +310,7 @@ fn an_export_across_rotated_files_plays_whole() {
         .map(|(_, _, data)| data.as_str())
         .collect();
     let mut at = 0;
-    for i in 1..=2000 {
-        let line = format!("line-{i}\r\n");
+    for line in (1..=8).flat_map(|c| (1..=250).map(move |i| format!("line-{c}-{i}\r\n"))) {
         at += output[at..]
             .find(&line)
             .unwrap_or_else(|| panic!("{line:?} missing after byte {at}"))
@@ -319,7 +320,7 @@ fn an_export_across_rotated_files_plays_whole() {
     assert!(text.contains("done-42"), "{text}");
     assert_eq!(
         markers(&all).iter().filter(|m| m.starts_with("$ ")).count(),
-        2,
+        9,
         "one start marker per command across the files"
     );
 }
