@@ -18,6 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{label, Event};
 
+/// How far output after a marker at the same instant is placed after it.
+const AFTER_MARKER: Duration = Duration::from_millis(1);
 /// How long a paused recording waits before writing again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -45,6 +47,8 @@ pub struct CastWriter {
     zero: Instant,
     /// The last event's time, from zero.
     last: Duration,
+    /// The last event written was a marker.
+    after_marker: bool,
     /// The start of a UTF-8 character cut by the end of a read.
     carry: Vec<u8>,
     paused: Option<Paused>,
@@ -87,6 +91,7 @@ impl CastWriter {
             rows,
             zero: Instant::now(),
             last: Duration::ZERO,
+            after_marker: false,
             carry: Vec::new(),
             paused: None,
             line: Vec::new(),
@@ -199,7 +204,14 @@ impl CastWriter {
                 return;
             }
         }
-        let t = at.saturating_duration_since(self.zero).max(self.last);
+        let mut t = at.saturating_duration_since(self.zero).max(self.last);
+        if code == "o" && self.after_marker && t == self.last {
+            // Output that came in the same read as a command's mark, after
+            // it, is placed a millisecond later: a player seeking to the
+            // marker shows the screen before that output, not after.
+            t += AFTER_MARKER;
+        }
+        self.after_marker = code == "m";
         let dt = t - self.last;
         self.last = t;
         let mut head = Vec::with_capacity(40);
