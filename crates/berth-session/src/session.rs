@@ -82,6 +82,8 @@ impl Session {
 
     /// Everything the program wrote: into the screen and to every client.
     pub fn output(&mut self, bytes: &[u8]) {
+        // Clients get the read whole, however it is cut below.
+        self.clients.broadcast(bytes);
         if self.recording.is_some() {
             // Each command's markers right after the mark that made them,
             // not after the rest of the read.
@@ -96,12 +98,12 @@ impl Session {
         self.take_output(bytes);
     }
 
+    /// Into the screen, counted, and what the marks in it say.
     fn take_output(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
         self.term.process(bytes);
-        self.clients.broadcast(bytes);
         self.output_bytes += bytes.len() as u64;
         let marks = self.term.take_marks();
         if !marks.is_empty() {
